@@ -1,0 +1,218 @@
+"""One stream session of the Ops API client, without I/O: frames in, store events out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from opsconsole.core.events import (
+    ActionFinished,
+    AlertChanged,
+    CircuitChanged,
+    ClusterChanged,
+    EventOccurred,
+    FrameRejected,
+    MetricsBatch,
+    SnapshotLoaded,
+    StoreEvent,
+)
+from opsconsole.core.models import METRIC_FIELDS, Circuit, Event, ServiceMetrics
+from opsconsole.core.protocol import (
+    ActionResultFrame,
+    AlertFrame,
+    AnyFrame,
+    CircuitFrame,
+    DbFrame,
+    EventFrame,
+    HeartbeatFrame,
+    HelloFrame,
+    MetricsFrame,
+    ProtocolError,
+    RealtimeBody,
+    SnapshotFrame,
+    circuit_from_frame,
+    decode_frame,
+    decode_metric_rows,
+    named_circuits,
+)
+from opsconsole.core.sequence import SeqTracker, SeqVerdict
+
+
+@dataclass(frozen=True)
+class Feed:
+    """What one incoming frame means: events to apply, and whether the link must resync."""
+
+    events: tuple[StoreEvent, ...] = ()
+    resync_reason: str | None = None
+    rejected: ProtocolError | None = None
+    hello: HelloFrame | None = None
+    duplicate: bool = False
+
+
+def realtime_batch(backend: str, body: RealtimeBody) -> MetricsBatch:
+    """The metrics of a realtime body (snapshot or polling) as one batch."""
+    names = tuple(body.services)
+    values = np.array(
+        [[_nan(getattr(m, f)) for f in METRIC_FIELDS] for m in body.services.values()],
+        dtype=np.float64,
+    ).reshape(len(names), len(METRIC_FIELDS))
+    return MetricsBatch(backend, names, np.full(len(names), body.ts), values, METRIC_FIELDS)
+
+
+def _nan(value: float | None) -> float:
+    return np.nan if value is None else value
+
+
+def metrics_of(body: RealtimeBody) -> dict[str, ServiceMetrics]:
+    return dict(body.services)
+
+
+@dataclass
+class StreamSession:
+    """Turns frames into store events and judges their sequence.
+
+    One instance lives as long as the client (not the link), so that `tracker` carries the
+    epoch and last seq across reconnects and the next link can resume where this one stopped.
+    """
+
+    backend: str
+    tracker: SeqTracker = field(default_factory=SeqTracker)
+    fields: tuple[str, ...] = METRIC_FIELDS
+    circuits: dict[str, Circuit] = field(default_factory=dict)
+    awaiting_snapshot: bool = True
+    resume_requested: bool = False
+    epoch_changed: bool = False
+    resume_from: tuple[str, int] | None = None
+    newest_ts: float | None = None
+    duplicates: int = 0
+
+    def link_opened(self) -> tuple[str, int] | None:
+        """A new link: nothing is applied until it has replayed or sent a snapshot.
+
+        Returns the (epoch, seq) to ask the server to resume from, if any.
+        """
+        self.awaiting_snapshot = True
+        self.resume_requested = False
+        self.epoch_changed = False
+        self.resume_from = self.tracker.resume_point()
+        return self.resume_from
+
+    def feed(self, data: bytes | str) -> Feed:
+        frame = decode_frame(data)
+        if isinstance(frame, ProtocolError):
+            return Feed((FrameRejected(self.backend, frame.kind, frame.reason),), rejected=frame)
+        return self.feed_frame(frame)
+
+    def feed_frame(self, frame: AnyFrame) -> Feed:
+        if isinstance(frame, HelloFrame):
+            self.fields = frame.metric_fields
+            self.resume_requested = self.tracker.on_hello(frame.epoch)
+            # A new epoch after we held data means the server restarted: whatever its next
+            # snapshot says, frames were lost and the operator must be told.
+            self.epoch_changed = self.resume_from is not None and not self.resume_requested
+            return Feed(hello=frame)
+        if isinstance(frame, HeartbeatFrame):
+            if (
+                not self.awaiting_snapshot
+                and self.tracker.on_heartbeat(frame.seq) is SeqVerdict.GAP
+            ):
+                return Feed(
+                    resync_reason=f"heartbeat names seq {frame.seq}, last applied "
+                    f"{self.tracker.last_seq}"
+                )
+            return Feed()
+        if isinstance(frame, SnapshotFrame):
+            return self._snapshot(frame)
+        if self.awaiting_snapshot:
+            if (
+                self.resume_requested
+                and self.tracker.last_seq is not None
+                and frame.seq == self.tracker.last_seq + 1
+            ):
+                # The server is replaying what we missed: the resume worked.
+                self.awaiting_snapshot = False
+            else:
+                return Feed()
+        verdict = self.tracker.on_frame(frame.seq)
+        if verdict is SeqVerdict.DUPLICATE:
+            self.duplicates += 1
+            return Feed(duplicate=True)
+        if verdict is SeqVerdict.GAP:
+            return Feed(
+                resync_reason=f"sequence gap: expected {self.tracker.last_seq + 1}, got {frame.seq}"
+            )
+        return self._state_frame(frame)
+
+    def _snapshot(self, frame: SnapshotFrame) -> Feed:
+        resync = frame.resync or self.epoch_changed
+        lost_since = self.newest_ts if resync else None
+        self.tracker.on_snapshot(frame.seq)
+        if frame.epoch:
+            self.tracker.epoch = frame.epoch
+        self.awaiting_snapshot = False
+        self.circuits = named_circuits(frame.circuits)
+        events: list[StoreEvent] = [
+            SnapshotLoaded(
+                self.backend,
+                services=frame.services,
+                circuits=tuple(self.circuits.values()),
+                clusters=frame.clusters,
+                alerts=frame.alerts,
+                ts=frame.ts,
+                resync=resync,
+                gap_from_ts=lost_since,
+            )
+        ]
+        if frame.realtime is not None and frame.realtime.services:
+            batch = realtime_batch(self.backend, frame.realtime)
+            events.append(batch)
+            self._saw_ts(batch.ts)
+        self.epoch_changed = False
+        if resync:
+            message = "Resynchronised after lost frames"
+            if lost_since is not None:
+                message += f"; no data between {lost_since:.0f} and {frame.ts:.0f}"
+            events.append(
+                EventOccurred(self.backend, Event(ts=frame.ts, kind="info", message=message))
+            )
+        return Feed(tuple(events))
+
+    def _saw_ts(self, ts: np.ndarray) -> None:
+        if ts.size:
+            newest = float(ts.max())
+            if self.newest_ts is None or newest > self.newest_ts:
+                self.newest_ts = newest
+
+    def _state_frame(self, frame: AnyFrame) -> Feed:
+        b = self.backend
+        if isinstance(frame, MetricsFrame):
+            rows = decode_metric_rows(frame.rows, self.fields)
+            if isinstance(rows, ProtocolError):
+                # The seq was consumed: drop the rows but keep the sequence position.
+                return Feed((FrameRejected(b, rows.kind, rows.reason),), rejected=rows)
+            self._saw_ts(rows.ts)
+            return Feed((MetricsBatch(b, rows.services, rows.ts, rows.values, rows.fields),))
+        if isinstance(frame, CircuitFrame):
+            circuit = circuit_from_frame(frame, self.circuits.get(frame.name))
+            self.circuits[frame.name] = circuit
+            return Feed((CircuitChanged(b, circuit),))
+        if isinstance(frame, DbFrame):
+            return Feed((ClusterChanged(b, frame.cluster),))
+        if isinstance(frame, AlertFrame):
+            return Feed((AlertChanged(b, frame.alert),))
+        if isinstance(frame, EventFrame):
+            event = Event(
+                ts=frame.ts,
+                kind=frame.kind,
+                message=frame.message,
+                service=frame.service,
+                data=frame.data,
+                seq=frame.seq,
+            )
+            return Feed((EventOccurred(b, event),))
+        if isinstance(frame, ActionResultFrame):
+            return Feed(
+                (ActionFinished(b, frame.action_id, frame.status, frame.message, frame.ts),)
+            )
+        return Feed()

@@ -1,0 +1,1 @@
+"""The model layer: pure Python state, no Qt and no network (enforced by import-linter)."""

@@ -1,0 +1,92 @@
+"""The command registry: every operator operation is a named command, runnable by id."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class DangerTier(enum.IntEnum):
+    """How much confirmation a command needs before it runs."""
+
+    SAFE = 0  # runs at once
+    CONFIRM = 1  # Enter in a dialog that names the target
+    DANGEROUS = 2  # type the target's name
+
+
+class CommandError(Exception):
+    """A command could not run; the message is for the operator, in plain words."""
+
+
+@dataclass(frozen=True)
+class Command:
+    id: str
+    title: str
+    handler: Callable[..., Any] = field(repr=False)
+    keys: tuple[str, ...] = ()
+    tier: DangerTier = DangerTier.SAFE
+    mutating: bool = False  # changes something outside the console (wall mode refuses these)
+    enabled: Callable[[], bool] | None = field(default=None, repr=False)
+    description: str = ""
+
+    def is_enabled(self) -> bool:
+        return self.enabled is None or bool(self.enabled())
+
+
+class CommandRegistry:
+    """One registry per console; menus, keys, palette, command line and tests all use it."""
+
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+
+    def register(self, command: Command) -> Command:
+        if command.id in self._commands:
+            raise ValueError(f"command {command.id!r} is already registered")
+        self._commands[command.id] = command
+        return command
+
+    def command(
+        self,
+        id: str,
+        title: str,
+        *,
+        keys: tuple[str, ...] = (),
+        tier: DangerTier = DangerTier.SAFE,
+        mutating: bool = False,
+        description: str = "",
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator form of `register`."""
+
+        def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.register(Command(id, title, fn, keys, tier, mutating, None, description))
+            return fn
+
+        return wrap
+
+    def __contains__(self, id: str) -> bool:
+        return id in self._commands
+
+    def __iter__(self) -> Iterator[Command]:
+        return iter(sorted(self._commands.values(), key=lambda c: c.id))
+
+    def __len__(self) -> int:
+        return len(self._commands)
+
+    def get(self, id: str) -> Command:
+        try:
+            return self._commands[id]
+        except KeyError:
+            raise CommandError(f"unknown command {id!r}") from None
+
+    def run(self, id: str, /, *args: Any, **kwargs: Any) -> Any:
+        """Run a command by id; returns the handler's result (awaitable for async handlers)."""
+        command = self.get(id)
+        if not command.is_enabled():
+            raise CommandError(f"{command.title} is not available now")
+        return command.handler(*args, **kwargs)
+
+    def bindings(self) -> dict[str, str]:
+        """Key sequence → command id, for every default key."""
+        return {key: c.id for c in self for key in c.keys}

@@ -1,0 +1,76 @@
+"""Core events: what a backend adapter hands to the store, already decoded and validated."""
+
+from __future__ import annotations
+
+import msgspec
+import numpy as np
+
+from opsconsole.core.models import (
+    Alert,
+    Circuit,
+    DbCluster,
+    Event,
+    LinkStatus,
+    Service,
+)
+
+
+class StoreEvent(msgspec.Struct, frozen=True):
+    """Base of every event applied to the store; `backend` names the source."""
+
+    backend: str
+
+
+class SnapshotLoaded(StoreEvent, frozen=True):
+    """The whole state of a backend. `resync` marks a snapshot that replaced lost frames."""
+
+    services: tuple[Service, ...]
+    circuits: tuple[Circuit, ...]
+    clusters: tuple[DbCluster, ...]
+    alerts: tuple[Alert, ...]
+    ts: float
+    resync: bool = False
+    gap_from_ts: float | None = None
+
+
+class MetricsBatch(StoreEvent, frozen=True):
+    """Many golden-signal rows at once; `values` is (rows, fields) float64 with NaN for no data."""
+
+    services: tuple[str, ...]
+    ts: np.ndarray
+    values: np.ndarray
+    fields: tuple[str, ...]
+
+
+class CircuitChanged(StoreEvent, frozen=True):
+    circuit: Circuit
+
+
+class ClusterChanged(StoreEvent, frozen=True):
+    cluster: DbCluster
+
+
+class AlertChanged(StoreEvent, frozen=True):
+    alert: Alert
+
+
+class EventOccurred(StoreEvent, frozen=True):
+    event: Event
+
+
+class ActionFinished(StoreEvent, frozen=True):
+    action_id: str
+    status: str
+    message: str
+    ts: float
+
+
+class ConnectionChanged(StoreEvent, frozen=True):
+    status: LinkStatus
+
+
+class FrameRejected(StoreEvent, frozen=True):
+    """A frame failed validation and was dropped; `kind` is the ProtocolError kind."""
+
+    kind: str
+    reason: str

@@ -1,0 +1,293 @@
+"""Fixed-capacity numpy ring buffers of golden-signal samples, one per service."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from opsconsole.core.models import METRIC_FIELDS
+
+DEFAULT_CAPACITY = 3600  # one hour at 1 Hz
+
+
+class RingSeries:
+    """Time and field values of one service in a preallocated ring.
+
+    Every sample is written twice, at `i` and `i + capacity` (the "mirrored ring"), so the
+    newest `len` samples are always one contiguous slice: plotting gets zero-copy views and
+    appends stay O(1) per sample with no per-point Python objects.
+    """
+
+    __slots__ = ("_head", "_len", "_ts", "_values", "capacity", "dropped", "fields", "version")
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, fields: tuple[str, ...] = METRIC_FIELDS):
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self.fields = fields
+        self._ts = np.full(2 * capacity, np.nan, dtype=np.float64)
+        # Field-major so that each field's view is contiguous; float32 halves memory and still
+        # holds seven significant digits, plenty for milliseconds and ratios.
+        self._values = np.full((len(fields), 2 * capacity), np.nan, dtype=np.float32)
+        self._head = 0  # index of the next write in [0, capacity)
+        self._len = 0
+        self.version = 0  # bumps on every append; views compare it to know what changed
+        self.dropped = 0  # samples refused as duplicate or out of order
+
+    def __len__(self) -> int:
+        return self._len
+
+    @property
+    def last_ts(self) -> float | None:
+        if self._len == 0:
+            return None
+        return float(self._ts[self._head - 1 + self.capacity])
+
+    def append_batch(self, ts: np.ndarray, values: np.ndarray) -> int:
+        """Append samples in time order; returns how many were kept.
+
+        `values` has shape (n, len(fields)). Samples not newer than the last one kept are
+        dropped and counted: the chart must never go back in time or repeat a point.
+        """
+        ts = np.asarray(ts, dtype=np.float64)
+        if ts.size == 0:
+            return 0
+        values = np.asarray(values)
+        if values.shape != (ts.size, len(self.fields)):
+            raise ValueError(f"values shape {values.shape} != ({ts.size}, {len(self.fields)})")
+        last = self.last_ts
+        keep = np.ones(ts.size, dtype=bool)
+        if last is not None:
+            keep &= ts > last
+        # Within a batch too: each sample must be newer than every one before it.
+        if ts.size > 1:
+            running = np.maximum.accumulate(np.concatenate(([-np.inf], ts[:-1])))
+            keep &= ts > running
+        n_kept = int(keep.sum())
+        self.dropped += ts.size - n_kept
+        if n_kept == 0:
+            return 0
+        if n_kept != ts.size:
+            ts, values = ts[keep], values[keep]
+        if n_kept > self.capacity:
+            ts, values = ts[-self.capacity :], values[-self.capacity :]
+        self._write(ts, values.T)
+        self.version += 1
+        return n_kept
+
+    def _write(self, ts: np.ndarray, cols: np.ndarray) -> None:
+        cap, n = self.capacity, ts.size
+        first = min(n, cap - self._head)
+        for off, start, count in ((0, self._head, first), (first, 0, n - first)):
+            if count == 0:
+                continue
+            sl = slice(start, start + count)
+            mirror = slice(start + cap, start + cap + count)
+            src = slice(off, off + count)
+            self._ts[sl] = ts[src]
+            self._ts[mirror] = ts[src]
+            self._values[:, sl] = cols[:, src]
+            self._values[:, mirror] = cols[:, src]
+        self._head = (self._head + n) % cap
+        self._len = min(self._len + n, cap)
+
+    def _window(self) -> slice:
+        end = self._head + self.capacity
+        return slice(end - self._len, end)
+
+    def times(self) -> np.ndarray:
+        """Contiguous read-only view of the kept sample times, oldest first."""
+        view = self._ts[self._window()]
+        view.flags.writeable = False
+        return view
+
+    def values(self, field: str) -> np.ndarray:
+        """Contiguous read-only view of one field, aligned with `times()`; NaN means no data."""
+        view = self._values[self.fields.index(field), self._window()]
+        view.flags.writeable = False
+        return view
+
+    def latest(self) -> dict[str, float] | None:
+        """The newest sample as a field → value map (NaN for no data), or None when empty."""
+        if self._len == 0:
+            return None
+        i = self._head - 1 + self.capacity
+        return {f: float(self._values[k, i]) for k, f in enumerate(self.fields)}
+
+
+class BankSeries:
+    """Read handle on one service's rows of a SeriesBank; the same API as RingSeries reads."""
+
+    __slots__ = ("_bank", "_row", "name")
+
+    def __init__(self, bank: SeriesBank, row: int, name: str) -> None:
+        self._bank, self._row, self.name = bank, row, name
+
+    def __len__(self) -> int:
+        return int(self._bank._len[self._row])
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self._bank.fields
+
+    @property
+    def capacity(self) -> int:
+        return self._bank.capacity
+
+    @property
+    def version(self) -> int:
+        return int(self._bank._version[self._row])
+
+    @property
+    def dropped(self) -> int:
+        return int(self._bank._dropped[self._row])
+
+    @property
+    def last_ts(self) -> float | None:
+        return None if len(self) == 0 else float(self._bank._last[self._row])
+
+    def _window(self) -> slice:
+        bank = self._bank
+        end = int(bank._head[self._row]) + bank.capacity
+        return slice(end - int(bank._len[self._row]), end)
+
+    def times(self) -> np.ndarray:
+        """Contiguous read-only view of the kept sample times, oldest first."""
+        view = self._bank._ts[self._row, self._window()]
+        view.flags.writeable = False
+        return view
+
+    def values(self, field: str) -> np.ndarray:
+        """Contiguous read-only view of one field, aligned with `times()`; NaN means no data."""
+        bank = self._bank
+        view = bank._values[bank.fields.index(field), self._row, self._window()]
+        view.flags.writeable = False
+        return view
+
+    def latest(self) -> dict[str, float] | None:
+        if len(self) == 0:
+            return None
+        bank = self._bank
+        i = int(bank._head[self._row]) - 1 + bank.capacity
+        return {f: float(bank._values[k, self._row, i]) for k, f in enumerate(bank.fields)}
+
+
+class SeriesBank:
+    """The ring series of every service of one backend, stored as one matrix per field.
+
+    Rows are services, each a mirrored ring like RingSeries. Keeping all services in one
+    matrix lets a metrics frame (one row per service) land in a handful of vectorised writes
+    instead of a Python call per service: the ingest hot path.
+    """
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, fields: tuple[str, ...] = METRIC_FIELDS):
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self.fields = fields
+        self._index: dict[str, int] = {}
+        self._handles: list[BankSeries] = []
+        self._alloc(8)
+
+    def _alloc(self, rows: int) -> None:
+        cap2 = 2 * self.capacity
+        n_old = len(self._index)
+        ts = np.full((rows, cap2), np.nan, dtype=np.float64)
+        values = np.full((len(self.fields), rows, cap2), np.nan, dtype=np.float32)
+        head = np.zeros(rows, dtype=np.int64)
+        length = np.zeros(rows, dtype=np.int64)
+        last = np.full(rows, -np.inf, dtype=np.float64)
+        version = np.zeros(rows, dtype=np.int64)
+        dropped = np.zeros(rows, dtype=np.int64)
+        if n_old:
+            ts[:n_old] = self._ts[:n_old]
+            values[:, :n_old] = self._values[:, :n_old]
+            for new, old in (
+                (head, self._head),
+                (length, self._len),
+                (last, self._last),
+                (version, self._version),
+                (dropped, self._dropped),
+            ):
+                new[:n_old] = old[:n_old]
+        self._ts, self._values = ts, values
+        self._head, self._len, self._last = head, length, last
+        self._version, self._dropped = version, dropped
+
+    def __contains__(self, service: str) -> bool:
+        return service in self._index
+
+    def __iter__(self):
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def get(self, service: str) -> BankSeries | None:
+        row = self._index.get(service)
+        return None if row is None else self._handles[row]
+
+    def series(self, service: str) -> BankSeries:
+        row = self._index.get(service)
+        if row is None:
+            row = len(self._index)
+            if row >= self._ts.shape[0]:
+                self._alloc(2 * self._ts.shape[0])
+            self._index[service] = row
+            self._handles.append(BankSeries(self, row, service))
+        return self._handles[row]
+
+    def append_rows(
+        self, services: tuple[str, ...], ts: np.ndarray, values: np.ndarray
+    ) -> tuple[set[str], int]:
+        """Append a decoded metrics batch (rows of many services); returns (touched, kept).
+
+        A row is kept only if it is newer than everything its service already holds, so
+        duplicates and reordered rows never bend a chart back in time.
+        """
+        n = len(services)
+        if values.shape != (n, len(self.fields)):
+            raise ValueError(f"batch shape {values.shape} != ({n}, {len(self.fields)})")
+        if n == 0:
+            return set(), 0
+        rows = np.fromiter((self.series(s)._row for s in services), dtype=np.int64, count=n)
+        ts = np.asarray(ts, dtype=np.float64)
+        if np.unique(rows).size == n:
+            kept_rows = self._append_unique(rows, ts, values)
+        else:
+            # Several rows per service: apply in rounds of one row per service, oldest first.
+            order = np.lexsort((ts, rows))
+            rows, ts, values = rows[order], ts[order], values[order]
+            starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
+            rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+            kept_rows = np.empty(0, dtype=np.int64)
+            for r in range(int(rank.max()) + 1):
+                sel = rank == r
+                kept_rows = np.concatenate(
+                    (kept_rows, self._append_unique(rows[sel], ts[sel], values[sel]))
+                )
+        names = self._handles
+        return {names[r].name for r in np.unique(kept_rows)}, int(kept_rows.size)
+
+    def _append_unique(self, rows: np.ndarray, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+        keep = ts > self._last[rows]
+        if not keep.all():
+            np.add.at(self._dropped, rows[~keep], 1)
+            rows, ts, values = rows[keep], ts[keep], values[keep]
+        if rows.size == 0:
+            return rows
+        cap = self.capacity
+        head = self._head[rows]
+        self._ts[rows, head] = ts
+        self._ts[rows, head + cap] = ts
+        cols = values.T.astype(np.float32, copy=False)
+        self._values[:, rows, head] = cols
+        self._values[:, rows, head + cap] = cols
+        self._head[rows] = (head + 1) % cap
+        self._len[rows] = np.minimum(self._len[rows] + 1, cap)
+        self._last[rows] = ts
+        self._version[rows] += 1
+        return rows
+
+    @property
+    def dropped(self) -> int:
+        return int(self._dropped.sum())

@@ -1,0 +1,213 @@
+"""The live state of every backend: applies core events and announces changes via signals."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from psygnal import Signal
+
+from opsconsole.core.events import (
+    ActionFinished,
+    AlertChanged,
+    CircuitChanged,
+    ClusterChanged,
+    ConnectionChanged,
+    EventOccurred,
+    FrameRejected,
+    MetricsBatch,
+    SnapshotLoaded,
+    StoreEvent,
+)
+from opsconsole.core.models import (
+    METRIC_FIELDS,
+    Alert,
+    Circuit,
+    ConnectionState,
+    DbCluster,
+    Event,
+    LinkStatus,
+    Service,
+)
+from opsconsole.core.series import DEFAULT_CAPACITY, SeriesBank
+
+EVENT_HISTORY = 1000
+
+
+@dataclass
+class BackendState:
+    """Everything known about one backend. Mutated only by the Store."""
+
+    name: str
+    series: SeriesBank
+    services: dict[str, Service] = field(default_factory=dict)
+    circuits: dict[str, Circuit] = field(default_factory=dict)
+    clusters: dict[str, DbCluster] = field(default_factory=dict)
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    link: LinkStatus = field(default_factory=lambda: LinkStatus(ConnectionState.CONNECTING))
+    newest_data_ts: float | None = None  # sample time (server clock) of the newest metric row
+    last_update_mono: float | None = None  # when the newest state arrived (local monotonic)
+    samples_ingested: int = 0
+    invalid_frames: Counter[str] = field(default_factory=Counter)
+    resyncs: int = 0
+
+
+class Store:
+    """Applies StoreEvents; knows nothing of its listeners (views subscribe to the signals)."""
+
+    services_changed = Signal(str)  # backend
+    metrics_appended = Signal(str, object)  # backend, set of services
+    circuit_changed = Signal(str, object)  # backend, Circuit
+    cluster_changed = Signal(str, object)  # backend, DbCluster
+    alert_changed = Signal(str, object)  # backend, Alert
+    event_added = Signal(str, object)  # backend, Event
+    action_finished = Signal(str, object)  # backend, ActionFinished
+    connection_changed = Signal(str, object)  # backend, LinkStatus
+    frame_rejected = Signal(str, str, str)  # backend, kind, reason
+    resynced = Signal(str, object)  # backend, SnapshotLoaded
+
+    def __init__(
+        self,
+        capacity: int = DEFAULT_CAPACITY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.capacity = capacity
+        self._clock = clock
+        self._backends: dict[str, BackendState] = {}
+        self.events: deque[tuple[str, Event]] = deque(maxlen=EVENT_HISTORY)
+
+    # ------------------------------------------------------------ reading
+
+    @property
+    def backends(self) -> dict[str, BackendState]:
+        return self._backends
+
+    def backend(self, name: str) -> BackendState:
+        state = self._backends.get(name)
+        if state is None:
+            state = self._backends[name] = BackendState(
+                name, SeriesBank(self.capacity, METRIC_FIELDS)
+            )
+        return state
+
+    def data_age(self, backend: str, now: float | None = None) -> float | None:
+        """Seconds since the newest state arrived from this backend (local clock), or None."""
+        state = self._backends.get(backend)
+        if state is None or state.last_update_mono is None:
+            return None
+        return max(0.0, (self._clock() if now is None else now) - state.last_update_mono)
+
+    # ------------------------------------------------------------ writing
+
+    def apply(self, event: StoreEvent) -> None:
+        """Apply one event; the handler is chosen by the event's type."""
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise TypeError(f"no handler for {type(event).__name__}")
+        handler(self, event)
+
+    def _touch(self, state: BackendState) -> None:
+        state.last_update_mono = self._clock()
+
+    def _apply_snapshot(self, ev: SnapshotLoaded) -> None:
+        state = self.backend(ev.backend)
+        state.services = {s.name: s for s in ev.services}
+        state.circuits = {c.name: c for c in ev.circuits}
+        state.clusters = {c.name: c for c in ev.clusters}
+        state.alerts = {a.id: a for a in ev.alerts}
+        self._touch(state)
+        if ev.resync:
+            state.resyncs += 1
+        self.services_changed.emit(ev.backend)
+        for c in state.circuits.values():
+            self.circuit_changed.emit(ev.backend, c)
+        for cl in state.clusters.values():
+            self.cluster_changed.emit(ev.backend, cl)
+        for a in state.alerts.values():
+            self.alert_changed.emit(ev.backend, a)
+        if ev.resync:
+            self.resynced.emit(ev.backend, ev)
+
+    def _apply_metrics(self, ev: MetricsBatch) -> None:
+        state = self.backend(ev.backend)
+        if ev.fields != state.series.fields:
+            ev = _reorder_fields(ev, state.series.fields)
+        touched, kept = state.series.append_rows(ev.services, ev.ts, ev.values)
+        state.samples_ingested += kept * len(ev.fields)
+        self._touch(state)
+        if ev.ts.size:
+            newest = float(ev.ts.max())
+            if state.newest_data_ts is None or newest > state.newest_data_ts:
+                state.newest_data_ts = newest
+        unknown = touched.difference(state.services)
+        if unknown:
+            # A row for a service that no snapshot announced: keep it, show it by name.
+            for name in unknown:
+                state.services[name] = Service(name=name, display_name=name)
+            self.services_changed.emit(ev.backend)
+        if touched:
+            self.metrics_appended.emit(ev.backend, touched)
+
+    def _apply_circuit(self, ev: CircuitChanged) -> None:
+        state = self.backend(ev.backend)
+        state.circuits[ev.circuit.name] = ev.circuit
+        self._touch(state)
+        self.circuit_changed.emit(ev.backend, ev.circuit)
+
+    def _apply_cluster(self, ev: ClusterChanged) -> None:
+        state = self.backend(ev.backend)
+        state.clusters[ev.cluster.name] = ev.cluster
+        self._touch(state)
+        self.cluster_changed.emit(ev.backend, ev.cluster)
+
+    def _apply_alert(self, ev: AlertChanged) -> None:
+        state = self.backend(ev.backend)
+        state.alerts[ev.alert.id] = ev.alert
+        self._touch(state)
+        self.alert_changed.emit(ev.backend, ev.alert)
+
+    def _apply_event(self, ev: EventOccurred) -> None:
+        state = self.backend(ev.backend)
+        self._touch(state)
+        self.events.append((ev.backend, ev.event))
+        self.event_added.emit(ev.backend, ev.event)
+
+    def _apply_action(self, ev: ActionFinished) -> None:
+        self._touch(self.backend(ev.backend))
+        self.action_finished.emit(ev.backend, ev)
+
+    def _apply_connection(self, ev: ConnectionChanged) -> None:
+        state = self.backend(ev.backend)
+        if state.link == ev.status:
+            return
+        state.link = ev.status
+        self.connection_changed.emit(ev.backend, ev.status)
+
+    def _apply_rejected(self, ev: FrameRejected) -> None:
+        self.backend(ev.backend).invalid_frames[ev.kind] += 1
+        self.frame_rejected.emit(ev.backend, ev.kind, ev.reason)
+
+    _handlers: ClassVar[dict[type, Callable[[Store, Any], None]]] = {
+        SnapshotLoaded: _apply_snapshot,
+        MetricsBatch: _apply_metrics,
+        CircuitChanged: _apply_circuit,
+        ClusterChanged: _apply_cluster,
+        AlertChanged: _apply_alert,
+        EventOccurred: _apply_event,
+        ActionFinished: _apply_action,
+        ConnectionChanged: _apply_connection,
+        FrameRejected: _apply_rejected,
+    }
+
+
+def _reorder_fields(ev: MetricsBatch, wanted: tuple[str, ...]) -> MetricsBatch:
+    """Map a batch with another field order (or subset) onto the store's fields."""
+    out = np.full((ev.values.shape[0], len(wanted)), np.nan)
+    for j, name in enumerate(wanted):
+        if name in ev.fields:
+            out[:, j] = ev.values[:, ev.fields.index(name)]
+    return MetricsBatch(ev.backend, ev.services, ev.ts, out, wanted)

@@ -1,0 +1,90 @@
+"""An asyncio TCP proxy on 127.0.0.1 that injects link faults between console and backend."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+
+
+class Mode(enum.Enum):
+    PASS = "pass"
+    SILENT = "silent"  # hold the sockets open and forward nothing (a hung peer)
+
+
+class FaultProxy:
+    """Forwards bytes to `upstream`; tests flip faults on and off while links are open.
+
+    `silence_existing()` freezes the links already open while new ones still pass, which is
+    exactly a half-dead connection behind a NAT or a hung process: no FIN, no RST, no bytes.
+    """
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+        self._links: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter, dict]] = []
+        self.chunk: int | None = None  # forward in slices of this many bytes (tiny segments)
+        self.port = 0
+
+    async def start(self, port: int = 0) -> int:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self.reset_all()
+            await self._server.wait_closed()
+            self._server = None
+
+    def silence_existing(self) -> None:
+        for _, _, state in self._links:
+            state["mode"] = Mode.SILENT
+
+    def reset_all(self) -> None:
+        """Abort every open link (RST), as a crashed middlebox would."""
+        for a, b, _ in self._links:
+            for w in (a, b):
+                with contextlib.suppress(Exception):
+                    w.transport.abort()
+        self._links.clear()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        except OSError:
+            writer.transport.abort()
+            return
+        state = {"mode": Mode.PASS}
+        self._links.append((writer, up_writer, state))
+        await asyncio.gather(
+            self._pipe(reader, up_writer, state),
+            self._pipe(up_reader, writer, state),
+            return_exceptions=True,
+        )
+        for w in (writer, up_writer):
+            with contextlib.suppress(Exception):
+                w.close()
+
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: dict
+    ) -> None:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                with contextlib.suppress(Exception):
+                    writer.write_eof()
+                return
+            if state["mode"] is Mode.SILENT:
+                continue  # swallow: the peer hears nothing, and nothing is closed
+            step = self.chunk or len(data)
+            for i in range(0, len(data), step):
+                writer.write(data[i : i + step])
+                await writer.drain()

@@ -1,0 +1,22 @@
+"""Wait on a condition with a deadline, never for a fixed time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+
+async def wait_until(
+    condition: Callable[[], object], timeout: float = 10.0, what: str = "condition"
+) -> float:
+    """Poll `condition` until true; returns the seconds it took, fails the test on timeout."""
+    start = time.monotonic()
+    poll = 0.01
+    while True:
+        if condition():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}")
+        await asyncio.sleep(poll)
+        poll = min(poll * 1.5, 0.05)

@@ -1,0 +1,266 @@
+"""The Ops API client against the real reference backend on 127.0.0.1, with injected faults."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import numpy as np
+import pytest
+
+from opsconsole.backends.secrets import Secret, install_log_redaction
+from opsconsole.core.models import METRIC_FIELDS, ConnectionState, Transport
+from tests.support.tcpproxy import FaultProxy
+from tests.support.waiting import wait_until
+from tests.support.wsproxy import FrameProxy
+
+WS_ONLY = (Transport.WEBSOCKET,)
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def live(client) -> bool:
+    return client.status.state is ConnectionState.LIVE
+
+
+def series_len(store, service: str = "orders", backend: str = "sim") -> int:
+    ring = store.backend(backend).series.get(service)
+    return 0 if ring is None else len(ring)
+
+
+def assert_no_holes(store, tick: float, service: str = "orders") -> None:
+    times = store.backend("sim").series.get(service).times()
+    steps = np.diff(times)
+    assert steps.size > 5
+    assert steps.max() < tick * 1.9, f"a hole of {steps.max():.3f} s in {service}"
+
+
+async def test_live_data_flows_into_the_store(sim, store, client_factory):
+    client = client_factory(sim.url)
+    await wait_until(lambda: live(client), 5, "LIVE")
+    state = store.backend("sim")
+    assert client.status.transport is Transport.WEBSOCKET
+    assert {"api-gateway", "orders", "payments", "inventory", "users", "analytics",
+            "notifications", "search"} <= set(state.services)
+    await wait_until(lambda: series_len(store) >= 10, 5, "ten samples of orders")
+    latest = state.series.get("orders").latest()
+    assert set(latest) == set(METRIC_FIELDS)
+    assert latest["rps"] > 0
+    assert "inventory-service" in state.circuits
+    assert state.clusters["orders-db"].primary == "primary-db"
+    assert state.samples_ingested >= 10 * len(METRIC_FIELDS)
+    assert client.stats.invalid.total() == 0
+
+
+async def test_restart_on_same_port_is_flagged_as_resync(sim_factory, store, client_factory):
+    first = await sim_factory()
+    port = port_of(first.url)
+    client = client_factory(first.url)
+    await wait_until(lambda: live(client) and series_len(store) > 5, 5, "first data")
+    await first.stop()
+    await wait_until(lambda: not live(client), 5, "the loss to be seen")
+    second = await sim_factory(port=port)
+    assert second.epoch != first.epoch
+    took = await wait_until(lambda: live(client) and store.backend("sim").resyncs == 1, 10,
+                            "LIVE again with a flagged resync")
+    assert took < 10
+    messages = [e.message for _, e in store.events]
+    assert any("Resynchronised" in m for m in messages)
+    assert any("Lost the link" in m for m in messages)
+    assert any("restored" in m for m in messages)
+
+
+async def test_dropped_connection_resumes_without_gap(sim, store, client_factory):
+    proxy = FaultProxy("127.0.0.1", port_of(sim.url))
+    await proxy.start()
+    try:
+        client = client_factory(proxy.url, transports=WS_ONLY)
+        await wait_until(lambda: live(client) and series_len(store) > 10, 5, "data")
+        proxy.reset_all()
+        await wait_until(lambda: client.stats.links_opened == 2 and live(client), 10, "resumed")
+        before = series_len(store)
+        await wait_until(lambda: series_len(store) > before + 10, 5, "more data")
+        assert store.backend("sim").resyncs == 0
+        assert client.stats.gaps == 0
+        assert_no_holes(store, 0.05)
+    finally:
+        await proxy.stop()
+
+
+async def test_silent_peer_goes_stale_within_3s_and_is_replaced_within_10s(
+    sim, store, client_factory
+):
+    proxy = FaultProxy("127.0.0.1", port_of(sim.url))
+    await proxy.start()
+    try:
+        client = client_factory(proxy.url, transports=WS_ONLY)
+        await wait_until(lambda: live(client), 5, "LIVE")
+        silenced = time.monotonic()
+        proxy.silence_existing()
+        await wait_until(lambda: client.status.state is ConnectionState.STALE, 4, "STALE")
+        stale_after = time.monotonic() - silenced
+        assert 2.5 <= stale_after <= 3.6, stale_after
+        assert "no data" in client.status.detail
+        await wait_until(lambda: live(client) and client.stats.links_opened == 2, 10, "new link")
+        assert time.monotonic() - silenced <= 10
+        assert proxy.connections == 2
+    finally:
+        await proxy.stop()
+
+
+async def test_wrong_token_gives_auth_failed_and_no_retry_storm(sim_factory, store,
+                                                               client_factory):
+    sim = await sim_factory(token="right-token-123")
+    proxy = FaultProxy("127.0.0.1", port_of(sim.url))
+    await proxy.start()
+    try:
+        client = client_factory(proxy.url, token=Secret("wrong-token-456"))
+        await wait_until(lambda: client.status.state is ConnectionState.AUTH_FAILED, 5, "auth")
+        assert "401" in client.status.detail
+        attempts = proxy.connections
+        # Let the backend run on for a while (a condition, not a sleep): 30 more ticks.
+        watcher = client_factory(sim.url, name="watcher", token=Secret("right-token-123"))
+        await wait_until(lambda: series_len(store, backend="watcher") > 30, 10, "30 ticks")
+        assert proxy.connections == attempts == 1
+        assert client.status.state is ConnectionState.AUTH_FAILED
+        client.set_token(Secret("right-token-123"))
+        await wait_until(lambda: live(client), 5, "LIVE after new credentials")
+        assert watcher.status.state is ConnectionState.LIVE
+    finally:
+        await proxy.stop()
+
+
+async def test_tokens_never_reach_the_logs(sim_factory, store, client_factory, caplog):
+    sim = await sim_factory(token="tok-SECRET-value-1")
+    install_log_redaction(logging.getLogger())
+    caplog.set_level(logging.DEBUG)
+    for logger in ("websockets", "httpx", "httpcore", "opsconsole"):
+        logging.getLogger(logger).setLevel(logging.DEBUG)
+    bad = client_factory(sim.url, name="bad", token=Secret("tok-WRONG-value-2"))
+    good = client_factory(sim.url, name="good", token=Secret("tok-SECRET-value-1"))
+    await wait_until(lambda: live(good), 5, "good LIVE")
+    await wait_until(lambda: bad.status.state is ConnectionState.AUTH_FAILED, 5, "bad auth")
+    with pytest.raises(Exception) as info:
+        await bad.circuits()
+    text = caplog.text + str(info.value) + repr(bad.status) + repr(good.status)
+    assert "tok-SECRET-value-1" not in text
+    assert "tok-WRONG-value-2" not in text
+    assert repr(Secret("x-y-z")) == "Secret('***')"
+
+
+async def test_sse_fallback_when_websocket_is_refused(sim_factory, store, client_factory):
+    sim = await sim_factory(offer_websocket=False)
+    client = client_factory(sim.url)
+    await wait_until(lambda: live(client) and series_len(store) > 10, 10, "data over SSE")
+    assert client.transport is Transport.SSE
+    assert client.status.transport is Transport.SSE
+    assert "inventory-service" in store.backend("sim").circuits
+    assert_no_holes(store, 0.05)
+
+
+async def test_polling_fallback_when_both_streams_are_refused(sim_factory, store,
+                                                             client_factory):
+    sim = await sim_factory(offer_websocket=False, offer_sse=False)
+    client = client_factory(sim.url)
+    await wait_until(lambda: live(client) and series_len(store) > 10, 10, "data by polling")
+    assert client.transport is Transport.POLLING
+    assert store.backend("sim").clusters["orders-db"].primary == "primary-db"
+    # Polling replays every frame by seq, so even at 20 Hz nothing is missed.
+    assert_no_holes(store, 0.05)
+
+
+async def test_dropped_frame_is_detected_and_repaired_by_replay(sim, store, client_factory):
+    proxy = FrameProxy(sim.url.replace("http", "ws") + "/api/v1/stream")
+    await proxy.start()
+    dropped: list[int] = []
+
+    def drop_one_metrics_frame(message: str) -> list[str]:
+        frame = json.loads(message)
+        if frame.get("type") == "metrics" and not dropped and frame["seq"] > 5:
+            dropped.append(frame["seq"])
+            return []
+        return [message]
+
+    proxy.rewrite = drop_one_metrics_frame
+    try:
+        client = client_factory(proxy.url, transports=WS_ONLY)
+        await wait_until(lambda: client.stats.gaps == 1, 5, "the gap to be detected")
+        await wait_until(lambda: client.stats.links_opened == 2 and live(client), 5, "repaired")
+        before = series_len(store)
+        await wait_until(lambda: series_len(store) > before + 5, 5, "more data")
+        # The resume asked for exactly the frames after the last good one...
+        resume = json.loads(proxy.client_messages[-1])
+        assert resume["since_seq"] == dropped[0] - 1
+        assert resume["epoch"] == sim.epoch
+        # ...and the replay filled the hole: no resync, every sample present.
+        assert store.backend("sim").resyncs == 0
+        assert_no_holes(store, 0.05)
+    finally:
+        await proxy.stop()
+
+
+async def test_forged_epoch_gets_a_flagged_resync(sim, store, client_factory):
+    proxy = FrameProxy(sim.url.replace("http", "ws") + "/api/v1/stream")
+    await proxy.start()
+    forged = {"n": 0}
+
+    def forge_gap_then_pass(message: str) -> list[str]:
+        frame = json.loads(message)
+        if frame.get("type") == "metrics" and forged["n"] == 0 and frame["seq"] > 5:
+            forged["n"] = 1
+            frame["seq"] += 1000  # a jump no replay can explain
+            return [json.dumps(frame)]
+        return [message]
+
+    proxy.rewrite = forge_gap_then_pass
+    try:
+        client = client_factory(proxy.url, transports=WS_ONLY)
+        await wait_until(lambda: client.stats.gaps >= 1, 5, "gap")
+        await wait_until(lambda: live(client) and client.stats.links_opened >= 2, 5, "relinked")
+        assert store.backend("sim").resyncs == 0  # the real server could still replay
+    finally:
+        await proxy.stop()
+
+
+async def test_invalid_frames_are_counted_and_dropped_while_the_link_goes_on(
+    sim, store, client_factory
+):
+    proxy = FrameProxy(sim.url.replace("http", "ws") + "/api/v1/stream")
+    await proxy.start()
+    garbage = [
+        "{not json",
+        json.dumps({"type": "telepathy", "seq": 1}),
+        '{"type":"heartbeat","ts":NaN,"seq":1}',
+        json.dumps({"type": "heartbeat", "ts": -5, "seq": 1}),
+        json.dumps({"type": "heartbeat", "ts": 1e12, "seq": 1}),
+        json.dumps({"type": "heartbeat", "ts": None, "seq": 1}),
+        json.dumps({"type": "hello"}),
+        json.dumps({"type": "heartbeat", "ts": 1.0, "seq": 1, "pad": "x" * (1024 * 1024)}),
+    ]
+    injected = {"done": False}
+
+    def inject(message: str) -> list[str]:
+        if json.loads(message).get("type") == "heartbeat" and not injected["done"]:
+            injected["done"] = True
+            return [*garbage, message]
+        return [message]
+
+    proxy.rewrite = inject
+    try:
+        client = client_factory(proxy.url, transports=WS_ONLY)
+        await wait_until(lambda: client.stats.invalid.total() == len(garbage), 5, "all counted")
+        before = series_len(store)
+        await wait_until(lambda: series_len(store) > before + 5, 5, "data goes on")
+        assert client.stats.links_opened == 1
+        invalid = client.stats.invalid
+        assert invalid["malformed_json"] == 2
+        assert invalid["unknown_type"] == 1
+        assert invalid["oversize"] == 1
+        assert invalid["invalid_field"] == 4
+        assert store.backend("sim").invalid_frames == invalid
+        assert live(client)
+    finally:
+        await proxy.stop()
