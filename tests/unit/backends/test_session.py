@@ -1,0 +1,135 @@
+"""StreamSession without sockets: frames in, store events and sequence verdicts out."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from opsconsole.backends.session import StreamSession
+from opsconsole.core.events import (
+    CircuitChanged,
+    EventOccurred,
+    FrameRejected,
+    MetricsBatch,
+    SnapshotLoaded,
+)
+
+
+def frame(**kw: object) -> bytes:
+    return json.dumps(kw).encode()
+
+
+def hello(epoch: str = "e1", seq: int = 10) -> bytes:
+    return frame(type="hello", version="1", epoch=epoch, server_time=1e9, seq=seq)
+
+
+def snapshot(seq: int = 10, resync: bool = False) -> bytes:
+    return frame(
+        type="snapshot",
+        seq=seq,
+        ts=1e9,
+        resync=resync,
+        services=[{"name": "orders"}],
+        circuits={
+            "inventory-service": {"state": "closed", "failure_threshold": 3, "timeout_s": 30}
+        },
+        realtime={
+            "ts": 1e9,
+            "system_health": "healthy",
+            "services": {"orders": {"latency_p99_ms": 80.0, "rps": 10.0}},
+        },
+    )
+
+
+def metrics(seq: int, ts: float = 1e9 + 1) -> bytes:
+    return frame(type="metrics", seq=seq, rows=[["orders", ts, 1, 2, 3, 4, 0.0, 0.5, None]])
+
+
+def started(session: StreamSession) -> StreamSession:
+    session.link_opened()
+    session.feed(hello())
+    session.feed(snapshot())
+    return session
+
+
+def test_snapshot_then_frames_in_order() -> None:
+    s = StreamSession("b")
+    s.link_opened()
+    assert s.feed(metrics(11)).events == ()  # nothing applies before the snapshot
+    s.feed(hello())
+    snap = s.feed(snapshot())
+    assert isinstance(snap.events[0], SnapshotLoaded) and not snap.events[0].resync
+    assert snap.events[0].circuits[0].name == "inventory-service"
+    assert isinstance(snap.events[1], MetricsBatch)
+    assert np.isnan(snap.events[1].values[0, 0])  # p50 absent in realtime: no data, not 0
+    out = s.feed(metrics(11))
+    assert isinstance(out.events[0], MetricsBatch)
+    assert np.isnan(out.events[0].values[0, -1])
+    assert s.tracker.last_seq == 11
+
+
+def test_duplicate_dropped_and_gap_asks_for_resync() -> None:
+    s = started(StreamSession("b"))
+    s.feed(metrics(11))
+    assert s.feed(metrics(11)).duplicate
+    gap = s.feed(metrics(13))
+    assert gap.resync_reason is not None and "expected 12" in gap.resync_reason
+    assert s.tracker.last_seq == 11
+
+
+def test_heartbeat_beyond_last_seq_is_a_gap() -> None:
+    s = started(StreamSession("b"))
+    assert s.feed(frame(type="heartbeat", ts=1e9, seq=10)).resync_reason is None
+    assert s.feed(frame(type="heartbeat", ts=1e9, seq=12)).resync_reason is not None
+
+
+def test_resume_on_same_epoch_accepts_the_replay() -> None:
+    s = started(StreamSession("b"))
+    s.feed(metrics(11))
+    assert s.link_opened() == ("e1", 11)
+    s.feed(hello(seq=15))
+    assert s.resume_requested
+    out = s.feed(metrics(12, ts=1e9 + 2))
+    assert isinstance(out.events[0], MetricsBatch)
+
+
+def test_new_epoch_makes_the_next_snapshot_a_flagged_resync() -> None:
+    s = started(StreamSession("b"))
+    s.feed(metrics(11))
+    s.link_opened()
+    s.feed(hello(epoch="e2", seq=0))
+    out = s.feed(snapshot(seq=3, resync=False))
+    assert out.events[0].resync
+    assert any(
+        isinstance(e, EventOccurred) and "Resynchronised" in e.event.message for e in out.events
+    )
+
+
+def test_invalid_frame_is_rejected_with_its_kind() -> None:
+    s = started(StreamSession("b"))
+    out = s.feed(b"{oops")
+    assert isinstance(out.events[0], FrameRejected) and out.events[0].kind == "malformed_json"
+    bad_rows = s.feed(frame(type="metrics", seq=11, rows=[["orders", 1e9, 1]]))
+    assert bad_rows.rejected is not None
+    assert s.tracker.last_seq == 11  # the seq was consumed; the next frame is not a gap
+    assert s.feed(metrics(12)).resync_reason is None
+
+
+def test_circuit_frame_keeps_static_fields_from_the_snapshot() -> None:
+    s = started(StreamSession("b"))
+    out = s.feed(
+        frame(
+            type="circuit",
+            seq=11,
+            ts=1e9 + 5,
+            name="inventory-service",
+            state="open",
+            prev_state="closed",
+            failure_count=3,
+        )
+    )
+    change = out.events[0]
+    assert isinstance(change, CircuitChanged)
+    assert change.circuit.failure_threshold == 3 and change.circuit.timeout_s == 30
+    assert change.circuit.last_transition_ts == 1e9 + 5
