@@ -44,6 +44,12 @@ class CommandRegistry:
     def register(self, command: Command) -> Command:
         if command.id in self._commands:
             raise ValueError(f"command {command.id!r} is already registered")
+        taken = self.bindings()
+        for key in command.keys:
+            if key in taken:
+                raise ValueError(
+                    f"key {key!r} of {command.id!r} is already bound to {taken[key]!r}"
+                )
         self._commands[command.id] = command
         return command
 

@@ -221,16 +221,14 @@ FRAME_TYPES: tuple[str, ...] = (
 # ---------------------------------------------------------------- client-to-server
 
 
-class SubscribeOp(msgspec.Struct, frozen=True, omit_defaults=True):
-    op: Literal["subscribe"] = "subscribe"
+class SubscribeOp(msgspec.Struct, frozen=True, tag_field="op", tag="subscribe"):
     topics: tuple[str, ...] = TOPICS
     services: tuple[str, ...] = ("*",)
     since_seq: int | None = None
     epoch: str | None = None
 
 
-class UnsubscribeOp(msgspec.Struct, frozen=True):
-    op: Literal["unsubscribe"] = "unsubscribe"
+class UnsubscribeOp(msgspec.Struct, frozen=True, tag_field="op", tag="unsubscribe"):
     topics: tuple[str, ...] = ()
 
 
@@ -249,7 +247,7 @@ def _frame_type_of(data: bytes | str) -> str | None:
     """Best-effort frame type for error labels; never raises."""
     try:
         value = _type_probe.decode(data).get("type")
-    except (msgspec.DecodeError, AttributeError):
+    except (msgspec.DecodeError, AttributeError, RecursionError, ValueError):
         return None
     return value if isinstance(value, str) else None
 
@@ -271,8 +269,12 @@ def _classify(exc: msgspec.DecodeError, data: bytes | str) -> ProtocolError:
 
 
 def _check_size(data: bytes | str) -> ProtocolError | None:
-    if len(data) > MAX_FRAME_BYTES:
-        return ProtocolError("oversize", f"frame of {len(data)} bytes exceeds {MAX_FRAME_BYTES}")
+    size = len(data)
+    if isinstance(data, str) and size <= MAX_FRAME_BYTES < 4 * size:
+        # The limit is on UTF-8 bytes: one character may take up to four.
+        size = len(data.encode("utf-8", "surrogatepass"))
+    if size > MAX_FRAME_BYTES:
+        return ProtocolError("oversize", f"frame of {size} bytes exceeds {MAX_FRAME_BYTES}")
     return None
 
 
@@ -329,13 +331,35 @@ def decode_metric_rows(
     except msgspec.DecodeError as exc:
         err = _classify(exc, b"{}")
         return ProtocolError(err.kind, err.reason, "metrics")
+    except (RecursionError, ValueError) as exc:  # e.g. invalid UTF-8 inside the raw rows
+        return ProtocolError("malformed_json", str(exc), "metrics")
     n = len(decoded)
     if n == 0:
         return MetricRows((), np.empty(0), np.empty((0, len(fields))), fields)
     services, ts, *columns = zip(*decoded, strict=True)
     # None -> NaN: "no data" stays distinguishable from 0 all the way to the screen.
-    values = np.array(columns, dtype=np.float64).T
+    values = np.array(columns, dtype=np.float64).T.reshape(n, len(fields))
+    bad = _out_of_range(values, fields)
+    if bad is not None:
+        return ProtocolError("invalid_field", bad, "metrics")
     return MetricRows(tuple(services), np.array(ts, dtype=np.float64), values, fields)
+
+
+# Every golden signal is non-negative; ratios cannot exceed 1.
+RATIO_FIELDS = frozenset({"error_ratio", "cpu", "memory"})
+
+
+def _out_of_range(values: np.ndarray, fields: tuple[str, ...]) -> str | None:
+    """Why a block of metric values is impossible, or None. NaN (no data) always passes."""
+    if values.size == 0:
+        return None
+    with np.errstate(invalid="ignore"):
+        if (values < 0).any():
+            return "negative golden-signal value"
+        for j, name in enumerate(fields):
+            if name in RATIO_FIELDS and (values[:, j] > 1).any():
+                return f"{name} above 1"
+    return None
 
 
 def encode(obj: Any) -> bytes:

@@ -58,9 +58,10 @@ class RingSeries:
         keep = np.ones(ts.size, dtype=bool)
         if last is not None:
             keep &= ts > last
-        # Within a batch too: each sample must be newer than every one before it.
+        # Within a batch too: each sample must be newer than every one before it (fmax skips
+        # NaN, so one bad time does not drop everything after it).
         if ts.size > 1:
-            running = np.maximum.accumulate(np.concatenate(([-np.inf], ts[:-1])))
+            running = np.fmax.accumulate(np.concatenate(([-np.inf], ts[:-1])))
             keep &= ts > running
         n_kept = int(keep.sum())
         self.dropped += ts.size - n_kept
@@ -115,7 +116,11 @@ class RingSeries:
 
 
 class BankSeries:
-    """Read handle on one service's rows of a SeriesBank; the same API as RingSeries reads."""
+    """Read handle on one service's rows of a SeriesBank; the same API as RingSeries reads.
+
+    Views (`times()`, `values()`) are into the bank's current buffers: fetch them again on
+    every repaint, since the bank reallocates when it grows past its rows.
+    """
 
     __slots__ = ("_bank", "_row", "name")
 

@@ -69,6 +69,7 @@ class Store:
     connection_changed = Signal(str, object)  # backend, LinkStatus
     frame_rejected = Signal(str, str, str)  # backend, kind, reason
     resynced = Signal(str, object)  # backend, SnapshotLoaded
+    snapshot_loaded = Signal(str)  # backend: whole state replaced, views rebuild their lists
 
     def __init__(
         self,
@@ -122,6 +123,7 @@ class Store:
         self._touch(state)
         if ev.resync:
             state.resyncs += 1
+        self.snapshot_loaded.emit(ev.backend)
         self.services_changed.emit(ev.backend)
         for c in state.circuits.values():
             self.circuit_changed.emit(ev.backend, c)
