@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +40,7 @@ def test_any_split_gives_the_same_events(cuts: list[int]) -> None:
     parser = SseParser()
     out: list[SseEvent] = []
     bounds = [0, *sorted(cuts), len(STREAM)]
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         out += parser.feed(STREAM[a:b])
     assert out == EXPECTED
 
