@@ -58,8 +58,6 @@ async def client_factory(store: Store) -> AsyncIterator[Callable[..., OpsApiClie
         await client.aclose()
 
 
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     outcome = yield

@@ -420,7 +420,7 @@ class OpsApiClient:
             if status in _AUTH_STATUSES:
                 raise AuthFailed(_auth_words(status))
             ctype = response.headers.get("content-type", "")
-            if status in _REFUSAL_STATUSES or (
+            if (status != 200 and status in _REFUSAL_STATUSES) or (
                 status == 200 and not ctype.startswith("text/event-stream")
             ):
                 raise TransportRefused(f"SSE answered HTTP {status} ({ctype or 'no type'})")

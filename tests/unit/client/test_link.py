@@ -8,12 +8,12 @@ import time
 
 import numpy as np
 import pytest
-
-from opsconsole.backends.secrets import Secret, install_log_redaction
-from opsconsole.core.models import METRIC_FIELDS, ConnectionState, Transport
 from tests.support.tcpproxy import FaultProxy
 from tests.support.waiting import wait_until
 from tests.support.wsproxy import FrameProxy
+
+from opsconsole.backends.secrets import Secret, install_log_redaction
+from opsconsole.core.models import METRIC_FIELDS, ConnectionState, Transport
 
 WS_ONLY = (Transport.WEBSOCKET,)
 
@@ -43,8 +43,16 @@ async def test_live_data_flows_into_the_store(sim, store, client_factory):
     await wait_until(lambda: live(client), 5, "LIVE")
     state = store.backend("sim")
     assert client.status.transport is Transport.WEBSOCKET
-    assert {"api-gateway", "orders", "payments", "inventory", "users", "analytics",
-            "notifications", "search"} <= set(state.services)
+    assert {
+        "api-gateway",
+        "orders",
+        "payments",
+        "inventory",
+        "users",
+        "analytics",
+        "notifications",
+        "search",
+    } <= set(state.services)
     await wait_until(lambda: series_len(store) >= 10, 5, "ten samples of orders")
     latest = state.series.get("orders").latest()
     assert set(latest) == set(METRIC_FIELDS)
@@ -64,8 +72,11 @@ async def test_restart_on_same_port_is_flagged_as_resync(sim_factory, store, cli
     await wait_until(lambda: not live(client), 5, "the loss to be seen")
     second = await sim_factory(port=port)
     assert second.epoch != first.epoch
-    took = await wait_until(lambda: live(client) and store.backend("sim").resyncs == 1, 10,
-                            "LIVE again with a flagged resync")
+    took = await wait_until(
+        lambda: live(client) and store.backend("sim").resyncs == 1,
+        10,
+        "LIVE again with a flagged resync",
+    )
     assert took < 10
     messages = [e.message for _, e in store.events]
     assert any("Resynchronised" in m for m in messages)
@@ -111,8 +122,7 @@ async def test_silent_peer_goes_stale_within_3s_and_is_replaced_within_10s(
         await proxy.stop()
 
 
-async def test_wrong_token_gives_auth_failed_and_no_retry_storm(sim_factory, store,
-                                                               client_factory):
+async def test_wrong_token_gives_auth_failed_and_no_retry_storm(sim_factory, store, client_factory):
     sim = await sim_factory(token="right-token-123")
     proxy = FaultProxy("127.0.0.1", port_of(sim.url))
     await proxy.start()
@@ -161,8 +171,7 @@ async def test_sse_fallback_when_websocket_is_refused(sim_factory, store, client
     assert_no_holes(store, 0.05)
 
 
-async def test_polling_fallback_when_both_streams_are_refused(sim_factory, store,
-                                                             client_factory):
+async def test_polling_fallback_when_both_streams_are_refused(sim_factory, store, client_factory):
     sim = await sim_factory(offer_websocket=False, offer_sse=False)
     client = client_factory(sim.url)
     await wait_until(lambda: live(client) and series_len(store) > 10, 10, "data by polling")

@@ -1,0 +1,144 @@
+"""The simulated e-commerce system of domain.md as pure data: services, dependencies, database.
+
+Each service has a traffic/latency profile; dependencies sit behind circuit breakers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from opsconsole.core.models import Service
+
+CLUSTER = "orders-db"
+CLUSTER_PRIMARY = "primary-db"
+CLUSTER_REPLICAS = ("replica-1", "replica-2", "replica-3")
+
+
+@dataclass(frozen=True)
+class DependencySpec:
+    """A downstream dependency behind its own circuit breaker."""
+
+    name: str
+    failure_threshold: int
+    timeout_s: float
+    # While the breaker is open callers fall back; this share of fallback answers still fails
+    # (e.g. a charge cannot be served from cache), the rest is served from cache, fast.
+    fallback_error_p: float
+
+
+DEPENDENCIES: tuple[DependencySpec, ...] = (
+    DependencySpec("inventory-service", 3, 30.0, fallback_error_p=0.3),
+    DependencySpec("analytics-service", 5, 60.0, fallback_error_p=0.0),
+    DependencySpec("payment-service", 5, 60.0, fallback_error_p=1.0),
+    DependencySpec("user-service", 5, 60.0, fallback_error_p=0.1),
+)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    service: Service
+    base_rps: float
+    latency_median_ms: float
+    latency_sigma: float  # lognormal sigma of the main mode
+    slow_p: float  # share of requests in the slow mode (cache miss, GC pause): the long tail
+    slow_factor: float
+    error_p: float
+    capacity_rps: float  # CPU is load over capacity; latency queues up above ~70 %
+    memory_base: float
+    # (dependency, share of this service's requests that call it)
+    calls: tuple[tuple[str, float], ...] = ()
+    db_write_share: float = 0.0  # share of requests that need a writable orders-db primary
+
+
+# name: (display name, tier, depends_on). depends_on names services, breaker-protected
+# dependencies (circuit names) and the database cluster, so a console can link them all.
+_META: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "api-gateway": (
+        "API Gateway",
+        "edge",
+        ("orders", "payments", "inventory", "users", "search", "user-service"),
+    ),
+    "orders": (
+        "Orders",
+        "critical",
+        ("inventory", "payments", "inventory-service", "payment-service", CLUSTER),
+    ),
+    "payments": ("Payments", "critical", ("payment-service", "users")),
+    "inventory": ("Inventory", "core", ("inventory-service",)),
+    "users": ("Users & Auth", "core", ("user-service",)),
+    "analytics": ("Analytics", "non-critical", ("analytics-service", "orders")),
+    "notifications": ("Notifications", "non-critical", ("users",)),
+    "search": ("Search", "core", ("inventory",)),
+}
+# rps, median ms, sigma, slow share, slow factor, error p, capacity rps, memory base
+_PROFILES: dict[str, tuple[float, float, float, float, float, float, float, float]] = {
+    "api-gateway": (400.0, 12.0, 0.35, 0.01, 8.0, 0.0005, 1_200.0, 0.45),
+    "orders": (120.0, 45.0, 0.40, 0.02, 5.0, 0.001, 400.0, 0.55),
+    "payments": (60.0, 60.0, 0.35, 0.02, 3.5, 0.001, 200.0, 0.50),
+    "inventory": (150.0, 20.0, 0.30, 0.01, 6.0, 0.0005, 600.0, 0.40),
+    "users": (200.0, 15.0, 0.30, 0.01, 6.0, 0.0005, 800.0, 0.35),
+    "analytics": (40.0, 120.0, 0.50, 0.03, 3.0, 0.002, 150.0, 0.60),
+    "notifications": (30.0, 25.0, 0.40, 0.01, 5.0, 0.001, 150.0, 0.30),
+    "search": (180.0, 35.0, 0.45, 0.02, 6.0, 0.0008, 500.0, 0.50),
+}
+_CALLS: dict[str, tuple[tuple[str, float], ...]] = {
+    "api-gateway": (("user-service", 0.2),),
+    "orders": (("inventory-service", 0.5), ("payment-service", 0.3)),
+    "payments": (("payment-service", 0.9),),
+    "inventory": (("inventory-service", 0.6),),
+    "users": (("user-service", 0.5),),
+    "analytics": (("analytics-service", 0.8),),
+}
+_DB_WRITE_SHARE = {"orders": 0.4}
+
+
+def _default_spec(name: str, known: set[str]) -> ServiceSpec:
+    display, tier, depends_on = _META[name]
+    rps, median, sigma, slow_p, slow_x, err, capacity, memory = _PROFILES[name]
+    return ServiceSpec(
+        service=Service(
+            name=name,
+            display_name=display,
+            tier=tier,
+            # Edges to services not simulated in a small configuration are dropped.
+            depends_on=tuple(d for d in depends_on if d in known),
+        ),
+        base_rps=rps,
+        latency_median_ms=median,
+        latency_sigma=sigma,
+        slow_p=slow_p,
+        slow_factor=slow_x,
+        error_p=err,
+        capacity_rps=capacity,
+        memory_base=memory,
+        calls=_CALLS.get(name, ()),
+        db_write_share=_DB_WRITE_SHARE.get(name, 0.0),
+    )
+
+
+def _synthetic_spec(n: int, rng: np.random.Generator) -> ServiceSpec:
+    rps = float(rng.uniform(5.0, 200.0))
+    return ServiceSpec(
+        service=Service(name=f"svc-{n:03d}", display_name=f"Synthetic {n:03d}", tier="synthetic"),
+        base_rps=rps,
+        latency_median_ms=float(rng.uniform(5.0, 80.0)),
+        latency_sigma=float(rng.uniform(0.25, 0.5)),
+        slow_p=0.01,
+        slow_factor=float(rng.uniform(3.0, 6.0)),
+        error_p=0.0005,
+        capacity_rps=rps / float(rng.uniform(0.2, 0.6)),  # loads of 20–60 %
+        memory_base=float(rng.uniform(0.2, 0.6)),
+    )
+
+
+def build_services(count: int, rng: np.random.Generator) -> tuple[ServiceSpec, ...]:
+    """The first `count` default services; beyond 8, synthetic `svc-009`… for scale tests."""
+    if count < 1:
+        raise ValueError("at least one service is needed")
+    names = list(_META)[:count]
+    known = set(names) | {d.name for d in DEPENDENCIES} | {CLUSTER}
+    specs = [_default_spec(name, known) for name in names]
+    specs.extend(_synthetic_spec(n, rng) for n in range(len(specs) + 1, count + 1))
+    return tuple(specs)

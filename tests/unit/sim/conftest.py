@@ -1,0 +1,38 @@
+"""Fixtures for the reference backend tests: a real SimServer on 127.0.0.1 per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from tests.unit.sim.sim_helpers import FAST, StartSim
+
+from opsconsole.sim.server import SimConfig, SimServer
+
+
+@pytest.fixture
+async def start_sim() -> AsyncIterator[StartSim]:
+    """Start SimServers with any config; all are stopped at teardown."""
+    servers: list[SimServer] = []
+
+    async def start(config: SimConfig = FAST) -> SimServer:
+        server = SimServer(config)
+        await server.start(port=0)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.stop()
+
+
+@pytest.fixture
+async def sim(start_sim: StartSim) -> SimServer:
+    return await start_sim()
+
+
+@pytest.fixture
+async def client(sim: SimServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=sim.url, timeout=10.0) as c:
+        yield c
