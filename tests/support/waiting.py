@@ -7,8 +7,11 @@ import time
 from collections.abc import Callable
 
 
-async def wait_until(  # noqa: ASYNC109 - the deadline is this helper's job
-    condition: Callable[[], object], timeout: float = 10.0, what: str = "condition"
+# The deadline is this helper's whole job, hence the `timeout` parameter.
+async def wait_until(
+    condition: Callable[[], object],
+    timeout: float = 10.0,  # noqa: ASYNC109
+    what: str = "condition",
 ) -> float:
     """Poll `condition` until true; returns the seconds it took, fails the test on timeout."""
     start = time.monotonic()
