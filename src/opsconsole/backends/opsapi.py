@@ -58,6 +58,9 @@ from opsconsole.core.protocol import (
     HistoricalBody,
     ProtocolError,
     RealtimeBody,
+    ScenarioRequest,
+    ScenariosBody,
+    ScenarioStarted,
     ServicesBody,
     SnapshotFrame,
     SubscribeOp,
@@ -658,13 +661,19 @@ class OpsApiClient:
 
     async def scenario(
         self, name: str, target: str | None = None, duration_s: float | None = None
-    ) -> ActionAccepted:
-        body: dict[str, Any] = {"name": name}
-        if target is not None:
-            body["target"] = target
-        if duration_s is not None:
-            body["duration_s"] = duration_s
-        return await self.post("/api/v1/sim/scenario", body, new_intent_key())
+    ) -> ScenarioStarted:
+        """Start a fault scenario (demo backends only)."""
+        request = ScenarioRequest(name, target, duration_s)
+        response = await self._request(
+            "POST", "/api/v1/sim/scenario", json=request, idempotency_key=new_intent_key()
+        )
+        body = decode_body(response.content, ScenarioStarted)
+        if isinstance(body, ProtocolError):
+            raise InvalidAnswer("sim/scenario", body)
+        return body
+
+    async def scenarios(self) -> ScenariosBody:
+        return await self._get("/api/v1/sim/scenarios", ScenariosBody)
 
 
 def new_intent_key() -> str:

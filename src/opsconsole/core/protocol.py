@@ -104,6 +104,39 @@ class EventsBody(msgspec.Struct, frozen=True):
     seq: int | None = None
 
 
+# Demo backends only (the reference backend's fault scenarios).
+
+
+class ScenarioRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Body of POST /api/v1/sim/scenario."""
+
+    name: str
+    target: str | None = None
+    duration_s: float | None = None
+
+
+class ActiveScenario(msgspec.Struct, frozen=True):
+    name: str
+    target: str | None
+    started_ts: float
+    until_ts: float
+
+
+class ScenarioStarted(msgspec.Struct, frozen=True):
+    """202 answer: what was started (or ended, for recover) and until when."""
+
+    scenario: str
+    target: str | None
+    started_ts: float
+    until_ts: float | None
+    ended: tuple[ActiveScenario, ...] = ()
+
+
+class ScenariosBody(msgspec.Struct, frozen=True):
+    scenarios: tuple[ActiveScenario, ...]
+    available: tuple[str, ...] = ()
+
+
 # ---------------------------------------------------------------- stream frames
 
 

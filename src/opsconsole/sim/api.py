@@ -26,7 +26,7 @@ from opsconsole.sim.errors import ApiError
 from opsconsole.sim.history import MAX_POINTS, point_count
 from opsconsole.sim.hub import Hub
 from opsconsole.sim.middleware import json_response
-from opsconsole.sim.scenarios import ScenarioRequest, ScenariosBody
+from opsconsole.sim.scenarios import CATALOG, ScenarioRequest, ScenariosBody
 from opsconsole.sim.world import World
 
 T = TypeVar("T")
@@ -218,7 +218,7 @@ class RestApi:
         return json_response(EventsBody(framelog.epoch, events, framelog.last_seq))
 
     async def scenarios(self, request: web.Request) -> web.Response:
-        return json_response(ScenariosBody(self.world.scenarios.active()))
+        return json_response(ScenariosBody(self.world.scenarios.active(), tuple(CATALOG)))
 
     # ------------------------------------------------------------------ actions
 

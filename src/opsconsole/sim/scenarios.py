@@ -5,7 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import msgspec
+from opsconsole.core.protocol import (
+    ActiveScenario,
+    ScenarioRequest,
+    ScenariosBody,
+    ScenarioStarted,
+)
+
+__all__ = [
+    "CATALOG",
+    "ActiveScenario",
+    "ScenarioBook",
+    "ScenarioRequest",
+    "ScenarioStarted",
+    "ScenariosBody",
+]
 
 TargetKind = Literal["service", "dependency", "member", "none"]
 
@@ -41,36 +55,6 @@ CATALOG: dict[str, ScenarioKind] = {
     )
 }
 MAX_DURATION_S = 7 * 86_400.0
-
-
-class ScenarioRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Body of POST /api/v1/sim/scenario."""
-
-    name: str
-    target: str | None = None
-    duration_s: float | None = None
-
-
-class ActiveScenario(msgspec.Struct, frozen=True):
-    name: str
-    target: str | None
-    started_ts: float
-    until_ts: float
-
-
-class ScenarioStarted(msgspec.Struct, frozen=True):
-    """202 answer: what was started (or ended, for recover) and until when."""
-
-    scenario: str
-    target: str | None
-    started_ts: float
-    until_ts: float | None
-    ended: tuple[ActiveScenario, ...] = ()
-
-
-class ScenariosBody(msgspec.Struct, frozen=True):
-    scenarios: tuple[ActiveScenario, ...]
-    available: tuple[str, ...] = tuple(CATALOG)
 
 
 class ScenarioBook:

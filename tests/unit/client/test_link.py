@@ -8,12 +8,12 @@ import time
 
 import numpy as np
 import pytest
-from tests.support.tcpproxy import FaultProxy
-from tests.support.waiting import wait_until
-from tests.support.wsproxy import FrameProxy
 
 from opsconsole.backends.secrets import Secret, install_log_redaction
 from opsconsole.core.models import METRIC_FIELDS, ConnectionState, Transport
+from tests.support.tcpproxy import FaultProxy
+from tests.support.waiting import wait_until
+from tests.support.wsproxy import FrameProxy
 
 WS_ONLY = (Transport.WEBSOCKET,)
 

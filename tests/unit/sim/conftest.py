@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from tests.unit.sim.sim_helpers import FAST, StartSim
 
 from opsconsole.sim.server import SimConfig, SimServer
+from tests.unit.sim.sim_helpers import FAST, StartSim
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import threading
 
 import httpx
 import pytest
-from tests.unit.sim.sim_helpers import body
 
 from opsconsole.core.protocol import HealthBody, ServicesBody
 from opsconsole.sim.embedded import start_in_thread
 from opsconsole.sim.server import SimConfig
+from tests.unit.sim.sim_helpers import body
 
 
 def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

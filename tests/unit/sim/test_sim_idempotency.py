@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from aiohttp import web
-from tests.unit.sim.sim_helpers import eventually
 
 from opsconsole.sim.middleware import Handler, Idempotency, errors_middleware, json_response
+from tests.unit.sim.sim_helpers import eventually
 
 
 class SlowAction:

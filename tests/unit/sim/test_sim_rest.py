@@ -9,7 +9,6 @@ import time
 
 import httpx
 import pytest
-from tests.unit.sim.sim_helpers import FAST, StartSim, body, eventually, key
 
 from opsconsole.core.models import METRIC_FIELDS
 from opsconsole.core.protocol import (
@@ -27,6 +26,7 @@ from opsconsole.core.protocol import (
     decode_frame,
 )
 from opsconsole.sim.server import SimServer
+from tests.unit.sim.sim_helpers import FAST, StartSim, body, eventually, key
 
 SERVICES = ("api-gateway", "orders", "payments", "inventory")
 CIRCUITS = {"inventory-service", "analytics-service", "payment-service", "user-service"}

@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any
 
 import httpx
-from tests.unit.sim.sim_helpers import FAST, StartSim, body, eventually, key
 
 from opsconsole.core.models import DbCluster
 from opsconsole.core.protocol import (
@@ -25,6 +24,7 @@ from opsconsole.core.protocol import (
 )
 from opsconsole.sim.scenarios import ScenariosBody
 from opsconsole.sim.server import SimServer
+from tests.unit.sim.sim_helpers import FAST, StartSim, body, eventually, key
 
 
 async def scenario(client: httpx.AsyncClient, name: str, **fields: Any) -> dict[str, Any]:

@@ -9,16 +9,6 @@ from contextlib import aclosing
 import httpx
 import pytest
 import websockets
-from tests.unit.sim.sim_helpers import (
-    FAST,
-    StartSim,
-    WsClient,
-    body,
-    eventually,
-    sse_frames,
-    ws_connect,
-    ws_url,
-)
 
 from opsconsole.core.protocol import (
     EventsBody,
@@ -32,6 +22,16 @@ from opsconsole.core.protocol import (
     frame_seq,
 )
 from opsconsole.sim.server import SimServer
+from tests.unit.sim.sim_helpers import (
+    FAST,
+    StartSim,
+    WsClient,
+    body,
+    eventually,
+    sse_frames,
+    ws_connect,
+    ws_url,
+)
 
 
 async def state_frames(c: WsClient, count: int) -> list:
