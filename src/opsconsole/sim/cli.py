@@ -31,6 +31,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--services", type=int, default=8, help="service count (>8 adds synthetic)")
     p.add_argument("--seed", type=int, default=None, help="seed the simulation for repeatable runs")
+    p.add_argument(
+        "--no-websocket", action="store_true", help="refuse WebSocket upgrades (as some proxies do)"
+    )
+    p.add_argument("--no-sse", action="store_true", help="refuse the SSE stream as well")
     p.add_argument("--log-level", default="INFO", help="log level on stderr (default INFO)")
     return p.parse_args(argv)
 
@@ -49,6 +53,8 @@ def config_from(args: argparse.Namespace) -> SimConfig:
             token=token,
             readonly_token=args.readonly_token,
             seed=args.seed,
+            offer_websocket=not args.no_websocket,
+            offer_sse=not args.no_sse,
         )
     except ValueError as exc:
         raise SystemExit(f"opsconsole-sim: {exc}") from None
