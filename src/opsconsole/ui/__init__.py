@@ -1,0 +1,1 @@
+"""The Qt views: main window, docked panels, theme. The only package importing Qt."""
