@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-export QT_QPA_PLATFORM ?= offscreen
+
 
 .PHONY: all venv run sim test lint bench clean
 
@@ -18,15 +18,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Until the window lands, `make run` starts the reference backend and prints where it listens.
+# The console on the built-in demo backend (a reference backend on a free loopback port).
 run: $(STAMP)
 	$(VENV)/bin/opsconsole --demo
 
 sim: $(STAMP)
 	$(VENV)/bin/opsconsole-sim --port 8080
 
+# Tests and benchmarks run without a screen; `make run` keeps the real display.
 test: $(STAMP)
-	$(VPY) -m pytest -q -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -34,7 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
-	$(VPY) bench/run.py
+	QT_QPA_PLATFORM=offscreen $(VPY) bench/run.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -27,16 +27,37 @@ class Selection(QObject):
             self.changed.emit(backend, service)
 
 
-@dataclass
 class ConsoleStats:
     """The console's own golden signals, written by the scheduler and the loop-lag probe."""
 
-    frames_painted: int = 0  # chart paint events that drew something
-    repaints: int = 0  # scheduler ticks that refreshed at least one panel
-    last_frame_ms: float = 0.0  # time of the last scheduler refresh + synchronous paint
-    frame_ms_history: list[float] = field(default_factory=list)
-    loop_lag_ms: float = 0.0
-    first_data_painted_at: float | None = None  # monotonic time live data first hit the screen
+    def __init__(self) -> None:
+        self.frames_painted = 0  # chart paint events that drew something
+        self.repaints = 0  # scheduler ticks that refreshed at least one panel
+        self.last_frame_ms = 0.0  # time of the last scheduler refresh
+        self.frame_ms_history: list[float] = []
+        self.loop_lag_ms = 0.0
+        self._first_data_painted_at: float | None = None
+        self._listeners: list[Callable[[], None]] = []
+
+    @property
+    def first_data_painted_at(self) -> float | None:
+        """Monotonic time at which live data first reached the screen, or None."""
+        return self._first_data_painted_at
+
+    @first_data_painted_at.setter
+    def first_data_painted_at(self, value: float | None) -> None:
+        first = self._first_data_painted_at is None and value is not None
+        self._first_data_painted_at = value
+        if first:
+            for listener in self._listeners:
+                listener()
+
+    def on_first_data(self, listener: Callable[[], None]) -> None:
+        """Call `listener` once live data is first painted (at once if it already was)."""
+        if self._first_data_painted_at is not None:
+            listener()
+        else:
+            self._listeners.append(listener)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 
@@ -24,6 +25,7 @@ class RepaintScheduler(QObject):
         self._timer.setInterval(max(1, round(1000 / hz)))
         self._timer.timeout.connect(self.tick)
         self.ticks = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     def add(self, panels: Iterable[Panel]) -> None:
         self._panels.extend(panels)
@@ -38,9 +40,24 @@ class RepaintScheduler(QObject):
     def stop(self) -> None:
         self._timer.stop()
 
+    async def frames(self, n: int) -> None:
+        """Wait until `n` more ticks have run (e.g. to let every panel catch up)."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append((self.ticks + n, future))
+        await future
+
+    def _wake_waiters(self) -> None:
+        ready = [(t, f) for t, f in self._waiters if t <= self.ticks]
+        for entry in ready:
+            self._waiters.remove(entry)
+            if not entry[1].done():
+                entry[1].set_result(None)
+
     def tick(self) -> int:
         """Refresh what needs it; returns how many panels were refreshed."""
         self.ticks += 1
+        if self._waiters:
+            self._wake_waiters()
         due = [p for p in self._panels if p.needs_refresh()]
         if not due:
             return 0

@@ -1,0 +1,5 @@
+"""Bootstrap: arguments, logging, the one event loop, wiring, orderly shutdown."""
+
+from opsconsole.app.cli import main
+
+__all__ = ["main"]

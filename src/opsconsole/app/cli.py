@@ -1,0 +1,108 @@
+"""The `opsconsole` command: arguments, logging, and the choice of window or text mode."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from opsconsole import __version__
+from opsconsole.backends.secrets import Secret, install_log_redaction
+
+log = logging.getLogger("opsconsole")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="opsconsole", description="Operations console for SREs and NOC staff."
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--demo", action="store_true", help="run against the built-in backend")
+    src.add_argument("--url", help="an Ops API v1 backend, e.g. http://127.0.0.1:8080")
+    p.add_argument("--token-env", metavar="VAR", help="read the bearer token from this variable")
+    p.add_argument("--no-verify-tls", action="store_true", help="do not verify TLS (INSECURE)")
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="start, wait for the first live data on screen, print one JSON line, exit",
+    )
+    p.add_argument(
+        "--self-test-timeout",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="self-test: give up after S seconds without live data (default 20)",
+    )
+    p.add_argument("--screenshot", metavar="PATH", help="self-test: also save a PNG of the window")
+    p.add_argument("--text", action="store_true", help="no window: print a status line instead")
+    p.add_argument(
+        "--status-every",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="text mode: print the live status every S seconds",
+    )
+    p.add_argument(
+        "--duration", type=float, default=None, metavar="S", help="text mode: exit after S seconds"
+    )
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--version", action="version", version=f"opsconsole {__version__}")
+    return p.parse_args(argv)
+
+
+def token_from(args: argparse.Namespace) -> Secret | None:
+    """The bearer token named by --token-env (the keyring arrives with the backends issue)."""
+    if not args.token_env:
+        return None
+    value = os.environ.get(args.token_env, "")
+    if not value:
+        log.warning(
+            "--token-env %s: the variable is not set; connecting without a token", args.token_env
+        )
+        return None
+    return Secret(value)
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    install_log_redaction()
+
+
+def _display_available() -> bool:
+    """False on a Linux box without a screen, where Qt's default platform would abort."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.screenshot and not args.self_test:
+        print("opsconsole: --screenshot needs --self-test", file=sys.stderr)
+        return 2
+    configure_logging(args.verbose)
+    if not args.text and not _display_available():
+        if args.self_test:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        else:
+            log.warning(
+                "no display found (DISPLAY/WAYLAND_DISPLAY unset): printing the live status "
+                "instead of opening the window; QT_QPA_PLATFORM=offscreen forces the window"
+            )
+            args.text = True
+    try:
+        if args.text:
+            from opsconsole.app.textmode import run_text_mode
+
+            return asyncio.run(run_text_mode(args))
+        from opsconsole.app.window import run_window
+
+        return run_window(args)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,84 @@
+"""`--self-test`: wait for live data on screen, report startup figures as one JSON line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.core.models import ConnectionState
+
+if TYPE_CHECKING:
+    from opsconsole.ui.context import UiContext
+    from opsconsole.ui.mainwindow import MainWindow
+
+_IMPORTED_AT = time.monotonic()
+
+
+def process_age_s() -> float:
+    """Seconds since this process was created (Linux), else since this module was imported."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED_AT
+
+
+async def self_test(
+    args: argparse.Namespace,
+    ctx: UiContext,
+    client: OpsApiClient,
+    window: MainWindow,
+    startup_s: float,
+) -> int:
+    """Wait for live data on screen; print one JSON line; 0 on success, 1 with a reason."""
+    stats = ctx.stats
+    painted = asyncio.Event()
+    stats.on_first_data(painted.set)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(painted.wait(), args.self_test_timeout)
+    state = client.status
+    report: dict[str, object] = {
+        "ok": stats.first_data_painted_at is not None,
+        "startup_s": round(startup_s, 3),
+        "first_data_s": None,
+        "frames_painted": stats.frames_painted,
+        "invalid_frames": sum(client.stats.invalid.values()),
+        "transport": client.transport.value if client.transport else None,
+        "backend_state": state.state.value,
+    }
+    if stats.first_data_painted_at is None:
+        detail = f" ({state.detail})" if state.detail else ""
+        report["reason"] = (
+            f"no live data painted within {args.self_test_timeout:g} s: backend "
+            f"{client.base_url} is {state.state.value}{detail}"
+        )
+        print(json.dumps(report), flush=True)
+        return 1
+    report["first_data_s"] = round(
+        process_age_s() - (time.monotonic() - stats.first_data_painted_at), 3
+    )
+    if args.screenshot:
+        # Let every panel catch up with a few frames before the picture is taken.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5.0):
+                await window.scheduler.frames(3)
+        path = Path(args.screenshot)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(path), "PNG"):
+            report["ok"] = False
+            report["reason"] = f"could not write the screenshot to {path}"
+        report["screenshot"] = str(path)
+    report["frames_painted"] = stats.frames_painted
+    report["backend_state"] = client.status.state.value
+    print(json.dumps(report), flush=True)
+    return 0 if report["ok"] and client.status.state is ConnectionState.LIVE else 1

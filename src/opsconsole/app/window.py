@@ -1,0 +1,85 @@
+"""Window mode: the Qt application on the one qasync loop, wired to the backends."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from opsconsole.app.cli import token_from
+from opsconsole.app.selftest import process_age_s, self_test
+from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.core.commands import CommandRegistry
+from opsconsole.core.paths import state_dir
+from opsconsole.core.store import Store
+
+log = logging.getLogger("opsconsole")
+
+
+def run_window(args: argparse.Namespace) -> int:
+    """Create the QApplication and run `main_window` on the one qasync event loop."""
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from opsconsole.ui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("opsconsole")
+    app.setOrganizationName("opsconsole")
+    apply_theme(app)
+    # qasync.run is asyncio.run with a policy whose loops are QEventLoops for `app`.
+    return qasync.run(main_window(args))
+
+
+async def main_window(args: argparse.Namespace) -> int:
+    """Start everything, wait for the window to close (or the self-test), shut down in order."""
+    from opsconsole.ui.context import Selection, UiContext
+    from opsconsole.ui.layout import LayoutStore
+    from opsconsole.ui.mainwindow import MainWindow
+
+    embedded = None
+    demo = args.demo or not args.url
+    if demo:
+        from opsconsole.sim.embedded import start_in_thread
+
+        embedded = await asyncio.to_thread(start_in_thread)
+        url, token, name = embedded.url, None, "demo"
+    else:
+        url, token, name = args.url, token_from(args), "backend"
+    store = Store()
+    ctx = UiContext(store, Selection(), demo=demo)
+    # A self-test must neither disturb nor depend on the operator's saved layout.
+    layouts = None if args.self_test else LayoutStore(state_dir() / "layouts.json")
+    window = MainWindow(ctx, CommandRegistry(), layouts)
+    client = OpsApiClient(name, url, store.apply, token=token, verify_tls=not args.no_verify_tls)
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    _install_signal_handlers(closed)
+    window.show()
+    startup_s = process_age_s()
+    window.start()
+    client.start()
+    try:
+        if args.self_test:
+            return await self_test(args, ctx, client, window, startup_s)
+        await closed.wait()
+        return 0
+    finally:
+        # Orderly: stop painting, close the link (cancels its tasks), stop the embedded backend.
+        window.scheduler.stop()
+        await client.aclose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+        if window.isVisible():
+            window.close()
+
+
+def _install_signal_handlers(closed: asyncio.Event) -> None:
+    """Ctrl-C and SIGTERM close the window in order instead of killing it mid-write."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread (tests)
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(closed.set))
