@@ -34,8 +34,13 @@ class EmbeddedSim:
         return self._thread.is_alive()
 
     def _run(self) -> None:
+        # A plain asyncio loop whatever policy the host process installed: under the console,
+        # qasync's policy would otherwise hand this thread a Qt loop, which only the main
+        # thread may run.
+        factory = asyncio.DefaultEventLoopPolicy().new_event_loop
         try:
-            asyncio.run(self._main())
+            with asyncio.Runner(loop_factory=factory) as runner:
+                runner.run(self._main())
         except BaseException as exc:  # surfaced to start_in_thread, never lost
             if not self._started.done():
                 self._started.set_exception(exc)

@@ -1,0 +1,170 @@
+"""The main window against the real reference backend: panels, status, STALE and recovery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.core.commands import CommandRegistry
+from opsconsole.core.events import MetricsBatch
+from opsconsole.core.models import METRIC_FIELDS, ConnectionState
+from opsconsole.core.store import Store
+from opsconsole.ui.context import Selection, UiContext
+from opsconsole.ui.layout import LayoutStore
+from opsconsole.ui.mainwindow import MainWindow
+from tests.support.waiting import wait_until
+
+SERVICES = {
+    "api-gateway",
+    "orders",
+    "payments",
+    "inventory",
+    "users",
+    "analytics",
+    "notifications",
+    "search",
+}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    store = Store(capacity=600)
+    ctx = UiContext(store, Selection(), demo=True)
+    win = MainWindow(ctx, CommandRegistry(), LayoutStore(tmp_path / "layouts.json"))
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    return win
+
+
+def service_names(win: MainWindow) -> set[str]:
+    model = win.services.model
+    return {model.key_at(r)[1] for r in range(model.rowCount())}
+
+
+def curve_len(curve) -> int:
+    xs = curve.getData()[0]
+    return 0 if xs is None else len(xs)
+
+
+def why(win: MainWindow) -> str:
+    model = win.services.model
+    return model.text(model.row_of("sim", "orders"), "why")
+
+
+def test_window_shows_live_data_then_stale_then_live_again(window, qloop, sim_thread):
+    sim = sim_thread()
+    port = int(sim.url.rsplit(":", 1)[1])
+    store = window.ctx.store
+
+    async def scenario() -> None:
+        client = OpsApiClient("sim", sim.url, store.apply)
+        client.start()
+        try:
+            await wait_until(lambda: service_names(window) == SERVICES, 10, "every service")
+            await wait_until(lambda: window.ctx.selection.service is not None, 5, "a selection")
+            curve = window.signals.curves["latency_p99_ms"]
+            await wait_until(lambda: curve_len(curve) > 3, 10, "chart data")
+            await wait_until(lambda: "LIVE" in window.status.text_for("sim"), 5, "LIVE")
+            assert window.ctx.stats.first_data_painted_at is not None
+
+            sim.stop()
+            await wait_until(
+                lambda: (
+                    "STALE" in window.status.text_for("sim")
+                    or "RECONNECTING" in window.status.text_for("sim")
+                ),
+                10,
+                "loss shown",
+            )
+            await wait_until(lambda: store.data_age("sim") > 3.0, 10, "data to age")
+            assert "STALE" in why(window)
+
+            sim_thread(port=port)  # the same port, a new epoch: the client finds it by itself
+            await wait_until(lambda: client.status.state is ConnectionState.LIVE, 15, "relink")
+            await wait_until(lambda: "LIVE" in window.status.text_for("sim"), 5, "LIVE again")
+            await wait_until(
+                lambda: "STALE" not in why(window),
+                5,
+                "rows live again",
+            )
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=60)
+
+
+def test_a_burst_of_frames_causes_a_bounded_number_of_repaints(window, qloop):
+    store = window.ctx.store
+    window.ctx.selection.select("burst", "svc-0")
+    names = tuple(f"svc-{i}" for i in range(8))
+    panel = window.signals
+
+    async def scenario() -> tuple[int, int]:
+        await window.scheduler.frames(2)
+        before_refresh, before_ticks = panel.refresh_count, window.scheduler.ticks
+        t0 = 1_800_000_000.0
+        for k in range(1000):  # 1,000 frames with no chance for the loop to run in between
+            values = np.full((len(names), len(METRIC_FIELDS)), 0.5)
+            store.apply(
+                MetricsBatch("burst", names, np.full(len(names), t0 + k), values, METRIC_FIELDS)
+            )
+        await window.scheduler.frames(3)
+        return panel.refresh_count - before_refresh, window.scheduler.ticks - before_ticks
+
+    refreshes, ticks = qloop.run(scenario())
+    assert 1 <= refreshes <= ticks <= 5, (refreshes, ticks)
+    assert curve_len(panel.curves["cpu"]) > 0
+
+
+def test_hidden_panel_does_no_work(window, qloop):
+    store = window.ctx.store
+    window.ctx.selection.select("burst", "svc-0")
+    window.docks["golden_signals"].hide()
+
+    async def scenario() -> int:
+        await window.scheduler.frames(2)
+        before = window.signals.refresh_count
+        for k in range(50):
+            store.apply(
+                MetricsBatch(
+                    "burst",
+                    ("svc-0",),
+                    np.array([1e9 + k]),
+                    np.full((1, len(METRIC_FIELDS)), 0.1),
+                    METRIC_FIELDS,
+                )
+            )
+            await window.scheduler.frames(1)
+        return window.signals.refresh_count - before
+
+    assert qloop.run(scenario()) == 0
+
+
+def test_layout_is_saved_and_restored(qtbot, tmp_path):
+    layouts = LayoutStore(tmp_path / "layouts.json")
+    ctx = UiContext(Store(), Selection())
+    first = MainWindow(ctx, CommandRegistry(), layouts)
+    qtbot.addWidget(first)
+    first.show()
+    first.docks["console_health"].close()
+    first.close()
+    assert (tmp_path / "layouts.json").exists()
+
+    second = MainWindow(UiContext(Store(), Selection()), CommandRegistry(), layouts)
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitUntil(lambda: second.docks["services"].isVisible(), timeout=2000)
+    assert not second.docks["console_health"].isVisible()
+    second.reset_layout()
+    assert second.docks["console_health"].isVisible()
+
+
+def test_corrupt_layout_file_is_ignored(qtbot, tmp_path):
+    path = tmp_path / "layouts.json"
+    path.write_text("{not json")
+    win = MainWindow(UiContext(Store(), Selection()), CommandRegistry(), LayoutStore(path))
+    qtbot.addWidget(win)
+    win.show()
+    assert win.docks["services"].isVisible()
