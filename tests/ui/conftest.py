@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -44,6 +45,10 @@ def qloop(qapp) -> Iterator[LoopRunner]:
     loop.run_until_complete(loop.shutdown_asyncgens())
     asyncio.set_event_loop(None)
     loop.close()
+    # qasync's closed loop and its timer QObject form a reference cycle that still holds Qt
+    # timers; freed later by the collector on a backend's thread, Qt would fire a timer at a
+    # deleted object (a segfault). Collect it here, on the Qt thread.
+    gc.collect()
 
 
 @pytest.fixture

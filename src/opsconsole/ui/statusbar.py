@@ -1,0 +1,192 @@
+"""Status-bar strip: each backend's link state, transport and data age, plus the DEMO badge."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+
+from opsconsole.core.health import Health
+from opsconsole.core.models import ConnectionState, LinkStatus, Transport
+from opsconsole.ui import theme
+from opsconsole.ui.context import UiContext
+from opsconsole.ui.panel import Panel
+
+# Ages are shown to 0.1 s; refreshing faster than this only burns CPU on an idle console.
+AGE_REFRESH_S = 0.2
+
+# The operator's words for each link state, and the state colour that goes with them.
+LINK_WORDS: dict[ConnectionState, tuple[str, Health]] = {
+    ConnectionState.CONNECTING: ("CONNECTING", Health.UNKNOWN),
+    ConnectionState.LIVE: ("LIVE", Health.HEALTHY),
+    ConnectionState.STALE: ("STALE", Health.UNKNOWN),
+    ConnectionState.RECONNECTING: ("RECONNECTING", Health.WARNING),
+    ConnectionState.AUTH_FAILED: ("AUTH FAILED", Health.CRITICAL),
+    ConnectionState.STOPPED: ("STOPPED", Health.UNKNOWN),
+}
+TRANSPORT_WORDS: dict[Transport, str] = {
+    Transport.WEBSOCKET: "WebSocket",
+    # Anything but WebSocket means a proxy or server refused it: worth the operator's notice.
+    Transport.SSE: "fallback: SSE",
+    Transport.POLLING: "fallback: polling",
+}
+
+
+def format_age(seconds: float, precise: bool = True) -> str:
+    """A compact age: "0.4 s" (precise, under 10 s), "12 s", "3 min 05 s", "2 h 07 min"."""
+    seconds = max(0.0, seconds)
+    if precise and seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        minutes, secs = divmod(whole, 60)
+        return f"{minutes} min {secs:02d} s"
+    hours, rest = divmod(whole, 3600)
+    return f"{hours} h {rest // 60:02d} min"
+
+
+@dataclass(frozen=True)
+class LinkText:
+    """One backend's item: the state word (coloured) and the plain-text rest around it."""
+
+    backend: str
+    word: str
+    health: Health
+    rest: str  # everything after the word, e.g. " · WebSocket · data 0.2 s"
+
+    @property
+    def plain(self) -> str:
+        return f"● {self.backend}  {self.word}{self.rest}"
+
+    @property
+    def rich(self) -> str:
+        col = theme.STATE_COLOURS[self.health]
+        return (
+            f'<span style="color:{col}">●</span> <b>{html.escape(self.backend)}</b>&nbsp;&nbsp;'
+            f'<b style="color:{col}">{html.escape(self.word)}</b>{html.escape(self.rest)}'
+        )
+
+
+def describe_link(backend: str, link: LinkStatus, data_age: float | None, now: float) -> LinkText:
+    """The words for one backend's link; `now` is on the same clock as `link.since`."""
+    word, health = LINK_WORDS[link.state]
+    transport = TRANSPORT_WORDS.get(link.transport) if link.transport else None
+    parts: list[str] = []
+    state = link.state
+    if state is ConnectionState.LIVE:
+        if transport:
+            parts.append(transport)
+        parts.append("no data yet" if data_age is None else f"data {format_age(data_age)}")
+    elif state is ConnectionState.STALE:
+        if data_age is not None:
+            word = f"STALE {format_age(data_age, precise=False)}"
+        if transport:
+            parts.append(transport)
+    elif state is ConnectionState.RECONNECTING:
+        if link.retry_in_s is not None:
+            left = link.retry_in_s - (now - link.since)
+            word = f"RECONNECTING in {left:.1f} s" if left >= 0.05 else "RECONNECTING now"
+        if data_age is not None:
+            parts.append(f"last data {format_age(data_age, precise=False)} ago")
+    elif state is ConnectionState.AUTH_FAILED:
+        word = f"AUTH FAILED — {link.detail}" if link.detail else word
+    rest = "".join(f" · {p}" for p in parts)
+    return LinkText(backend, word, health, rest)
+
+
+class _LinkLabel(QLabel):
+    """One backend's item; it never shrinks, so the status bar does not jitter as ages tick."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.plain = ""
+
+    def show_link(self, text: LinkText, tooltip: str) -> None:
+        if text.plain == self.plain:
+            return
+        self.plain = text.plain
+        self.setText(text.rich)
+        self.setToolTip(tooltip)
+        self.setMinimumWidth(max(self.minimumWidth(), self.sizeHint().width()))
+
+
+class BackendStatusBar(Panel):
+    """Compact strip for QStatusBar.addPermanentWidget: DEMO badge, then one item per backend."""
+
+    panel_id = "backend_status"
+    title = "Backends"
+    wants_tick = True  # data ages and reconnect countdowns move without new events
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self._items: dict[str, _LinkLabel] = {}
+        self._last_refresh = -1e9
+        self._force = True
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.setSpacing(16)
+        self._layout = layout
+        self.demo_badge = QLabel("DEMO", self)
+        self.demo_badge.setObjectName("demo_badge")
+        self.demo_badge.setToolTip("Connected to the built-in demo backend: the data is simulated")
+        self.demo_badge.setStyleSheet(
+            f"background: {theme.ACCENT}; color: {theme.BACKGROUND}; font-weight: bold;"
+            " padding: 1px 8px; border-radius: 3px;"
+        )
+        self.demo_badge.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.demo_badge.setVisible(ctx.demo)
+        layout.addWidget(self.demo_badge)
+        # Given spare width (a stretch factor in the status bar), keep the badge at the left and
+        # the backends at the right, where status bars put permanent state.
+        layout.addStretch(1)
+        store = ctx.store
+        store.connection_changed.connect(self.mark_dirty)
+        store.services_changed.connect(self.mark_dirty)
+        store.metrics_appended.connect(self.mark_dirty)
+
+    def run_refresh(self, now: float) -> None:
+        # Remember whether a store signal asked for this refresh: those are never rate-limited.
+        self._force = self._force or self.dirty
+        super().run_refresh(now)
+
+    def refresh(self, now: float) -> None:
+        if not self._force and now - self._last_refresh < AGE_REFRESH_S:
+            return
+        self._force = False
+        self._last_refresh = now
+        self.demo_badge.setVisible(self.ctx.demo)
+        backends = self.ctx.store.backends
+        for name in [n for n in self._items if n not in backends]:
+            self._items.pop(name).deleteLater()
+        for name in sorted(backends):
+            label = self._items.get(name)
+            if label is None:
+                label = self._items[name] = _LinkLabel(self)
+                label.setObjectName(f"link_{name}")
+                self._layout.addWidget(label)
+            text, tooltip = self._describe(name)
+            label.show_link(text, tooltip)
+
+    def _describe(self, name: str) -> tuple[LinkText, str]:
+        state = self.ctx.store.backend(name)
+        age = self.ctx.store.data_age(name)
+        text = describe_link(name, state.link, age, self.ctx.clock())
+        lines = [f"Backend {name}: {state.link.state.value}"]
+        if state.link.transport is not None:
+            lines.append(f"Transport: {state.link.transport.value}")
+        if state.link.detail:
+            lines.append(f"Detail: {state.link.detail}")
+        lines.append(
+            "No data received yet" if age is None else f"Newest data {format_age(age)} ago"
+        )
+        return text, "\n".join(lines)
+
+    def text_for(self, backend: str) -> str:
+        """Plain text of that backend's item as last drawn ("" if not drawn yet)."""
+        label = self._items.get(backend)
+        return label.plain if label is not None else ""
