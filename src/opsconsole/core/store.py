@@ -50,6 +50,7 @@ class BackendState:
     alerts: dict[str, Alert] = field(default_factory=dict)
     link: LinkStatus = field(default_factory=lambda: LinkStatus(ConnectionState.CONNECTING))
     newest_data_ts: float | None = None  # sample time (server clock) of the newest metric row
+    newest_data_mono: float | None = None  # local monotonic time when that row arrived
     last_update_mono: float | None = None  # when the newest state arrived (local monotonic)
     samples_ingested: int = 0
     invalid_frames: Counter[str] = field(default_factory=Counter)
@@ -94,6 +95,17 @@ class Store:
                 name, SeriesBank(self.capacity, METRIC_FIELDS)
             )
         return state
+
+    def server_now(self, backend: str, wall_now: float) -> float:
+        """Best estimate of the backend's clock now: its newest sample time plus its age.
+
+        Countdowns against server times (a breaker's half-open moment) use this, so a
+        workstation clock skewed by minutes does not lie about them.
+        """
+        state = self._backends.get(backend)
+        if state is None or state.newest_data_ts is None or state.newest_data_mono is None:
+            return wall_now
+        return state.newest_data_ts + max(0.0, self._clock() - state.newest_data_mono)
 
     def data_age(self, backend: str, now: float | None = None) -> float | None:
         """Seconds since the newest state arrived from this backend (local clock), or None."""
@@ -145,6 +157,7 @@ class Store:
             newest = float(ev.ts.max())
             if state.newest_data_ts is None or newest > state.newest_data_ts:
                 state.newest_data_ts = newest
+                state.newest_data_mono = self._clock()
         unknown = touched.difference(state.services)
         if unknown:
             # A row for a service that no snapshot announced: keep it, show it by name.

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
+from opsconsole.core.commands import CommandRegistry
 from opsconsole.core.store import Store
 
 
@@ -64,6 +65,7 @@ class ConsoleStats:
 class UiContext:
     store: Store
     selection: Selection
+    commands: CommandRegistry = field(default_factory=CommandRegistry)
     stats: ConsoleStats = field(default_factory=ConsoleStats)
     demo: bool = False
     clock: Callable[[], float] = time.monotonic

@@ -42,7 +42,7 @@ class MainWindow(QMainWindow):
         self.layouts = layouts
         self.setWindowTitle("opsconsole" + (" — DEMO" if ctx.demo else ""))
         self.setObjectName("main_window")
-        self.resize(1600, 960)
+        self.resize(1680, 1000)
         self.setDockNestingEnabled(True)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
@@ -96,12 +96,12 @@ class MainWindow(QMainWindow):
         )
         self.resizeDocks(
             [self.docks["services"], self.docks["golden_signals"]],
-            [640, 960],
+            [800, 880],
             Qt.Orientation.Horizontal,
         )
         self.resizeDocks(
             [self.docks["services"], self.docks["console_health"]],
-            [640, 220],
+            [620, 300],
             Qt.Orientation.Vertical,
         )
 
