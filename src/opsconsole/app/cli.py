@@ -82,6 +82,11 @@ def _display_available() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["audit"]:
+        from opsconsole.app.auditcli import audit_main
+
+        return audit_main(argv[1:])
     args = parse_args(argv)
     if args.screenshot and not args.self_test:
         print("opsconsole: --screenshot needs --self-test", file=sys.stderr)

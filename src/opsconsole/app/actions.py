@@ -1,0 +1,239 @@
+"""The action pipeline: preconditions, confirmation, audit, one send per intent, live outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from opsconsole.backends.errors import ApiError, BackendError
+from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.core.actions import (
+    SPECS,
+    Blocked,
+    Intent,
+    Outcome,
+    check_preconditions,
+    expected_outcome,
+)
+from opsconsole.core.audit import AuditLog, os_user
+from opsconsole.core.commands import Command, CommandRegistry
+from opsconsole.core.store import Store
+
+log = logging.getLogger(__name__)
+
+# Asks the operator; True means confirmed. The UI answers without a blocking exec().
+Confirm = Callable[[Intent], Awaitable[bool]]
+Report = Callable[[Intent, "ActionResult"], None]
+OUTCOME_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """How an intent ended: `status` is blocked, cancelled, refused, succeeded or no_change."""
+
+    status: str
+    message: str
+    intent: Intent
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+
+class ActionRunner:
+    """Runs operator intents through the pipeline; a repeated intent joins the first one."""
+
+    def __init__(
+        self,
+        store: Store,
+        clients: dict[str, OpsApiClient],
+        audit: AuditLog,
+        confirm: Confirm,
+        report: Report | None = None,
+        outcome_timeout_s: float = OUTCOME_TIMEOUT_S,
+        read_only: bool = False,
+    ) -> None:
+        self.store = store
+        self.clients = clients
+        self.audit = audit
+        self.confirm = confirm
+        self.report = report
+        self.outcome_timeout_s = outcome_timeout_s
+        self.read_only = read_only  # wall mode: nothing that changes anything runs
+        self._in_flight: dict[tuple[Any, ...], asyncio.Task[ActionResult]] = {}
+
+    def submit(self, intent: Intent) -> asyncio.Task[ActionResult]:
+        """Start an intent, or return the task already running the same one (double Enter)."""
+        running = self._in_flight.get(intent.identity)
+        if running is not None and not running.done():
+            return running
+        task = asyncio.get_running_loop().create_task(self._run(intent))
+        self._in_flight[intent.identity] = task
+        task.add_done_callback(lambda t, k=intent.identity: self._forget(k, t))
+        return task
+
+    def _forget(self, key: tuple[Any, ...], task: asyncio.Task[ActionResult]) -> None:
+        if self._in_flight.get(key) is task:
+            del self._in_flight[key]
+
+    async def _run(self, intent: Intent) -> ActionResult:
+        if self.read_only:
+            return self._finish(
+                ActionResult("blocked", "read-only display: actions are off", intent)
+            )
+        blocked = check_preconditions(intent, self.store)
+        if blocked is not None:
+            return self._finish(_blocked(intent, blocked))
+        if not await self.confirm(intent):
+            return self._finish(ActionResult("cancelled", "cancelled, nothing sent", intent))
+        # The state may have moved while the operator read the dialog: check again.
+        blocked = check_preconditions(intent, self.store)
+        if blocked is not None:
+            return self._finish(_blocked(intent, blocked))
+        client = self.clients[intent.backend]
+        self.audit.append(self._record(intent, "intent"))
+        check = expected_outcome(intent)
+        watcher = _OutcomeWatcher(self.store, intent.backend, check)
+        try:
+            try:
+                await self._send(client, intent)
+            except ApiError as exc:
+                if exc.status < 500:
+                    return self._finish(ActionResult("refused", str(exc), intent), audit=True)
+                # A 5xx mid-switchover is not a failure until the live state says so.
+                log.warning("%s: %s; watching the live state", intent.describe(), exc)
+            except BackendError as exc:
+                log.warning("%s: %s; watching the live state", intent.describe(), exc)
+            outcome: Outcome | None = None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.outcome_timeout_s):
+                    outcome = await watcher.wait()
+        finally:
+            watcher.close()
+        if outcome is None:
+            result = ActionResult(
+                "no_change", f"no change after {self.outcome_timeout_s:g} s", intent
+            )
+        else:
+            result = ActionResult(
+                "succeeded" if outcome.succeeded else "failed", outcome.message, intent
+            )
+        return self._finish(result, audit=True)
+
+    async def _send(self, client: OpsApiClient, intent: Intent) -> None:
+        cid, target, args, key = intent.command_id, intent.target, intent.args, intent.key
+        if cid.startswith("breaker."):
+            await client.circuit_action(target, cid.split(".", 1)[1], key)
+        elif cid == "db.switchover":
+            await client.switchover(target, args["member"], key)
+        elif cid == "db.failover":
+            await client.failover(target, args["member"], key)
+        elif cid == "db.read_only":
+            await client.read_only(target, bool(args["enabled"]), key)
+        elif cid == "alert.ack":
+            await client.ack(target, args.get("by") or os_user(), args.get("comment", ""), key)
+        else:  # pragma: no cover - preconditions refuse unknown actions first
+            raise KeyError(cid)
+
+    def _record(self, intent: Intent, phase: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "phase": phase,
+            "backend": intent.backend,
+            "command": intent.command_id,
+            "target": intent.target,
+            "args": intent.args,
+            "idempotency_key": intent.key,
+            **extra,
+        }
+
+    def _finish(self, result: ActionResult, audit: bool = False) -> ActionResult:
+        if audit:
+            self.audit.append(
+                self._record(result.intent, "result", outcome=result.status, message=result.message)
+            )
+        log.info("action %s: %s — %s", result.intent.describe(), result.status, result.message)
+        if self.report is not None:
+            self.report(result.intent, result)
+        return result
+
+
+def _blocked(intent: Intent, blocked: Blocked) -> ActionResult:
+    return ActionResult("blocked", f"blocked ({blocked.rule}): {blocked.message}", intent)
+
+
+class _OutcomeWatcher:
+    """Waits until the live state satisfies the action's expected outcome."""
+
+    def __init__(self, store: Store, backend: str, check: Callable[..., Outcome | None]) -> None:
+        self._store, self._backend, self._check = store, backend, check
+        self._changed = asyncio.Event()
+        self._signals = (
+            store.cluster_changed,
+            store.circuit_changed,
+            store.alert_changed,
+            store.snapshot_loaded,
+        )
+        for signal in self._signals:
+            signal.connect(self._poke)
+
+    def _poke(self, backend: str, *_: object) -> None:
+        if backend == self._backend:
+            self._changed.set()
+
+    async def wait(self) -> Outcome:
+        """Return once the state shows the outcome; the caller bounds the wait."""
+        while True:
+            outcome = self._check(self._store.backend(self._backend))
+            if outcome is not None:
+                return outcome
+            self._changed.clear()
+            await self._changed.wait()
+
+    def close(self) -> None:
+        for signal in self._signals:
+            signal.disconnect(self._poke)
+
+
+def register_action_commands(registry: CommandRegistry, runner: ActionRunner) -> None:
+    """The action commands, runnable by id from menus, panels, the command line and tests."""
+
+    def make(command_id: str) -> Callable[..., asyncio.Task[ActionResult]]:
+        def handler(backend: str, intent_key: str | None = None, **kw: Any) -> Any:
+            intent = intent_for(command_id, backend, intent_key, **kw)
+            return runner.submit(intent)
+
+        return handler
+
+    for spec in SPECS.values():
+        if spec.command_id not in registry:
+            registry.register(
+                Command(
+                    spec.command_id,
+                    spec.title,
+                    make(spec.command_id),
+                    tier=spec.tier,
+                    mutating=True,
+                    description=spec.consequence,
+                )
+            )
+
+
+def intent_for(command_id: str, backend: str, key: str | None = None, **kw: Any) -> Intent:
+    """Build the intent a command's arguments describe (the target is what gets typed)."""
+    if command_id.startswith("breaker."):
+        target, args = kw["name"], {}
+    elif command_id in ("db.switchover", "db.failover"):
+        target, args = kw["cluster"], {"member": kw["member"]}
+    elif command_id == "db.read_only":
+        target, args = kw["cluster"], {"enabled": bool(kw["enabled"])}
+    elif command_id == "alert.ack":
+        target, args = kw["alert"], {"comment": kw.get("comment", ""), "by": kw.get("by")}
+    else:
+        raise KeyError(command_id)
+    if key is None:
+        return Intent(command_id, backend, target, args)
+    return Intent(command_id, backend, target, args, key)

@@ -1,0 +1,112 @@
+"""Confirmation of an operator action by tier: Enter for confirm, the typed name for dangerous."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from opsconsole.core.actions import Intent
+from opsconsole.core.commands import DangerTier
+from opsconsole.ui import theme
+
+
+class ConfirmDialog(QDialog):
+    """Names the target and the consequence before anything is sent; never `exec()`-ed."""
+
+    def __init__(self, intent: Intent, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.intent = intent
+        spec = intent.spec
+        self.dangerous = spec.tier >= DangerTier.DANGEROUS
+        self.setObjectName("confirm_dialog")
+        self.setWindowTitle(spec.title)
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setMinimumWidth(520)
+        layout = QVBoxLayout(self)
+        what = html.escape(intent.describe())
+        headline = QLabel(
+            f"<b>{html.escape(spec.title)}</b><br>You are about to <b>{what}</b> "
+            f"on backend <b>{html.escape(intent.backend)}</b>."
+        )
+        headline.setWordWrap(True)
+        layout.addWidget(headline)
+        consequence = QLabel(html.escape(spec.consequence))
+        consequence.setWordWrap(True)
+        colour = theme.STATE_COLOURS[
+            theme.Health.CRITICAL if self.dangerous else theme.Health.WARNING
+        ]
+        consequence.setStyleSheet(f"color: {colour};")
+        layout.addWidget(consequence)
+        self.name_edit: QLineEdit | None = None
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(spec.verb.capitalize())
+        buttons.accepted.connect(self._accept_if_allowed)
+        buttons.rejected.connect(self.reject)
+        if self.dangerous:
+            prompt = QLabel(f"Type <b>{html.escape(intent.target)}</b> to confirm:")
+            layout.addWidget(prompt)
+            self.name_edit = QLineEdit()
+            self.name_edit.setObjectName("confirm_name")
+            self.name_edit.setPlaceholderText(intent.target)
+            self.name_edit.textChanged.connect(self._name_changed)
+            self.name_edit.returnPressed.connect(self._accept_if_allowed)
+            layout.addWidget(self.name_edit)
+            self.ok_button.setEnabled(False)
+            self.ok_button.setDefault(False)
+            self.ok_button.setAutoDefault(False)
+            self.setFocusProxy(self.name_edit)
+        else:
+            self.ok_button.setDefault(True)
+            self.setFocusProxy(self.ok_button)
+        layout.addWidget(buttons)
+        hint = QLabel("Esc cancels; nothing is sent until you confirm.")
+        hint.setStyleSheet(f"color: {theme.TEXT_DIM};")
+        layout.addWidget(hint)
+
+    def _name_changed(self, text: str) -> None:
+        self.ok_button.setEnabled(text == self.intent.target)
+
+    def _accept_if_allowed(self) -> None:
+        if self.dangerous and (
+            self.name_edit is None or self.name_edit.text() != self.intent.target
+        ):
+            return  # Enter with a wrong or empty name does nothing: no single-key danger
+        self.accept()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # The confirmation has keyboard focus the moment it appears.
+        (self.name_edit or self.ok_button).setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+
+
+async def ask(intent: Intent, parent: QWidget | None) -> bool:
+    """Show the dialog with `open()` (never a nested exec) and await the operator's answer."""
+    dialog = ConfirmDialog(intent, parent)
+    answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def finished(code: int) -> None:
+        if not answer.done():
+            answer.set_result(code == QDialog.DialogCode.Accepted)
+        dialog.deleteLater()
+
+    dialog.finished.connect(finished)
+    dialog.open()
+    try:
+        return await answer
+    except asyncio.CancelledError:
+        if not answer.done():  # the console is closing: take the question away, send nothing
+            dialog.reject()
+        raise

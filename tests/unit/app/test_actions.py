@@ -1,0 +1,222 @@
+"""The action pipeline against the real reference backend: once per intent, audited, verified."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import pytest
+
+from opsconsole.app.actions import ActionRunner, register_action_commands
+from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.backends.secrets import Secret
+from opsconsole.core.actions import Intent
+from opsconsole.core.audit import AuditLog, verify
+from opsconsole.core.commands import CommandRegistry
+from opsconsole.core.models import ConnectionState, Transport
+from tests.support.waiting import wait_until, wait_until_async
+from tests.support.wsproxy import FrameProxy
+
+
+class Operator:
+    """Stands in for the person at the keyboard: answers every confirmation as told."""
+
+    def __init__(self, answer: bool = True) -> None:
+        self.answer = answer
+        self.asked: list[Intent] = []
+
+    async def __call__(self, intent: Intent) -> bool:
+        self.asked.append(intent)
+        return self.answer
+
+
+@pytest.fixture
+async def console(sim_factory, store, client_factory, tmp_path):
+    """A live backend, a client feeding the store, and the action commands wired up."""
+
+    async def make(operator: Operator | None = None, url: str | None = None, **sim_config):
+        sim = await sim_factory(time_scale=20, **sim_config) if url is None else None
+        client = client_factory(url or sim.url)
+        await wait_until(lambda: client.status.state is ConnectionState.LIVE, 10, "LIVE")
+        await wait_until(lambda: "orders-db" in store.backend("sim").clusters, 5, "clusters")
+        audit = AuditLog(tmp_path / "audit.jsonl")
+        results = []
+        runner = ActionRunner(
+            store,
+            {"sim": client},
+            audit,
+            operator or Operator(),
+            report=lambda intent, r: results.append(r),
+            outcome_timeout_s=15,
+        )
+        registry = CommandRegistry()
+        register_action_commands(registry, runner)
+        return sim, client, registry, audit, results
+
+    return make
+
+
+def audit_lines(audit: AuditLog) -> list[dict]:
+    if not audit.path.exists():
+        return []
+    return [json.loads(line) for line in audit.path.read_text().splitlines()]
+
+
+async def test_switchover_fired_twice_with_one_intent_acts_once(console, store, tmp_path):
+    _sim, client, registry, audit, _ = await console()
+    first = registry.run(
+        "db.switchover",
+        backend="sim",
+        cluster="orders-db",
+        member="replica-2",
+        intent_key="intent-1",
+    )
+    again = registry.run(
+        "db.switchover",
+        backend="sim",
+        cluster="orders-db",
+        member="replica-2",
+        intent_key="intent-1",
+    )
+    assert again is first  # double Enter joins the running intent
+    result = await first
+    assert result.ok, result.message
+    assert result.message == "replica-2 is primary, timeline 2"
+    cluster = (await client.clusters()).clusters[0]
+    assert cluster.primary == "replica-2"
+    assert {m.timeline for m in cluster.members if m.name == "replica-2"} == {2}
+    # Fired again with the same intent after it finished: the state says it is done already.
+    late = await registry.run(
+        "db.switchover",
+        backend="sim",
+        cluster="orders-db",
+        member="replica-2",
+        intent_key="intent-1",
+    )
+    assert late.status == "blocked" and "already primary" in late.message
+    records = audit_lines(audit)
+    assert [r["phase"] for r in records] == ["intent", "result"]
+    assert records[0]["idempotency_key"] == "intent-1" and records[0]["user"]
+    assert records[1]["outcome"] == "succeeded"
+    assert verify(audit.path).ok
+
+    cli = [sys.executable, "-m", "opsconsole", "audit", "verify", str(audit.path)]
+    ok = await asyncio.to_thread(subprocess.run, cli, capture_output=True, check=False)
+    assert ok.returncode == 0
+    data = bytearray(audit.path.read_bytes())
+    data[data.index(b"replica-2")] = ord("X")  # one byte edited
+    audit.path.write_bytes(bytes(data))
+    proc = await asyncio.to_thread(subprocess.run, cli, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert "line 1" in proc.stderr and "altered" in proc.stderr
+
+
+async def test_failover_promotes_the_chosen_replica(console):
+    _, _client, registry, audit, _ = await console()
+    result = await registry.run(
+        "db.failover", backend="sim", cluster="orders-db", member="replica-3"
+    )
+    assert result.ok and result.message == "replica-3 is primary, timeline 2"
+    assert verify(audit.path).ok and len(audit_lines(audit)) == 2
+
+
+async def test_ineligible_candidate_is_refused_before_sending(console, store):
+    _, client, registry, audit, _ = await console()
+    await client.scenario("replica_lag", "replica-2")
+    await wait_until(
+        lambda: (
+            next(
+                m
+                for m in store.backend("sim").clusters["orders-db"].members
+                if m.name == "replica-2"
+            ).lag_bytes
+            > 1024 * 1024
+        ),
+        10,
+        "replica-2 lagging",
+    )
+    result = await registry.run(
+        "db.switchover", backend="sim", cluster="orders-db", member="replica-2"
+    )
+    assert result.status == "blocked"
+    assert "replica-2 cannot take over: lagging" in result.message
+    assert audit_lines(audit) == []  # nothing was sent, so nothing to audit
+    assert (await client.clusters()).clusters[0].primary == "primary-db"
+
+
+async def test_a_412_from_the_backend_is_shown_with_its_reasons(
+    sim_factory, store, client_factory, tmp_path
+):
+    sim = await sim_factory(time_scale=20)
+    # The console's view is forged to say replica-3 is not lagging; the backend knows better.
+    proxy = FrameProxy(sim.url.replace("http", "ws") + "/api/v1/stream")
+
+    def hide_lag(message: str) -> list[str]:
+        frame = json.loads(message)
+        clusters = frame.get("clusters") or ([frame["cluster"]] if "cluster" in frame else [])
+        for cluster in clusters:
+            for member in cluster["members"]:
+                member["lag_bytes"] = 0
+        return [json.dumps(frame)]
+
+    proxy.rewrite = hide_lag
+    await proxy.start()
+    rest = OpsApiClient("sim", sim.url, lambda e: None)  # actions go straight to the backend
+    try:
+        await rest.scenario("replica_lag", "replica-3")
+        client_factory(proxy.url, transports=(Transport.WEBSOCKET,))
+        await wait_until(lambda: "orders-db" in store.backend("sim").clusters, 10, "clusters")
+
+        async def backend_sees_lag() -> bool:
+            members = (await rest.clusters()).clusters[0].members
+            return next(m for m in members if m.name == "replica-3").lag_bytes > 1024 * 1024
+
+        await wait_until_async(backend_sees_lag, 10, "the backend to see replica-3 lagging")
+        audit = AuditLog(tmp_path / "audit.jsonl")
+        runner = ActionRunner(store, {"sim": rest}, audit, Operator(), outcome_timeout_s=5)
+        intent = Intent("db.switchover", "sim", "orders-db", {"member": "replica-3"})
+        result = await runner.submit(intent)
+        assert result.status == "refused"
+        assert "(HTTP 412)" in result.message
+        assert "replica-3: lagging" in result.message
+        assert [r["outcome"] for r in audit_lines(audit) if r["phase"] == "result"] == ["refused"]
+    finally:
+        await rest.aclose()
+        await proxy.stop()
+
+
+async def test_breaker_close_after_a_dependency_outage(console, store):
+    _, client, registry, _audit, _ = await console()
+    await client.scenario("dependency_outage", "inventory-service")
+    circuits = store.backend("sim").circuits
+    await wait_until(lambda: circuits["inventory-service"].state == "open", 10, "open")
+    await client.scenario("recover")
+    result = await registry.run("breaker.close", backend="sim", name="inventory-service")
+    assert result.ok and result.message == "inventory-service is closed"
+
+
+async def test_cancelled_confirmation_sends_nothing(console):
+    _, client, registry, audit, results = await console(Operator(answer=False))
+    result = await registry.run("breaker.force_open", backend="sim", name="payment-service")
+    assert result.status == "cancelled" and "nothing sent" in result.message
+    assert audit_lines(audit) == []
+    assert (await client.circuits()).circuits["payment-service"].state == "closed"
+    assert results == [result]
+
+
+async def test_forbidden_token_is_refused_in_plain_words(sim_factory, store, tmp_path):
+    sim = await sim_factory(time_scale=20, token="rw", readonly_token="ro")
+    client = OpsApiClient("sim", sim.url, store.apply, token=Secret("ro"))
+    client.start()
+    try:
+        await wait_until(lambda: client.status.state is ConnectionState.LIVE, 10, "LIVE")
+        audit = AuditLog(tmp_path / "ro.jsonl")
+        runner = ActionRunner(store, {"sim": client}, audit, Operator(), outcome_timeout_s=5)
+        result = await runner.submit(Intent("db.read_only", "sim", "orders-db", {"enabled": True}))
+        assert result.status == "refused"
+        assert "403" in result.message and "Traceback" not in result.message
+        assert [r["phase"] for r in audit_lines(audit)] == ["intent", "result"]
+    finally:
+        await client.aclose()
