@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from opsconsole.backends.opsapi import OpsApiClient
-from opsconsole.core.commands import CommandRegistry
 from opsconsole.core.events import MetricsBatch
 from opsconsole.core.models import METRIC_FIELDS, ConnectionState
 from opsconsole.core.store import Store
@@ -31,7 +30,7 @@ SERVICES = {
 def window(qtbot, tmp_path):
     store = Store(capacity=600)
     ctx = UiContext(store, Selection(), demo=True)
-    win = MainWindow(ctx, CommandRegistry(), LayoutStore(tmp_path / "layouts.json"))
+    win = MainWindow(ctx, LayoutStore(tmp_path / "layouts.json"))
     qtbot.addWidget(win)
     win.show()
     win.start()
@@ -145,14 +144,14 @@ def test_hidden_panel_does_no_work(window, qloop):
 def test_layout_is_saved_and_restored(qtbot, tmp_path):
     layouts = LayoutStore(tmp_path / "layouts.json")
     ctx = UiContext(Store(), Selection())
-    first = MainWindow(ctx, CommandRegistry(), layouts)
+    first = MainWindow(ctx, layouts)
     qtbot.addWidget(first)
     first.show()
     first.docks["console_health"].close()
     first.close()
     assert (tmp_path / "layouts.json").exists()
 
-    second = MainWindow(UiContext(Store(), Selection()), CommandRegistry(), layouts)
+    second = MainWindow(UiContext(Store(), Selection()), layouts)
     qtbot.addWidget(second)
     second.show()
     qtbot.waitUntil(lambda: second.docks["services"].isVisible(), timeout=2000)
@@ -164,7 +163,7 @@ def test_layout_is_saved_and_restored(qtbot, tmp_path):
 def test_corrupt_layout_file_is_ignored(qtbot, tmp_path):
     path = tmp_path / "layouts.json"
     path.write_text("{not json")
-    win = MainWindow(UiContext(Store(), Selection()), CommandRegistry(), LayoutStore(path))
+    win = MainWindow(UiContext(Store(), Selection()), LayoutStore(path))
     qtbot.addWidget(win)
     win.show()
     assert win.docks["services"].isVisible()

@@ -12,7 +12,6 @@ import sys
 from opsconsole.app.cli import token_from
 from opsconsole.app.selftest import process_age_s, self_test
 from opsconsole.backends.opsapi import OpsApiClient
-from opsconsole.core.commands import CommandRegistry
 from opsconsole.core.paths import state_dir
 from opsconsole.core.store import Store
 
@@ -53,7 +52,7 @@ async def main_window(args: argparse.Namespace) -> int:
     ctx = UiContext(store, Selection(), demo=demo)
     # A self-test must neither disturb nor depend on the operator's saved layout.
     layouts = None if args.self_test else LayoutStore(state_dir() / "layouts.json")
-    window = MainWindow(ctx, CommandRegistry(), layouts)
+    window = MainWindow(ctx, layouts)
     client = OpsApiClient(name, url, store.apply, token=token, verify_tls=not args.no_verify_tls)
     closed = asyncio.Event()
     window.closed.connect(closed.set)

@@ -6,7 +6,10 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
-from opsconsole.core.commands import Command, CommandRegistry, DangerTier
+from opsconsole.core.actions import Intent
+from opsconsole.core.commands import Command, DangerTier
+from opsconsole.core.health import Health
+from opsconsole.ui.confirm import ask
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.layout import LayoutStore
 from opsconsole.ui.panel import Panel
@@ -16,6 +19,7 @@ from opsconsole.ui.panels.signals import GoldenSignalsPanel
 from opsconsole.ui.probes import LoopLagProbe
 from opsconsole.ui.repaint import RepaintScheduler
 from opsconsole.ui.statusbar import BackendStatusBar
+from opsconsole.ui.theme import STATE_COLOURS
 
 DOCK_FEATURES = (
     QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -32,13 +36,12 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         ctx: UiContext,
-        registry: CommandRegistry,
         layouts: LayoutStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.registry = registry
+        self.registry = ctx.commands
         self.layouts = layouts
         self.setWindowTitle("opsconsole" + (" — DEMO" if ctx.demo else ""))
         self.setObjectName("main_window")
@@ -65,6 +68,9 @@ class MainWindow(QMainWindow):
         for panel in self.panels:
             self._dock(panel)
         self._default_arrangement()
+        self.last_action = QLabel("")
+        self.last_action.setObjectName("last_action")
+        self.statusBar().addPermanentWidget(self.last_action)
         self.statusBar().addPermanentWidget(self.status, 1)
         self.statusBar().setSizeGripEnabled(False)
         self.scheduler.add([*self.panels, self.status])
@@ -154,6 +160,23 @@ class MainWindow(QMainWindow):
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
         view.addAction(self._action("layout.reset"))
+
+    # ------------------------------------------------------------ actions
+
+    async def confirm(self, intent: Intent) -> bool:
+        """Ask the operator (non-blocking dialog); the dialog is kept for tests to answer."""
+        return await ask(intent, self)
+
+    def show_action_result(self, intent: Intent, status: str, message: str) -> None:
+        """An action's outcome, in plain words, where the operator is looking."""
+        text = f"{intent.describe()} on {intent.backend}: {status.replace('_', ' ')} — {message}"
+        self.last_action.setText(text)
+        ok = status == "succeeded"
+        level = (
+            Health.HEALTHY if ok else Health.UNKNOWN if status == "cancelled" else Health.CRITICAL
+        )
+        self.last_action.setStyleSheet(f"color: {STATE_COLOURS[level]}; padding: 0 8px;")
+        self.statusBar().showMessage(text, 30_000)
 
     def focus_panel(self, panel: Panel) -> None:
         dock = self.docks[panel.panel_id]
