@@ -15,6 +15,7 @@ from opsconsole.backends.session import StreamSession
 from opsconsole.core.models import METRIC_FIELDS
 from opsconsole.core.protocol import encode
 from opsconsole.core.store import Store
+from repaint import bench_repaint  # bench/repaint.py: run as a script, bench/ is on sys.path
 
 
 def metrics_frames(n_frames: int, n_services: int, start_seq: int = 1) -> list[bytes]:
@@ -24,7 +25,8 @@ def metrics_frames(n_frames: int, n_services: int, start_seq: int = 1) -> list[b
     frames = []
     t0 = 1_800_000_000.0
     for k in range(n_frames):
-        vals = rng.random((n_services, len(METRIC_FIELDS))) * 100
+        # Latencies and rps in their units; error ratio, CPU and memory are 0..1 ratios.
+        vals = rng.random((n_services, len(METRIC_FIELDS))) * np.array([40, 90, 300, 500, 1, 1, 1])
         rows = []
         for i, name in enumerate(names):
             row: list[object] = [name, t0 + k, *map(float, vals[i])]
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
-    for scenario in (bench_ingest,):
+    for scenario in (bench_ingest, bench_repaint):
         print(json.dumps(scenario(args.runs)), flush=True)
     return 0
 

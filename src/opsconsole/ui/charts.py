@@ -1,0 +1,359 @@
+"""Chart building blocks: time axis, counted chart widget, peak decimation, styled plots."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import QLabel, QWidget
+
+from opsconsole.core.health import Health
+from opsconsole.ui import theme
+from opsconsole.ui.context import ConsoleStats
+
+#: Fixed width of every left axis: a width that follows the tick text would re-lay out the
+#: whole chart whenever "90" becomes "110", which is both a jolt for the eye and a layout pass.
+LEFT_AXIS_WIDTH = 54
+#: Height of the labelled time axis (tick text plus tick); also fixed for the same reason.
+TIME_AXIS_HEIGHT = 26
+#: Height of a plot's title row (pyqtgraph's default of 30 px wastes a quarter of a small plot).
+TITLE_HEIGHT = 20
+TICK_FONT_PT = 9
+# Behind line labels, so they stay readable where a curve runs through them.
+LABEL_FILL = pg.mkBrush(13, 17, 23, 200)
+
+# Tick spacings (seconds) a clock reader finds natural, smallest first.
+_TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200)
+# Room one "HH:MM:SS" label needs, with air around it, at the tick font size.
+_TIME_LABEL_PX = 96
+
+
+class TimeAxisItem(pg.AxisItem):
+    """Bottom axis over epoch seconds: HH:MM:SS local time at round-clock spacings."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        style_axis(self)
+        self.enableAutoSIPrefix(False)
+        self.setHeight(TIME_AXIS_HEIGHT)
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        span = maxVal - minVal
+        if not (math.isfinite(span) and span > 0 and size > 0):
+            return []
+        wanted = max(2.0, size / _TIME_LABEL_PX)
+        for step in _TIME_STEPS:
+            if span / step <= wanted:
+                break
+        # Steps of a minute or less align the same in every time zone; longer ones are
+        # shifted so that ticks fall on local round hours, not UTC ones.
+        offset = -time.localtime(maxVal).tm_gmtoff % step if step > 60 else 0.0
+        return [(float(step), float(offset))]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return [time.strftime("%H:%M:%S", time.localtime(v)) for v in values]
+
+
+class ValueAxisItem(pg.AxisItem):
+    """Left axis with a fixed width and plain numbers (no SI prefix changing with zoom)."""
+
+    def __init__(self) -> None:
+        super().__init__("left")
+        style_axis(self)
+        self.enableAutoSIPrefix(False)
+        self.setWidth(LEFT_AXIS_WIDTH)
+
+
+def style_axis(axis: pg.AxisItem) -> None:
+    """Readable ticks on the dark background, in a fixed-width font so digits do not jiggle."""
+    axis.setPen(pg.mkPen(theme.BORDER, width=1))
+    axis.setTextPen(pg.mkPen(theme.TEXT_DIM))
+    axis.setStyle(
+        tickFont=theme.mono_font(TICK_FONT_PT),
+        tickLength=4,
+        tickTextOffset=4,
+        # Never grow or shrink with the text: widths are fixed above.
+        autoExpandTextSpace=False,
+        autoReduceTextSpace=False,
+    )
+
+
+class ChartWidget(pg.GraphicsLayoutWidget):
+    """The view all plots of a panel live in; counts its paints into the console's stats.
+
+    `has_data` is set by the owner once real samples are plotted, so the first paint after
+    that stamps `first_data_painted_at` (what `--self-test` and the startup target wait for).
+    """
+
+    def __init__(self, stats: ConsoleStats | None = None, parent: QWidget | None = None) -> None:
+        # Before super(): pyqtgraph's constructor already calls resizeEvent.
+        self._banner: QLabel | None = None
+        super().__init__(parent)
+        self._stats = stats
+        self.has_data = False
+        self.paints = 0
+        self.setBackground(theme.BACKGROUND)
+        # Antialiased lines cost far more to rasterise on a CPU raster surface (no GPU here);
+        # 1 px lines on a dark background read fine without it.
+        self.setAntialiasing(False)
+        self.ci.setContentsMargins(4, 4, 10, 2)
+        self.ci.setSpacing(2)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    # A banner is a plain child QLabel over the plots rather than a scene item: it needs no
+    # data coordinates, stays centred on resize, and costs nothing while hidden.
+    def show_banner(self, rich_text: str) -> None:
+        """Show (or update) a big centred message over the plots, e.g. STALE."""
+        banner = self._banner
+        if banner is None:
+            banner = self._banner = QLabel(self)
+            banner.setObjectName("chartBanner")
+            banner.setTextFormat(Qt.TextFormat.RichText)
+            banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            banner.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            banner.setStyleSheet(
+                f"#chartBanner {{ color: {theme.TEXT}; background: rgba(13, 17, 23, 215);"
+                f" border: 2px solid {theme.STATE_COLOURS[Health.UNKNOWN]};"
+                " border-radius: 6px; padding: 10px 22px; }"
+            )
+        if banner.text() != rich_text:
+            banner.setText(rich_text)
+            banner.adjustSize()
+            self._place_banner()
+        if banner.isHidden():
+            self._place_banner()
+            banner.show()
+            banner.raise_()
+
+    def hide_banner(self) -> None:
+        if self._banner is not None and not self._banner.isHidden():
+            self._banner.hide()
+
+    @property
+    def banner_visible(self) -> bool:
+        return self._banner is not None and not self._banner.isHidden()
+
+    def _place_banner(self) -> None:
+        banner = self._banner
+        if banner is None:
+            return
+        w = min(banner.sizeHint().width(), max(self.width() - 16, 40))
+        h = banner.sizeHint().height()
+        banner.setGeometry((self.width() - w) // 2, max((self.height() - h) // 2, 0), w, h)
+
+    def resizeEvent(self, ev: QResizeEvent | None) -> None:
+        super().resizeEvent(ev)
+        self._place_banner()
+
+    def paintEvent(self, ev: QPaintEvent) -> None:
+        super().paintEvent(ev)
+        self.paints += 1
+        stats = self._stats
+        if stats is None:
+            return
+        stats.frames_painted += 1
+        if self.has_data and stats.first_data_painted_at is None:
+            stats.first_data_painted_at = time.monotonic()
+
+
+def add_live_plot(
+    chart: ChartWidget,
+    row: int,
+    col: int = 0,
+    title_html: str | None = None,
+    time_labels: bool = True,
+) -> pg.PlotItem:
+    """A plot set up for live data: no mouse, no auto-range, fixed axes, no grid.
+
+    Only plots with `time_labels` get a bottom axis at all: stacked plots share the one at
+    the bottom, and a scrolling X axis regenerates its ticks on every frame (measured: about
+    a quarter of a 4×4 grid's frame when every plot had one). No grid either: pyqtgraph draws
+    it as axis ticks across the plot, and it doubled the 4×4 grid's frame time and added
+    ~18 ms to each refresh of the four-plot signals panel.
+    """
+    axes: dict[str, pg.AxisItem] = {"left": ValueAxisItem()}
+    if time_labels:
+        axes["bottom"] = TimeAxisItem()
+    plot = chart.addPlot(row=row, col=col, axisItems=axes)
+    if not time_labels:
+        plot.hideAxis("bottom")
+    for name in ("top", "right", "bottom"):
+        # Hidden axes still follow the view: without this each range change re-renders
+        # their (invisible) HTML unit label for the SI prefix.
+        plot.getAxis(name).enableAutoSIPrefix(False)
+    if title_html is not None:
+        plot.setTitle(title_html, justify="left", size=f"{TICK_FONT_PT + 1}pt")
+        plot.layout.setRowFixedHeight(0, TITLE_HEIGHT)
+        plot.titleLabel.setMaximumHeight(TITLE_HEIGHT)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    vb = plot.getViewBox()
+    # A live chart is positioned by its refresh; the mouse must not fight it, and auto-range
+    # would walk every item's bounds on every change.
+    vb.setMouseEnabled(x=False, y=False)
+    vb.disableAutoRange()
+    vb.setDefaultPadding(0.0)
+    # The PlotDataItem clip/downsample machinery is not used (we plot PlotCurveItems and
+    # clip and decimate ourselves), but set it so any PlotDataItem added later behaves.
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    return plot
+
+
+def settle(plots: list[pg.PlotItem]) -> None:
+    """Apply new view ranges now instead of inside the next paint.
+
+    pyqtgraph applies a range change lazily from paintEvent; the new transform then marks
+    every curve dirty and Qt paints the whole view a second time. Applying it here, right
+    after setting the ranges, makes one refresh cost one paint (measured: 2 paints → 1).
+    """
+    for plot in plots:
+        plot.getViewBox().prepareForPaint()
+
+
+class LiveCurve(pg.PlotCurveItem):
+    """A PlotCurveItem whose bounds are computed once per setData, not per view change.
+
+    pyqtgraph recomputes a curve's bounds (nanmin/nanmax plus pixel-size maths in Python) on
+    every view transform change, several times a frame while the X window scrolls; that was
+    about a fifth of a 64-curve frame. Here they come from one fmin/fmax pass at setData.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self._bounds: tuple[float, float, float, float] | None = None
+        super().__init__(*args, **kwargs)
+
+    def updateData(self, *args: object, **kwargs: object) -> None:
+        super().updateData(*args, **kwargs)
+        self._bounds = _finite_bounds(self.xData, self.yData)
+        self.invalidateBounds()
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        """(x min, x max, y min, y max) of the finite data, None when there is none."""
+        return self._bounds
+
+    def dataBounds(
+        self, ax: int, frac: float = 1.0, orthoRange: object = None
+    ) -> tuple[float | None, float | None]:
+        if frac < 1.0 or orthoRange is not None:
+            return super().dataBounds(ax, frac, orthoRange)
+        b = self._bounds
+        if b is None:
+            return (None, None)
+        return (b[0], b[1]) if ax == 0 else (b[2], b[3])
+
+    def boundingRect(self) -> QRectF:
+        if self._boundingRect is None:
+            b = self._bounds
+            if b is None:
+                return QRectF()
+            x0, x1, y0, y1 = b
+            # The 1 px pen sticks out half a pixel past the data. A relative margin covers
+            # that without pyqtgraph's pixel-size maths; never zero, or a flat line (errors at
+            # 0 %) would have an empty rect and Qt would never paint it.
+            px = (x1 - x0) * 0.01 or max(abs(x0) * 1e-9, 1e-9)
+            py = (y1 - y0) * 0.02 or max(abs(y0) * 1e-3, 1e-6)
+            self._boundingRect = QRectF(x0 - px, y0 - py, x1 - x0 + 2 * px, y1 - y0 + 2 * py)
+        return self._boundingRect
+
+
+def _finite_bounds(
+    x: np.ndarray | None, y: np.ndarray | None
+) -> tuple[float, float, float, float] | None:
+    if x is None or y is None or x.size == 0 or y.size == 0:
+        return None
+    # fmin/fmax skip NaN (gaps) and return NaN only when everything is NaN.
+    y0, y1 = float(np.fmin.reduce(y)), float(np.fmax.reduce(y))
+    x0, x1 = float(np.fmin.reduce(x)), float(np.fmax.reduce(x))
+    if math.isnan(y0) or math.isnan(x0) or math.isinf(y0) or math.isinf(y1):
+        finite = np.isfinite(y)
+        if not finite.any():
+            return None
+        y0, y1 = float(y[finite].min()), float(y[finite].max())
+    return (x0, x1, y0, y1)
+
+
+def live_curve(colour: str) -> LiveCurve:
+    """A curve created once and then only fed with setData: 1 px opaque pen, NaN = gap."""
+    return LiveCurve(
+        pen=pg.mkPen(colour, width=1), antialias=False, connect="finite", skipFiniteCheck=False
+    )
+
+
+def dashed_pen(colour: str) -> pg.QtGui.QPen:
+    pen = pg.mkPen(colour, width=1)
+    pen.setStyle(Qt.PenStyle.DashLine)
+    return pen
+
+
+def threshold_line(label: str, below: bool = False) -> pg.InfiniteLine:
+    """A horizontal dashed limit line, labelled at its left end.
+
+    Left, because live data enters at the right: a label there would sit on the newest
+    samples. `below` puts the text under the line, for two limits close together.
+    """
+    anchor = (0, 0) if below else (0, 1)
+    return pg.InfiniteLine(
+        pos=0.0,
+        angle=0,
+        pen=dashed_pen(theme.THRESHOLD),
+        movable=False,
+        label=label,
+        labelOpts={
+            "position": 0.01,
+            "color": theme.THRESHOLD,
+            "anchors": [anchor, anchor],
+            "fill": LABEL_FILL,
+        },
+    )
+
+
+def peak_decimate(
+    x: np.ndarray, y: np.ndarray, max_points: int, origin: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the min and max of each bin so spikes survive; returns new float64 arrays.
+
+    Bins hold `k` samples where `k` makes at most `max_points` points. They are aligned to
+    the absolute sample index `origin + i` (not to the window start), so as the window slides
+    one sample per frame the same samples stay binned together and the curve does not
+    shimmer. A bin that is all NaN stays NaN: gaps survive decimation.
+    """
+    n = int(y.size)
+    bins = max(1, max_points // 2)
+    k = -(-n // bins)
+    if k < 2:
+        return np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
+    first = (-origin) % k
+    starts = np.arange(first, n, k)
+    if first:
+        starts = np.concatenate(([0], starts))
+    # fmin/fmax ignore NaN unless the whole bin is NaN, and never warn.
+    lo = np.fmin.reduceat(y, starts)
+    hi = np.fmax.reduceat(y, starts)
+    m = starts.size
+    out_x = np.empty(2 * m, dtype=np.float64)
+    out_y = np.empty(2 * m, dtype=np.float64)
+    out_x[0::2] = x[starts]
+    out_x[1::2] = x[starts]
+    out_y[0::2] = lo
+    out_y[1::2] = hi
+    return out_x, out_y
+
+
+_NICE = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_ceiling(value: float, floor: float = 1.0) -> float:
+    """The smallest 'round' number ≥ value (1, 1.2, 1.5, 2, 2.5 … × 10ⁿ): stable axis tops."""
+    if not math.isfinite(value) or value <= floor:
+        return floor
+    exp = 10.0 ** math.floor(math.log10(value))
+    for m in _NICE:
+        if m * exp >= value * (1 - 1e-9):
+            return m * exp
+    return 10.0 * exp

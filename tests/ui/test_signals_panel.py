@@ -1,0 +1,421 @@
+"""The golden-signals panel against a real reference backend: data, gaps, limits, events, STALE."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.core.events import ConnectionChanged, MetricsBatch, SnapshotLoaded
+from opsconsole.core.models import METRIC_FIELDS, ConnectionState, LinkStatus, Service
+from opsconsole.core.store import Store
+from opsconsole.sim.embedded import EmbeddedSim
+from opsconsole.ui import theme
+from opsconsole.ui.charts import nice_ceiling, peak_decimate
+from opsconsole.ui.context import Selection, UiContext
+from opsconsole.ui.panels.signals import CURVES, DEFAULT_WINDOW_S, GoldenSignalsPanel
+from opsconsole.ui.repaint import RepaintScheduler
+from tests.support.waiting import wait_until
+
+SCREENSHOT = "/tmp/signals_panel.png"
+
+
+@dataclass
+class Live:
+    sim: EmbeddedSim
+    store: Store
+    ctx: UiContext
+    panel: GoldenSignalsPanel
+    scheduler: RepaintScheduler
+    client: OpsApiClient
+
+
+@pytest.fixture
+def live(qloop, qtbot, sim_thread) -> Iterator[Live]:
+    """A real sim in a thread, the real client feeding a store, the panel under a scheduler."""
+    sim = sim_thread()
+    store = Store(capacity=600)
+    ctx = UiContext(store, Selection())
+    panel = GoldenSignalsPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(1000, 760)
+    panel.show()
+    scheduler = RepaintScheduler(ctx.stats)
+    scheduler.add([panel])
+    client = OpsApiClient("sim", sim.url, store.apply)
+
+    async def start() -> None:
+        client.start()
+        await wait_until(
+            lambda: store.backend("sim").link.state is ConnectionState.LIVE, 10, "a live link"
+        )
+
+    qloop.run(start())
+    scheduler.start()
+    yield Live(sim, store, ctx, panel, scheduler, client)
+    scheduler.stop()
+    qloop.run(client.aclose())
+
+
+def series(live: Live, service: str):
+    s = live.store.backend("sim").series.get(service)
+    assert s is not None
+    return s
+
+
+def has_points(panel: GoldenSignalsPanel, n: int = 5) -> bool:
+    return all(
+        c.xData is not None and len(c.xData) >= n and np.isfinite(c.yData).any()
+        for c in panel.curves.values()
+    )
+
+
+def x_range(panel: GoldenSignalsPanel) -> tuple[float, float]:
+    lo, hi = panel.plots[-1].getViewBox().viewRange()[0]
+    return float(lo), float(hi)
+
+
+def test_placeholder_until_a_service_is_selected(qtbot) -> None:
+    ctx = UiContext(Store(), Selection())
+    panel = GoldenSignalsPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.needs_refresh()
+    panel.run_refresh(time.monotonic())
+    assert panel.placeholder.isVisible() and panel.placeholder.text() == "Select a service"
+    assert not panel.chart.isVisible()  # no empty axes
+    assert panel.title == "Golden signals" and panel.objectName() == "golden_signals"
+    assert panel.window_s == DEFAULT_WINDOW_S == 900.0
+
+
+def test_curves_get_live_data_in_the_chosen_window(live: Live, qloop) -> None:
+    panel = live.panel
+    live.ctx.selection.select("sim", "orders")
+
+    async def scenario() -> None:
+        await wait_until(lambda: has_points(panel), 10, "every curve to get data")
+        await wait_until(
+            lambda: live.ctx.stats.first_data_painted_at is not None, 5, "the first data paint"
+        )
+
+    qloop.run(scenario())
+    assert set(panel.curves) == set(METRIC_FIELDS)
+    # Few points (10 Hz for seconds): no decimation, so the curve is the store's data.
+    panel.run_refresh(time.monotonic())
+    s = series(live, "orders")
+    times, p99 = s.times(), s.values("latency_p99_ms")
+    curve = panel.curves["latency_p99_ms"]
+    assert curve.xData[-1] == times[-1]
+    np.testing.assert_array_equal(curve.xData, times[-len(curve.xData) :])
+    np.testing.assert_allclose(curve.yData, p99[-len(curve.yData) :])
+    # Ratios are shown as %.
+    err = s.values("error_ratio")
+    np.testing.assert_allclose(
+        panel.curves["error_ratio"].yData, err[-len(curve.yData) :] * 100, rtol=1e-6
+    )
+    lo, hi = x_range(panel)
+    assert hi - lo == pytest.approx(900.0)
+    # The window ends at the newest sample plus its age: the server's "now" as best known.
+    assert times[-1] <= hi < times[-1] + 2.0
+
+    def width() -> float:
+        lo, hi = x_range(panel)
+        return hi - lo
+
+    for seconds in (300.0, 3600.0):
+        panel.set_window(seconds)
+        assert panel.needs_refresh()
+        qloop.run(wait_until(lambda s=seconds: width() == pytest.approx(s), 5, "the new window"))
+
+
+def test_threshold_lines_and_traffic_baseline(live: Live, qloop) -> None:
+    panel = live.panel
+    live.ctx.selection.select("sim", "orders")
+    qloop.run(wait_until(lambda: has_points(panel, 20), 10, "data"))
+    thresholds = live.store.backend("sim").services["orders"].thresholds
+    assert thresholds.latency_p99_ms == 500.0
+    lines = panel.threshold_lines
+    assert lines["latency_p99_ms"].value() == 500.0
+    assert lines["error_ratio"].value() == pytest.approx(1.0)  # 1 %, shown in %
+    assert lines["cpu"].value() == pytest.approx(80.0)
+    assert lines["memory"].value() == pytest.approx(85.0)
+    assert lines["latency_p99_ms"].label.toPlainText() == "p99 limit 500 ms"
+    # Each limit sits on the chart of its own signal.
+    assert lines["latency_p99_ms"] in panel.plots[0].items
+    assert lines["error_ratio"] in panel.plots[2].items
+    # Traffic: ±50 % around the median rps of what is kept. The median is recomputed every
+    # 5 s or on a new selection; re-selecting and refreshing here, with no event processed
+    # in between, compares it with the store's data of the same instant.
+    live.ctx.selection.select("sim", "payments")
+    live.ctx.selection.select("sim", "orders")
+    panel.run_refresh(time.monotonic())
+    rps = series(live, "orders").values("rps")
+    assert panel.baseline == float(np.median(rps[np.isfinite(rps)]))
+    lo, hi = panel.baseline_band.getRegion()
+    assert (lo, hi) == pytest.approx((panel.baseline * 0.5, panel.baseline * 1.5))
+    assert panel.baseline_band.isVisible()
+
+
+def test_event_marker_after_a_scenario(live: Live, qloop) -> None:
+    panel = live.panel
+    live.ctx.selection.select("sim", "orders")
+    qloop.run(wait_until(lambda: has_points(panel), 10, "data"))
+    assert panel.markers() == []
+
+    async def scenario() -> None:
+        await live.client.scenario("latency_spike", "orders")
+        await wait_until(
+            lambda: any("latency_spike" in text for _, text in panel.markers()),
+            10,
+            "a latency_spike marker",
+        )
+
+    qloop.run(scenario())
+    event = next(e for b, e in live.store.events if e.kind == "scenario")
+    ts, text = next(m for m in panel.markers() if "latency_spike" in m[1])
+    assert ts == event.ts and text.startswith("scenario latency_spike")
+    assert len(text) <= 30  # labels are truncated; the tooltip has the whole message
+    lo, hi = x_range(panel)
+    assert lo <= ts <= hi
+
+
+def test_stale_overlay_counts_up_after_the_backend_stops(live: Live, qloop) -> None:
+    panel = live.panel
+    live.ctx.selection.select("sim", "orders")
+    qloop.run(wait_until(lambda: has_points(panel), 10, "data"))
+    assert not panel.stale and not panel.chart.banner_visible
+    ages: list[int] = []
+
+    def age() -> int | None:
+        m = re.fullmatch(r"STALE — last data (\d+) s ago", panel.stale_text)
+        return None if m is None else int(m.group(1))
+
+    async def scenario() -> None:
+        await asyncio.to_thread(live.sim.stop)
+        await wait_until(lambda: panel.stale and panel.chart.banner_visible, 10, "STALE")
+        ages.append(age())  # type: ignore[arg-type]
+        # No data arrives any more, yet the age keeps counting (refreshes while stale).
+        await wait_until(lambda: (age() or 0) >= ages[0] + 2, 10, "the age to count up")
+        ages.append(age())  # type: ignore[arg-type]
+
+    qloop.run(scenario())
+    assert live.store.backend("sim").link.state is not ConnectionState.LIVE
+    stale_grey = panel.curves["latency_p99_ms"].opts["pen"].color().name()
+    assert stale_grey != theme.SERIES["latency_p99_ms"]
+    # The window keeps moving with the age, so the gap after the last sample grows.
+    _, hi = x_range(panel)
+    assert hi - series(live, "orders").times()[-1] >= ages[-1] - 0.6  # shown age is rounded
+
+
+def test_selection_change_swaps_the_data(live: Live, qloop) -> None:
+    panel = live.panel
+    live.ctx.selection.select("sim", "orders")
+    qloop.run(wait_until(lambda: has_points(panel), 10, "orders data"))
+    curve = panel.curves["rps"]
+
+    def shows(service: str) -> bool:
+        rps = series(live, service).values("rps")
+        n = len(curve.yData)
+        return n > 0 and np.array_equal(curve.yData, rps[-n:], equal_nan=True)
+
+    live.ctx.selection.select("sim", "payments")
+    assert panel.dirty
+    qloop.run(wait_until(lambda: shows("payments"), 5, "payments on screen"))
+    assert "payments" in panel._heading.text()
+    assert panel.curves["rps"] is curve
+
+
+def test_hidden_panel_is_not_refreshed(live: Live, qloop) -> None:
+    panel = live.panel
+    live.ctx.selection.select("sim", "orders")
+    qloop.run(wait_until(lambda: has_points(panel), 10, "data"))
+    panel.hide()
+    count = panel.refresh_count
+    state = live.store.backend("sim")
+    ingested, ticks = state.samples_ingested, live.scheduler.ticks
+
+    async def scenario() -> None:
+        # Five more rows of 8 services × 7 fields, and ticks that would have refreshed.
+        def more_rows() -> bool:
+            return state.samples_ingested > ingested + 5 * 8 * 7
+
+        await wait_until(
+            lambda: more_rows() and live.scheduler.ticks > ticks + 10, 10, "data and ticks"
+        )
+
+    qloop.run(scenario())
+    assert panel.dirty  # the data was noticed...
+    assert panel.refresh_count == count  # ...but a hidden dock does no work
+    panel.show()
+    qloop.run(wait_until(lambda: panel.refresh_count > count, 5, "a refresh once shown"))
+
+
+def test_set_data_on_the_same_curve_objects(live: Live, qloop) -> None:
+    panel = live.panel
+    live.ctx.selection.select("sim", "orders")
+    qloop.run(wait_until(lambda: has_points(panel), 10, "data"))
+    before = dict(panel.curves)
+    items = [len(p.items) for p in panel.plots]
+    calls: Counter[str] = Counter()
+    for name, curve in panel.curves.items():
+        original = curve.setData
+
+        def spy(*args: object, _orig=original, _name=name, **kwargs: object) -> None:
+            calls[_name] += 1
+            _orig(*args, **kwargs)
+
+        curve.setData = spy  # type: ignore[method-assign]
+    count = panel.refresh_count
+    qloop.run(wait_until(lambda: panel.refresh_count >= count + 5, 10, "five refreshes"))
+    assert all(panel.curves[k] is before[k] for k in before)
+    assert all(calls[k] >= 5 for k in before)
+    assert [len(p.items) for p in panel.plots] == items  # nothing added, nothing cleared
+    assert live.ctx.stats.frames_painted > 0
+
+
+# ------------------------------------------------------------------ without a backend
+
+
+def fed_store(n: int, gap: slice, t0: float = 1_800_000_000.0) -> Store:
+    """A store holding `n` 1 Hz samples of `svc` with no latency (NaN) in `gap`."""
+    store = Store(capacity=3600)
+    store.apply(SnapshotLoaded("b", (Service(name="svc"),), (), (), (), ts=t0))
+    values = np.tile(np.arange(1.0, len(METRIC_FIELDS) + 1.0) / 10, (n, 1))
+    values[:, 0] = 20.0 + np.arange(n) % 7  # p50 varies, so decimation has something to do
+    values[gap, 0] = np.nan
+    ts = t0 + np.arange(n, dtype=float)
+    for i in range(n):  # one row per frame, as the wire delivers it
+        store.apply(MetricsBatch("b", ("svc",), ts[i : i + 1], values[i : i + 1], METRIC_FIELDS))
+    store.apply(ConnectionChanged("b", LinkStatus(ConnectionState.LIVE)))
+    return store
+
+
+def test_nan_stays_a_gap(qtbot) -> None:
+    store = fed_store(300, slice(100, 130))
+    ctx = UiContext(store, Selection())
+    panel = GoldenSignalsPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    panel.show()
+    ctx.selection.select("b", "svc")
+    panel.run_refresh(time.monotonic())
+    curve = panel.curves["latency_p50_ms"]
+    assert curve.opts["connect"] == "finite"
+    s = store.backend("b").series.get("svc")
+    assert s is not None
+    want = s.values("latency_p50_ms")
+    np.testing.assert_array_equal(np.isnan(curve.yData), np.isnan(want[-len(curve.yData) :]))
+    assert np.isnan(curve.yData).sum() == 30 and not (curve.yData == 0).any()
+
+
+def test_nan_gap_survives_decimation(qtbot) -> None:
+    store = fed_store(3600, slice(1000, 1400))
+    ctx = UiContext(store, Selection())
+    panel = GoldenSignalsPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(700, 600)
+    panel.show()
+    panel.set_window(3600.0)
+    ctx.selection.select("b", "svc")
+    panel.run_refresh(time.monotonic())
+    curve = panel.curves["latency_p50_ms"]
+    assert len(curve.xData) < 3600  # decimated to the plot width
+    t0 = 1_800_000_000.0
+    inside = (curve.xData > t0 + 1020) & (curve.xData < t0 + 1380)
+    assert inside.any() and np.isnan(curve.yData[inside]).all()
+    # The spikes survive: the decimated max equals the data max around them.
+    assert np.nanmax(curve.yData) == 26.0
+
+
+def test_stale_greys_throttles_and_recovers(qtbot) -> None:
+    store = fed_store(120, slice(0, 0))
+    now = [1000.0]
+    ctx = UiContext(store, Selection(), clock=lambda: now[0])
+    panel = GoldenSignalsPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.show()
+    ctx.selection.select("b", "svc")
+    panel.run_refresh(now[0])
+    colour = theme.SERIES["rps"]
+    assert not panel.stale and panel.curves["rps"].opts["pen"].color().name() == colour
+
+    store.apply(ConnectionChanged("b", LinkStatus(ConnectionState.RECONNECTING)))
+    assert panel.needs_refresh()  # the link change marked it dirty
+    panel.run_refresh(now[0])
+    assert panel.stale and panel.chart.banner_visible
+    assert panel.stale_text.startswith("STALE — last data ")
+    assert panel.curves["rps"].opts["pen"].color().name() != colour
+    # Stale: refreshed without new data so the age counts, but only twice a second.
+    assert not panel.needs_refresh()
+    now[0] += 0.5
+    assert panel.needs_refresh()
+
+    # Away to a service with no data (placeholder), the link comes back, and back again:
+    # the curves are in colour, not left grey from before.
+    ctx.selection.select("b", "nothing-here")
+    panel.run_refresh(now[0])
+    assert panel.placeholder.text() == "Waiting for data from nothing-here…"
+    store.apply(ConnectionChanged("b", LinkStatus(ConnectionState.LIVE)))
+    ctx.selection.select("b", "svc")
+    panel.run_refresh(now[0])
+    assert not panel.stale and not panel.chart.banner_visible
+    assert panel.curves["rps"].opts["pen"].color().name() == colour
+    assert not panel.needs_refresh()  # live and clean: nothing to do
+
+
+def test_peak_decimate_keeps_extremes_and_stable_bins() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=5000).astype(np.float32)
+    x = np.arange(5000, dtype=float)
+    y[1234] = 50.0
+    cx, cy = peak_decimate(x, y, 400)
+    assert len(cx) <= 400 + 2 and cy.max() == 50.0 and cy.min() == y.min()
+    # Sliding the window by one sample keeps every full bin's min/max where it was.
+    ax_, a = peak_decimate(x[100:4100], y[100:4100], 400, origin=100)
+    bx, b = peak_decimate(x[101:4101], y[101:4101], 400, origin=101)
+    # Pairs (min, max) per bin, keyed by the bin's first x; compare the bins both share,
+    # except the partial ones at either end.
+    bins_a = dict(zip(ax_[0::2], zip(a[0::2], a[1::2], strict=True), strict=True))
+    bins_b = dict(zip(bx[0::2], zip(b[0::2], b[1::2], strict=True), strict=True))
+    common = sorted(set(bins_a) & set(bins_b))[1:-1]
+    assert len(common) > 150
+    assert all(bins_a[k] == bins_b[k] for k in common)
+
+
+def test_nice_ceiling() -> None:
+    assert nice_ceiling(430) == 500
+    assert nice_ceiling(1.3) == 1.5
+    assert nice_ceiling(0.05, floor=0.1) == 0.1
+    assert nice_ceiling(float("nan")) == 1.0
+    assert [nice_ceiling(v) for v in (100, 101)] == [100, 120]
+
+
+def test_screenshot(live: Live, qloop) -> None:
+    """A PNG to look at: dark, readable, nothing clipped (saved to /tmp/signals_panel.png)."""
+    panel = live.panel
+    panel.setStyleSheet(theme.STYLESHEET)  # local: no global QApplication state changes
+    live.ctx.selection.select("sim", "orders")
+
+    async def scenario() -> None:
+        await wait_until(lambda: has_points(panel, 30), 10, "data")
+        await live.client.scenario("latency_spike", "orders")
+        await wait_until(lambda: panel.markers(), 10, "a marker")
+        n = len(series(live, "orders"))
+        await wait_until(lambda: len(series(live, "orders")) > n + 30, 10, "the spike")
+
+    qloop.run(scenario())
+    panel.set_window(300.0)
+    panel.run_refresh(time.monotonic())
+    image = panel.grab()
+    assert image.save(SCREENSHOT)
+    assert (image.width(), image.height()) == (1000, 760)
+    # Dark: the corner pixel is the theme background.
+    assert image.toImage().pixelColor(panel.width() - 3, panel.height() - 3).lightness() < 40
+    assert {c.field for c in CURVES} == set(panel.curves)
