@@ -12,8 +12,10 @@ import sys
 from opsconsole.app.cli import token_from
 from opsconsole.app.selftest import process_age_s, self_test
 from opsconsole.backends.opsapi import OpsApiClient
-from opsconsole.core.paths import state_dir
+from opsconsole.core.audit import AUDIT_FILE
+from opsconsole.core.paths import data_dir, state_dir
 from opsconsole.core.store import Store
+from opsconsole.core.timeline import TIMELINE_FILE
 
 log = logging.getLogger("opsconsole")
 
@@ -35,9 +37,9 @@ def run_window(args: argparse.Namespace) -> int:
 
 async def main_window(args: argparse.Namespace) -> int:
     """Start everything, wait for the window to close (or the self-test), shut down in order."""
+    from opsconsole.app.wiring import build_console
     from opsconsole.ui.context import Selection, UiContext
     from opsconsole.ui.layout import LayoutStore
-    from opsconsole.ui.mainwindow import MainWindow
 
     embedded = None
     demo = args.demo or not args.url
@@ -50,10 +52,17 @@ async def main_window(args: argparse.Namespace) -> int:
         url, token, name = args.url, token_from(args), "backend"
     store = Store()
     ctx = UiContext(store, Selection(), demo=demo)
-    # A self-test must neither disturb nor depend on the operator's saved layout.
-    layouts = None if args.self_test else LayoutStore(state_dir() / "layouts.json")
-    window = MainWindow(ctx, layouts)
     client = OpsApiClient(name, url, store.apply, token=token, verify_tls=not args.no_verify_tls)
+    # A self-test must neither disturb nor depend on the operator's layout and timeline
+    # (the audit log is only written when an action runs, which a self-test never does).
+    console = build_console(
+        ctx,
+        {name: client},
+        audit_path=data_dir() / AUDIT_FILE,
+        timeline_path=None if args.self_test else data_dir() / TIMELINE_FILE,
+        layouts=None if args.self_test else LayoutStore(state_dir() / "layouts.json"),
+    )
+    window = console.window
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     _install_signal_handlers(closed)
@@ -74,6 +83,7 @@ async def main_window(args: argparse.Namespace) -> int:
             await asyncio.to_thread(embedded.stop)
         if window.isVisible():
             window.close()
+        console.close()
 
 
 def _install_signal_handlers(closed: asyncio.Event) -> None:

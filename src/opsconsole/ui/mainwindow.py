@@ -9,13 +9,17 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 from opsconsole.core.actions import Intent
 from opsconsole.core.commands import Command, DangerTier
 from opsconsole.core.health import Health
+from opsconsole.core.timeline import TimelineStore
 from opsconsole.ui.confirm import ask
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.layout import LayoutStore
 from opsconsole.ui.panel import Panel
+from opsconsole.ui.panels.breakers import BreakersPanel
+from opsconsole.ui.panels.clusters import ClustersPanel
 from opsconsole.ui.panels.health import ConsoleHealthPanel
 from opsconsole.ui.panels.services import ServicesPanel
 from opsconsole.ui.panels.signals import GoldenSignalsPanel
+from opsconsole.ui.panels.timeline import TimelinePanel
 from opsconsole.ui.probes import LoopLagProbe
 from opsconsole.ui.repaint import RepaintScheduler
 from opsconsole.ui.statusbar import BackendStatusBar
@@ -38,6 +42,8 @@ class MainWindow(QMainWindow):
         ctx: UiContext,
         layouts: LayoutStore | None = None,
         parent: QWidget | None = None,
+        *,
+        timeline: TimelineStore | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -45,7 +51,7 @@ class MainWindow(QMainWindow):
         self.layouts = layouts
         self.setWindowTitle("opsconsole" + (" — DEMO" if ctx.demo else ""))
         self.setObjectName("main_window")
-        self.resize(1680, 1000)
+        self.resize(1760, 1040)
         self.setDockNestingEnabled(True)
         self.setDockOptions(
             QMainWindow.DockOption.AnimatedDocks
@@ -62,8 +68,20 @@ class MainWindow(QMainWindow):
         self.services = ServicesPanel(ctx)
         self.signals = GoldenSignalsPanel(ctx)
         self.health = ConsoleHealthPanel(ctx, probe=self.lag_probe)
+        self.breakers = BreakersPanel(ctx)
+        self.clusters = ClustersPanel(ctx)
+        # Without a durable store (tests, self-test) the timeline lives in memory.
+        self.timeline_store = timeline if timeline is not None else TimelineStore(None)
+        self.timeline = TimelinePanel(ctx, self.timeline_store)
         self.status = BackendStatusBar(ctx)
-        self.panels: list[Panel] = [self.services, self.signals, self.health]
+        self.panels: list[Panel] = [
+            self.services,
+            self.signals,
+            self.breakers,
+            self.clusters,
+            self.timeline,
+            self.health,
+        ]
         self.docks: dict[str, QDockWidget] = {}
         for panel in self.panels:
             self._dock(panel)
@@ -77,6 +95,8 @@ class MainWindow(QMainWindow):
         self._register_commands()
         self._build_menus()
         self._restored = bool(layouts and layouts.restore(self))
+        if self._restored:
+            self._sizes_pending = False
 
     # ------------------------------------------------------------ docks
 
@@ -91,23 +111,40 @@ class MainWindow(QMainWindow):
         return dock
 
     def _default_arrangement(self) -> None:
-        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        for dock in self.docks.values():
+        """Services, clusters and the timeline left; charts and breakers right."""
+        area = Qt.DockWidgetArea
+        d = self.docks
+        for dock in d.values():
             dock.setFloating(False)
             dock.show()
-        self.addDockWidget(left, self.docks["services"])
-        self.addDockWidget(right, self.docks["golden_signals"])
-        self.splitDockWidget(
-            self.docks["services"], self.docks["console_health"], Qt.Orientation.Vertical
-        )
+        self.addDockWidget(area.LeftDockWidgetArea, d["services"])
+        self.addDockWidget(area.RightDockWidgetArea, d["golden_signals"])
+        self.splitDockWidget(d["services"], d["clusters"], Qt.Orientation.Vertical)
+        self.splitDockWidget(d["clusters"], d["timeline"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(d["timeline"], d["console_health"])
+        self.splitDockWidget(d["golden_signals"], d["breakers"], Qt.Orientation.Vertical)
+        d["timeline"].raise_()
+        self._sizes_pending = True
+
+    def _default_sizes(self) -> None:
+        """Dock sizes only take once the window has its geometry: applied after show."""
+        if not getattr(self, "_sizes_pending", False):
+            return
+        self._sizes_pending = False
+        d, h = self.docks, max(600, self.height() - 80)
         self.resizeDocks(
-            [self.docks["services"], self.docks["golden_signals"]],
-            [800, 880],
+            [d["services"], d["golden_signals"]],
+            [int(self.width() * 0.46), int(self.width() * 0.54)],
             Qt.Orientation.Horizontal,
         )
         self.resizeDocks(
-            [self.docks["services"], self.docks["console_health"]],
-            [620, 300],
+            [d["services"], d["clusters"], d["timeline"]],
+            [int(h * 0.40), int(h * 0.26), int(h * 0.34)],
+            Qt.Orientation.Vertical,
+        )
+        self.resizeDocks(
+            [d["golden_signals"], d["breakers"]],
+            [int(h * 0.70), int(h * 0.30)],
             Qt.Orientation.Vertical,
         )
 
@@ -115,6 +152,7 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             self.removeDockWidget(dock)
         self._default_arrangement()
+        self._default_sizes()
 
     # ------------------------------------------------------------ commands and menus
 
@@ -178,6 +216,9 @@ class MainWindow(QMainWindow):
         self.last_action.setStyleSheet(f"color: {STATE_COLOURS[level]}; padding: 0 8px;")
         self.statusBar().showMessage(text, 30_000)
 
+    def timeline_entry_added(self, _entry: object) -> None:
+        self.timeline.mark_dirty()
+
     def focus_panel(self, panel: Panel) -> None:
         dock = self.docks[panel.panel_id]
         dock.show()
@@ -190,6 +231,7 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         self.scheduler.start()
         self.lag_probe.start()
+        QTimer.singleShot(0, self._default_sizes)
         # The first frame should not wait for the first timer tick.
         QTimer.singleShot(0, self.scheduler.tick)
 

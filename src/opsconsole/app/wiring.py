@@ -1,0 +1,66 @@
+"""Wiring of one console: window, action pipeline, audit log and timeline over shared state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from opsconsole.app.actions import ActionResult, ActionRunner, register_action_commands
+from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.core.actions import Intent
+from opsconsole.core.audit import AuditLog
+from opsconsole.core.timeline import TimelineRecorder, TimelineStore
+from opsconsole.ui.context import UiContext
+from opsconsole.ui.layout import LayoutStore
+from opsconsole.ui.mainwindow import MainWindow
+
+
+@dataclass
+class Console:
+    """Everything one running console holds; tests build the same thing the app does."""
+
+    ctx: UiContext
+    window: MainWindow
+    runner: ActionRunner
+    audit: AuditLog
+    timeline: TimelineStore
+    recorder: TimelineRecorder
+    clients: dict[str, OpsApiClient]
+
+    def close(self) -> None:
+        self.recorder.close()
+        self.timeline.close()
+
+
+def build_console(
+    ctx: UiContext,
+    clients: dict[str, OpsApiClient],
+    *,
+    audit_path: Path,
+    timeline_path: Path | None,
+    layouts: LayoutStore | None = None,
+    outcome_timeout_s: float = 30.0,
+) -> Console:
+    timeline = TimelineStore(timeline_path)
+    window = MainWindow(ctx, layouts, timeline=timeline)
+    recorder = TimelineRecorder(ctx.store, timeline, on_entry=window.timeline_entry_added)
+    audit = AuditLog(audit_path)
+
+    def report(intent: Intent, result: ActionResult) -> None:
+        window.show_action_result(intent, result.status, result.message)
+        # Every outcome, blocked and cancelled included: the incident's history shows what
+        # the operator tried, not only what went through.
+        recorder.record_action(
+            intent.backend,
+            intent.command_id,
+            intent.target,
+            result.status,
+            result.message,
+            {"args": intent.args, "idempotency_key": intent.key},
+        )
+
+    runner = ActionRunner(
+        ctx.store, clients, audit, window.confirm, report, outcome_timeout_s=outcome_timeout_s
+    )
+    register_action_commands(ctx.commands, runner)
+    return Console(ctx, window, runner, audit, timeline, recorder, clients)

@@ -1,0 +1,145 @@
+"""Operator actions from the window: the real dialog, typed names, audit, timeline, live state."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from opsconsole.app.wiring import build_console
+from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.core.audit import verify
+from opsconsole.core.models import ConnectionState
+from opsconsole.core.store import Store
+from opsconsole.ui.confirm import ConfirmDialog
+from opsconsole.ui.context import Selection, UiContext
+from tests.support.waiting import wait_until
+
+
+@pytest.fixture
+def console(qtbot, tmp_path, sim_thread):
+    sim = sim_thread(time_scale=20)
+    store = Store(capacity=600)
+    ctx = UiContext(store, Selection())
+    client = OpsApiClient("sim", sim.url, store.apply)
+    built = build_console(
+        ctx,
+        {"sim": client},
+        audit_path=tmp_path / "audit.jsonl",
+        timeline_path=tmp_path / "timeline.sqlite3",
+        outcome_timeout_s=15,
+    )
+    qtbot.addWidget(built.window)
+    built.window.show()
+    built.window.start()
+    yield built
+    built.close()
+
+
+def open_dialog(window) -> ConfirmDialog | None:
+    dialogs = [d for d in window.findChildren(ConfirmDialog) if d.isVisible()]
+    return dialogs[-1] if dialogs else None
+
+
+def test_force_open_needs_the_typed_name_and_lands_everywhere(console, qloop, qtbot):
+    window, store = console.window, console.ctx.store
+    client = console.clients["sim"]
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_until(lambda: client.status.state is ConnectionState.LIVE, 10, "LIVE")
+            await wait_until(
+                lambda: "payment-service" in store.backend("sim").circuits, 5, "circuits"
+            )
+            task = console.ctx.commands.run(
+                "breaker.force_open", backend="sim", name="payment-service"
+            )
+            await wait_until(lambda: open_dialog(window) is not None, 5, "the confirmation")
+            dialog = open_dialog(window)
+            assert QApplication.focusWidget() is dialog.name_edit  # focus at once
+            qtbot.keyClicks(dialog.name_edit, "payment")  # not the name yet
+            qtbot.keyClick(dialog.name_edit, Qt.Key.Key_Return)
+            assert dialog.isVisible() and not task.done()  # Enter alone does nothing
+            assert not console.audit.path.exists()  # and nothing was sent or audited
+            qtbot.keyClicks(dialog.name_edit, "-service")
+            qtbot.keyClick(dialog.name_edit, Qt.Key.Key_Return)
+            result = await task
+            assert result.ok and result.message == "payment-service is forced open"
+            assert (await client.circuits()).circuits["payment-service"].state == "forced_open"
+            await wait_until(
+                lambda: "forced" in window.breakers.text("sim", "payment-service", "state"),
+                5,
+                "the breakers panel to show it",
+            )
+            assert "forced open" in window.last_action.text()
+            assert verify(console.audit.path).ok
+            lines = [e.message for e in console.timeline.recent(50, kinds=["action"])]
+            assert any("breaker.force_open payment-service: succeeded" in m for m in lines)
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=60)
+
+
+def test_escape_cancels_and_sends_nothing(console, qloop, qtbot):
+    window, store = console.window, console.ctx.store
+    client = console.clients["sim"]
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_until(
+                lambda: (
+                    "orders-db" in store.backend("sim").clusters
+                    and client.status.state is ConnectionState.LIVE
+                ),
+                10,
+                "clusters",
+            )
+            task = console.ctx.commands.run(
+                "db.switchover", backend="sim", cluster="orders-db", member="replica-1"
+            )
+            await wait_until(lambda: open_dialog(window) is not None, 5, "the confirmation")
+            dialog = open_dialog(window)
+            assert QApplication.focusWidget() is dialog.ok_button  # confirm tier: Enter
+            qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+            result = await task
+            assert result.status == "cancelled"
+            assert not console.audit.path.exists()
+            assert (await client.clusters()).clusters[0].primary == "primary-db"
+            assert "cancelled" in window.last_action.text()
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=60)
+
+
+def test_switchover_confirmed_with_enter_is_watched_to_the_end(console, qloop, qtbot):
+    window, store = console.window, console.ctx.store
+    client = console.clients["sim"]
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_until(
+                lambda: (
+                    "orders-db" in store.backend("sim").clusters
+                    and client.status.state is ConnectionState.LIVE
+                ),
+                10,
+                "clusters",
+            )
+            task = console.ctx.commands.run(
+                "db.switchover", backend="sim", cluster="orders-db", member="replica-1"
+            )
+            await wait_until(lambda: open_dialog(window) is not None, 5, "the confirmation")
+            qtbot.keyClick(open_dialog(window).ok_button, Qt.Key.Key_Return)
+            result = await task
+            assert result.ok and result.message == "replica-1 is primary, timeline 2"
+            assert store.backend("sim").clusters["orders-db"].primary == "replica-1"
+            assert "replica-1 is primary, timeline 2" in window.last_action.text()
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=60)
