@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from opsconsole.app.actions import ActionResult, ActionRunner, register_action_commands
+from opsconsole.backends.errors import BackendError
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.actions import Intent
 from opsconsole.core.audit import AuditLog
+from opsconsole.core.commands import Command, CommandError
 from opsconsole.core.timeline import TimelineRecorder, TimelineStore
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.layout import LayoutStore
@@ -63,4 +68,57 @@ def build_console(
         ctx.store, clients, audit, window.confirm, report, outcome_timeout_s=outcome_timeout_s
     )
     register_action_commands(ctx.commands, runner)
+    if ctx.demo:
+        _register_demo_commands(ctx, clients, window)
     return Console(ctx, window, runner, audit, timeline, recorder, clients)
+
+
+SCENARIOS = (
+    "primary_down",
+    "latency_spike",
+    "error_burst",
+    "dependency_outage",
+    "traffic_surge",
+    "recover",
+)
+
+
+def _register_demo_commands(
+    ctx: UiContext, clients: dict[str, OpsApiClient], window: MainWindow
+) -> None:
+    """Fault scenarios of the built-in backend, so a newcomer sees every panel at work."""
+
+    async def start(name: str, target: str | None = None, backend: str | None = None) -> str:
+        client = clients[backend or next(iter(clients))]
+        try:
+            started = await client.scenario(name, target)
+        except BackendError as exc:
+            message = f"scenario {name}: {exc}"
+        else:
+            until = (
+                f" until {time.strftime('%H:%M:%S', time.localtime(started.until_ts))}"
+                if (started.until_ts)
+                else ""
+            )
+            message = f"scenario {started.scenario} started on {started.target or 'all'}{until}"
+        window.statusBar().showMessage(message, 15_000)
+        return message
+
+    def run(name: str, target: str | None = None, backend: str | None = None) -> Any:
+        if name not in SCENARIOS:
+            raise CommandError(
+                f"unknown scenario {name!r}; expected one of: {', '.join(SCENARIOS)}"
+            )
+        return asyncio.get_running_loop().create_task(start(name, target, backend))
+
+    if "demo.scenario" not in ctx.commands:
+        ctx.commands.register(
+            Command(
+                "demo.scenario",
+                "Demo: start a fault scenario",
+                run,
+                mutating=True,
+                description="primary_down, latency_spike, error_burst, dependency_outage, "
+                "traffic_surge, recover",
+            )
+        )
