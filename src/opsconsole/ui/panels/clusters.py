@@ -1,0 +1,775 @@
+"""Database clusters (after `patronictl list`): state, primary, members and who may take over."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from opsconsole.core.eligibility import DEFAULT_LAG_LIMIT, human_bytes, member_eligibility
+from opsconsole.core.health import Health
+from opsconsole.core.models import ConnectionState, DbCluster, DbMember
+from opsconsole.ui import theme
+from opsconsole.ui.context import UiContext
+from opsconsole.ui.filterbar import FilterBar, matches
+from opsconsole.ui.panel import Panel
+from opsconsole.ui.panels.breakers import (
+    FLASH_ALPHA,
+    FLASH_S,
+    CommandButtons,
+    CommandSpec,
+    blend,
+    flash_strength,
+)
+from opsconsole.ui.statusbar import format_age
+
+NO_DATA = "—"
+FONT_POINTS = 10
+CELL_PADDING = 4
+EPISODE_GAP_S = 60.0  # changes closer than this belong to one story ("failed, then promoted")
+NOTE_S = 300.0  # how long the "changed N s ago" line stays under the header
+TICK_S = 0.5  # ages shown in whole seconds
+TRAIL_KEPT = 16
+
+# Cluster state: word, colour, glyph (the shape says it without the colour).
+CLUSTER_STATES: dict[str, tuple[str, Health, str]] = {
+    "healthy": ("HEALTHY", Health.HEALTHY, "●"),
+    "degraded": ("DEGRADED", Health.WARNING, "▲"),
+    "failed": ("FAILED", Health.CRITICAL, "✖"),
+}
+STALE_GLYPH = "?"
+
+
+def cluster_style(state: str) -> tuple[str, Health, str]:
+    return CLUSTER_STATES.get(state, (state.upper(), Health.UNKNOWN, "?"))
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    tooltip: str
+    widest: str  # widest text it can show, for its width
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("member", "Member", "Database member", "replica-88"),
+    Column("role", "Role", "primary takes writes; replicas follow it", "primary"),
+    Column("healthy", "Healthy", "Last health check of this member", "✗ unhealthy"),
+    Column("lag", "Lag", "Replication lag behind the primary", "888.8 KiB"),
+    Column("timeline", "Timeline", "Raised by one at every promotion", "Timeline"),
+    Column("checks", "Failed", "Consecutive failed health checks / failover threshold", "8 / 8"),
+    Column("candidate", "Candidate", "May it take over by switchover or failover? If not, why", ""),
+)
+COLUMN_KEYS = tuple(c.key for c in COLUMNS)
+
+
+# ------------------------------------------------------------------ what is shown
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of the header line: text, colour, bold, and whether it is drawn as a badge."""
+
+    text: str
+    colour: str = theme.TEXT
+    bold: bool = False
+    badge: bool = False
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    colour: str | None = None
+    bold: bool = False
+    tooltip: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One state of a cluster as first seen: a new state, primary, timeline or read-only flag."""
+
+    t: float  # local monotonic time it arrived
+    state: str
+    primary: str | None
+    timeline: int
+    read_only: bool
+
+
+class ClusterTrail:
+    """The changes of one cluster, kept as they arrive: a failover can go healthy → failed →
+    healthy within one batch of frames, and the operator must still see that it happened."""
+
+    def __init__(self) -> None:
+        self.changes: deque[Change] = deque(maxlen=TRAIL_KEPT)
+        self.arrived = 0.0  # when the newest record came (for ages that grow between frames)
+
+    def add(self, cluster: DbCluster, t: float) -> bool:
+        """Record a record; True when it changed something that deserves a flash."""
+        self.arrived = t
+        change = Change(t, cluster.state, cluster.primary, _timeline(cluster), cluster.read_only)
+        last = self.changes[-1] if self.changes else None
+        if last is not None and (last.state, last.primary, last.timeline, last.read_only) == (
+            change.state,
+            change.primary,
+            change.timeline,
+            change.read_only,
+        ):
+            return False
+        self.changes.append(change)
+        return last is not None
+
+    def episode(self) -> list[Change]:
+        """The latest story: the state before it, then every change close to the next one."""
+        changes = list(self.changes)
+        if len(changes) < 2:
+            return []
+        start = len(changes) - 1
+        while start > 1 and changes[start].t - changes[start - 1].t < EPISODE_GAP_S:
+            start -= 1
+        return changes[start - 1 :]
+
+
+def _ordered(cluster: DbCluster) -> list[DbMember]:
+    """The primary first (where the eye starts after a failover), then replicas by name."""
+    return sorted(cluster.members, key=lambda m: (m.name != cluster.primary, m.name))
+
+
+def _timeline(cluster: DbCluster) -> int:
+    return max((m.timeline for m in cluster.members), default=0)
+
+
+def describe_episode(episode: Sequence[Change], now: float) -> str:
+    """ "changed 3 s ago: HEALTHY → FAILED → HEALTHY · primary primary-db → replica-3 · …"."""
+    first, last = episode[0], episode[-1]
+    words: list[str] = []
+    for change in episode:
+        word = cluster_style(change.state)[0]
+        if not words or words[-1] != word:
+            words.append(word)
+    parts = [" → ".join(words)] if len(words) > 1 else []
+    if first.primary != last.primary:
+        parts.append(f"primary {first.primary or 'none'} → {last.primary or 'none'}")
+    if first.timeline != last.timeline:
+        parts.append(f"timeline {first.timeline} → {last.timeline}")
+    if first.read_only != last.read_only:
+        parts.append("read-only on" if last.read_only else "read-only off")
+    if not parts:
+        parts.append("changed and back")
+    return f"changed {format_age(now - last.t, precise=False)} ago: " + " · ".join(parts)
+
+
+def episode_states(episode: Sequence[Change]) -> tuple[str, ...]:
+    words: list[str] = []
+    for change in episode:
+        word = cluster_style(change.state)[0]
+        if not words or words[-1] != word:
+            words.append(word)
+    return tuple(words)
+
+
+def candidate_cell(cluster: DbCluster, member: DbMember, lag_limit: int) -> Cell:
+    """Whether this member may take over, in plain words, before the operator asks."""
+    if member.role == "primary" or member.name == cluster.primary:
+        return Cell("— current primary", theme.TEXT_DIM)
+    switch = member_eligibility(cluster, member, "switchover", lag_limit)
+    fail = member_eligibility(cluster, member, "failover", lag_limit)
+    tooltip = f"switchover: {switch.reason}\nfailover: {fail.reason}"
+    amber = theme.STATE_COLOURS[Health.WARNING]
+    if switch.eligible and fail.eligible:
+        return Cell(
+            "switchover ✓ / failover ✓", theme.STATE_COLOURS[Health.HEALTHY], False, tooltip
+        )
+    if switch.reason == fail.reason:
+        return Cell(f"✗ {fail.reason}", amber, False, tooltip)
+    if fail.eligible:
+        # Only the switchover is refused, and its reason names the way out ("use failover").
+        return Cell(switch.reason, amber, False, tooltip)
+    text = f"switchover {_mark(switch.eligible, switch.reason)} / "
+    return Cell(text + f"failover {_mark(fail.eligible, fail.reason)}", amber, False, tooltip)
+
+
+def _mark(eligible: bool, reason: str) -> str:
+    return "✓" if eligible else f"✗ {reason}"
+
+
+def member_cells(
+    cluster: DbCluster, member: DbMember, stale: bool, lag_limit: int = DEFAULT_LAG_LIMIT
+) -> dict[str, Cell]:
+    red = theme.STATE_COLOURS[Health.CRITICAL]
+    amber = theme.STATE_COLOURS[Health.WARNING]
+    green = theme.STATE_COLOURS[Health.HEALTHY]
+    primary = member.role == "primary"
+    failures, threshold = member.consecutive_failures, cluster.failure_threshold
+    cells = {
+        "member": Cell(member.name, bold=primary),
+        "role": Cell(member.role, bold=primary),
+        "healthy": Cell("✓ healthy", green) if member.healthy else Cell("✗ unhealthy", red),
+        "lag": Cell(
+            NO_DATA if primary else human_bytes(member.lag_bytes),
+            amber if member.lag_bytes > lag_limit else None,
+        ),
+        "timeline": Cell(
+            str(member.timeline), amber if member.timeline < _timeline(cluster) else None
+        ),
+        "checks": Cell(
+            f"{failures} / {threshold}",
+            red if failures >= threshold > 0 else amber if failures else None,
+        ),
+        "candidate": candidate_cell(cluster, member, lag_limit),
+    }
+    if stale:  # last known values, greyed: nothing here is current
+        cells = {k: Cell(c.text, theme.TEXT_DIM, c.bold, c.tooltip) for k, c in cells.items()}
+    return cells
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """Everything one cluster shows, computed in refresh."""
+
+    backend: str
+    cluster: DbCluster
+    header: tuple[Segment, ...]
+    state_word: str
+    banner: str | None  # the degraded banner, amber
+    note: str | None  # the latest change story, dim
+    states: tuple[str, ...]  # the states the header tells, oldest first
+    members: dict[str, dict[str, Cell]]
+    tooltip: str
+
+    @property
+    def header_text(self) -> str:
+        return "".join(s.text for s in self.header).strip()
+
+
+def build_cluster(
+    backend: str,
+    cluster: DbCluster,
+    trail: ClusterTrail | None,
+    now: float,
+    stale: bool,
+    stale_age: float | None,
+) -> ClusterView:
+    word, health, glyph = cluster_style(cluster.state)
+    colour = theme.STATE_COLOURS[Health.UNKNOWN if stale else health]
+    text = theme.TEXT_DIM if stale else theme.TEXT
+    if stale:
+        age = "" if stale_age is None else f" {format_age(stale_age, precise=False)}"
+        state_word = "STALE"
+        state_text = f"STALE{age} (was {word})"
+        glyph = STALE_GLYPH
+    else:
+        state_word = state_text = word
+    header = [
+        Segment(f"{glyph} ", colour, bold=True),
+        Segment(cluster.name, text, bold=True),
+        Segment("  "),
+        Segment(state_text, colour, bold=True),
+        Segment(f"  primary: {cluster.primary or 'none'}", text),
+        Segment(f"  timeline {_timeline(cluster)}", text),
+    ]
+    primary = next((m for m in cluster.members if m.name == cluster.primary), None)
+    if primary is not None and not primary.healthy and cluster.state == "healthy" and not stale:
+        header.append(
+            Segment(
+                f"  primary failing checks {primary.consecutive_failures} / "
+                f"{cluster.failure_threshold}",
+                theme.STATE_COLOURS[Health.WARNING],
+            )
+        )
+    if cluster.read_only:
+        header.append(Segment("  "))
+        header.append(Segment("READ-ONLY", theme.STATE_COLOURS[Health.WARNING], True, True))
+    banner = None
+    if cluster.message or cluster.data_age_s is not None:
+        parts = [cluster.message or "degraded"]
+        if cluster.data_age_s is not None:
+            grown = 0.0 if trail is None else max(0.0, now - trail.arrived)
+            parts.append(f"serving data {format_age(cluster.data_age_s + grown, False)} old")
+        banner = "⚠ " + " — ".join(parts)
+    episode = trail.episode() if trail is not None else []
+    note = None
+    states: tuple[str, ...] = (state_word,)
+    if episode and now - episode[-1].t < NOTE_S:
+        note = describe_episode(episode, now)
+        states = episode_states(episode)
+    members = {m.name: member_cells(cluster, m, stale) for m in cluster.members}
+    tooltip = (
+        f"{cluster.name} on {backend}: {word}\nhealth check every "
+        f"{format_age(cluster.health_check_interval_s)}; failover after "
+        f"{cluster.failure_threshold} failed checks of the primary"
+    )
+    return ClusterView(
+        backend, cluster, tuple(header), state_word, banner, note, states, members, tooltip
+    )
+
+
+# ------------------------------------------------------------------ tree
+
+KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # ("cluster" | "banner" | "note" | "member", key)
+HEADER_ROLE = Qt.ItemDataRole.UserRole + 2  # tuple[Segment, ...] of a cluster row
+
+# (backend, cluster, member or None); banner and note rows carry their cluster's key.
+RowKey = tuple[str, str, str | None]
+
+
+class HeaderDelegate(QStyledItemDelegate):
+    """Paints a cluster's header line from its segments: coloured state word, READ-ONLY badge."""
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        segments = index.data(HEADER_ROLE)
+        if not segments:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        painter.save()
+        rect = option.rect.adjusted(CELL_PADDING, 0, -CELL_PADDING, 0)
+        x = rect.left()
+        base = QFont(option.font)
+        for seg in segments:
+            font = QFont(base)
+            font.setBold(seg.bold)
+            painter.setFont(font)
+            metrics = QFontMetrics(font)
+            width = metrics.horizontalAdvance(seg.text)
+            if seg.badge:
+                box = QRect(x, rect.top() + 3, width + 10, rect.height() - 6)
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(QColor(seg.colour))
+                painter.drawRoundedRect(box, 3, 3)
+                painter.setPen(QColor(theme.BACKGROUND))
+                painter.drawText(box, Qt.AlignmentFlag.AlignCenter, seg.text)
+                width += 10
+            else:
+                painter.setPen(QColor(seg.colour))
+                target = QRect(x, rect.top(), max(0, rect.right() - x), rect.height())
+                painter.drawText(target, Qt.AlignmentFlag.AlignVCenter, seg.text)
+            x += width
+            if x >= rect.right():
+                break
+        painter.restore()
+
+
+class _Rows:
+    """The items of the tree by key, so a refresh sets only the texts that changed."""
+
+    def __init__(self) -> None:
+        self.cluster: dict[tuple[str, str], QStandardItem] = {}
+        self.banner: dict[tuple[str, str], QStandardItem] = {}
+        self.note: dict[tuple[str, str], QStandardItem] = {}
+        self.member: dict[tuple[str, str, str], list[QStandardItem]] = {}
+
+
+def _item(kind: str, key: RowKey) -> QStandardItem:
+    item = QStandardItem()
+    item.setEditable(False)
+    item.setData((kind, key), KIND_ROLE)
+    return item
+
+
+def _set(item: QStandardItem, value: object, role: int) -> None:
+    # QStandardItem emits dataChanged on every set, even of an equal value.
+    if item.data(role) != value:
+        item.setData(value, role)
+
+
+# ------------------------------------------------------------------ the panel
+
+CLUSTER_COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("db.switchover", "Switchover to…", "Planned: hand the primary to a replica"),
+    CommandSpec("db.failover", "Failover to…", "Promote a replica even if the primary is down"),
+    CommandSpec("db.read_only", "Read-only on…", "Stop or allow writes to this cluster"),
+)
+
+
+class ClustersPanel(Panel):
+    """Every cluster of every backend: a header line per cluster and its member table."""
+
+    panel_id = "clusters"
+    title = "Database clusters"
+
+    #: Emitted after every refresh (tests and the wall display follow what was drawn).
+    refreshed = Signal()
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.model = QStandardItemModel(0, len(COLUMNS), self)
+        self.model.setHorizontalHeaderLabels([c.header for c in COLUMNS])
+        for i, col in enumerate(COLUMNS):
+            self.model.setHeaderData(
+                i, Qt.Orientation.Horizontal, col.tooltip, Qt.ItemDataRole.ToolTipRole
+            )
+        self.view = _make_view(self.model, self)
+        self.view.setItemDelegateForColumn(0, HeaderDelegate(self.view))
+        self.filter = FilterBar(self, "filter clusters and members")
+        self.filter.attach(self.view)
+        self.filter.filter_changed.connect(self.mark_dirty)
+        self.commands = CommandButtons(self, ctx.commands, CLUSTER_COMMANDS, self._run)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.commands.bar)
+        self.setFocusProxy(self.view)
+
+        self._views: dict[tuple[str, str], ClusterView] = {}
+        self._trails: dict[tuple[str, str], ClusterTrail] = {}
+        self._flash_start: dict[tuple[str, str], float] = {}
+        self._rows = _Rows()
+        self._sized = False
+        self._structure: object = None
+        self._collapsed: set[tuple[str, str]] = set()
+        self._next_due = 0.0
+        self._bold = QFont(self.view.font())
+        self._bold.setBold(True)
+
+        store = ctx.store
+        store.cluster_changed.connect(self._cluster_changed)
+        store.connection_changed.connect(self.mark_dirty)
+        store.snapshot_loaded.connect(self.mark_dirty)
+        self.view.selectionModel().currentChanged.connect(self._selection_moved)
+        self.view.activated.connect(self.view.setCurrentIndex)  # Enter selects, nothing more
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.collapsed.connect(lambda i: self._collapsed.add(self._cluster_of(i)))
+        self.view.expanded.connect(lambda i: self._collapsed.discard(self._cluster_of(i)))
+        self._update_commands()
+
+    @property
+    def wants_tick(self) -> bool:  # type: ignore[override]
+        # Ages in the banner, the change note and STALE grow without new frames.
+        return self.ctx.clock() >= self._next_due
+
+    # ------------------------------------------------------------ store signals
+
+    def _cluster_changed(self, backend: str, cluster: DbCluster) -> None:
+        # O(1) bookkeeping besides the dirty flag: a state passed through between two
+        # refreshes (failed, then promoted, in one batch) must still be told.
+        key = (backend, cluster.name)
+        now = self.ctx.clock()
+        if self._trails.setdefault(key, ClusterTrail()).add(cluster, now):
+            self._flash_start[key] = now
+        self.mark_dirty()
+
+    # ------------------------------------------------------------ refresh
+
+    def refresh(self, now: float) -> None:
+        store = self.ctx.store
+        views: dict[tuple[str, str], ClusterView] = {}
+        ticking = False
+        for name, state in store.backends.items():
+            stale = state.link.state is not ConnectionState.LIVE
+            age = store.data_age(name) if stale else None
+            for cluster in state.clusters.values():
+                key = (name, cluster.name)
+                view = build_cluster(name, cluster, self._trails.get(key), now, stale, age)
+                views[key] = view
+                ticking = ticking or stale or view.banner is not None or view.note is not None
+        self._views = views
+        for key in [k for k in self._trails if k not in views]:
+            self._trails.pop(key)
+            self._flash_start.pop(key, None)
+        shown = self._filtered(views)
+        structure = tuple(
+            (key, v.banner is not None, v.note is not None, tuple(members))
+            for key, (v, members) in shown.items()
+        )
+        if structure != self._structure:
+            self._structure = structure
+            self._rebuild(shown)
+        else:
+            self._update(shown)
+        flashing = self._apply_flash(now)
+        self._update_commands()
+        if flashing:
+            self._next_due = now
+        elif ticking:
+            self._next_due = now + TICK_S
+        else:
+            self._next_due = float("inf")
+        self.refreshed.emit()
+
+    def _filtered(
+        self, views: dict[tuple[str, str], ClusterView]
+    ) -> dict[tuple[str, str], tuple[ClusterView, list[str]]]:
+        """The clusters and members the "/" filter lets through, in display order."""
+        needle = self.filter.needle
+        out: dict[tuple[str, str], tuple[ClusterView, list[str]]] = {}
+        for key in sorted(views):
+            view = views[key]
+            cluster = view.cluster
+            whole = matches(needle, cluster.name, view.state_word, cluster.primary or "", key[0])
+            members = [
+                m.name for m in _ordered(cluster) if whole or matches(needle, m.name, m.role)
+            ]
+            if whole or members:
+                out[key] = (view, members)
+        return out
+
+    def _rebuild(self, shown: dict[tuple[str, str], tuple[ClusterView, list[str]]]) -> None:
+        """A new row set (clusters, members, banner or filter changed): rebuild the tree."""
+        current = self.selected_row()
+        self.model.removeRows(0, self.model.rowCount())
+        self._rows = _Rows()
+        root = self.model.invisibleRootItem()
+        spans: list[tuple[QStandardItem, QStandardItem | None]] = []
+        for (backend, name), (view, members) in shown.items():
+            head = _item("cluster", (backend, name, None))
+            row = [head] + [_item("cluster", (backend, name, None)) for _ in COLUMNS[1:]]
+            root.appendRow(row)
+            self._rows.cluster[(backend, name)] = head
+            spans.append((head, None))
+            for kind, store in (("banner", self._rows.banner), ("note", self._rows.note)):
+                if (view.banner if kind == "banner" else view.note) is not None:
+                    item = _item(kind, (backend, name, None))
+                    head.appendRow([item])
+                    store[(backend, name)] = item
+                    spans.append((item, head))
+            for member in members:
+                items = [_item("member", (backend, name, member)) for _ in COLUMNS]
+                head.appendRow(items)
+                self._rows.member[(backend, name, member)] = items
+        for item, parent in spans:
+            parent_index = parent.index() if parent is not None else QModelIndex()
+            self.view.setFirstColumnSpanned(item.row(), parent_index, True)
+        self._update(shown)
+        for key, head in self._rows.cluster.items():
+            self.view.setExpanded(head.index(), key not in self._collapsed)
+        if shown:
+            self._size_columns([view for view, _ in shown.values()])
+        if current is not None:
+            self._restore(current)
+
+    def _update(self, shown: dict[tuple[str, str], tuple[ClusterView, list[str]]]) -> None:
+        dim = QColor(theme.TEXT_DIM)
+        amber = QColor(theme.STATE_COLOURS[Health.WARNING])
+        for key, (view, members) in shown.items():
+            head = self._rows.cluster[key]
+            _set(head, view.header, HEADER_ROLE)
+            _set(head, view.header_text, Qt.ItemDataRole.DisplayRole)
+            _set(head, view.tooltip, Qt.ItemDataRole.ToolTipRole)
+            if view.banner is not None:
+                banner = self._rows.banner[key]
+                _set(banner, view.banner, Qt.ItemDataRole.DisplayRole)
+                _set(banner, dim if "STALE" in view.state_word else amber, _FG)
+            if view.note is not None:
+                note = self._rows.note[key]
+                _set(note, view.note, Qt.ItemDataRole.DisplayRole)
+                _set(note, dim, _FG)
+            for member in members:
+                items = self._rows.member[(*key, member)]
+                cells = view.members[member]
+                for item, col in zip(items, COLUMN_KEYS, strict=True):
+                    cell = cells[col]
+                    _set(item, cell.text, Qt.ItemDataRole.DisplayRole)
+                    _set(item, QColor(cell.colour) if cell.colour else None, _FG)
+                    _set(item, self._bold if cell.bold else None, Qt.ItemDataRole.FontRole)
+                    _set(item, cell.tooltip, Qt.ItemDataRole.ToolTipRole)
+
+    def _apply_flash(self, now: float) -> bool:
+        flashing = False
+        for key, start in list(self._flash_start.items()):
+            age = now - start
+            head = self._rows.cluster.get(key)
+            view = self._views.get(key)
+            if age >= FLASH_S or head is None or view is None:
+                del self._flash_start[key]
+                if head is not None:
+                    _set(head, None, Qt.ItemDataRole.BackgroundRole)
+                continue
+            flashing = True
+            colour = theme.STATE_COLOURS[cluster_style(view.cluster.state)[1]]
+            strength = flash_strength(age)
+            _set(head, blend(theme.SURFACE, colour, FLASH_ALPHA * strength), _BG)
+        return flashing
+
+    def _size_columns(self, views: Sequence[ClusterView]) -> None:
+        """Widths from the widest text each column can show: nothing clips at 800 px."""
+        metrics = self.view.fontMetrics()
+        bold_metrics = QFontMetrics(self._bold)
+        header = self.view.header()
+        names = [m.name for v in views for m in v.cluster.members] or [COLUMNS[0].widest]
+        for i, col in enumerate(COLUMNS[:-1]):
+            if col.key == "member":
+                # Bold for the primary, one level down behind the root decoration: two indents.
+                content = max(bold_metrics.horizontalAdvance(n) for n in names)
+                content += 2 * self.view.indentation()
+            else:
+                content = (bold_metrics if col.key == "role" else metrics).horizontalAdvance(
+                    col.widest
+                )
+            # Padding plus the style's text margins (measured: 15 px) and a little air.
+            width = max(content, metrics.horizontalAdvance(col.header)) + 2 * CELL_PADDING + 10
+            # Later rebuilds (a failover reorders rows) only widen: the operator's widths stay.
+            header.resizeSection(i, max(width, header.sectionSize(i) if self._sized else 0))
+        self._sized = True
+
+    # ------------------------------------------------------------ reading, for tests and the wall
+
+    def cluster_text(self, backend: str, cluster: str) -> str:
+        """The header line, then the banner and the change note if shown, one per line."""
+        view = self._views[(backend, cluster)]
+        lines = [view.header_text]
+        lines += [t for t in (view.banner, view.note) if t is not None]
+        return "\n".join(lines)
+
+    def cluster_state(self, backend: str, cluster: str) -> str:
+        """The state word of the header: HEALTHY, DEGRADED, FAILED or STALE."""
+        return self._views[(backend, cluster)].state_word
+
+    def header_states(self, backend: str, cluster: str) -> tuple[str, ...]:
+        """The states the header tells right now, oldest first (the change note's story)."""
+        return self._views[(backend, cluster)].states
+
+    def member_texts(self, backend: str, cluster: str, member: str) -> dict[str, str]:
+        """Column key → text of a member row as drawn."""
+        cells = self._views[(backend, cluster)].members[member]
+        return {k: c.text for k, c in cells.items()}
+
+    def member_colour(self, backend: str, cluster: str, member: str, column: str) -> str | None:
+        return self._views[(backend, cluster)].members[member][column].colour
+
+    def shown_rows(self) -> list[tuple[str, RowKey]]:
+        """(kind, key) of every row in the tree, top to bottom (after the filter)."""
+        out: list[tuple[str, RowKey]] = []
+        for r in range(self.model.rowCount()):
+            head = self.model.item(r, 0)
+            out.append(head.data(KIND_ROLE))
+            for c in range(head.rowCount()):
+                out.append(head.child(c, 0).data(KIND_ROLE))
+        return out
+
+    # ------------------------------------------------------------ selection
+
+    def selected_row(self) -> tuple[str, RowKey] | None:
+        index = self.view.currentIndex()
+        if not index.isValid():
+            return None
+        return index.siblingAtColumn(0).data(KIND_ROLE)
+
+    def selected(self) -> RowKey | None:
+        """(backend, cluster, member or None) of the current row: the commands' default target."""
+        row = self.selected_row()
+        return None if row is None else row[1]
+
+    def select(self, backend: str, cluster: str, member: str | None = None) -> bool:
+        """Make that cluster (or member) the current row; False when it is not shown."""
+        if member is None:
+            item = self._rows.cluster.get((backend, cluster))
+        else:
+            items = self._rows.member.get((backend, cluster, member))
+            item = items[0] if items else None
+        if item is None:
+            return False
+        self.view.setCurrentIndex(item.index())
+        return True
+
+    def _restore(self, row: tuple[str, RowKey]) -> None:
+        kind, (backend, cluster, member) = row
+        if not (kind == "member" and self.select(backend, cluster, member)):
+            self.select(backend, cluster)
+
+    def _cluster_of(self, index: QModelIndex) -> tuple[str, str]:
+        _, (backend, cluster, _member) = index.siblingAtColumn(0).data(KIND_ROLE)
+        return (backend, cluster)
+
+    def _selection_moved(self, *_: object) -> None:
+        self._update_commands()
+
+    # ------------------------------------------------------------ commands
+
+    def _target_cluster(self) -> DbCluster | None:
+        target = self.selected()
+        if target is None:
+            return None
+        view = self._views.get((target[0], target[1]))
+        return None if view is None else view.cluster
+
+    def _update_commands(self) -> None:
+        cluster = self._target_cluster()
+        read_only_label = "Read-only off…" if cluster is not None and cluster.read_only else None
+        self.commands.update(
+            None if cluster is not None else "select a cluster or member first",
+            {"db.read_only": read_only_label or "Read-only on…"},
+        )
+
+    def _run(self, command_id: str) -> None:
+        target = self.selected()
+        cluster = self._target_cluster()
+        if target is None or cluster is None:
+            return
+        backend, name, member = target
+        if command_id == "db.read_only":
+            self.commands.run(
+                command_id, backend=backend, cluster=name, enabled=not cluster.read_only
+            )
+            return
+        # The primary is no candidate: with it (or the cluster) selected the dialog chooses.
+        if member == cluster.primary:
+            member = None
+        self.commands.run(command_id, backend=backend, cluster=name, member=member)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.view.indexAt(pos)
+        if index.isValid():
+            self.view.setCurrentIndex(index)
+        self._update_commands()
+        self.commands.menu(self).popup(self.view.viewport().mapToGlobal(pos))
+
+
+_FG = Qt.ItemDataRole.ForegroundRole
+_BG = Qt.ItemDataRole.BackgroundRole
+
+
+def _make_view(model: QStandardItemModel, parent: QWidget) -> QTreeView:
+    view = QTreeView(parent)
+    view.setObjectName("clusters_view")
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    view.setUniformRowHeights(True)
+    view.setAllColumnsShowFocus(True)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    view.setExpandsOnDoubleClick(False)  # double-click selects; Left/Right fold, as in any tree
+    font = view.font()
+    font.setPointSize(FONT_POINTS)
+    view.setFont(font)
+    header = view.header()
+    header.setStretchLastSection(True)
+    header.setHighlightSections(False)
+    header.setSectionsClickable(False)
+    view.setStyleSheet(
+        f"QTreeView {{ border: 1px solid {theme.BORDER}; }}"
+        f"QTreeView:focus {{ border: 1px solid {theme.ACCENT}; }}"
+        f"QTreeView::item {{ padding: 2px {CELL_PADDING}px; }}"
+        f"QHeaderView::section {{ padding: 3px {CELL_PADDING}px; }}"
+    )
+    return view
