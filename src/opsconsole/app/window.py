@@ -13,7 +13,7 @@ from opsconsole.app.cli import token_from
 from opsconsole.app.selftest import process_age_s, self_test
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.audit import AUDIT_FILE
-from opsconsole.core.paths import data_dir, state_dir
+from opsconsole.core.paths import CONFIG_FILE, config_dir, data_dir, state_dir
 from opsconsole.core.store import Store
 from opsconsole.core.timeline import TIMELINE_FILE
 
@@ -61,6 +61,7 @@ async def main_window(args: argparse.Namespace) -> int:
         audit_path=data_dir() / AUDIT_FILE,
         timeline_path=None if args.self_test else data_dir() / TIMELINE_FILE,
         layouts=None if args.self_test else LayoutStore(state_dir() / "layouts.json"),
+        keymap_path=config_dir() / CONFIG_FILE,
     )
     window = console.window
     closed = asyncio.Event()

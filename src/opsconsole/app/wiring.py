@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +15,14 @@ from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.actions import Intent
 from opsconsole.core.audit import AuditLog
 from opsconsole.core.commands import Command, CommandError
+from opsconsole.core.keymap import load_keymap
 from opsconsole.core.timeline import TimelineRecorder, TimelineStore
 from opsconsole.ui.context import UiContext
+from opsconsole.ui.keyboard import KeyboardUi, install_keyboard
 from opsconsole.ui.layout import LayoutStore
 from opsconsole.ui.mainwindow import MainWindow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,6 +36,7 @@ class Console:
     timeline: TimelineStore
     recorder: TimelineRecorder
     clients: dict[str, OpsApiClient]
+    keyboard: KeyboardUi
 
     def close(self) -> None:
         self.recorder.close()
@@ -45,6 +51,7 @@ def build_console(
     timeline_path: Path | None,
     layouts: LayoutStore | None = None,
     outcome_timeout_s: float = 30.0,
+    keymap_path: Path | None = None,
 ) -> Console:
     timeline = TimelineStore(timeline_path)
     window = MainWindow(ctx, layouts, timeline=timeline)
@@ -70,7 +77,12 @@ def build_console(
     register_action_commands(ctx.commands, runner)
     if ctx.demo:
         _register_demo_commands(ctx, clients, window)
-    return Console(ctx, window, runner, audit, timeline, recorder, clients)
+    # Keys last: unknown ids in the keymap can only be told once every command exists.
+    bindings, problems = load_keymap(keymap_path, ctx.commands)
+    for problem in problems:
+        log.warning("keys: %s", problem)
+    keyboard = install_keyboard(window, bindings, problems=problems, layouts=window.layout_names)
+    return Console(ctx, window, runner, audit, timeline, recorder, clients, keyboard)
 
 
 SCENARIOS = (

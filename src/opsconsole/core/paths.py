@@ -7,6 +7,7 @@ from pathlib import Path
 import platformdirs
 
 APP = "opsconsole"
+CONFIG_FILE = "config.toml"  # settings, including the `[keys]` table of key bindings
 
 
 def config_dir() -> Path:

@@ -7,7 +7,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
 from opsconsole.core.actions import Intent
-from opsconsole.core.commands import Command, DangerTier
+from opsconsole.core.commands import Command, CommandError, DangerTier
 from opsconsole.core.health import Health
 from opsconsole.core.timeline import TimelineStore
 from opsconsole.ui.confirm import ask
@@ -148,6 +148,40 @@ class MainWindow(QMainWindow):
             Qt.Orientation.Vertical,
         )
 
+    BUILT_IN_LAYOUTS = ("Triage", "Database")
+
+    def layout_names(self) -> list[str]:
+        saved = self.layouts.names() if self.layouts is not None else []
+        return [*self.BUILT_IN_LAYOUTS, *(n for n in saved if n != "last")]
+
+    def load_layout(self, name: str) -> None:
+        """A saved layout by name, else a built-in one; an unknown name is said plainly."""
+        if self.layouts is not None and name in self.layouts.names():
+            self.layouts.restore(self, name, geometry=False)
+            return
+        key = name.lower()
+        if key == "triage":
+            self.reset_layout()
+            return
+        if key == "database":
+            self.reset_layout()
+            d, h = self.docks, max(600, self.height() - 80)
+            # Clusters and the timeline get the room; the charts stay for context.
+            self.resizeDocks(
+                [d["services"], d["clusters"], d["timeline"]],
+                [int(h * 0.2), int(h * 0.45), int(h * 0.35)],
+                Qt.Orientation.Vertical,
+            )
+            return
+        raise CommandError(
+            f"no layout named {name!r}; expected one of: {', '.join(self.layout_names())}"
+        )
+
+    def save_layout(self, name: str) -> None:
+        if self.layouts is None:
+            raise CommandError("layouts cannot be saved in this run (self-test)")
+        self.layouts.save(self, name)
+
     def reset_layout(self) -> None:
         for dock in self.docks.values():
             self.removeDockWidget(dock)
@@ -161,6 +195,13 @@ class MainWindow(QMainWindow):
         for command in (
             Command("app.quit", "Quit", self.close, keys=("Ctrl+Q",)),
             Command("layout.reset", "Reset the panel layout", self.reset_layout),
+            Command(
+                "layout.load",
+                "Load a named layout",
+                self.load_layout,
+                description="Triage, Database, or one saved with layout.save",
+            ),
+            Command("layout.save", "Save the layout under a name", self.save_layout),
         ):
             if command.id not in reg:
                 reg.register(command)
@@ -180,6 +221,7 @@ class MainWindow(QMainWindow):
     def _action(self, command_id: str) -> QAction:
         command = self.registry.get(command_id)
         action = QAction(command.title, self)
+        action.setData(command_id)  # the keyboard layer finds a menu action's command by id
         if command.keys:
             action.setShortcuts([QKeySequence(k) for k in command.keys])
         action.triggered.connect(lambda _=False, cid=command_id: self.registry.run(cid))

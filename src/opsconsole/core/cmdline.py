@@ -1,0 +1,487 @@
+"""The `:` command line: grammar, name resolution over live state, and Tab completion (pure)."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from opsconsole.core.store import Store
+
+#: The demo's fault scenarios, in the order the palette and completion offer them.
+SCENARIOS: tuple[str, ...] = (
+    "primary_down",
+    "latency_spike",
+    "error_burst",
+    "dependency_outage",
+    "traffic_surge",
+    "recover",
+)
+
+
+class Arg(enum.Enum):
+    """One argument slot of a command; the value is the handler's keyword."""
+
+    BACKEND = "backend"
+    CLUSTER = "cluster"
+    MEMBER = "member"
+    ON_OFF = "enabled"
+    CIRCUIT = "name"
+    BREAKER_OP = "op"
+    ALERT = "alert"
+    COMMENT = "comment"
+    LAYOUT = "layout"
+    SCENARIO = "scenario"
+    TARGET = "target"
+
+
+#: What each command's handler takes, in the order the palette asks (backend is implied).
+#: The keyword names are those of app/actions.py `intent_for`; layout.load and demo.scenario
+#: take `name=` (and `target=`), the contract the lead's handlers implement.
+COMMAND_ARGS: dict[str, tuple[Arg, ...]] = {
+    "db.failover": (Arg.CLUSTER, Arg.MEMBER),
+    "db.switchover": (Arg.CLUSTER, Arg.MEMBER),
+    "db.read_only": (Arg.CLUSTER, Arg.ON_OFF),
+    "breaker.force_open": (Arg.CIRCUIT,),
+    "breaker.close": (Arg.CIRCUIT,),
+    "breaker.reset": (Arg.CIRCUIT,),
+    "alert.ack": (Arg.ALERT, Arg.COMMENT),
+    "layout.load": (Arg.LAYOUT,),
+    "demo.scenario": (Arg.SCENARIO, Arg.TARGET),
+}
+#: Argument slots that name something held by one backend: they also fix `backend=`.
+BACKEND_HELD = frozenset({Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT})
+#: How an argument is named in messages ("failover needs a member …").
+ARG_WORDS: dict[Arg, str] = {
+    Arg.BACKEND: "a backend",
+    Arg.CLUSTER: "a cluster",
+    Arg.MEMBER: "a member",
+    Arg.ON_OFF: "on or off",
+    Arg.CIRCUIT: "a circuit",
+    Arg.BREAKER_OP: "open, close or reset",
+    Arg.ALERT: "an alert id",
+    Arg.COMMENT: "a comment",
+    Arg.LAYOUT: "a layout name",
+    Arg.SCENARIO: "a scenario name",
+    Arg.TARGET: "a target",
+}
+#: The handler keyword of an argument, where it differs from the slot's own name.
+KWARG: dict[Arg, str] = {Arg.LAYOUT: "name", Arg.SCENARIO: "name"}
+
+BREAKER_OPS: dict[str, str] = {
+    "open": "breaker.force_open",
+    "close": "breaker.close",
+    "reset": "breaker.reset",
+}
+ON_WORDS = ("on", "true", "yes")
+OFF_WORDS = ("off", "false", "no")
+
+
+def kwarg(arg: Arg) -> str:
+    return KWARG.get(arg, arg.value)
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A command-line word: the command it runs and the argument slots it reads."""
+
+    word: str
+    command_id: str  # for `breaker`, the op word picks the id from BREAKER_OPS
+    args: tuple[Arg, ...]
+    usage: str
+    optional: int = 0  # how many trailing args may be left out
+
+    def command_ids(self) -> tuple[str, ...]:
+        return tuple(BREAKER_OPS.values()) if self.word == "breaker" else (self.command_id,)
+
+
+VERBS: dict[str, Verb] = {
+    v.word: v
+    for v in (
+        Verb("failover", "db.failover", (Arg.CLUSTER, Arg.MEMBER), "failover CLUSTER MEMBER"),
+        Verb("switchover", "db.switchover", (Arg.CLUSTER, Arg.MEMBER), "switchover CLUSTER MEMBER"),
+        Verb("readonly", "db.read_only", (Arg.CLUSTER, Arg.ON_OFF), "readonly CLUSTER on|off"),
+        Verb(
+            "breaker",
+            "breaker.force_open",
+            (Arg.CIRCUIT, Arg.BREAKER_OP),
+            "breaker CIRCUIT open|close|reset",
+        ),
+        Verb("ack", "alert.ack", (Arg.ALERT, Arg.COMMENT), "ack ALERT_ID [comment…]", 1),
+        Verb("layout", "layout.load", (Arg.LAYOUT,), "layout NAME"),
+        Verb("wall", "view.wall", (), "wall"),
+        Verb("scenario", "demo.scenario", (Arg.SCENARIO, Arg.TARGET), "scenario NAME [TARGET]", 1),
+        Verb("quit", "app.quit", (), "quit"),
+    )
+}
+#: Other spellings an operator types out of habit (vim's `:q`, the id's own word).
+ALIASES: dict[str, str] = {"q": "quit", "read-only": "readonly", "read_only": "readonly"}
+
+
+# ---------------------------------------------------------------- live names
+
+
+@dataclass(frozen=True)
+class BackendNames:
+    """The names one backend has now: what the command line may act on."""
+
+    clusters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # cluster → members
+    circuits: tuple[str, ...] = ()
+    alerts: tuple[str, ...] = ()  # firing, unacknowledged first
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Names:
+    """A snapshot of every name the command line completes and resolves."""
+
+    backends: Mapping[str, BackendNames] = field(default_factory=dict)
+    layouts: tuple[str, ...] = ()  # empty: any layout name is passed on unchecked
+    scenarios: tuple[str, ...] = SCENARIOS
+
+    @classmethod
+    def from_store(
+        cls,
+        store: Store,
+        *,
+        layouts: Iterable[str] = (),
+        scenarios: Iterable[str] = SCENARIOS,
+    ) -> Names:
+        backends = {}
+        for name, state in sorted(store.backends.items()):
+            alerts = sorted(
+                state.alerts.values(),
+                # The ones worth acknowledging come first: firing and nobody on them yet.
+                key=lambda a: (a.state != "firing", bool(a.acked_by), -a.since_ts, a.id),
+            )
+            backends[name] = BackendNames(
+                clusters={c: tuple(m.name for m in cl.members) for c, cl in state.clusters.items()},
+                circuits=tuple(sorted(state.circuits)),
+                alerts=tuple(a.id for a in alerts),
+                services=tuple(sorted(state.services)),
+            )
+        return cls(backends, tuple(layouts), tuple(scenarios))
+
+
+# ---------------------------------------------------------------- parsing
+
+
+class CmdlineError(Exception):
+    """What was wrong with a command line, in plain words, and what would have been accepted."""
+
+    def __init__(self, message: str, expected: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expected = tuple(expected)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A parsed command line: run `command_id` with `kwargs`."""
+
+    command_id: str
+    kwargs: dict[str, Any]
+    text: str  # the line as typed (for history)
+
+
+_WORD = re.compile(r"\S+")
+_KIND_WORDS = {
+    Arg.CLUSTER: ("cluster", "database clusters"),
+    Arg.CIRCUIT: ("circuit", "circuit breakers"),
+    Arg.ALERT: ("alert", "alerts"),
+}
+
+
+def _words(text: str) -> list[re.Match[str]]:
+    return list(_WORD.finditer(text))
+
+
+def _strip_colon(text: str) -> str:
+    return text[1:] if text.startswith(":") else text
+
+
+def _listing(names: Iterable[str], limit: int = 12) -> str:
+    names = list(names)
+    shown = ", ".join(names[:limit])
+    return shown + (f" (and {len(names) - limit} more)" if len(names) > limit else "")
+
+
+def _lookup_verb(word: str) -> Verb | None:
+    word = word.casefold()
+    return VERBS.get(ALIASES.get(word, word))
+
+
+def _available(verb: Verb, available: Container[str] | None) -> bool:
+    return available is None or any(cid in available for cid in verb.command_ids())
+
+
+def _pool(names: Names, arg: Arg) -> dict[str, tuple[str, ...]]:
+    """Backend → the names of one kind it holds now."""
+    out: dict[str, tuple[str, ...]] = {}
+    for backend, b in names.backends.items():
+        if arg is Arg.CLUSTER:
+            out[backend] = tuple(b.clusters)
+        elif arg is Arg.CIRCUIT:
+            out[backend] = b.circuits
+        elif arg is Arg.ALERT:
+            out[backend] = b.alerts
+    return out
+
+
+def _match(word: str, candidates: Iterable[str]) -> list[str]:
+    """Exact (then case-blind exact), else unique-or-several prefix matches, in order."""
+    candidates = list(dict.fromkeys(candidates))
+    if word in candidates:
+        return [word]
+    folded = word.casefold()
+    exact = [c for c in candidates if c.casefold() == folded]
+    if exact:
+        return exact[:1]
+    return [c for c in candidates if c.casefold().startswith(folded)]
+
+
+def resolve(arg: Arg, word: str, names: Names) -> tuple[str, str]:
+    """(backend, name) that `word` (or `backend/word`) means for a backend-held kind.
+
+    A unique prefix is enough ("inventory" → inventory-service): the confirmation still names
+    the full target before anything is sent. The same name on several backends is ambiguous.
+    """
+    singular, plural = _KIND_WORDS[arg]
+    pool = _pool(names, arg)
+    backend_hint, _, rest = word.partition("/")
+    if rest and backend_hint in pool:
+        pool = {backend_hint: pool[backend_hint]}
+        word = rest
+    if not any(pool.values()):
+        if not names.backends:
+            raise CmdlineError(f"no backend is connected yet, so no {plural} are known")
+        raise CmdlineError(f"no {plural} are known yet (is the backend live?)")
+    every = [n for ns in pool.values() for n in ns]
+    found = _match(word, every)
+    if not found:
+        raise CmdlineError(
+            f"no {singular} named {word!r}; expected one of: {_listing(dict.fromkeys(every))}",
+            dict.fromkeys(every),
+        )
+    if len(found) > 1:
+        raise CmdlineError(f"{word!r} could be {_listing(found)}; type more of the name", found)
+    name = found[0]
+    owners = [b for b, ns in pool.items() if name in ns]
+    if len(owners) > 1:
+        qualified = [f"{b}/{name}" for b in owners]
+        raise CmdlineError(
+            f"{name} is on several backends ({', '.join(owners)}); write " + " or ".join(qualified),
+            qualified,
+        )
+    return owners[0], name
+
+
+def _resolve_member(backend: str, cluster: str, word: str, names: Names) -> str:
+    members = names.backends[backend].clusters.get(cluster, ())
+    found = _match(word, members)
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise CmdlineError(f"{word!r} could be {_listing(found)}; type more of the name", found)
+    raise CmdlineError(
+        f"{cluster} has no member {word!r}; expected one of: {_listing(members)}", members
+    )
+
+
+def _on_off(word: str) -> bool:
+    folded = word.casefold()
+    if folded in ON_WORDS:
+        return True
+    if folded in OFF_WORDS:
+        return False
+    raise CmdlineError(f"expected on or off, not {word!r}", ("on", "off"))
+
+
+def parse(text: str, names: Names, available: Container[str] | None = None) -> Invocation:
+    """The command a line means, or a `CmdlineError` saying what was expected instead.
+
+    `available` is the set of registered command ids: a verb whose command this console does
+    not have (no wall mode in tests, no scenarios outside the demo) is refused by name.
+    """
+    line = _strip_colon(text.strip())
+    words = _words(line)
+    if not words:
+        raise CmdlineError("type a command; expected one of: " + ", ".join(verb_words(available)))
+    verb_word = words[0].group()
+    verb = _lookup_verb(verb_word)
+    if verb is None:
+        expected = verb_words(available)
+        raise CmdlineError(
+            f"unknown command {verb_word!r}; expected one of: {', '.join(expected)}", expected
+        )
+    if not _available(verb, available):
+        raise CmdlineError(f"{verb.word} is not available here")
+    values = [w.group() for w in words[1:]]
+    slots = verb.args
+    if verb.args and verb.args[-1] is Arg.COMMENT:
+        # The comment is the rest of the line as typed, spacing and all.
+        slots = verb.args[:-1]
+    required = len(verb.args) - verb.optional
+    if len(values) < required:
+        missing = verb.args[len(values)]
+        raise CmdlineError(
+            f"{' '.join([verb.word, *values])} needs {ARG_WORDS[missing]} (usage: {verb.usage})"
+            + _expected_suffix(verb, missing, values, names),
+            _expected_for(verb, missing, values, names),
+        )
+    if len(values) > len(slots) and not (verb.args and verb.args[-1] is Arg.COMMENT):
+        extra = " ".join(values[len(slots) :])
+        raise CmdlineError(f"too many words ({extra!r}); usage: {verb.usage}")
+
+    kwargs: dict[str, Any] = {}
+    command_id = verb.command_id
+    backend: str | None = None
+    for arg, value in zip(slots, values, strict=False):
+        if arg in BACKEND_HELD:
+            backend, name = resolve(arg, value, names)
+            kwargs["backend"] = backend
+            kwargs[kwarg(arg)] = name
+        elif arg is Arg.MEMBER:
+            assert backend is not None
+            kwargs["member"] = _resolve_member(backend, kwargs["cluster"], value, names)
+        elif arg is Arg.ON_OFF:
+            kwargs["enabled"] = _on_off(value)
+        elif arg is Arg.BREAKER_OP:
+            op = value.casefold()
+            if op not in BREAKER_OPS:
+                raise CmdlineError(
+                    f"expected open, close or reset, not {value!r}", tuple(BREAKER_OPS)
+                )
+            command_id = BREAKER_OPS[op]
+            if available is not None and command_id not in available:
+                raise CmdlineError(f"breaker {op} is not available here")
+        elif arg is Arg.LAYOUT:
+            kwargs["name"] = _pick_listed(value, names.layouts, "layout")
+        elif arg is Arg.SCENARIO:
+            kwargs["name"] = _pick_listed(value, names.scenarios, "scenario", strict=True)
+        elif arg is Arg.TARGET:
+            kwargs["target"] = value
+    if verb.args and verb.args[-1] is Arg.COMMENT:
+        rest = words[len(slots)].end() if len(words) > len(slots) else len(line)
+        kwargs["comment"] = line[rest:].strip()
+    return Invocation(command_id, kwargs, line.strip())
+
+
+def _pick_listed(value: str, listed: tuple[str, ...], what: str, strict: bool = False) -> str:
+    if not listed and not strict:
+        return value  # nothing to check against: the handler answers for unknown names
+    found = _match(value, listed)
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise CmdlineError(f"{value!r} could be {_listing(found)}; type more of the name", found)
+    raise CmdlineError(f"no {what} named {value!r}; expected one of: {_listing(listed)}", listed)
+
+
+def _expected_for(verb: Verb, missing: Arg, values: list[str], names: Names) -> tuple[str, ...]:
+    return tuple(_candidates(verb, verb.args.index(missing), values, names))
+
+
+def _expected_suffix(verb: Verb, missing: Arg, values: list[str], names: Names) -> str:
+    expected = _expected_for(verb, missing, values, names)
+    return f"; expected one of: {_listing(expected)}" if expected else ""
+
+
+def verb_words(available: Container[str] | None = None) -> list[str]:
+    return [w for w, v in VERBS.items() if _available(v, available)]
+
+
+# ---------------------------------------------------------------- completion
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Candidates for the word under the cursor (the end of the line)."""
+
+    head: str  # everything before the word being completed
+    word: str  # what has been typed of it
+    candidates: tuple[str, ...]
+
+    def apply(self, index: int) -> str:
+        """The line with candidate `index` in place; a unique answer gets a trailing space."""
+        if not self.candidates:
+            return self.head + self.word
+        choice = self.candidates[index % len(self.candidates)]
+        unique = len(self.candidates) == 1 and not choice.endswith("/")
+        return self.head + choice + (" " if unique else "")
+
+
+def _qualified(pool: Mapping[str, Iterable[str]]) -> list[str]:
+    """Names as the line must spell them: bare when unique, `backend/name` when not."""
+    owners: dict[str, list[str]] = {}
+    for backend, ns in pool.items():
+        for n in ns:
+            owners.setdefault(n, []).append(backend)
+    out: list[str] = []
+    for n, bs in owners.items():
+        out.extend([n] if len(bs) == 1 else [f"{b}/{n}" for b in bs])
+    return out
+
+
+def _candidates(verb: Verb, index: int, values: list[str], names: Names) -> list[str]:
+    """Every accepted word for argument `index` of `verb`, given the words before it."""
+    if index >= len(verb.args):
+        return []
+    arg = verb.args[index]
+    if arg in BACKEND_HELD:
+        return _qualified(_pool(names, arg))
+    if arg is Arg.MEMBER:
+        try:
+            backend, cluster = resolve(Arg.CLUSTER, values[index - 1], names)
+        except CmdlineError:
+            return []
+        return list(names.backends[backend].clusters.get(cluster, ()))
+    if arg is Arg.ON_OFF:
+        return ["on", "off"]
+    if arg is Arg.BREAKER_OP:
+        return list(BREAKER_OPS)
+    if arg is Arg.LAYOUT:
+        return list(names.layouts)
+    if arg is Arg.SCENARIO:
+        return list(names.scenarios)
+    if arg is Arg.TARGET:
+        every: dict[str, None] = {}
+        for b in names.backends.values():
+            every.update(dict.fromkeys(b.services))
+            every.update(dict.fromkeys(b.circuits))
+            for members in b.clusters.values():
+                every.update(dict.fromkeys(members))
+        return list(every)
+    return []
+
+
+def _filter(word: str, candidates: Iterable[str]) -> tuple[str, ...]:
+    """Prefix matches; when none, substring matches ("2" finds replica-2)."""
+    candidates = list(dict.fromkeys(candidates))
+    folded = word.casefold()
+    prefix = [c for c in candidates if c.casefold().startswith(folded)]
+    if prefix or not folded:
+        return tuple(prefix)
+    return tuple(c for c in candidates if folded in c.casefold())
+
+
+def complete(text: str, names: Names, available: Container[str] | None = None) -> Completion:
+    """What Tab offers for the last word of `text` (the cursor is at the end)."""
+    lead = ":" if text.startswith(":") else ""
+    line = _strip_colon(text)
+    words = _words(line)
+    if words and words[-1].end() == len(line):
+        current = words[-1]
+        before, word, start = words[:-1], current.group(), current.start()
+    else:
+        before, word, start = words, "", len(line)
+    head = lead + line[:start]
+    if not before:
+        return Completion(head, word, _filter(word, verb_words(available)))
+    verb = _lookup_verb(before[0].group())
+    if verb is None or not _available(verb, available):
+        return Completion(head, word, ())
+    values = [w.group() for w in before[1:]]
+    return Completion(head, word, _filter(word, _candidates(verb, len(values), values, names)))

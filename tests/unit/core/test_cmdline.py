@@ -1,0 +1,328 @@
+"""The `:` grammar: commands to ids and keywords, names from live state, refusals, completion."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsconsole.core.cmdline import (
+    BackendNames,
+    CmdlineError,
+    Names,
+    complete,
+    parse,
+)
+from opsconsole.core.events import SnapshotLoaded
+from opsconsole.core.models import Alert, Circuit, DbCluster, DbMember
+from opsconsole.core.store import Store
+
+MEMBERS = ("primary-db", "replica-1", "replica-2", "replica-3")
+SIM = BackendNames(
+    clusters={"orders-db": MEMBERS},
+    circuits=("analytics-service", "inventory-service", "payment-service", "user-service"),
+    alerts=("orders.latency_p99.1700000000000", "payments.error_ratio.1700000000000"),
+    services=("orders", "payments"),
+)
+NAMES = Names({"sim": SIM}, layouts=("Triage", "Database", "Wall"))
+EVERY_ID = {
+    "db.failover",
+    "db.switchover",
+    "db.read_only",
+    "breaker.force_open",
+    "breaker.close",
+    "breaker.reset",
+    "alert.ack",
+    "layout.load",
+    "view.wall",
+    "demo.scenario",
+    "app.quit",
+}
+
+
+def run(text: str, names: Names = NAMES, available: set[str] | None = None):
+    return parse(text, names, EVERY_ID if available is None else available)
+
+
+def refusal(text: str, names: Names = NAMES, available: set[str] | None = None) -> CmdlineError:
+    with pytest.raises(CmdlineError) as info:
+        run(text, names, available)
+    return info.value
+
+
+# ---------------------------------------------------------------- the grammar
+
+
+@pytest.mark.parametrize(
+    ("line", "command_id", "kwargs"),
+    [
+        (
+            "failover orders-db replica-2",
+            "db.failover",
+            {"backend": "sim", "cluster": "orders-db", "member": "replica-2"},
+        ),
+        (
+            ":switchover orders-db replica-1",
+            "db.switchover",
+            {"backend": "sim", "cluster": "orders-db", "member": "replica-1"},
+        ),
+        (
+            "readonly orders-db on",
+            "db.read_only",
+            {"backend": "sim", "cluster": "orders-db", "enabled": True},
+        ),
+        (
+            "readonly orders-db OFF",
+            "db.read_only",
+            {"backend": "sim", "cluster": "orders-db", "enabled": False},
+        ),
+        (
+            "breaker inventory-service open",
+            "breaker.force_open",
+            {"backend": "sim", "name": "inventory-service"},
+        ),
+        (
+            "breaker payment-service close",
+            "breaker.close",
+            {"backend": "sim", "name": "payment-service"},
+        ),
+        ("breaker user-service reset", "breaker.reset", {"backend": "sim", "name": "user-service"}),
+        (
+            "ack orders.latency_p99.1700000000000",
+            "alert.ack",
+            {"backend": "sim", "alert": "orders.latency_p99.1700000000000", "comment": ""},
+        ),
+        ("layout Wall", "layout.load", {"name": "Wall"}),
+        ("wall", "view.wall", {}),
+        ("scenario primary_down", "demo.scenario", {"name": "primary_down"}),
+        (
+            "scenario latency_spike orders",
+            "demo.scenario",
+            {"name": "latency_spike", "target": "orders"},
+        ),
+        ("quit", "app.quit", {}),
+        ("q", "app.quit", {}),
+    ],
+)
+def test_each_command_maps_to_its_id_and_keywords(line: str, command_id: str, kwargs: dict) -> None:
+    invocation = run(line)
+    assert invocation.command_id == command_id
+    assert invocation.kwargs == kwargs
+
+
+def test_the_ack_comment_is_the_rest_of_the_line_as_typed() -> None:
+    invocation = run("ack payments.error_ratio.1700000000000  on it,   paging  DB team ")
+    assert invocation.kwargs["comment"] == "on it,   paging  DB team"
+
+
+def test_a_unique_prefix_names_the_thing_as_in_the_ux_example() -> None:
+    # ux.md: ":breaker inventory open"; the confirmation still shows the full name.
+    assert run("breaker inventory open").kwargs["name"] == "inventory-service"
+    assert run("failover orders replica-2").kwargs["cluster"] == "orders-db"
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def test_an_unknown_member_is_refused_with_every_member_named() -> None:
+    error = refusal("failover orders-db replica-9")
+    assert error.message == (
+        "orders-db has no member 'replica-9'; expected one of: "
+        "primary-db, replica-1, replica-2, replica-3"
+    )
+    assert error.expected == MEMBERS
+
+
+def test_an_unknown_cluster_circuit_or_alert_names_what_exists() -> None:
+    assert refusal("failover users-db replica-1").message == (
+        "no cluster named 'users-db'; expected one of: orders-db"
+    )
+    assert (
+        "expected one of: analytics-service, inventory-service"
+        in refusal("breaker nothing open").message
+    )
+    assert "no alert named 'zzz'" in refusal("ack zzz").message
+
+
+def test_an_ambiguous_prefix_lists_the_candidates() -> None:
+    error = refusal("failover orders-db replica")
+    assert "could be replica-1, replica-2, replica-3" in error.message
+
+
+def test_an_unknown_command_lists_the_commands() -> None:
+    error = refusal("explode orders-db")
+    assert error.message.startswith("unknown command 'explode'; expected one of: failover,")
+    assert "quit" in error.expected
+
+
+def test_a_command_this_console_lacks_is_not_available_here() -> None:
+    without_wall = EVERY_ID - {"view.wall", "demo.scenario"}
+    assert refusal("wall", available=without_wall).message == "wall is not available here"
+    assert refusal("scenario recover", available=without_wall).message == (
+        "scenario is not available here"
+    )
+    only_close = {"breaker.close"}
+    assert refusal("breaker payment-service open", available=only_close).message == (
+        "breaker open is not available here"
+    )
+
+
+def test_missing_and_extra_words_say_the_usage() -> None:
+    error = refusal("failover orders-db")
+    assert "needs a member" in error.message and "failover CLUSTER MEMBER" in error.message
+    assert "replica-2" in error.message
+    assert "too many words ('now')" in refusal("failover orders-db replica-2 now").message
+    assert "expected on or off, not 'maybe'" in refusal("readonly orders-db maybe").message
+    assert "expected open, close or reset" in refusal("breaker payment-service explode").message
+    assert "no scenario named 'meteor'" in refusal("scenario meteor").message
+    assert "no layout named 'Nope'" in refusal("layout Nope").message
+
+
+def test_no_backend_and_no_names_are_explained() -> None:
+    assert "no backend is connected yet" in refusal("failover orders-db replica-1", Names()).message
+    empty = Names({"sim": BackendNames()})
+    assert "no database clusters are known yet" in refusal("failover x y", empty).message
+
+
+def test_layouts_are_passed_through_when_none_are_listed() -> None:
+    assert run("layout Anything", Names({"sim": SIM})).kwargs == {"name": "Anything"}
+
+
+# ---------------------------------------------------------------- several backends
+
+TWO = Names(
+    {
+        "eu": SIM,
+        "us": BackendNames(
+            clusters={"orders-db": MEMBERS, "users-db": ("pg-a", "pg-b")},
+            circuits=("payment-service",),
+        ),
+    }
+)
+
+
+def test_a_name_on_one_backend_resolves_to_it() -> None:
+    invocation = run("switchover users-db pg-b", TWO)
+    assert invocation.kwargs == {"backend": "us", "cluster": "users-db", "member": "pg-b"}
+    assert run("breaker inventory open", TWO).kwargs["backend"] == "eu"
+
+
+def test_a_name_on_several_backends_is_ambiguous_until_qualified() -> None:
+    error = refusal("failover orders-db replica-2", TWO)
+    assert error.message == (
+        "orders-db is on several backends (eu, us); write eu/orders-db or us/orders-db"
+    )
+    assert run("failover us/orders-db replica-2", TWO).kwargs == {
+        "backend": "us",
+        "cluster": "orders-db",
+        "member": "replica-2",
+    }
+
+
+# ---------------------------------------------------------------- completion
+
+
+def test_tab_completes_the_command_word() -> None:
+    completion = complete("fa", NAMES, EVERY_ID)
+    assert completion.candidates == ("failover",)
+    assert completion.apply(0) == "failover "
+    assert complete(":", NAMES, EVERY_ID).candidates[0] == "failover"
+    # Only commands this console has are offered.
+    assert "wall" not in complete("", NAMES, EVERY_ID - {"view.wall"}).candidates
+
+
+def test_tab_completes_the_cluster_then_cycles_its_members() -> None:
+    assert complete(":failover ord", NAMES, EVERY_ID).apply(0) == ":failover orders-db "
+    completion = complete(":failover orders-db rep", NAMES, EVERY_ID)
+    assert completion.candidates == ("replica-1", "replica-2", "replica-3")
+    assert [completion.apply(i) for i in range(4)] == [
+        ":failover orders-db replica-1",
+        ":failover orders-db replica-2",
+        ":failover orders-db replica-3",
+        ":failover orders-db replica-1",
+    ]
+    assert complete("failover orders-db ", NAMES, EVERY_ID).candidates == MEMBERS
+
+
+def test_tab_completes_every_kind_of_name() -> None:
+    assert complete("readonly orders-db o", NAMES, EVERY_ID).candidates == ("on", "off")
+    assert complete("breaker inv", NAMES, EVERY_ID).apply(0) == "breaker inventory-service "
+    assert complete("breaker inventory-service ", NAMES, EVERY_ID).candidates == (
+        "open",
+        "close",
+        "reset",
+    )
+    assert complete("ack pay", NAMES, EVERY_ID).candidates == (
+        "payments.error_ratio.1700000000000",
+    )
+    assert "dependency_outage" in complete("scenario ", NAMES, EVERY_ID).candidates
+    assert complete("layout W", NAMES, EVERY_ID).candidates == ("Wall",)
+    # No prefix match: a substring still finds it ("2" → replica-2).
+    assert complete("failover orders-db 2", NAMES, EVERY_ID).candidates == ("replica-2",)
+
+
+def test_completion_qualifies_names_shared_by_backends() -> None:
+    assert complete("failover ord", TWO, EVERY_ID).candidates == ("eu/orders-db", "us/orders-db")
+    # "us" is both a backend and the start of a cluster: both readings are offered.
+    assert complete("failover us", TWO, EVERY_ID).candidates == ("us/orders-db", "users-db")
+    assert complete("failover us/orders-db rep", TWO, EVERY_ID).candidates == (
+        "replica-1",
+        "replica-2",
+        "replica-3",
+    )
+
+
+def test_nothing_to_complete_after_an_unknown_word() -> None:
+    assert complete("explode ", NAMES, EVERY_ID).candidates == ()
+    assert complete("failover nowhere-db ", NAMES, EVERY_ID).candidates == ()
+
+
+# ---------------------------------------------------------------- live names from the store
+
+
+def test_names_come_from_the_live_store() -> None:
+    store = Store(capacity=8)
+    members = tuple(
+        DbMember(name=n, role="primary" if n == "primary-db" else "replica", healthy=True)
+        for n in MEMBERS
+    )
+    store.apply(
+        SnapshotLoaded(
+            "sim",
+            services=(),
+            circuits=(Circuit(state="closed", name="payment-service"),),
+            clusters=(
+                DbCluster(
+                    name="orders-db",
+                    state="healthy",
+                    read_only=False,
+                    primary="primary-db",
+                    members=members,
+                ),
+            ),
+            alerts=(
+                Alert(
+                    id="old",
+                    service="orders",
+                    rule="r",
+                    severity="page",
+                    state="firing",
+                    since_ts=1.0,
+                    acked_by="ann",
+                ),
+                Alert(
+                    id="new",
+                    service="orders",
+                    rule="r",
+                    severity="page",
+                    state="firing",
+                    since_ts=2.0,
+                ),
+            ),
+            ts=3.0,
+        )
+    )
+    names = Names.from_store(store)
+    assert names.backends["sim"].clusters == {"orders-db": MEMBERS}
+    assert names.backends["sim"].circuits == ("payment-service",)
+    # The unacknowledged alert is offered first: that is the one to ack.
+    assert names.backends["sim"].alerts == ("new", "old")
+    assert run("failover orders-db replica-3", names).kwargs["member"] == "replica-3"
