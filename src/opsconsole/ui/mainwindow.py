@@ -14,6 +14,7 @@ from opsconsole.ui.confirm import ask
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.layout import LayoutStore
 from opsconsole.ui.panel import Panel
+from opsconsole.ui.panels.alerts import AlertsPanel
 from opsconsole.ui.panels.breakers import BreakersPanel
 from opsconsole.ui.panels.clusters import ClustersPanel
 from opsconsole.ui.panels.health import ConsoleHealthPanel
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.health = ConsoleHealthPanel(ctx, probe=self.lag_probe)
         self.breakers = BreakersPanel(ctx)
         self.clusters = ClustersPanel(ctx)
+        self.alerts = AlertsPanel(ctx)
         # Without a durable store (tests, self-test) the timeline lives in memory.
         self.timeline_store = timeline if timeline is not None else TimelineStore(None)
         self.timeline = TimelinePanel(ctx, self.timeline_store)
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
             self.signals,
             self.breakers,
             self.clusters,
+            self.alerts,
             self.timeline,
             self.health,
         ]
@@ -123,7 +126,9 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(d["clusters"], d["timeline"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["timeline"], d["console_health"])
         self.splitDockWidget(d["golden_signals"], d["breakers"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(d["breakers"], d["alerts"])
         d["timeline"].raise_()
+        d["breakers"].raise_()
         self._sizes_pending = True
 
     def _default_sizes(self) -> None:
