@@ -67,3 +67,14 @@ def test_self_test_against_a_closed_port_fails_with_a_reason(tmp_path) -> None:
     assert "no live data painted within 3 s" in report["reason"]
     assert f"127.0.0.1:{port}" in report["reason"]
     assert "Traceback" not in proc.stderr
+
+
+def test_self_test_on_the_wall_screenshots_the_wall(tmp_path) -> None:
+    shot = tmp_path / "wall.png"
+    proc = run_console(
+        "--self-test", "--demo", "--wall", "--screenshot", str(shot), tmp_path=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert last_json(proc.stdout)["ok"] is True
+    assert shot.stat().st_size > 10_000
+    assert "Traceback" not in proc.stderr

@@ -37,6 +37,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--screenshot", metavar="PATH", help="self-test: also save a PNG of the window")
     p.add_argument("--text", action="store_true", help="no window: print a status line instead")
+    wall = p.add_argument_group("wall display")
+    wall.add_argument("--wall", action="store_true", help="fullscreen read-only NOC wall display")
+    wall.add_argument(
+        "--screen",
+        type=int,
+        default=None,
+        metavar="N",
+        help="wall: screen N (0 = first; default the primary screen)",
+    )
+    wall.add_argument(
+        "--rotate",
+        type=float,
+        default=None,
+        metavar="S",
+        help="wall: next page every S seconds (holds on a critical page)",
+    )
+    wall.add_argument("--lock", action="store_true", help="wall: Esc does not leave wall mode")
+    p.add_argument("--layout", metavar="NAME", help="start with this named layout")
     p.add_argument(
         "--status-every",
         type=float,

@@ -15,6 +15,10 @@ from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.models import ConnectionState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PySide6.QtWidgets import QWidget
+
     from opsconsole.ui.context import UiContext
     from opsconsole.ui.mainwindow import MainWindow
 
@@ -39,6 +43,7 @@ async def self_test(
     client: OpsApiClient,
     window: MainWindow,
     startup_s: float,
+    on_screen: Callable[[], QWidget] | None = None,
 ) -> int:
     """Wait for live data on screen; print one JSON line; 0 on success, 1 with a reason."""
     stats = ctx.stats
@@ -74,7 +79,8 @@ async def self_test(
                 await window.scheduler.frames(3)
         path = Path(args.screenshot)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(path), "PNG"):
+        target = on_screen() if on_screen is not None else window
+        if not target.grab().save(str(path), "PNG"):
             report["ok"] = False
             report["reason"] = f"could not write the screenshot to {path}"
         report["screenshot"] = str(path)

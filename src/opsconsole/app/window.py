@@ -13,6 +13,7 @@ from opsconsole.app.cli import token_from
 from opsconsole.app.selftest import process_age_s, self_test
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.audit import AUDIT_FILE
+from opsconsole.core.commands import CommandError
 from opsconsole.core.paths import CONFIG_FILE, config_dir, data_dir, state_dir
 from opsconsole.core.store import Store
 from opsconsole.core.timeline import TIMELINE_FILE
@@ -37,6 +38,8 @@ def run_window(args: argparse.Namespace) -> int:
 
 async def main_window(args: argparse.Namespace) -> int:
     """Start everything, wait for the window to close (or the self-test), shut down in order."""
+    from PySide6.QtWidgets import QWidget
+
     from opsconsole.app.wiring import build_console
     from opsconsole.ui.context import Selection, UiContext
     from opsconsole.ui.layout import LayoutStore
@@ -67,13 +70,27 @@ async def main_window(args: argparse.Namespace) -> int:
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     _install_signal_handlers(closed)
-    window.show()
+    if args.layout:
+        try:
+            window.load_layout(args.layout)
+        except CommandError as exc:
+            log.warning("--layout: %s", exc)
+    if args.wall:
+        console.walls.enter(screen=args.screen, rotate_s=args.rotate, lock=args.lock)
+    else:
+        window.show()
     startup_s = process_age_s()
     window.start()
     client.start()
     try:
         if args.self_test:
-            return await self_test(args, ctx, client, window, startup_s)
+            walls = console.walls
+
+            def on_screen() -> QWidget:
+                # The wall, when it is up, is what the operator sees (the window is hidden).
+                return walls.mode.view if walls.active and walls.mode.view else window
+
+            return await self_test(args, ctx, client, window, startup_s, on_screen)
         await closed.wait()
         return 0
     finally:

@@ -21,6 +21,7 @@ from opsconsole.ui.context import UiContext
 from opsconsole.ui.keyboard import KeyboardUi, install_keyboard
 from opsconsole.ui.layout import LayoutStore
 from opsconsole.ui.mainwindow import MainWindow
+from opsconsole.ui.wall import WallMode
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,44 @@ class Console:
     recorder: TimelineRecorder
     clients: dict[str, OpsApiClient]
     keyboard: KeyboardUi
+    walls: WallSwitch
 
     def close(self) -> None:
         self.recorder.close()
         self.timeline.close()
+
+
+class WallSwitch:
+    """Enters and leaves wall mode; while it is on, the action pipeline refuses everything."""
+
+    def __init__(self, window: MainWindow, runner: ActionRunner) -> None:
+        self.window, self.runner = window, runner
+        self.mode: WallMode | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.mode is not None and self.mode.active
+
+    def enter(
+        self, screen: int | None = None, rotate_s: float | None = None, lock: bool = False
+    ) -> WallMode:
+        if self.active:
+            assert self.mode is not None
+            return self.mode
+        mode = WallMode(self.window, screen=screen, rotate_s=rotate_s, lock=lock)
+        # Belt and braces: the guard refuses mutating commands, the runner refuses intents.
+        mode.entered.connect(lambda: setattr(self.runner, "read_only", True))
+        mode.left.connect(lambda: setattr(self.runner, "read_only", False))
+        self.mode = mode
+        mode.enter()
+        return mode
+
+    def toggle(self) -> None:
+        if self.active:
+            assert self.mode is not None
+            self.mode.leave()
+        else:
+            self.enter()
 
 
 def build_console(
@@ -77,12 +112,22 @@ def build_console(
     register_action_commands(ctx.commands, runner)
     if ctx.demo:
         _register_demo_commands(ctx, clients, window)
+    walls = WallSwitch(window, runner)
+    if "view.wall" not in ctx.commands:
+        ctx.commands.register(
+            Command(
+                "view.wall",
+                "Toggle the NOC wall display",
+                walls.toggle,
+                description="fullscreen, read-only, rotating pages; Esc leaves",
+            )
+        )
     # Keys last: unknown ids in the keymap can only be told once every command exists.
     bindings, problems = load_keymap(keymap_path, ctx.commands)
     for problem in problems:
         log.warning("keys: %s", problem)
     keyboard = install_keyboard(window, bindings, problems=problems, layouts=window.layout_names)
-    return Console(ctx, window, runner, audit, timeline, recorder, clients, keyboard)
+    return Console(ctx, window, runner, audit, timeline, recorder, clients, keyboard, walls)
 
 
 SCENARIOS = (

@@ -1,0 +1,49 @@
+"""`:wall` from the desktop window: read-only while up, Esc back to the desk."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.core.commands import CommandError
+from opsconsole.core.store import Store
+from tests.support.console import key, make_console, show, type_text, wait_live
+from tests.support.waiting import wait_until
+
+
+@pytest.fixture
+def desk(qtbot, tmp_path, sim_thread):
+    sim = sim_thread(time_scale=20)
+    store = Store(capacity=600)
+    client = OpsApiClient("sim", sim.url, store.apply)
+    built, _ = make_console(tmp_path, {"sim": client}, store)
+    show(qtbot, built.window)
+    yield built
+    if built.walls.active:
+        built.walls.mode.leave()
+    built.close()
+
+
+def test_wall_toggles_from_the_command_line_and_refuses_actions(desk, qloop, qtbot):
+    window, client = desk.window, desk.clients["sim"]
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_live(desk)
+            key(qtbot, ":")
+            type_text(qtbot, "wall")
+            key(qtbot, Qt.Key.Key_Return)
+            await wait_until(lambda: desk.walls.active, 5, "wall mode")
+            assert not window.isVisible() and desk.runner.read_only
+            with pytest.raises(CommandError, match="read-only wall display"):
+                desk.ctx.commands.run("breaker.force_open", backend="sim", name="inventory-service")
+            assert (await client.circuits()).circuits["inventory-service"].state == "closed"
+            qtbot.keyClick(desk.walls.mode.view, Qt.Key.Key_Escape)
+            await wait_until(lambda: not desk.walls.active, 5, "back at the desk")
+            assert window.isVisible() and not desk.runner.read_only
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=60)
