@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 # The deadline is this helper's whole job, hence the `timeout` parameter.
@@ -25,15 +28,22 @@ async def wait_until(
         poll = min(poll * 1.5, 0.05)
 
 
+# Between two probes that need I/O (a REST read): often enough to notice at once, rarely
+# enough not to load the backend under test.
+IO_PROBE_INTERVAL_S = 0.02
+
+
 async def wait_until_async(
-    probe: Callable[[], Awaitable[bool]],
+    probe: Callable[[], Awaitable[T | None]],
     timeout: float = 10.0,  # noqa: ASYNC109
     what: str = "condition",
-) -> float:
-    """Like `wait_until` for a condition that needs I/O to find out (e.g. a REST read)."""
+) -> T:
+    """Like `wait_until` for a condition that needs I/O to find out; returns its truthy value."""
     start = time.monotonic()
-    while not await probe():
+    while True:
+        value = await probe()
+        if value:
+            return value
         if time.monotonic() - start > timeout:
             raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - start
+        await asyncio.sleep(IO_PROBE_INTERVAL_S)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from opsconsole.core.protocol import (
     decode_frame,
 )
 from opsconsole.sim.server import SimConfig, SimServer
+from tests.support.waiting import wait_until_async
 
 T = TypeVar("T")
 
@@ -33,14 +33,7 @@ async def eventually(
     probe: Callable[[], Awaitable[T | None]], within: float = 10.0, what: str = "condition"
 ) -> T:
     """Poll `probe` until it returns something truthy; fail with `what` after `within` s."""
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(0.02)
+    return await wait_until_async(probe, within, what)
 
 
 def key() -> dict[str, str]:
