@@ -136,7 +136,7 @@ def test_firing_first_then_severity_then_newest(ui: Harness) -> None:
         alert(id="old-page", since_ts=now - 600),
         alert(id="new-page", since_ts=now - 30),
     )
-    ids = [i for _, i in ui.panel.visible_ids()]
+    ids = [i for _, i in ui.panel.visible_keys()]
     assert ids == ["new-page", "old-page", "ticket", "info", "resolved-page"]
     assert ui.panel.text("sim", "new-page", "state") == "FIRING"
     assert ui.panel.text("sim", "resolved-page", "state") == "RESOLVED"
@@ -172,7 +172,7 @@ def test_a_snapshot_replaces_the_list(ui: Harness) -> None:
     ui.feed(alert(id="gone"))
     ui.store.apply(SnapshotLoaded("sim", (), (), (), (alert(id="kept"),), ts=ui.now))
     ui.refresh()
-    assert ui.panel.visible_ids() == [("sim", "kept")]
+    assert ui.panel.visible_keys() == [("sim", "kept")]
 
 
 def test_keys_filter_and_select(ui: Harness, qtbot) -> None:
@@ -191,9 +191,9 @@ def test_keys_filter_and_select(ui: Harness, qtbot) -> None:
     qtbot.keyClick(view, Qt.Key.Key_Slash)
     assert ui.panel.filter.isVisible()
     qtbot.keyClicks(ui.panel.filter, "saturation")
-    assert ui.panel.visible_ids() == [("sim", "cpu")]
+    assert ui.panel.visible_keys() == [("sim", "cpu")]
     qtbot.keyClick(ui.panel.filter, Qt.Key.Key_Escape)
-    assert len(ui.panel.visible_ids()) == 3
+    assert len(ui.panel.visible_keys()) == 3
 
 
 def test_acknowledge_is_offered_only_when_it_can_run(ui: Harness, qtbot) -> None:
@@ -294,9 +294,9 @@ def test_latency_spike_pages_and_is_acknowledged_by_the_operator(console, qloop,
             fired = orders_latency()
             assert fired is not None and fired.severity == "page"
             key = ("sim", fired.id)
-            await wait_until(lambda: key in panel.visible_ids(), 5, "the alert listed")
+            await wait_until(lambda: key in panel.visible_keys(), 5, "the alert listed")
             # Firing pages lead the list, newest first: the spike's page is the first row.
-            assert panel.visible_ids()[0] == key, panel.visible_ids()
+            assert panel.visible_keys()[0] == key, panel.visible_keys()
             assert panel.text(*key, "state") == "FIRING"
             assert LATENCY_VALUE.match(panel.text(*key, "value")), panel.text(*key, "value")
             assert panel.colour(*key) == theme.STATE_COLOURS[Health.CRITICAL]

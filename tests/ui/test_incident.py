@@ -77,8 +77,8 @@ def test_primary_down_incident_handled_without_the_mouse(demo_console, qloop, qt
             key(qtbot, getattr(Qt.Key, f"Key_{n}"), Qt.KeyboardModifier.AltModifier)
             assert window.alerts.isVisible()
             # A dock brought forward catches up on its next frame.
-            await wait_until(lambda: window.alerts.visible_ids(), 2, "the alerts listed")
-            assert window.alerts.visible_ids()[0] == ("sim", alert.id)
+            await wait_until(lambda: window.alerts.visible_keys(), 2, "the alerts listed")
+            assert window.alerts.visible_keys()[0] == ("sim", alert.id)
 
             # Acknowledge it from the command line, the id completed with Tab.
             window.activateWindow()

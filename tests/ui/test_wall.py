@@ -223,7 +223,7 @@ def test_wall_fills_its_screen_refuses_actions_and_esc_leaves(
                 assert wall.current_page == page
                 await page_ready(wall, page)
                 await save(wall, page)
-            assert alerts.visible_ids()
+            assert alerts.visible_keys()
             assert view.geometry() == screen.geometry()  # no page widened the wall
 
             # Esc leaves: the console is back, the cursor too, and actions work again.

@@ -32,6 +32,7 @@ from opsconsole.core.models import Alert, ConnectionState, Service
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
+from opsconsole.ui.keyedtable import KeyedTableMixin
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.panels.breakers import CommandButtons, CommandSpec
 
@@ -382,7 +383,7 @@ ALERT_COMMANDS: tuple[CommandSpec, ...] = (
 )
 
 
-class AlertsPanel(Panel):
+class AlertsPanel(KeyedTableMixin, Panel):
     """Every alert of every backend; the operator acknowledges the selected one."""
 
     panel_id = "alerts"
@@ -638,32 +639,6 @@ class AlertsPanel(Panel):
             return None
         row = self.proxy.mapToSource(index).row()
         return None if row < 0 else self.model.row_view(row).key
-
-    def select(self, backend: str, alert_id: str) -> bool:
-        """Make that alert the current row; False when it is not shown."""
-        row = self.model.row_of(backend, alert_id)
-        if row < 0:
-            return False
-        index = self.proxy.mapFromSource(self.model.index(row, 0))
-        if not index.isValid():
-            return False
-        self.view.setCurrentIndex(index)
-        return True
-
-    def visible_ids(self) -> list[Key]:
-        """The rows shown, top to bottom (after the filter)."""
-        out: list[Key] = []
-        for r in range(self.proxy.rowCount()):
-            source = self.proxy.mapToSource(self.proxy.index(r, 0))
-            out.append(self.model.row_view(source.row()).key)
-        return out
-
-    def text(self, backend: str, alert_id: str, column: str) -> str:
-        """The text a cell shows: state, severity, service, rule, value, age, acked, summary."""
-        row = self.model.row_of(backend, alert_id)
-        if row < 0:
-            raise KeyError((backend, alert_id))
-        return self.model.row_view(row).texts[column]
 
     def colour(self, backend: str, alert_id: str) -> str:
         """The state colour of that row (grey when resolved or stale)."""

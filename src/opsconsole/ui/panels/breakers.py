@@ -40,6 +40,7 @@ from opsconsole.core.models import Circuit, ConnectionState
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
+from opsconsole.ui.keyedtable import KeyedTableMixin
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.statusbar import format_age
 
@@ -614,7 +615,7 @@ BREAKER_COMMANDS: tuple[CommandSpec, ...] = (
 # ------------------------------------------------------------------ the panel
 
 
-class BreakersPanel(Panel):
+class BreakersPanel(KeyedTableMixin, Panel):
     """Every circuit of every backend, worst first; a transition flashes its row."""
 
     panel_id = "breakers"
@@ -768,32 +769,6 @@ class BreakersPanel(Panel):
         if row < 0:
             return None
         return self.model.row_view(row).key
-
-    def select(self, backend: str, name: str) -> bool:
-        """Make that circuit the current row (e.g. from the command line); False if not shown."""
-        row = self.model.row_of(backend, name)
-        if row < 0:
-            return False
-        index = self.proxy.mapFromSource(self.model.index(row, 0))
-        if not index.isValid():
-            return False
-        self.view.setCurrentIndex(index)
-        return True
-
-    def visible_keys(self) -> list[Key]:
-        """The rows shown, top to bottom (after the filter)."""
-        out: list[Key] = []
-        for r in range(self.proxy.rowCount()):
-            source = self.proxy.mapToSource(self.proxy.index(r, 0))
-            out.append(self.model.row_view(source.row()).key)
-        return out
-
-    def text(self, backend: str, name: str, column: str) -> str:
-        """The text a cell shows ("" for the sparkline), for tests and the wall display."""
-        row = self.model.row_of(backend, name)
-        if row < 0:
-            raise KeyError((backend, name))
-        return self.model.row_view(row).texts[column]
 
     def _selection_moved(self, *_: object) -> None:
         self._update_commands()
