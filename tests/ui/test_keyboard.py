@@ -215,9 +215,10 @@ def test_tab_completes_live_names_and_an_unknown_member_runs_nothing(live, qloop
             key(qtbot, Qt.Key.Key_Return)
             assert line.message.text().startswith("unknown command 'explode'; expected one of:")
             key(qtbot, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
-            type_text(qtbot, "wall")  # the wall command is not registered in this console
+            # Scenarios exist only against the demo backend; this console is not a demo.
+            type_text(qtbot, "scenario latency_spike orders")
             key(qtbot, Qt.Key.Key_Return)
-            assert line.message.text() == "wall is not available here"
+            assert line.message.text() == "scenario is not available here"
             key(qtbot, Qt.Key.Key_Escape)
 
             assert open_dialog(window) is None and not console.audit.path.exists()
