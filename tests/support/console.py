@@ -13,6 +13,7 @@ from opsconsole.core.models import ConnectionState
 from opsconsole.core.store import Store
 from opsconsole.ui.confirm import ConfirmDialog
 from opsconsole.ui.context import Selection, UiContext
+from opsconsole.ui.layout import LayoutStore
 from tests.support.waiting import wait_until
 
 
@@ -35,6 +36,7 @@ def make_console(
         timeline_path=tmp_path / "timeline.sqlite3",
         outcome_timeout_s=15,
         keymap_path=keymap_path,
+        layouts=LayoutStore(tmp_path / "layouts.json"),
     )
     return built, built.keyboard
 

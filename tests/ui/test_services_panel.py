@@ -346,3 +346,28 @@ def test_keyboard_moves_and_enter_selects(qloop, qtbot, sim_thread, ui) -> None:
             await client.aclose()
 
     qloop.run(scenario())
+
+
+def test_slash_filters_the_list_and_esc_clears_it(ui, qtbot) -> None:
+    store = ui.store
+    names = ("orders", "payments", "search")
+    store.apply(SnapshotLoaded("sim", tuple(Service(name=n) for n in names), (), (), (), ts=1.0))
+    live(store, "sim")
+    for i, name in enumerate(names):
+        metrics(store, "sim", name, 2.0 + i, latency_p99_ms=50.0, rps=10.0, error_ratio=0.0)
+    ui.refresh()
+    view, model = ui.panel.view, ui.panel.model
+
+    def shown() -> set[str]:
+        return {model.key_at(r)[1] for r in range(model.rowCount()) if not view.isRowHidden(r)}
+
+    view.setFocus()
+    qtbot.keyClick(view, "/")
+    assert ui.panel.filter.isVisible() and ui.panel.filter.hasFocus()
+    qtbot.keyClicks(ui.panel.filter, "pay")
+    assert shown() == {"payments"}
+    metrics(store, "sim", "orders", 9.0, latency_p99_ms=60.0, rps=11.0, error_ratio=0.0)
+    ui.refresh()
+    assert shown() == {"payments"}  # the filter holds across refreshes
+    qtbot.keyClick(ui.panel.filter, Qt.Key.Key_Escape)
+    assert shown() == set(names) and not ui.panel.filter.isVisible()

@@ -47,3 +47,31 @@ def test_wall_toggles_from_the_command_line_and_refuses_actions(desk, qloop, qtb
             await client.aclose()
 
     qloop.run(scenario(), timeout=60)
+
+
+def test_wall_with_a_saved_layout_is_fullscreen_read_only_and_escapable(desk, qloop, qtbot):
+    window, client = desk.window, desk.clients["sim"]
+    window.docks["console_health"].close()
+    window.save_layout("noc")  # an operator's own arrangement, saved by name
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_live(desk)
+            wall = desk.walls.enter_layout("noc")
+            screen = window.screen().geometry()
+            await wait_until(lambda: window.geometry() == screen, 5, "fullscreen")
+            assert not window.menuBar().isVisible()
+            assert not window.docks["console_health"].isVisible()  # the saved layout
+            assert desk.runner.read_only
+            with pytest.raises(CommandError, match="read-only wall display"):
+                desk.ctx.commands.run(
+                    "db.read_only", backend="sim", cluster="orders-db", enabled=True
+                )
+            qtbot.keyClick(window, Qt.Key.Key_Escape)
+            await wait_until(lambda: not wall.active, 5, "left the wall")
+            assert window.menuBar().isVisible() and not desk.runner.read_only
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=60)

@@ -70,14 +70,17 @@ async def main_window(args: argparse.Namespace) -> int:
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     _install_signal_handlers(closed)
-    if args.layout:
-        try:
-            window.load_layout(args.layout)
-        except CommandError as exc:
-            log.warning("--layout: %s", exc)
-    if args.wall:
-        console.walls.enter(screen=args.screen, rotate_s=args.rotate, lock=args.lock)
-    else:
+    try:
+        if args.wall and args.layout:
+            console.walls.enter_layout(args.layout, screen=args.screen, lock=args.lock)
+        elif args.wall:
+            console.walls.enter(screen=args.screen, rotate_s=args.rotate, lock=args.lock)
+        else:
+            if args.layout:
+                window.load_layout(args.layout)
+            window.show()
+    except CommandError as exc:
+        log.warning("--layout: %s; starting with the default layout", exc)
         window.show()
     startup_s = process_age_s()
     window.start()

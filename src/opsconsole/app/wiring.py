@@ -20,6 +20,7 @@ from opsconsole.core.timeline import TimelineRecorder, TimelineStore
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.keyboard import KeyboardUi, install_keyboard
 from opsconsole.ui.layout import LayoutStore
+from opsconsole.ui.layoutwall import LayoutWall
 from opsconsole.ui.mainwindow import MainWindow
 from opsconsole.ui.wall import WallMode
 
@@ -51,6 +52,7 @@ class WallSwitch:
     def __init__(self, window: MainWindow, runner: ActionRunner) -> None:
         self.window, self.runner = window, runner
         self.mode: WallMode | None = None
+        self.layout_wall: LayoutWall | None = None
 
     @property
     def active(self) -> bool:
@@ -69,6 +71,16 @@ class WallSwitch:
         self.mode = mode
         mode.enter()
         return mode
+
+    def enter_layout(self, name: str, screen: int | None = None, lock: bool = False) -> LayoutWall:
+        """The wall as one saved layout of the docked window instead of rotating pages."""
+        self.window.load_layout(name)
+        wall = LayoutWall(self.window, self.window.registry, screen=screen, lock=lock)
+        wall.entered.connect(lambda: setattr(self.runner, "read_only", True))
+        wall.left.connect(lambda: setattr(self.runner, "read_only", False))
+        self.layout_wall = wall
+        wall.enter()
+        return wall
 
     def toggle(self) -> None:
         if self.active:

@@ -21,6 +21,7 @@ from opsconsole.core.models import ConnectionState, Service
 from opsconsole.core.store import BackendState
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
+from opsconsole.ui.filterbar import FilterBar, matches
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.statusbar import format_age
 
@@ -343,8 +344,14 @@ class ServicesPanel(Panel):
         super().__init__(ctx, parent)
         self.model = ServicesModel(self)
         self.view = _make_view(self.model, self)
+        # `/` filters by service, health word or reason; rows are hidden, not removed, so the
+        # model's row order (and the selection code built on it) stays as it is.
+        self.filter = FilterBar(self, "filter services by name, health or reason")
+        self.filter.attach(self.view)
+        self.filter.filter_changed.connect(lambda _needle: self._apply_filter())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter)
         layout.addWidget(self.view)
         self._inputs: dict[tuple[str, str], _RowInputs] = {}
         self._structure: tuple[int, tuple[tuple[str, str], ...]] | None = None
@@ -394,7 +401,14 @@ class ServicesPanel(Panel):
             self._follow_selection(self.ctx.selection.backend, self.ctx.selection.service)
         else:
             self.model.update_rows(rows)
+        self._apply_filter()
         self._auto_select()
+
+    def _apply_filter(self) -> None:
+        needle = self.filter.needle
+        for row in range(self.model.rowCount()):
+            texts = (self.model.text(row, k) for k in ("service", "health", "why"))
+            self.view.setRowHidden(row, not matches(needle, *texts, self.model.key_at(row)[1]))
 
     def _changed_rows(
         self, name: str, state: BackendState, stale: bool, age: float | None, age_text: str
