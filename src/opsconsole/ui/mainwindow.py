@@ -207,6 +207,13 @@ class MainWindow(QMainWindow):
                 description="Triage, Database, or one saved with layout.save",
             ),
             Command("layout.save", "Save the layout under a name", self.save_layout),
+            Command(
+                "charts.window.5m", "Charts: last 5 minutes", lambda: self.signals.set_window(300)
+            ),
+            Command(
+                "charts.window.15m", "Charts: last 15 minutes", lambda: self.signals.set_window(900)
+            ),
+            Command("charts.window.1h", "Charts: last hour", lambda: self.signals.set_window(3600)),
         ):
             if command.id not in reg:
                 reg.register(command)
