@@ -225,8 +225,16 @@ def test_values_update_only_the_rows_that_changed(ui) -> None:
     ui.refresh()  # nothing new: nothing emitted
     assert changed == []
 
-    # charlie goes critical: it moves to the top by a layout change, not a reset.
+    # One slow sample next to a normal one is no incident: health is judged on the median
+    # of the last 3 s, while the cell shows the newest number.
     metrics(store, "b", "charlie", 2.0, latency_p99_ms=900.0, rps=10.0, error_ratio=0.0)
+    ui.refresh()
+    assert ui.text_of("charlie", "p99", "b") == "900"
+    assert ui.text_of("charlie", "health", "b") != "CRIT"
+
+    # charlie stays slow: critical, and it moves to the top by a layout change, not a reset.
+    metrics(store, "b", "charlie", 5.0, latency_p99_ms=900.0, rps=10.0, error_ratio=0.0)
+    metrics(store, "b", "charlie", 6.0, latency_p99_ms=900.0, rps=10.0, error_ratio=0.0)
     ui.refresh()
     assert moved and model.row_of("b", "charlie") == 0 and model.resets == 1
     assert ui.text_of("charlie", "why", "b") == "p99 900 ms > 500 ms"

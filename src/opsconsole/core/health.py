@@ -7,7 +7,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from opsconsole.core.models import Thresholds
+from opsconsole.core.series import BankSeries
+
+# Health is judged on the median of the newest few seconds, not on the newest sample alone:
+# one slow request or one failure in a quiet tick is no incident, and a colour that flickers
+# every second teaches a NOC to ignore it.
+JUDGE_WINDOW_S = 3.0
 
 
 class Health(enum.IntEnum):
@@ -89,3 +97,17 @@ def service_health(
     if worst.level is Health.HEALTHY and (math.isnan(rps) or rps == 0):
         return Verdict(Health.UNKNOWN, "rps", "no traffic")
     return worst
+
+
+def settled(series: BankSeries | None, window_s: float = JUDGE_WINDOW_S) -> dict[str, float] | None:
+    """Each signal's median over the newest `window_s` seconds of samples (None: no data)."""
+    if series is None or len(series) == 0:
+        return None
+    times = series.times()
+    start = int(np.searchsorted(times, times[-1] - window_s, side="left"))
+    out: dict[str, float] = {}
+    for field in series.fields:
+        values = series.values(field)[start:]
+        finite = values[np.isfinite(values)]
+        out[field] = float(np.median(finite)) if finite.size else math.nan
+    return out

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -39,9 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from opsconsole.core.commands import Command, CommandError, CommandRegistry
-from opsconsole.core.health import Health, service_health
+from opsconsole.core.health import Health, service_health, settled
 from opsconsole.core.models import ConnectionState, Thresholds
-from opsconsole.core.series import BankSeries
 from opsconsole.core.store import BackendState, Store
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
@@ -72,9 +70,6 @@ NOTICE_S = 6.0  # a refusal stays on the header this long
 # A page keeps holding this long after its critical state was last seen: one noisy sample
 # under the limit, or a breaker's half-open trial, must not rotate the incident off screen.
 HOLD_GRACE_S = 5.0
-# Holding judges a service on the median of its last few seconds of samples, not on the
-# newest one alone: a single slow request in a quiet tick is no incident to stop for.
-HOLD_WINDOW_S = 3.0
 CHROME_TICK_S = 0.5  # clock and ages: whole seconds, so twice a second is enough
 BOARD_TICK_S = 0.5
 
@@ -231,20 +226,6 @@ def _more(reasons: list[str]) -> str | None:
     if not reasons:
         return None
     return reasons[0] + (f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else "")
-
-
-def settled(series: BankSeries | None, window_s: float = HOLD_WINDOW_S) -> dict[str, float] | None:
-    """Each signal's median over the newest `window_s` seconds of samples (None: no data)."""
-    if series is None or len(series) == 0:
-        return None
-    times = series.times()
-    start = int(np.searchsorted(times, times[-1] - window_s, side="left"))
-    out: dict[str, float] = {}
-    for field in series.fields:
-        values = series.values(field)[start:]
-        finite = values[np.isfinite(values)]
-        out[field] = float(np.median(finite)) if finite.size else math.nan
-    return out
 
 
 def services_alarm(store: Store) -> str | None:

@@ -16,7 +16,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
 
-from opsconsole.core.health import Health, service_health
+from opsconsole.core.health import Health, service_health, settled
 from opsconsole.core.models import ConnectionState, Service
 from opsconsole.core.store import BackendState
 from opsconsole.ui import theme
@@ -129,9 +129,13 @@ def build_row(
     latest: dict[str, float] | None,
     stale_age: float | None,
     stale: bool,
+    judged: dict[str, float] | None = None,
 ) -> RowView:
-    """One row from the newest sample; `stale_age` is the data age shown for stale backends."""
-    verdict = service_health(latest, service.thresholds, stale)
+    """One row: numbers from the newest sample, health from `judged` (default: the same).
+
+    `stale_age` is the data age shown for stale backends.
+    """
+    verdict = service_health(latest if judged is None else judged, service.thresholds, stale)
     texts = {
         "backend": backend,
         "service": service.display_name or service.name,
@@ -426,7 +430,7 @@ class ServicesPanel(Panel):
                 continue
             self._inputs[key] = inputs
             latest = None if series is None else series.latest()
-            out.append(build_row(name, service, latest, age, stale))
+            out.append(build_row(name, service, latest, age, stale, settled(series)))
         return out
 
     def _size_columns(self) -> None:
