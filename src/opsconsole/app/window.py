@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from opsconsole.app.cli import token_from
 from opsconsole.app.selftest import process_age_s, self_test
@@ -16,6 +17,9 @@ from opsconsole.core.audit import AUDIT_FILE
 from opsconsole.core.commands import CommandError
 from opsconsole.core.paths import CONFIG_FILE, config_dir, data_dir, state_dir
 from opsconsole.core.store import Store
+
+if TYPE_CHECKING:
+    from opsconsole.sim.embedded import EmbeddedSim
 from opsconsole.core.timeline import TIMELINE_FILE
 
 log = logging.getLogger("opsconsole")
@@ -44,23 +48,20 @@ async def main_window(args: argparse.Namespace) -> int:
     from opsconsole.ui.context import Selection, UiContext
     from opsconsole.ui.layout import LayoutStore
 
-    embedded = None
     demo = args.demo or not args.url
-    if demo:
-        from opsconsole.sim.embedded import start_in_thread
-
-        embedded = await asyncio.to_thread(start_in_thread)
-        url, token, name = embedded.url, None, "demo"
-    else:
-        url, token, name = args.url, token_from(args), "backend"
+    # The demo backend starts on its own thread while this one builds the window: its
+    # imports (aiohttp) and start overlap with ours instead of delaying the first frame.
+    embedded_start = asyncio.ensure_future(asyncio.to_thread(_start_embedded)) if demo else None
+    name = "demo" if demo else "backend"
     store = Store()
     ctx = UiContext(store, Selection(), demo=demo)
-    client = OpsApiClient(name, url, store.apply, token=token, verify_tls=not args.no_verify_tls)
+    # Filled once the backend's address is known; the pipeline looks clients up per action.
+    clients: dict[str, OpsApiClient] = {}
     # A self-test must neither disturb nor depend on the operator's layout and timeline
     # (the audit log is only written when an action runs, which a self-test never does).
     console = build_console(
         ctx,
-        {name: client},
+        clients,
         audit_path=data_dir() / AUDIT_FILE,
         timeline_path=None if args.self_test else data_dir() / TIMELINE_FILE,
         layouts=None if args.self_test else LayoutStore(state_dir() / "layouts.json"),
@@ -84,6 +85,14 @@ async def main_window(args: argparse.Namespace) -> int:
         window.show()
     startup_s = process_age_s()
     window.start()
+    embedded = None
+    if embedded_start is not None:
+        embedded = await embedded_start
+        url, token = embedded.url, None
+    else:
+        url, token = args.url, token_from(args)
+    client = OpsApiClient(name, url, store.apply, token=token, verify_tls=not args.no_verify_tls)
+    clients[name] = client
     client.start()
     try:
         if args.self_test:
@@ -105,6 +114,13 @@ async def main_window(args: argparse.Namespace) -> int:
         if window.isVisible():
             window.close()
         console.close()
+
+
+def _start_embedded() -> EmbeddedSim:
+    # Imported here, on the worker thread, so aiohttp's import runs beside the window's.
+    from opsconsole.sim.embedded import start_in_thread
+
+    return start_in_thread()
 
 
 def _install_signal_handlers(closed: asyncio.Event) -> None:
