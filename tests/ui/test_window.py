@@ -113,7 +113,7 @@ def test_a_burst_of_frames_causes_a_bounded_number_of_repaints(window, qloop):
         return panel.refresh_count - before_refresh, window.scheduler.ticks - before_ticks
 
     refreshes, ticks = qloop.run(scenario())
-    assert 1 <= refreshes <= ticks <= 5, (refreshes, ticks)
+    assert refreshes >= 1 and refreshes <= ticks <= 5, (refreshes, ticks)
     assert curve_len(panel.curves["cpu"]) > 0
 
 
