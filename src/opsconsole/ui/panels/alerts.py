@@ -8,11 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QPoint,
     QSortFilterProxyModel,
     Qt,
@@ -35,6 +32,7 @@ from opsconsole.ui.filterbar import FilterBar
 from opsconsole.ui.keyedtable import KeyedTableMixin
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.panels.breakers import CommandButtons, CommandSpec
+from opsconsole.ui.tablemodel import Index, RowTableModel
 
 NO_DATA = "—"
 FONT_POINTS = 10
@@ -45,7 +43,6 @@ AGE_TICK_S = 1.0
 FIT_DROP_ORDER = ("summary", "rule", "acked", "severity")
 FIT_SUMMARY_CHARS = 16  # the summary is kept only with room for this many characters
 
-Index = QModelIndex | QPersistentModelIndex
 Key = tuple[str, str]  # (backend, alert id)
 
 # Sort order of the brief: firing before resolved, then page, ticket, info.
@@ -251,7 +248,7 @@ def build_row(
 FILTER_ROLE = Qt.ItemDataRole.UserRole + 1  # the text "/" searches
 
 
-class AlertsModel(QAbstractTableModel):
+class AlertsModel(RowTableModel):
     """Rows kept in order; updates emit dataChanged for the rows that changed only."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -266,27 +263,6 @@ class AlertsModel(QAbstractTableModel):
         self.resets = 0
 
     # ------------------------------------------------------------ Qt model API
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._columns)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
-            return None
-        col = self._columns[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.header
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return col.tooltip
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

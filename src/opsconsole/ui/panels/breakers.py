@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     QPoint,
     QPointF,
     QSortFilterProxyModel,
@@ -43,6 +41,7 @@ from opsconsole.ui.filterbar import FilterBar
 from opsconsole.ui.keyedtable import KeyedTableMixin
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.statusbar import format_age
+from opsconsole.ui.tablemodel import Index, RowTableModel, align, row_runs
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,6 @@ TICK_FAST_S = 0.1  # countdowns show tenths of a second
 TICK_SLOW_S = 0.5  # ages show whole seconds
 NOT_AVAILABLE = "not available"
 
-Index = QModelIndex | QPersistentModelIndex
 Key = tuple[str, str]  # (backend, circuit)
 
 
@@ -307,7 +305,7 @@ SPARK_ROLE = Qt.ItemDataRole.UserRole + 1  # (((x, y), ...), colour) for the spa
 FILTER_ROLE = Qt.ItemDataRole.UserRole + 2  # the text "/" searches: name and state
 
 
-class BreakersModel(QAbstractTableModel):
+class BreakersModel(RowTableModel):
     """Rows kept in severity order; updates emit dataChanged for the changed rows only."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -324,29 +322,6 @@ class BreakersModel(QAbstractTableModel):
         self.resets = 0
 
     # ------------------------------------------------------------ Qt model API
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._columns)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
-            return None
-        col = self._columns[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.header
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return col.tooltip
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _align(col)
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
@@ -365,7 +340,7 @@ class BreakersModel(QAbstractTableModel):
             colour = theme.STATE_COLOURS[state_style(row.state).health]
             return blend(theme.SURFACE, colour, FLASH_ALPHA * strength)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _align(col)
+            return align(col)
         if role == Qt.ItemDataRole.FontRole:
             if col.numeric:
                 return self.mono_font
@@ -443,7 +418,7 @@ class BreakersModel(QAbstractTableModel):
 
     def _emit_rows(self, rows: list[int]) -> None:
         last_col = len(self._columns) - 1
-        for first, last in _runs(sorted(rows)):
+        for first, last in row_runs(sorted(rows)):
             self.dataChanged.emit(self.index(first, 0), self.index(last, last_col))
 
     def _resort(self) -> None:
@@ -456,21 +431,6 @@ class BreakersModel(QAbstractTableModel):
         new = [self.index(self._pos[old_rows[i.row()].key], i.column()) for i in old]
         self.changePersistentIndexList(old, new)
         self.layoutChanged.emit()
-
-
-def _align(col: Column) -> Qt.AlignmentFlag:
-    horizontal = Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft
-    return horizontal | Qt.AlignmentFlag.AlignVCenter
-
-
-def _runs(rows: list[int]) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
-    for r in rows:
-        if runs and r == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], r)
-        else:
-            runs.append((r, r))
-    return runs
 
 
 class SparklineDelegate(QStyledItemDelegate):

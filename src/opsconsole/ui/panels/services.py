@@ -7,10 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
 )
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPixmap
@@ -24,6 +22,7 @@ from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar, matches
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.statusbar import format_age
+from opsconsole.ui.tablemodel import Index, RowTableModel, align, row_runs
 
 NO_DATA = "—"  # never 0: a missing value must not read as a healthy zero
 FONT_POINTS = 10
@@ -39,8 +38,6 @@ SORT_RANK: dict[Health, int] = {
     Health.UNKNOWN: 3,
     Health.HEALTHY: 4,
 }
-
-Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True)
@@ -175,7 +172,7 @@ def _dot(colour: str, size: int = DOT_SIZE) -> QPixmap:
     return pix
 
 
-class ServicesModel(QAbstractTableModel):
+class ServicesModel(RowTableModel):
     """Rows kept sorted worst-first; updates say exactly which rows changed."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -192,29 +189,6 @@ class ServicesModel(QAbstractTableModel):
 
     # ------------------------------------------------------------ Qt model API
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._columns)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
-            return None
-        col = self._columns[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.header
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return col.tooltip
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _align(col)
-        return None
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
@@ -224,7 +198,7 @@ class ServicesModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._foreground(row, col)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _align(col)
+            return align(col)
         if role == Qt.ItemDataRole.FontRole:
             if col.numeric:
                 return self.mono_font
@@ -302,7 +276,7 @@ class ServicesModel(QAbstractTableModel):
             self._resort()
             return
         last_col = len(self._columns) - 1
-        for first, last in _runs(sorted(touched)):
+        for first, last in row_runs(sorted(touched)):
             self.dataChanged.emit(self.index(first, 0), self.index(last, last_col))
 
     def _resort(self) -> None:
@@ -316,22 +290,6 @@ class ServicesModel(QAbstractTableModel):
         new = [self.index(self._pos[old_rows[i.row()].key], i.column()) for i in old]
         self.changePersistentIndexList(old, new)
         self.layoutChanged.emit()
-
-
-def _align(col: Column) -> Qt.AlignmentFlag:
-    horizontal = Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft
-    return horizontal | Qt.AlignmentFlag.AlignVCenter
-
-
-def _runs(rows: list[int]) -> list[tuple[int, int]]:
-    """Sorted row numbers as contiguous (first, last) ranges: one dataChanged per range."""
-    runs: list[tuple[int, int]] = []
-    for r in rows:
-        if runs and r == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], r)
-        else:
-            runs.append((r, r))
-    return runs
 
 
 # What a row was built from; unchanged inputs mean an unchanged row, so no work and no signal.

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
 )
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QResizeEvent
@@ -33,6 +31,7 @@ from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
 from opsconsole.ui.panel import Panel
+from opsconsole.ui.tablemodel import Index, RowTableModel
 
 FONT_POINTS = 10
 CELL_PADDING = 6  # px each side of a cell's text
@@ -41,7 +40,6 @@ MAX_NAME_WIDTH = 240  # service and backend names beyond this are elided (full n
 # one filter away (filters query the whole database), so the list never grows without bound.
 MAX_ROWS = 2000
 
-Index = QModelIndex | QPersistentModelIndex
 
 RED = theme.STATE_COLOURS[Health.CRITICAL]
 AMBER = theme.STATE_COLOURS[Health.WARNING]
@@ -173,7 +171,7 @@ def build_row(entry: TimelineEntry, today: tuple[int, int, int]) -> RowView:
     )
 
 
-class TimelineModel(QAbstractTableModel):
+class TimelineModel(RowTableModel):
     """Rows newest first; new entries are inserted where their time puts them."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -192,29 +190,6 @@ class TimelineModel(QAbstractTableModel):
         self._columns = tuple(COLUMNS[k] for k in keys if show_backend or k != "backend")
 
     # ------------------------------------------------------------ Qt model API
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._columns)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
-            return None
-        col = self._columns[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.header
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return col.tooltip
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
