@@ -7,11 +7,13 @@ import numpy as np
 
 from opsconsole.core.models import (
     Alert,
+    BackendInfo,
     Circuit,
     DbCluster,
     Event,
     LinkStatus,
     Service,
+    Silence,
 )
 
 
@@ -74,3 +76,13 @@ class FrameRejected(StoreEvent, frozen=True):
 
     kind: str
     reason: str
+
+
+class BackendDescribed(StoreEvent, frozen=True):
+    """The backend's kind, address, TLS trust and abilities, from the configuration."""
+
+    info: BackendInfo
+
+
+class SilenceChanged(StoreEvent, frozen=True):
+    silence: Silence

@@ -130,6 +130,35 @@ class Alert(Record):
     summary: str = ""
     acked_by: str | None = None
     acked_ts: Timestamp | None = None
+    # Alertmanager's view of the alert; empty for backends that have no such notions.
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    silenced_by: tuple[str, ...] = ()  # ids of the silences that mute it
+    inhibited_by: tuple[str, ...] = ()  # fingerprints of the alerts that inhibit it
+
+
+class Matcher(Record):
+    """One silence matcher: label `name` equal to (or, with is_regex, matching) `value`."""
+
+    name: Name
+    value: str
+    is_regex: bool = False
+    is_equal: bool = True
+
+
+SilenceStateName = Literal["active", "pending", "expired"]
+
+
+class Silence(Record):
+    """An Alertmanager silence: which alerts it mutes, from when until when, and who made it."""
+
+    id: Name
+    matchers: tuple[Matcher, ...]
+    starts_ts: Timestamp
+    ends_ts: Timestamp
+    created_by: str
+    comment: str
+    state: SilenceStateName
 
 
 class Event(Record):
@@ -158,6 +187,24 @@ class Transport(enum.Enum):
     WEBSOCKET = "websocket"
     SSE = "sse"
     POLLING = "polling"
+    PROMETHEUS = "prometheus"  # PromQL queries every step
+    ALERTMANAGER = "alertmanager"  # Alertmanager API v2 polled
+
+
+BackendKind = Literal["opsapi", "prometheus", "alertmanager"]
+
+
+class BackendInfo(msgspec.Struct, frozen=True):
+    """What a backend is and what it can do, as configured; shown beside its link state."""
+
+    name: str
+    kind: BackendKind
+    url: str
+    insecure: bool = False  # TLS not verified: shown as INSECURE wherever the backend is
+    actions: frozenset[str] = frozenset()  # command ids it can carry out ("*" for all)
+
+    def can(self, command_id: str) -> bool:
+        return "*" in self.actions or command_id in self.actions
 
 
 class LinkStatus(msgspec.Struct, frozen=True):

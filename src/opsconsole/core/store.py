@@ -14,24 +14,28 @@ from psygnal import Signal
 from opsconsole.core.events import (
     ActionFinished,
     AlertChanged,
+    BackendDescribed,
     CircuitChanged,
     ClusterChanged,
     ConnectionChanged,
     EventOccurred,
     FrameRejected,
     MetricsBatch,
+    SilenceChanged,
     SnapshotLoaded,
     StoreEvent,
 )
 from opsconsole.core.models import (
     METRIC_FIELDS,
     Alert,
+    BackendInfo,
     Circuit,
     ConnectionState,
     DbCluster,
     Event,
     LinkStatus,
     Service,
+    Silence,
 )
 from opsconsole.core.series import DEFAULT_CAPACITY, SeriesBank
 
@@ -48,6 +52,8 @@ class BackendState:
     circuits: dict[str, Circuit] = field(default_factory=dict)
     clusters: dict[str, DbCluster] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
+    silences: dict[str, Silence] = field(default_factory=dict)
+    info: BackendInfo | None = None  # None until described (an Ops API backend by --url)
     link: LinkStatus = field(default_factory=lambda: LinkStatus(ConnectionState.CONNECTING))
     newest_data_ts: float | None = None  # sample time (server clock) of the newest metric row
     newest_data_mono: float | None = None  # local monotonic time when that row arrived
@@ -71,6 +77,8 @@ class Store:
     frame_rejected = Signal(str, str, str)  # backend, kind, reason
     resynced = Signal(str, object)  # backend, SnapshotLoaded
     snapshot_loaded = Signal(str)  # backend: whole state replaced, views rebuild their lists
+    silence_changed = Signal(str, object)  # backend, Silence
+    backend_described = Signal(str, object)  # backend, BackendInfo
 
     def __init__(
         self,
@@ -202,6 +210,16 @@ class Store:
         state.link = ev.status
         self.connection_changed.emit(ev.backend, ev.status)
 
+    def _apply_described(self, ev: BackendDescribed) -> None:
+        self.backend(ev.backend).info = ev.info
+        self.backend_described.emit(ev.backend, ev.info)
+
+    def _apply_silence(self, ev: SilenceChanged) -> None:
+        state = self.backend(ev.backend)
+        state.silences[ev.silence.id] = ev.silence
+        self._touch(state)
+        self.silence_changed.emit(ev.backend, ev.silence)
+
     def _apply_rejected(self, ev: FrameRejected) -> None:
         self.backend(ev.backend).invalid_frames[ev.kind] += 1
         self.frame_rejected.emit(ev.backend, ev.kind, ev.reason)
@@ -216,6 +234,8 @@ class Store:
         ActionFinished: _apply_action,
         ConnectionChanged: _apply_connection,
         FrameRejected: _apply_rejected,
+        BackendDescribed: _apply_described,
+        SilenceChanged: _apply_silence,
     }
 
 
