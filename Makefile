@@ -5,7 +5,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 
-.PHONY: all venv run sim test lint bench clean
+.PHONY: all venv run sim test lint bench clean system-deps
 
 all: test
 
@@ -17,6 +17,19 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# Debian packages the integration tests start: the real Prometheus and Alertmanager.
+# Installed only when missing (needs root or sudo); without them those tests skip on a
+# laptop and fail under CI=true.
+SYSTEM_BINARIES := prometheus prometheus-alertmanager
+system-deps:
+	@missing=""; for b in $(SYSTEM_BINARIES); do command -v $$b >/dev/null || missing="$$missing $$b"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 # The console on the built-in demo backend (a reference backend on a free loopback port).
 run: $(STAMP)
