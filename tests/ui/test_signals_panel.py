@@ -419,3 +419,29 @@ def test_screenshot(live: Live, qloop) -> None:
     # Dark: the corner pixel is the theme background.
     assert image.toImage().pixelColor(panel.width() - 3, panel.height() - 3).lightness() < 40
     assert {c.field for c in CURVES} == set(panel.curves)
+
+
+def test_no_traffic_is_said_on_the_latency_chart_not_drawn_as_zero(qtbot) -> None:
+    store = fed_store(60, slice(0, 0))
+    ctx = UiContext(store, Selection())
+    panel = GoldenSignalsPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    panel.show()
+    ctx.selection.select("b", "svc")
+    panel.run_refresh(time.monotonic())
+    assert not panel.no_traffic_label.isVisible()
+    # Prometheus' histogram_quantile over zero requests: NaN latency, rps 0.
+    idle = np.full((1, len(METRIC_FIELDS)), np.nan)
+    idle[0, METRIC_FIELDS.index("rps")] = 0.0
+    store.apply(MetricsBatch("b", ("svc",), np.array([1_800_000_060.0]), idle, METRIC_FIELDS))
+    panel.mark_dirty()
+    panel.run_refresh(time.monotonic())
+    assert panel.no_traffic_label.isVisible()
+    assert "no traffic" in panel.no_traffic_label.textItem.toPlainText()
+    assert np.isnan(panel.curves["latency_p99_ms"].yData[-1])  # a gap, with its reason
+    busy = np.tile(np.arange(1.0, len(METRIC_FIELDS) + 1.0) / 10, (1, 1))
+    store.apply(MetricsBatch("b", ("svc",), np.array([1_800_000_061.0]), busy, METRIC_FIELDS))
+    panel.mark_dirty()
+    panel.run_refresh(time.monotonic())
+    assert not panel.no_traffic_label.isVisible()

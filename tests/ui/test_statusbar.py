@@ -172,3 +172,33 @@ def test_age_format() -> None:
         "2 h 01 min",
     ]
     assert format_age(4.2, precise=False) == "4 s"
+
+
+def test_insecure_backend_is_marked_before_its_state(qapp, qtbot) -> None:
+    from opsconsole.core.events import BackendDescribed, ConnectionChanged
+    from opsconsole.core.models import BackendInfo
+
+    ctx, bar, _window = make_bar(qtbot)
+    store = ctx.store
+    store.apply(BackendDescribed("prom", BackendInfo("prom", "prometheus", "https://p:9090", True)))
+    store.apply(BackendDescribed("am", BackendInfo("am", "alertmanager", "https://a:9093")))
+    for name in ("prom", "am"):
+        store.apply(ConnectionChanged(name, LinkStatus(ConnectionState.LIVE, Transport.PROMETHEUS)))
+    bar.refresh(time.monotonic())
+    assert bar.text_for("prom").startswith("● prom  INSECURE LIVE")
+    assert "INSECURE" not in bar.text_for("am")
+    label = bar.findChild(QWidget, "link_prom")
+    assert "not verified" in label.toolTip()
+    assert "prometheus at https://p:9090" in label.toolTip()
+
+
+def test_live_link_with_a_problem_says_it_in_plain_words() -> None:
+    link = LinkStatus(
+        ConnectionState.LIVE, Transport.PROMETHEUS, "Prometheus refused the latency query"
+    )
+    text = describe_link("prom", link, 0.4, 0.0)
+    assert text.plain == (
+        "● prom  LIVE · Prometheus · data 0.4 s · Prometheus refused the latency query"
+    )
+    stale = LinkStatus(ConnectionState.STALE, Transport.POLLING, "no data for 4 s")
+    assert "no data for" not in describe_link("b", stale, 4.0, 0.0).plain

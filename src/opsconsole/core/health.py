@@ -99,6 +99,18 @@ def service_health(
     return worst
 
 
+def no_traffic(latest: Mapping[str, float] | None) -> bool:
+    """Zero requests and no latency: histogram_quantile over no requests is NaN, not 0.
+
+    The chart and the table say "no traffic" for it instead of a silent gap or a false 0.
+    """
+    if not latest:
+        return False
+    rps = latest.get("rps", math.nan)
+    p99 = latest.get("latency_p99_ms", math.nan)
+    return rps == 0 and math.isnan(p99)
+
+
 def settled(series: BankSeries | None, window_s: float = JUDGE_WINDOW_S) -> dict[str, float] | None:
     """Each signal's median over the newest `window_s` seconds of samples (None: no data)."""
     if series is None or len(series) == 0:

@@ -31,7 +31,10 @@ TRANSPORT_WORDS: dict[Transport, str] = {
     # Anything but WebSocket means a proxy or server refused it: worth the operator's notice.
     Transport.SSE: "fallback: SSE",
     Transport.POLLING: "fallback: polling",
+    Transport.PROMETHEUS: "Prometheus",
+    Transport.ALERTMANAGER: "Alertmanager",
 }
+INSECURE_WORD = "INSECURE"
 
 
 def format_age(seconds: float, precise: bool = True) -> str:
@@ -57,21 +60,36 @@ class LinkText:
     word: str
     health: Health
     rest: str  # everything after the word, e.g. " · WebSocket · data 0.2 s"
+    insecure: bool = False  # TLS not verified: said before anything else about the link
 
     @property
     def plain(self) -> str:
-        return f"● {self.backend}  {self.word}{self.rest}"
+        marker = f"{INSECURE_WORD} " if self.insecure else ""
+        return f"● {self.backend}  {marker}{self.word}{self.rest}"
 
     @property
     def rich(self) -> str:
         col = theme.STATE_COLOURS[self.health]
+        marker = ""
+        if self.insecure:
+            bad = theme.STATE_COLOURS[Health.CRITICAL]
+            marker = (
+                f'<b style="color:{theme.BACKGROUND}; background:{bad}">'
+                f"&nbsp;{INSECURE_WORD}&nbsp;</b>&nbsp;"
+            )
         return (
             f'<span style="color:{col}">●</span> <b>{html.escape(self.backend)}</b>&nbsp;&nbsp;'
-            f'<b style="color:{col}">{html.escape(self.word)}</b>{html.escape(self.rest)}'
+            f'{marker}<b style="color:{col}">{html.escape(self.word)}</b>{html.escape(self.rest)}'
         )
 
 
-def describe_link(backend: str, link: LinkStatus, data_age: float | None, now: float) -> LinkText:
+def describe_link(
+    backend: str,
+    link: LinkStatus,
+    data_age: float | None,
+    now: float,
+    insecure: bool = False,
+) -> LinkText:
     """The words for one backend's link; `now` is on the same clock as `link.since`."""
     word, health = LINK_WORDS[link.state]
     transport = TRANSPORT_WORDS.get(link.transport) if link.transport else None
@@ -81,21 +99,29 @@ def describe_link(backend: str, link: LinkStatus, data_age: float | None, now: f
         if transport:
             parts.append(transport)
         parts.append("no data yet" if data_age is None else f"data {format_age(data_age)}")
+        if link.detail:
+            # Live, but something is wrong (a refused query): said, not hidden in a tooltip.
+            parts.append(link.detail)
     elif state is ConnectionState.STALE:
         if data_age is not None:
             word = f"STALE {format_age(data_age, precise=False)}"
         if transport:
             parts.append(transport)
+        # The age already says "no data for N s"; any other reason (a timed-out query) is news.
+        if link.detail and not link.detail.startswith("no data"):
+            parts.append(link.detail)
     elif state is ConnectionState.RECONNECTING:
         if link.retry_in_s is not None:
             left = link.retry_in_s - (now - link.since)
             word = f"RECONNECTING in {left:.1f} s" if left >= 0.05 else "RECONNECTING now"
         if data_age is not None:
             parts.append(f"last data {format_age(data_age, precise=False)} ago")
+        if link.detail and link.detail != "reconnecting":
+            parts.append(link.detail)  # why: "connection refused", "Prometheus unavailable"
     elif state is ConnectionState.AUTH_FAILED:
         word = f"AUTH FAILED — {link.detail}" if link.detail else word
     rest = "".join(f" · {p}" for p in parts)
-    return LinkText(backend, word, health, rest)
+    return LinkText(backend, word, health, rest, insecure)
 
 
 class _LinkLabel(QLabel):
@@ -148,6 +174,7 @@ class BackendStatusBar(Panel):
         store.connection_changed.connect(self.mark_dirty)
         store.services_changed.connect(self.mark_dirty)
         store.metrics_appended.connect(self.mark_dirty)
+        store.backend_described.connect(self.mark_dirty)
 
     def run_refresh(self, now: float) -> None:
         # Remember whether a store signal asked for this refresh: those are never rate-limited.
@@ -175,8 +202,14 @@ class BackendStatusBar(Panel):
     def _describe(self, name: str) -> tuple[LinkText, str]:
         state = self.ctx.store.backend(name)
         age = self.ctx.store.data_age(name)
-        text = describe_link(name, state.link, age, self.ctx.clock())
+        info = state.info
+        insecure = info is not None and info.insecure
+        text = describe_link(name, state.link, age, self.ctx.clock(), insecure)
         lines = [f"Backend {name}: {state.link.state.value}"]
+        if info is not None:
+            lines.append(f"{info.kind} at {info.url}")
+        if insecure:
+            lines.append("INSECURE: the TLS certificate is not verified (verify_tls = false)")
         if state.link.transport is not None:
             lines.append(f"Transport: {state.link.transport.value}")
         if state.link.detail:

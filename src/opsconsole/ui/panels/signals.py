@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from opsconsole.core.health import Health
+from opsconsole.core.health import Health, no_traffic
 from opsconsole.core.models import ConnectionState, Event, Thresholds
 from opsconsole.core.series import BankSeries
 from opsconsole.ui import theme
@@ -216,6 +216,15 @@ class GoldenSignalsPanel(Panel):
         self.plots[TRAFFIC].addItem(self.baseline_band, ignoreBounds=True)
         self.baseline_band.hide()
 
+        # Parented to the view box (not its data group): fixed pixels at the top left, so it
+        # needs no data coordinates and never moves the autorange.
+        self.no_traffic_label = pg.TextItem(
+            "no traffic — latency undefined", color=theme.TEXT_DIM, fill=LABEL_FILL
+        )
+        self.no_traffic_label.setParentItem(self.plots[LATENCY].getViewBox())
+        self.no_traffic_label.setPos(6, 4)
+        self.no_traffic_label.hide()
+
         # Event markers: a fixed pool of vertical lines per plot, moved and relabelled as
         # events come and go; only the top plot carries the text.
         self._marker_lines: list[list[pg.InfiniteLine]] = []
@@ -343,6 +352,7 @@ class GoldenSignalsPanel(Panel):
         thresholds = svc.thresholds if svc is not None else Thresholds()
         self._update_baseline(series, thresholds)
         self._update_curves(series, times, start, thresholds)
+        self._update_no_traffic(series)
         self._update_thresholds(thresholds)
         self._update_markers(backend, service, start)
         self._update_stale(state.link.state, age)
@@ -359,6 +369,12 @@ class GoldenSignalsPanel(Panel):
             if b == backend and ev.seq is not None:
                 return ev.ts
         return -math.inf
+
+    def _update_no_traffic(self, series: BankSeries) -> None:
+        latest = series.latest()
+        idle = no_traffic(latest)
+        if idle != self.no_traffic_label.isVisible():
+            self.no_traffic_label.setVisible(idle)
 
     def _show_placeholder(self, text: str) -> None:
         if self.placeholder.text() != text:
