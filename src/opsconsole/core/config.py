@@ -1,0 +1,542 @@
+"""The config file's `[[backend]]` tables, checked, with every problem named by file and line."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from opsconsole.core.durations import format_duration, parse_duration
+
+BACKEND_KINDS = ("opsapi", "prometheus", "alertmanager")
+QUERY_NAMES = ("latency", "traffic", "errors", "cpu", "memory", "circuits")
+QUERY_PLACEHOLDERS = ("service_label", "window", "quantile")
+
+TOP_LEVEL_KEYS = ("backend", "keys")  # `[keys]` belongs to opsconsole.core.keymap
+BACKEND_KEYS = (
+    "name",
+    "kind",
+    "url",
+    "service_label",
+    "step",
+    "history",
+    "verify_tls",
+    "token_key",
+    "queries",
+)
+# Keys that would put a credential in a plain file; refused wherever they appear.
+SECRET_KEYS = frozenset({"token", "password", "passwd", "secret", "api_key", "api_token"})
+
+DEFAULT_STEP_S = 15.0
+DEFAULT_HISTORY_S = 900.0
+MIN_STEP_S = 1.0
+MAX_STEP_S = 3600.0
+MAX_HISTORY_S = 32 * 86400.0  # above Prometheus' 15-day default retention, short of silly
+
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}", re.ASCII)
+_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+
+_SECRET_MESSAGE = (
+    "tokens never go in the config file; use `opsconsole auth set NAME` "
+    'and token_key = "NAME" in the backend'
+)
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """One `[[backend]]` table, checked and with defaults filled in."""
+
+    name: str
+    kind: str  # one of BACKEND_KINDS
+    url: str  # without trailing slash
+    service_label: str = "service"
+    step_s: float = DEFAULT_STEP_S
+    history_s: float = DEFAULT_HISTORY_S
+    verify_tls: bool = True
+    token_key: str | None = None
+    # Only the overrides the file gives. A read-only view keeps the record immutable; it is
+    # left out of the hash (a mapping proxy is unhashable) but still compared.
+    queries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    line: int | None = None  # line of its [[backend]] header, for later messages
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole config file: its path (None when parsed from text) and its backends, in order."""
+
+    path: Path | None
+    backends: tuple[BackendConfig, ...]
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with the file, where it is and what to write instead."""
+
+    path: Path | None
+    line: int | None
+    key: str  # "backend[1].step" (backends counted from 1, as they appear); "" for the file
+    message: str
+
+    def __str__(self) -> str:
+        if self.path is not None and self.line is not None:
+            where = f"{self.path}:{self.line}"
+        elif self.path is not None:
+            where = str(self.path)
+        elif self.line is not None:
+            where = f"line {self.line}"
+        else:
+            where = ""
+        return ": ".join(part for part in (where, self.key, self.message) if part)
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; `problems` lists everything found, not just the first."""
+
+    def __init__(self, problems: Iterable[ConfigProblem]) -> None:
+        self.problems: tuple[ConfigProblem, ...] = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# --- where things are in the text ------------------------------------------------------------
+#
+# tomllib reports positions only for syntax errors, so semantic problems are located by reading
+# the text again: table headers, `key =` lines, and enough of the value grammar (strings,
+# multi-line strings, arrays and inline tables spanning lines, comments) to never mistake a line
+# inside a multi-line PromQL string for a key.
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
+
+
+def _read_key(text: str, pos: int) -> tuple[list[str], int] | None:
+    """A (possibly dotted, possibly quoted) key starting at `pos`: its parts and the end."""
+    parts: list[str] = []
+    while True:
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if pos >= len(text):
+            return None
+        ch = text[pos]
+        if ch in "\"'":
+            end = pos + 1
+            while end < len(text) and text[end] != ch:
+                end += 2 if ch == '"' and text[end] == "\\" else 1
+            if end >= len(text):
+                return None
+            raw = text[pos + 1 : end]
+            parts.append(raw.replace('\\"', '"') if ch == '"' else raw)
+            pos = end + 1
+        else:
+            match = _BARE_KEY.match(text, pos)
+            if match is None:
+                return None
+            parts.append(match.group())
+            pos = match.end()
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if pos < len(text) and text[pos] == ".":
+            pos += 1
+            continue
+        return parts, pos
+
+
+@dataclass
+class _ValueScan:
+    """Lexer state carried from one line to the next while a value is still open."""
+
+    quote: str | None = None  # '"""' or "'''" while inside a multi-line string
+    depth: int = 0  # open [ and { brackets
+
+    @property
+    def open(self) -> bool:
+        return self.quote is not None or self.depth > 0
+
+    def feed(self, line: str, pos: int = 0) -> None:
+        n = len(line)
+        while pos < n:
+            if self.quote is not None:
+                end = line.find(self.quote, pos)
+                if self.quote == '"""':
+                    # A backslash escapes the next character, including a quote.
+                    while end != -1 and _escaped(line, end):
+                        end = line.find(self.quote, end + 1)
+                if end == -1:
+                    return
+                pos = end + 3
+                self.quote = None
+                continue
+            ch = line[pos]
+            if ch == "#":
+                return
+            if line.startswith('"""', pos) or line.startswith("'''", pos):
+                self.quote = line[pos : pos + 3]
+                pos += 3
+            elif ch in "\"'":
+                end = pos + 1
+                while end < n and line[end] != ch:
+                    end += 2 if ch == '"' and line[end] == "\\" else 1
+                pos = end + 1
+            else:
+                if ch in "[{":
+                    self.depth += 1
+                elif ch in "]}" and self.depth > 0:
+                    self.depth -= 1
+                pos += 1
+
+
+def _escaped(line: str, index: int) -> bool:
+    backslashes = 0
+    while index - backslashes - 1 >= 0 and line[index - backslashes - 1] == "\\":
+        backslashes += 1
+    return backslashes % 2 == 1
+
+
+class _Locator:
+    """Line numbers of tables and keys, by path: ("backend", 0, "queries", "latency")."""
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple[str | int, ...], int] = {}
+        self._arrays: dict[tuple[str | int, ...], int] = {}  # array-of-tables path → count
+        prefix: tuple[str | int, ...] = ()
+        scan = _ValueScan()
+        # Split on "\n" only, as TOML counts lines: splitlines() would also break at U+2028 etc.
+        for number, line in enumerate(text.split("\n"), start=1):
+            if scan.open:
+                scan.feed(line)
+                continue
+            stripped = line.lstrip(" \t")
+            if not stripped or stripped.startswith("#"):
+                continue
+            if stripped.startswith("["):
+                array = stripped.startswith("[[")
+                parsed = _read_key(stripped, 2 if array else 1)
+                if parsed is not None:
+                    prefix = self._table(parsed[0], array)
+                    self.lines.setdefault(prefix, number)
+                    if array:  # the array as a whole sits where its first table starts
+                        self.lines.setdefault(prefix[:-1], number)
+                continue
+            parsed = _read_key(stripped, 0)
+            if parsed is None:
+                continue
+            parts, end = parsed
+            if end < len(stripped) and stripped[end] == "=":
+                path = prefix
+                for part in parts:
+                    path = (*path, part)
+                    self.lines.setdefault(path, number)
+                scan.feed(stripped, end + 1)
+
+    def _resolve(self, parts: Iterable[str]) -> tuple[str | int, ...]:
+        """A header's path with the current index inserted after each array of tables."""
+        path: tuple[str | int, ...] = ()
+        for part in parts:
+            path = (*path, part)
+            if path in self._arrays:
+                path = (*path, self._arrays[path] - 1)
+        return path
+
+    def _table(self, parts: list[str], array: bool) -> tuple[str | int, ...]:
+        if not array:
+            return self._resolve(parts)
+        parent = self._resolve(parts[:-1])
+        path = (*parent, parts[-1])
+        self._arrays[path] = self._arrays.get(path, 0) + 1
+        return (*path, self._arrays[path] - 1)
+
+    def line(self, *path: str | int) -> int | None:
+        """The line of `path`, else of the nearest enclosing table or key that was found."""
+        while path:
+            found = self.lines.get(path)
+            if found is not None:
+                return found
+            path = path[:-1]
+        return None
+
+
+# --- checking --------------------------------------------------------------------------------
+
+
+class _Problems:
+    def __init__(self, path: Path | None, locator: _Locator) -> None:
+        self.path = path
+        self.locator = locator
+        self.items: list[ConfigProblem] = []
+
+    def add(self, where: tuple[str | int, ...], key: str, message: str) -> None:
+        self.items.append(ConfigProblem(self.path, self.locator.line(*where), key, message))
+
+
+def _unknown_key(key: str, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
+    return f"unknown key {key!r}; the keys here are: {', '.join(allowed)}"
+
+
+def _type_name(value: object) -> str:
+    names = {bool: "true/false", int: "a number", float: "a number", str: "a string"}
+    names.update({list: "an array", dict: "a table"})
+    return names.get(type(value), type(value).__name__)
+
+
+def _find_secrets(
+    value: object, where: tuple[str | int, ...], key: str, problems: _Problems
+) -> None:
+    """Refuse credential-looking keys at any depth, whatever table they sit in."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            sub_key = f"{key}.{k}" if key else k
+            if k.casefold() in SECRET_KEYS:
+                problems.add((*where, k), sub_key, _SECRET_MESSAGE)
+            else:
+                _find_secrets(v, (*where, k), sub_key, problems)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _find_secrets(item, (*where, i), f"{key}[{i + 1}]", problems)
+
+
+def _duration(
+    raw: object, where: tuple[str | int, ...], key: str, problems: _Problems
+) -> float | None:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        problems.add(where, key, f'expected a duration such as "15s", got {_type_name(raw)}')
+        return None
+    try:
+        return parse_duration(raw) if isinstance(raw, str) else parse_duration(str(raw))
+    except ValueError as exc:
+        problems.add(where, key, str(exc))
+        return None
+
+
+def _check_url(raw: str) -> tuple[str | None, str | None]:
+    """The URL without trailing slash, or the reason it cannot be used."""
+    text = raw.strip()
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        return None, f"{raw!r} is not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None, f"{raw!r} is not a URL; write e.g. https://prometheus.example:9090"
+    if parts.username is not None or parts.password is not None:
+        return None, (
+            "credentials never go in the config file; remove user:password@ from the URL and "
+            "use `opsconsole auth set NAME` with token_key"
+        )
+    if parts.query or parts.fragment:
+        return None, f"{raw!r}: the URL must not have a ?query or #fragment (paths are added)"
+    return text.rstrip("/"), None
+
+
+def _check_template(template: str) -> str | None:
+    """Why a query template cannot be filled in, or None when it can."""
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return f"{exc}; write {{{{ and }}}} for literal braces, as in PromQL label matchers"
+    for _literal, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in QUERY_PLACEHOLDERS:
+            allowed = ", ".join("{" + p + "}" for p in QUERY_PLACEHOLDERS)
+            shown = "{" + name + "}"
+            return (
+                f"unknown placeholder {shown}; the placeholders are {allowed} "
+                f"(write {{{{ and }}}} for literal braces)"
+            )
+        if spec or conversion:
+            return f"write {{{name}}} plainly, without a format or conversion"
+    return None
+
+
+def _check_queries(
+    raw: object, base: tuple[str | int, ...], label: str, kind: object, problems: _Problems
+) -> Mapping[str, str]:
+    where = (*base, "queries")
+    key = f"{label}.queries"
+    if not isinstance(raw, dict):
+        problems.add(where, key, f"expected a table of query = 'PromQL', got {_type_name(raw)}")
+        return MappingProxyType({})
+    if kind in BACKEND_KINDS and kind != "prometheus":
+        problems.add(where, key, f"only prometheus backends take queries (this one is {kind!r})")
+    queries: dict[str, str] = {}
+    for name, template in raw.items():
+        here, sub = (*where, name), f"{key}.{name}"
+        if name.casefold() in SECRET_KEYS:
+            continue  # reported by _find_secrets
+        if name not in QUERY_NAMES:
+            problems.add(here, sub, _unknown_key(name, QUERY_NAMES))
+        elif not isinstance(template, str) or not template.strip():
+            problems.add(here, sub, "expected a non-empty PromQL string")
+        elif (why := _check_template(template)) is not None:
+            problems.add(here, sub, why)
+        else:
+            queries[name] = template
+    return MappingProxyType(queries)
+
+
+def _check_backend(
+    index: int, raw: dict[str, Any], problems: _Problems, names: dict[str, int]
+) -> BackendConfig | None:
+    base: tuple[str | int, ...] = ("backend", index)
+    label = f"backend[{index + 1}]"
+    before = len(problems.items)
+
+    def add(key: str, message: str) -> None:
+        problems.add((*base, key), f"{label}.{key}", message)
+
+    for key in raw:
+        if key not in BACKEND_KEYS and key.casefold() not in SECRET_KEYS:
+            add(key, _unknown_key(key, BACKEND_KEYS))
+
+    name = raw.get("name")
+    if name is None:
+        problems.add(base, f"{label}.name", 'missing; every backend needs a name = "..."')
+    elif not isinstance(name, str) or not _NAME.fullmatch(name):
+        add("name", f"{name!r} is not a name; use 1-64 letters, digits, '_', '.' or '-'")
+    elif name in names:
+        add("name", f"{name!r} is already the name of backend[{names[name] + 1}]")
+    else:
+        names[name] = index
+
+    kind = raw.get("kind")
+    if kind is None:
+        options = " | ".join(BACKEND_KINDS)
+        problems.add(base, f"{label}.kind", f"missing; write kind = one of {options}")
+    elif kind not in BACKEND_KINDS:
+        close = difflib.get_close_matches(str(kind), BACKEND_KINDS, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        add("kind", f"{kind!r} is not a backend kind; use one of {', '.join(BACKEND_KINDS)}{hint}")
+
+    url: str | None = None
+    raw_url = raw.get("url")
+    if raw_url is None:
+        problems.add(base, f"{label}.url", 'missing; write e.g. url = "https://host:9090"')
+    elif not isinstance(raw_url, str):
+        add("url", f"expected a string, got {_type_name(raw_url)}")
+    else:
+        url, why = _check_url(raw_url)
+        if why is not None:
+            add("url", why)
+
+    service_label = raw.get("service_label", "service")
+    if not isinstance(service_label, str) or not _LABEL.fullmatch(service_label):
+        add("service_label", f"{service_label!r} is not a Prometheus label name")
+
+    step = DEFAULT_STEP_S
+    if "step" in raw:
+        parsed = _duration(raw["step"], (*base, "step"), f"{label}.step", problems)
+        if parsed is not None:
+            if parsed < MIN_STEP_S:
+                add("step", f"{raw['step']!r} must be at least {format_duration(MIN_STEP_S)}")
+            elif parsed > MAX_STEP_S:
+                add("step", f"{raw['step']!r} must be at most {format_duration(MAX_STEP_S)}")
+            else:
+                step = parsed
+
+    # Unset, history covers at least one step so a coarse step still draws a point.
+    history = max(DEFAULT_HISTORY_S, step)
+    if "history" in raw:
+        parsed = _duration(raw["history"], (*base, "history"), f"{label}.history", problems)
+        if parsed is not None:
+            if parsed < step:
+                add("history", f"{raw['history']!r} is shorter than step ({format_duration(step)})")
+            elif parsed > MAX_HISTORY_S:
+                limit = format_duration(MAX_HISTORY_S)
+                add("history", f"{raw['history']!r} must be at most {limit}")
+            else:
+                history = parsed
+
+    verify_tls = raw.get("verify_tls", True)
+    if not isinstance(verify_tls, bool):
+        add("verify_tls", f"expected true or false, got {verify_tls!r}")
+
+    token_key = raw.get("token_key")
+    if token_key is not None and (not isinstance(token_key, str) or not token_key.strip()):
+        add("token_key", 'expected the name of a keyring entry, e.g. token_key = "prod-prom"')
+
+    queries: Mapping[str, str] = MappingProxyType({})
+    if "queries" in raw:
+        queries = _check_queries(raw["queries"], base, label, kind, problems)
+
+    if len(problems.items) != before:
+        return None
+    return BackendConfig(
+        name=str(name),
+        kind=str(kind),
+        url=str(url),
+        service_label=str(service_label),
+        step_s=step,
+        history_s=history,
+        verify_tls=bool(verify_tls),
+        token_key=token_key,
+        queries=queries,
+        line=problems.locator.line(*base),
+    )
+
+
+def parse_config(text: str, path: Path | None = None) -> Config:
+    """Check a config file's text; raise ConfigError listing every problem found."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_POSITION.search(str(exc))
+        line = int(match.group(1)) if match else None
+        raise ConfigError([ConfigProblem(path, line, "", f"not valid TOML: {exc}")]) from None
+
+    problems = _Problems(path, _Locator(text))
+    _find_secrets(data, (), "", problems)
+    for key in data:
+        if key not in TOP_LEVEL_KEYS and key.casefold() not in SECRET_KEYS:
+            problems.add((key,), key, _unknown_key(key, TOP_LEVEL_KEYS))
+
+    backends: list[BackendConfig] = []
+    raw_backends = data.get("backend", [])
+    if isinstance(raw_backends, dict):
+        message = "write [[backend]] (an array of tables), not [backend]"
+        problems.add(("backend",), "backend", message)
+    elif not isinstance(raw_backends, list):
+        problems.add(("backend",), "backend", "expected [[backend]] tables")
+    else:
+        names: dict[str, int] = {}
+        for index, raw in enumerate(raw_backends):
+            if not isinstance(raw, dict):
+                label = f"backend[{index + 1}]"
+                problems.add(("backend", index), label, f"expected a table, got {_type_name(raw)}")
+                continue
+            backend = _check_backend(index, raw, problems, names)
+            if backend is not None:
+                backends.append(backend)
+
+    if problems.items:
+        # In file order, so the list reads top to bottom like the file (stable within a line).
+        raise ConfigError(sorted(problems.items, key=lambda p: p.line or 0))
+    return Config(path=path, backends=tuple(backends))
+
+
+def load_config(path: Path) -> Config:
+    """Read and check the config file at `path`; a missing or unreadable file is a ConfigError."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(path, None, "", "no such file")]) from None
+    except OSError as exc:
+        message = f"cannot read the file ({exc.strerror or exc})"
+        raise ConfigError([ConfigProblem(path, None, "", message)]) from None
+    try:
+        # utf-8-sig: editors that write a byte-order mark still produce a readable file.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = f"not UTF-8 text (byte {exc.start + 1} cannot be decoded); save it as UTF-8"
+        raise ConfigError([ConfigProblem(path, line, "", message)]) from None
+    return parse_config(text, path)
