@@ -258,3 +258,11 @@ async def wait_scraped(prom: Daemon, metric: str, timeout: float = 30.0) -> None
             if time.monotonic() > deadline:
                 raise AssertionError(f"{metric} never scraped:\n{prom.log_tail()}")
             await asyncio.sleep(POLL_S)
+
+
+async def restart(daemon: Daemon) -> Daemon:
+    """Stop a server and start it again with the same arguments (same port, same storage)."""
+    daemon.stop()
+    again = _spawn(daemon.name, [str(a) for a in daemon.proc.args], daemon.workdir, daemon.url)
+    await _wait_ready(again)
+    return again

@@ -1,7 +1,10 @@
 """Prometheus exposition of the simulated system at `/metrics` (same auth as the API).
 
-So a real Prometheus can scrape the sim: request counters, latency histograms, saturation
-gauges, breaker states and database members.
+The names follow the conventions a real service would expose, so a real Prometheus scraping
+the sim answers the console's default golden-signal queries unchanged: the OpenTelemetry /
+client-library HTTP names (`http_request_duration_seconds`, `http_requests_total{code}`),
+resilience4j's micrometer names for the breakers, and `opsconsole_*` for what has no
+convention (saturation ratios, database members).
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from prometheus_client.registry import Collector
 
 from opsconsole.sim.world import LATENCY_HISTOGRAM_MS, World
 
+# resilience4j-micrometer's state names: one gauge per state, 1 for the current one.
 CIRCUIT_STATES = ("closed", "open", "half_open", "forced_open", "disabled")
+# resilience4j reports a failure rate of -1 until `minimumNumberOfCalls` calls were recorded.
+# Its default (100) suits sliding windows; the sim's breakers trip on 3-5 consecutive failures,
+# so a rate over 10 calls already means something.
+MIN_CALLS_FOR_FAILURE_RATE = 10
 
 
 class WorldCollector(Collector):
@@ -29,26 +37,32 @@ class WorldCollector(Collector):
         self.world = world
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._golden_signals()
+        yield from self._breakers()
+        yield from self._databases()
+
+    def _golden_signals(self) -> Iterator[Metric]:
         w = self.world
         requests = CounterMetricFamily(
-            "opsconsole_sim_requests", "Requests served", labels=["service"]
-        )
-        failures = CounterMetricFamily(
-            "opsconsole_sim_request_failures", "Requests that failed", labels=["service"]
+            "http_requests", "HTTP requests served, by status code", labels=["service", "code"]
         )
         latency = HistogramMetricFamily(
-            "opsconsole_sim_request_duration_seconds", "Request latency", labels=["service"]
+            "http_request_duration_seconds", "HTTP request latency", labels=["service"]
         )
-        cpu = GaugeMetricFamily("opsconsole_sim_cpu_ratio", "CPU utilisation", labels=["service"])
+        cpu = GaugeMetricFamily(
+            "opsconsole_cpu_utilisation_ratio", "CPU utilisation (0-1)", labels=["service"]
+        )
         memory = GaugeMetricFamily(
-            "opsconsole_sim_memory_ratio", "Memory utilisation", labels=["service"]
+            "opsconsole_memory_utilisation_ratio", "Memory utilisation (0-1)", labels=["service"]
         )
         bounds = [f"{b / 1000.0:g}" for b in LATENCY_HISTOGRAM_MS] + ["+Inf"]
         cumulative = np.cumsum(w.latency_buckets, axis=1)
+        # The sim counts requests and failures; the status-code split is what services expose.
+        succeeded = w.requests_total - w.failures_total
         cpu_col, mem_col = w.latest[:, 5], w.latest[:, 6]
         for i, name in enumerate(w.names):
-            requests.add_metric([name], float(w.requests_total[i]))
-            failures.add_metric([name], float(w.failures_total[i]))
+            requests.add_metric([name, "200"], float(succeeded[i]))
+            requests.add_metric([name, "500"], float(w.failures_total[i]))
             latency.add_metric(
                 [name],
                 list(zip(bounds, cumulative[i].astype(float).tolist(), strict=True)),
@@ -58,29 +72,43 @@ class WorldCollector(Collector):
                 cpu.add_metric([name], float(cpu_col[i]))
             if np.isfinite(mem_col[i]):
                 memory.add_metric([name], float(mem_col[i]))
-        yield from (requests, failures, latency, cpu, memory)
+        yield from (requests, latency, cpu, memory)
 
+    def _breakers(self) -> Iterator[Metric]:
+        w = self.world
         state = GaugeMetricFamily(
-            "opsconsole_sim_circuit_state",
-            "1 for the breaker's current state",
-            labels=["circuit", "state"],
+            "resilience4j_circuitbreaker_state",
+            "The states of the circuit breaker (1 for the current one)",
+            labels=["name", "state"],
+        )
+        failure_rate = GaugeMetricFamily(
+            "resilience4j_circuitbreaker_failure_rate",
+            "The failure rate of the circuit breaker in percent (-1: not enough calls)",
+            labels=["name"],
         )
         for name, breaker in w.breakers.items():
             for s in CIRCUIT_STATES:
                 state.add_metric([name, s], 1.0 if breaker.state == s else 0.0)
-        yield state
+            rate = -1.0
+            if w.latest_ts is not None:
+                success, calls = breaker.stats(w.latest_ts)
+                if success is not None and calls >= MIN_CALLS_FOR_FAILURE_RATE:
+                    rate = 100.0 * (1.0 - success)
+            failure_rate.add_metric([name], rate)
+        yield from (state, failure_rate)
 
+    def _databases(self) -> Iterator[Metric]:
         member_up = GaugeMetricFamily(
-            "opsconsole_sim_db_member_healthy",
+            "opsconsole_db_member_healthy",
             "Last health check passed",
             labels=["cluster", "member", "role"],
         )
         lag = GaugeMetricFamily(
-            "opsconsole_sim_db_replication_lag_bytes",
+            "opsconsole_db_replication_lag_bytes",
             "Replication lag",
             labels=["cluster", "member"],
         )
-        for cluster in w.clusters.values():
+        for cluster in self.world.clusters.values():
             for m in cluster.snapshot(0.0).members:
                 member_up.add_metric([cluster.name, m.name, m.role], 1.0 if m.healthy else 0.0)
                 lag.add_metric([cluster.name, m.name], float(m.lag_bytes))

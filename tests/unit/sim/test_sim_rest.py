@@ -317,9 +317,71 @@ async def test_unknown_scenario_is_400_listing_valid_names(client: httpx.AsyncCl
 async def test_prometheus_exposition(client: httpx.AsyncClient) -> None:
     await first_sample(client)
     text = (await client.get("/metrics")).text
-    assert 'opsconsole_sim_requests_total{service="orders"}' in text
-    assert 'opsconsole_sim_request_duration_seconds_bucket{le="0.5",service="orders"}' in text
-    assert 'opsconsole_sim_circuit_state{circuit="inventory-service",state="closed"} 1.0' in text
+    assert 'http_requests_total{code="200",service="orders"}' in text
+    assert 'http_requests_total{code="500",service="orders"}' in text
+    assert 'http_request_duration_seconds_bucket{le="0.5",service="orders"}' in text
+    assert 'opsconsole_cpu_utilisation_ratio{service="orders"}' in text
+    assert 'opsconsole_memory_utilisation_ratio{service="orders"}' in text
+    assert 'resilience4j_circuitbreaker_state{name="inventory-service",state="closed"} 1.0' in text
+    assert 'resilience4j_circuitbreaker_state{name="inventory-service",state="open"} 0.0' in text
+    assert 'opsconsole_db_member_healthy{cluster="orders-db",member="primary-db"' in text
+    assert "opsconsole_sim_" not in text
+
+
+def _sample(text: str, line_start: str) -> float:
+    """The value of the one exposition line starting with `line_start`."""
+    (line,) = [ln for ln in text.splitlines() if ln.startswith(line_start)]
+    return float(line.rsplit(" ", 1)[1])
+
+
+async def test_prometheus_status_codes_split_the_request_count(
+    client: httpx.AsyncClient,
+) -> None:
+    await first_sample(client)
+    burst = {"name": "error_burst", "target": "payments"}
+    started = await client.post("/api/v1/sim/scenario", json=burst)
+    assert started.status_code < 300, started.text
+
+    async def failures_counted() -> str | None:
+        text = (await client.get("/metrics")).text
+        return text if _sample(text, 'http_requests_total{code="500",service="payments"}') else None
+
+    text = await eventually(failures_counted, what="a failed payments request")
+    ok = _sample(text, 'http_requests_total{code="200",service="payments"}')
+    failed = _sample(text, 'http_requests_total{code="500",service="payments"}')
+    buckets = _sample(text, 'http_request_duration_seconds_count{service="payments"}')
+    # Every observed request is either a success or a failure, never both or neither.
+    assert ok + failed == buckets and ok > 0
+
+
+async def test_prometheus_breaker_state_and_failure_rate(start_sim: StartSim) -> None:
+    # Real time (scale 1): the breaker's 5-minute call window does not slide during the test.
+    sim = await start_sim(dataclasses.replace(FAST, time_scale=1.0))
+    async with httpx.AsyncClient(base_url=sim.url, timeout=10.0) as c:
+
+        async def enough_calls() -> bool:
+            circuits = body(await c.get("/api/v1/circuits"), CircuitsBody).circuits
+            return circuits["inventory-service"].total_requests_5min >= 10
+
+        await eventually(enough_calls, what="10 calls through the inventory breaker")
+        forced = await c.post(
+            "/api/v1/circuits/inventory-service", json={"action": "force_open"}, headers=key()
+        )
+        assert forced.status_code == 200, forced.text
+        # Forced open, the breaker records no more calls: both views see the same window.
+        breaker = body(await c.get("/api/v1/circuits"), CircuitsBody).circuits["inventory-service"]
+        text = (await c.get("/metrics")).text
+    states = {
+        s: _sample(
+            text, f'resilience4j_circuitbreaker_state{{name="inventory-service",state="{s}"}}'
+        )
+        for s in ("closed", "open", "half_open", "forced_open", "disabled")
+    }
+    assert states == {"closed": 0, "open": 0, "half_open": 0, "forced_open": 1, "disabled": 0}
+    rate = _sample(text, 'resilience4j_circuitbreaker_failure_rate{name="inventory-service"}')
+    # resilience4j's convention: the failure percentage of the recorded calls.
+    assert breaker.success_rate is not None
+    assert rate == pytest.approx(100.0 * (1.0 - breaker.success_rate))
 
 
 @pytest.mark.parametrize("services", [1, 200])

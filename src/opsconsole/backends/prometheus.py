@@ -1,0 +1,448 @@
+"""Prometheus HTTP API client: golden signals and breaker states by PromQL, every step."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from opsconsole.backends.errors import AuthFailed
+from opsconsole.backends.secrets import Secret, redact
+from opsconsole.core.backoff import Backoff
+from opsconsole.core.events import (
+    CircuitChanged,
+    ConnectionChanged,
+    EventOccurred,
+    MetricsBatch,
+    SnapshotLoaded,
+    StoreEvent,
+)
+from opsconsole.core.models import (
+    Circuit,
+    ConnectionState,
+    Event,
+    LinkStatus,
+    Service,
+    Transport,
+)
+from opsconsole.core.promql import (
+    CIRCUITS_QUERY,
+    Matrix,
+    PromError,
+    QueryTemplateError,
+    ResultKind,
+    Scalar,
+    SignalQuery,
+    Vector,
+    backfill_range,
+    check_overrides,
+    circuits_from_vector,
+    clock_offset_from_date,
+    decode_answer,
+    format_duration,
+    merge_signals,
+    next_due,
+    plain_words,
+    rate_window,
+    refresh_range,
+    render_queries,
+    render_query,
+    stale_after,
+)
+
+log = logging.getLogger(__name__)
+Sink = Callable[[StoreEvent], None]
+
+_AUTH_STATUSES = frozenset({401, 403})
+# The first load reads up to 11,000 points per series: give Prometheus time for it.
+BACKFILL_TIMEOUT_S = 30.0
+WATCHDOG_TICK_S = 0.25
+# When no new step is readable yet, never spin: wait at least this long.
+MIN_WAIT_S = 0.01
+_UP = (ConnectionState.LIVE, ConnectionState.STALE)
+
+
+class PrometheusClient:
+    """One Prometheus-compatible backend, queried every `step_s` for every service at once.
+
+    The first load backfills `history_s` with range queries; each refresh then fetches only
+    the steps that became readable since. All queries of a refresh run concurrently; their
+    number does not depend on how many services Prometheus knows.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        apply: Sink,
+        *,
+        token: Secret | None = None,
+        verify_tls: bool = True,
+        service_label: str = "service",
+        step_s: float = 15.0,
+        queries: Mapping[str, str] | None = None,
+        history_s: float = 900.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        parts = urlsplit(url.rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"Prometheus URL must be http(s)://host[:port], got {url!r}")
+        if not step_s > 0:
+            raise ValueError("step_s must be > 0")
+        check_overrides(queries, service_label)
+        self.name = name
+        self.url = urlunsplit(parts)
+        self._apply = apply
+        self._token = token
+        self.service_label = service_label
+        self.step_s = float(step_s)
+        self.history_s = max(0.0, float(history_s))
+        self._overrides = dict(queries or {})
+        # Wall clock only for what the operator reads (`since`, timeline); every interval and
+        # the server-clock estimate use the monotonic clock, so a skewed or jumping
+        # workstation clock cannot move the query ranges.
+        self._clock = clock
+        self._rendered: dict[float, list[SignalQuery]] = {}
+        self.live_queries = self.queries_for(self.step_s)
+        try:
+            self._circuits_promql: str | None = render_query(
+                CIRCUITS_QUERY, self._overrides, service_label, "1s"
+            )
+            self._circuits_error: str | None = None
+        except QueryTemplateError as exc:
+            self._circuits_promql, self._circuits_error = None, str(exc)
+        # Per request: long enough for a loaded Prometheus, short enough to notice a hang
+        # well before a few refreshes are missed.
+        self.timeout_s = min(30.0, max(5.0, 2.0 * self.step_s))
+        self._http = httpx.AsyncClient(
+            base_url=self.url,
+            verify=verify_tls,
+            timeout=httpx.Timeout(self.timeout_s, connect=min(5.0, self.timeout_s)),
+            trust_env=False,
+            headers={"User-Agent": "opsconsole/0.1", "Accept": "application/json"},
+        )
+        self.requests_sent = 0
+        self.last_refresh_requests = 0
+        self.refreshes = 0  # completed refreshes, the first load included
+        self.unlabelled_series = 0
+        self.status = LinkStatus(ConnectionState.CONNECTING, Transport.PROMETHEUS)
+        self._offset: float | None = None  # server clock − time.monotonic()
+        self._offset_precise = False  # from time() (ms) rather than the Date header (1 s)
+        self._last_end: float | None = None  # newest step fetched (server time)
+        self._last_ok: float | None = None  # monotonic time of the newest refresh with data
+        self._last_start: float | None = None  # monotonic start of the newest refresh
+        self._in_refresh = 0
+        self._services: frozenset[str] | None = None
+        self._circuits: dict[str, Circuit] = {}
+        self._problems = ""
+        self._was_up = False
+        self._backoff = Backoff()
+        self._credentials_changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> asyncio.Task[None]:
+        """Create the run task on the running loop (once)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self.run(), name=f"prometheus:{self.name}"
+            )
+        return self._task
+
+    async def aclose(self) -> None:
+        """Stop refreshing, close the HTTP client, report STOPPED; safe to call twice."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._http.aclose()
+        self._set_status(ConnectionState.STOPPED, "stopped")
+
+    def set_token(self, token: Secret | None) -> None:
+        """New credentials: a link that failed authentication tries again."""
+        self._token = token
+        self._credentials_changed.set()
+
+    def queries_for(self, step: float) -> list[SignalQuery]:
+        """The signal queries for range queries at `step` (the rate window follows the step)."""
+        if step not in self._rendered:
+            window = format_duration(rate_window(step))
+            self._rendered[step] = render_queries(self._overrides, self.service_label, window)
+        return self._rendered[step]
+
+    def server_now(self) -> float:
+        """Best estimate of Prometheus' clock now."""
+        if self._offset is None:
+            return self._clock()
+        return time.monotonic() + self._offset
+
+    # ------------------------------------------------------------------ the run loop
+
+    async def run(self) -> None:
+        """Load history, then refresh every step until cancelled; auth failures wait."""
+        watchdog = asyncio.ensure_future(self._watchdog())
+        try:
+            await self._loop()
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+
+    async def _loop(self) -> None:
+        while True:
+            ran = True
+            try:
+                if self._last_end is None:
+                    await self._first_load()
+                else:
+                    ran = await self._refresh()
+            except AuthFailed as exc:
+                log.warning("%s: %s; not retrying until credentials change", self.name, exc)
+                self._set_status(ConnectionState.AUTH_FAILED, str(exc))
+                self._credentials_changed.clear()
+                await self._credentials_changed.wait()
+                self._backoff.reset()
+                continue
+            except (httpx.HTTPError, OSError) as exc:
+                self._backoff.disconnected(time.monotonic())
+                delay = self._backoff.next_delay()
+                words = self._describe(exc)
+                log.info("%s: refresh failed: %s", self.name, words)
+                self._set_status(ConnectionState.RECONNECTING, words, round(delay, 1))
+                await asyncio.sleep(delay)
+                continue
+            await asyncio.sleep(self._wait_s(ran))
+
+    def _wait_s(self, ran: bool) -> float:
+        """Seconds until the next step is readable, and never sooner than one step apart."""
+        assert self._last_end is not None
+        delay = next_due(self._last_end, self.step_s) - self.server_now()
+        if self._last_start is not None:
+            delay = max(delay, self._last_start + self.step_s - time.monotonic())
+        return max(delay, 0.0 if ran else MIN_WAIT_S)
+
+    async def _watchdog(self) -> None:
+        """STALE once no refresh brought data for max(3 s, 2.5 × step)."""
+        limit = stale_after(self.step_s)
+        while True:
+            await asyncio.sleep(WATCHDOG_TICK_S)
+            if self.status.state not in _UP or self._last_ok is None:
+                continue
+            silent = time.monotonic() - self._last_ok
+            if silent >= limit:
+                words = f"no fresh data from Prometheus for {silent:.0f} s"
+                self._set_status(ConnectionState.STALE, _join(words, self._problems))
+
+    async def _first_load(self) -> None:
+        self._begin()
+        await self._sync_clock()  # the backfill's range is in the server's time
+        start, end, step = backfill_range(self.server_now(), self.history_s, self.step_s)
+        await self._fetch(self.queries_for(step), start, end, step, BACKFILL_TIMEOUT_S, False)
+
+    async def _refresh(self) -> bool:
+        rng = refresh_range(self.server_now(), self.step_s, self._last_end)
+        if rng is None:
+            return False
+        self._begin()
+        await self._fetch(self.live_queries, rng[0], rng[1], self.step_s, self.timeout_s, True)
+        return True
+
+    def _begin(self) -> None:
+        self._in_refresh = 0
+        self._last_start = time.monotonic()
+
+    async def _fetch(
+        self,
+        queries: list[SignalQuery],
+        start: float,
+        end: float,
+        step: float,
+        timeout_s: float,
+        sync_clock: bool,
+    ) -> None:
+        """Run one refresh's queries concurrently and hand what they say to the store."""
+        runnable = [q for q in queries if q.promql]
+        jobs: list[Any] = [self._range(q.promql, start, end, step, timeout_s) for q in runnable]
+        if self._circuits_promql is not None:
+            jobs.append(self._instant(self._circuits_promql, "vector", timeout_s))
+        if sync_clock:
+            # Measured now, used for the next refresh's range: keeps the estimate fresh after
+            # a suspend or an NTP step without a request of its own.
+            jobs.append(self._sync_clock())
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        _raise_first(results)
+
+        problems = [q.error for q in queries if q.error]
+        answers: list[tuple[SignalQuery, Matrix]] = []
+        for query, result in zip(runnable, results, strict=False):
+            if isinstance(result, PromError):
+                words = plain_words(result.status, result.error_type, result.message, query.signal)
+                problems.append(words)
+            elif isinstance(result, Matrix):
+                answers.append((query, result))
+        circuits = results[len(runnable)] if self._circuits_promql is not None else None
+        if isinstance(circuits, PromError):
+            problems.append(
+                plain_words(circuits.status, circuits.error_type, circuits.message, "circuits")
+            )
+        elif self._circuits_error is not None:
+            problems.append(self._circuits_error)
+
+        merged = merge_signals(answers, self.service_label)
+        if merged.unlabelled:
+            self.unlabelled_series += merged.unlabelled
+            problems.append(
+                f"{merged.unlabelled} series without the {self.service_label!r} label ignored"
+            )
+        self._last_end = end
+        self.refreshes += 1
+        self.last_refresh_requests = self._in_refresh
+        self._problems = "; ".join(dict.fromkeys(redact(p) for p in problems))
+
+        if isinstance(circuits, Vector):
+            self._update_circuits(circuits)
+        if answers and merged.seen != self._services:
+            self._services = merged.seen
+            self._apply(
+                SnapshotLoaded(
+                    self.name,
+                    services=tuple(Service(name=s, display_name=s) for s in sorted(merged.seen)),
+                    circuits=tuple(self._circuits.values()),
+                    clusters=(),
+                    alerts=(),
+                    ts=self.server_now(),
+                )
+            )
+        if merged.ts.size:
+            self._apply(
+                MetricsBatch(self.name, merged.services, merged.ts, merged.values, merged.fields)
+            )
+        if answers:
+            self._last_ok = time.monotonic()
+            self._backoff.connected(self._last_ok)
+            self._set_status(ConnectionState.LIVE, self._problems)
+        else:
+            # Prometheus answers, but not one signal does: the data stops, say why.
+            self._set_status(ConnectionState.STALE, self._problems or "no signal answered")
+
+    def _update_circuits(self, vector: Vector) -> None:
+        for circuit in circuits_from_vector(vector):
+            known = self._circuits.get(circuit.name)
+            if known is None or known.state != circuit.state:
+                self._circuits[circuit.name] = circuit
+                self._apply(CircuitChanged(self.name, circuit))
+
+    # ------------------------------------------------------------------ requests
+
+    async def _get(
+        self, path: str, params: dict[str, str], timeout_s: float
+    ) -> tuple[httpx.Response, float, float]:
+        """One HTTP request, counted; auth refusals raise AuthFailed."""
+        self.requests_sent += 1
+        self._in_refresh += 1
+        headers = {}
+        if self._token is not None:
+            headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        sent = time.monotonic()
+        response = await self._http.get(path, params=params, headers=headers, timeout=timeout_s)
+        received = time.monotonic()
+        if response.status_code in _AUTH_STATUSES:
+            raise AuthFailed(_auth_words(response.status_code))
+        if not self._offset_precise and (date := response.headers.get("Date")):
+            offset = clock_offset_from_date(date, sent, received)
+            if offset is not None:
+                self._offset = offset
+        return response, sent, received
+
+    def _server_timeout(self, timeout_s: float) -> str:
+        # A little below ours, so Prometheus answers "timeout" in words before we give up.
+        return format_duration(max(1.0, timeout_s - 1.0))
+
+    async def _range(
+        self, promql: str, start: float, end: float, step: float, timeout_s: float
+    ) -> Matrix | PromError:
+        params = {
+            "query": promql,
+            "start": f"{start:.3f}",
+            "end": f"{end:.3f}",
+            "step": format_duration(step),
+            "timeout": self._server_timeout(timeout_s),
+        }
+        response, _, _ = await self._get("/api/v1/query_range", params, timeout_s)
+        result = decode_answer(response.status_code, response.content, "matrix")
+        assert isinstance(result, Matrix | PromError)
+        return result
+
+    async def _instant(
+        self, promql: str, expect: ResultKind, timeout_s: float
+    ) -> Vector | Scalar | PromError:
+        params = {"query": promql, "timeout": self._server_timeout(timeout_s)}
+        response, _, _ = await self._get("/api/v1/query", params, timeout_s)
+        result = decode_answer(response.status_code, response.content, expect)
+        assert not isinstance(result, Matrix)
+        return result
+
+    async def _sync_clock(self) -> None:
+        """Estimate the server clock from `time()`, to the millisecond, less half the RTT."""
+        params = {"query": "time()"}
+        response, sent, received = await self._get("/api/v1/query", params, self.timeout_s)
+        result = decode_answer(response.status_code, response.content, "scalar")
+        if isinstance(result, Scalar):
+            self._offset = result.value - (sent + received) / 2.0
+            self._offset_precise = True
+
+    # ------------------------------------------------------------------ status
+
+    def _set_status(
+        self, state: ConnectionState, detail: str = "", retry_in: float | None = None
+    ) -> None:
+        new = LinkStatus(state, Transport.PROMETHEUS, redact(detail), retry_in, self._clock())
+        old = self.status
+        if (old.state, old.detail, old.retry_in_s) == (new.state, new.detail, new.retry_in_s):
+            return
+        self.status = new
+        self._apply(ConnectionChanged(self.name, new))
+        was_up, is_up = old.state in _UP, state in _UP
+        if was_up and not is_up and state is not ConnectionState.STOPPED:
+            self._timeline(f"Lost the link to {self.name}: {new.detail or state.value}")
+        elif is_up and not was_up and self._was_up:
+            self._timeline(f"Link to {self.name} restored")
+        self._was_up = self._was_up or is_up
+
+    def _timeline(self, message: str) -> None:
+        self._apply(EventOccurred(self.name, Event(ts=self._clock(), kind="info", message=message)))
+
+    def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, httpx.TimeoutException):
+            return f"Prometheus at {self.url} did not answer within {self.timeout_s:g} s"
+        if isinstance(exc, httpx.ConnectError | ConnectionRefusedError):
+            return f"cannot reach Prometheus at {self.url} ({redact(str(exc) or 'refused')})"
+        return f"lost Prometheus at {self.url} ({redact(str(exc) or type(exc).__name__)})"
+
+
+def _raise_first(results: list[Any]) -> None:
+    """Re-raise what stops the whole refresh: auth first, then the first transport error."""
+    errors = [r for r in results if isinstance(r, BaseException)]
+    for err in errors:
+        if isinstance(err, AuthFailed | asyncio.CancelledError):
+            raise err
+    if errors:
+        raise errors[0]
+
+
+def _auth_words(status: int) -> str:
+    if status == 401:
+        return "Prometheus refused the credentials (HTTP 401)"
+    return "the credentials may not query Prometheus (HTTP 403)"
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
