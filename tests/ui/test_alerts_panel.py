@@ -16,9 +16,17 @@ from opsconsole.app.wiring import build_console
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.audit import os_user
 from opsconsole.core.commands import Command
-from opsconsole.core.events import AlertChanged, ConnectionChanged, SnapshotLoaded
+from opsconsole.core.events import AlertChanged, ConnectionChanged, SilenceChanged, SnapshotLoaded
 from opsconsole.core.health import Health
-from opsconsole.core.models import Alert, ConnectionState, LinkStatus, Service, Thresholds
+from opsconsole.core.models import (
+    Alert,
+    ConnectionState,
+    LinkStatus,
+    Matcher,
+    Service,
+    Silence,
+    Thresholds,
+)
 from opsconsole.core.store import Store
 from opsconsole.ui import theme
 from opsconsole.ui.confirm import ConfirmDialog
@@ -223,6 +231,89 @@ def test_acknowledge_is_offered_only_when_it_can_run(ui: Harness, qtbot) -> None
     menus[-1].actions()[0].trigger()
     menus[-1].close()
     assert calls[-1] == {"backend": "sim", "alert": "mine"}
+
+
+def test_silenced_and_inhibited_alerts_are_muted_and_say_by_whom(ui: Harness) -> None:
+    until = ui.now + 2 * 3600
+    ui.store.apply(
+        SilenceChanged(
+            "sim",
+            Silence(
+                id="s-1",
+                matchers=(Matcher("alertname", "LatencyHigh"),),
+                starts_ts=ui.now - 60,
+                ends_ts=until,
+                created_by="alice",
+                comment="opsconsole ack: on it [intent k]",
+                state="active",
+            ),
+        )
+    )
+    labels = {"alertname": "LatencyHigh", "service": "orders", "severity": "page"}
+    notes = {"summary": "p99 high", "runbook": "https://runbooks/latency"}
+    ui.feed(
+        alert(id="loud", since_ts=ui.now - 10),
+        alert(
+            id="muted",
+            since_ts=ui.now - 5,
+            labels=labels,
+            annotations=notes,
+            silenced_by=("s-1",),
+            acked_by="alice",
+            acked_ts=ui.now - 60,
+        ),
+        alert(id="held", since_ts=ui.now - 1, inhibited_by=("f00d",)),
+        alert(id="done", state="resolved", since_ts=ui.now - 900),
+    )
+    # Still firing, but handled: after the loud ones (newest first), before the resolved.
+    assert [i for _, i in ui.panel.visible_keys()] == ["loud", "held", "muted", "done"]
+    assert ui.panel.text("sim", "muted", "state") == "SILENCED"
+    assert ui.panel.text("sim", "held", "state") == "INHIBITED"
+    hm = time.strftime("%H:%M", time.localtime(until))
+    assert ui.panel.text("sim", "muted", "acked") == f"by alice until {hm}"
+    for muted in ("muted", "held"):
+        assert ui.panel.colour("sim", muted) == theme.STATE_COLOURS[Health.UNKNOWN]
+    assert ui.panel.colour("sim", "loud") == theme.STATE_COLOURS[Health.CRITICAL]
+    # Nobody is paged for the muted ones: the headline counts them apart.
+    assert ui.panel.summary_text == "1 FIRING (1 page) · 2 silenced/inhibited · 1 resolved"
+    tip = ui.panel.model.row_view(ui.panel.model.row_of("sim", "muted")).tooltip
+    assert "silenced by alice until" in tip and "on it" in tip and "[silence s-1]" in tip
+    assert "labels: alertname=LatencyHigh, service=orders, severity=page" in tip
+    assert "runbook: https://runbooks/latency" in tip
+    held_tip = ui.panel.model.row_view(ui.panel.model.row_of("sim", "held")).tooltip
+    assert "inhibited by f00d" in held_tip
+    # The filter finds them by the word.
+    ui.panel.proxy.setFilterFixedString("silenced")
+    assert ui.panel.visible_keys() == [("sim", "muted")]
+
+
+def test_a_silence_that_changes_updates_its_row(ui: Harness) -> None:
+    def silence(ends: float) -> SilenceChanged:
+        return SilenceChanged(
+            "sim",
+            Silence(
+                id="s-1",
+                matchers=(Matcher("service", "orders"),),
+                starts_ts=ui.now,
+                ends_ts=ends,
+                created_by="bob",
+                comment="",
+                state="active",
+            ),
+        )
+
+    ui.feed(alert(id="a", silenced_by=("s-1",)))
+    assert ui.panel.text("sim", "a", "acked") == "silenced"  # the silence is not known yet
+    ui.store.apply(silence(ui.now + 3600))
+    ui.refresh()
+    hm = time.strftime("%H:%M", time.localtime(ui.now + 3600))
+    assert ui.panel.text("sim", "a", "acked") == f"by bob until {hm}"
+    ui.ctx.commands.register(
+        Command("alert.ack", "Acknowledge an alert", lambda **kw: None, mutating=True)
+    )
+    ui.refresh()
+    assert ui.panel.select("sim", "a")
+    assert not ui.button().isEnabled() and ui.button().toolTip() == "already silenced"
 
 
 # ------------------------------------------------------------------ the real thing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -368,3 +369,20 @@ def banner_age(text: str) -> int:
 
 async def window_frames(wall: WallMode, n: int = 2) -> None:
     await wall.window.scheduler.frames(n)
+
+
+def test_an_insecure_backend_is_named_in_the_wall_header(tmp_path, qtbot, walls) -> None:
+    from opsconsole.core.events import BackendDescribed
+    from opsconsole.core.models import BackendInfo
+
+    console = make_console(tmp_path, "http://127.0.0.1:9", qtbot)
+    store = console.ctx.store
+    store.apply(BackendDescribed("prom", BackendInfo("prom", "prometheus", "https://p", True)))
+    wall = WallMode(console.window, screen=None, rotate_s=None, lock=False)
+    walls.append(wall)
+    wall.enter()
+    assert wall.view is not None
+    header = wall.view.header
+    header.mark_dirty()
+    header.refresh(time.monotonic())
+    assert header.insecure.isVisible() and header.insecure.text() == "INSECURE: prom"

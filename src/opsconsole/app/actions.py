@@ -5,19 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opsconsole.backends.alertmanager import AlertmanagerClient, SilenceRefused
 from opsconsole.backends.errors import ApiError, BackendError
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.actions import (
+    ALERTMANAGER,
     SPECS,
     Blocked,
     Intent,
     Outcome,
+    backend_kind,
+    build_intent,
     check_preconditions,
     expected_outcome,
+    intent_duration_s,
 )
 from opsconsole.core.audit import AuditLog, os_user
 from opsconsole.core.commands import Command, CommandRegistry
@@ -50,7 +55,7 @@ class ActionRunner:
     def __init__(
         self,
         store: Store,
-        clients: dict[str, OpsApiClient],
+        clients: Mapping[str, object],
         audit: AuditLog,
         confirm: Confirm,
         report: Report | None = None,
@@ -101,6 +106,8 @@ class ActionRunner:
         try:
             try:
                 await self._send(client, intent)
+            except SilenceRefused as exc:
+                return self._finish(ActionResult("refused", str(exc), intent), audit=True)
             except ApiError as exc:
                 if exc.status < 500:
                     return self._finish(ActionResult("refused", str(exc), intent), audit=True)
@@ -124,7 +131,18 @@ class ActionRunner:
             )
         return self._finish(result, audit=True)
 
-    async def _send(self, client: OpsApiClient, intent: Intent) -> None:
+    async def _send(self, client: object, intent: Intent) -> None:
+        """One request for the intent, to the kind of backend that holds its target."""
+        if backend_kind(self.store.backend(intent.backend)) == ALERTMANAGER:
+            if not isinstance(client, AlertmanagerClient):
+                raise BackendError(f"{intent.backend} has no Alertmanager client")
+            await self._send_alertmanager(client, intent)
+            # Poll at once: the outcome (a silence muting the alert) is then seen in
+            # milliseconds rather than at the next poll.
+            await client.refresh()
+            return
+        if not isinstance(client, OpsApiClient):
+            raise BackendError(f"{intent.backend} cannot carry out {intent.command_id}")
         cid, target, args, key = intent.command_id, intent.target, intent.args, intent.key
         if cid.startswith("breaker."):
             await client.circuit_action(target, cid.split(".", 1)[1], key)
@@ -137,6 +155,19 @@ class ActionRunner:
         elif cid == "alert.ack":
             await client.ack(target, args.get("by") or os_user(), args.get("comment", ""), key)
         else:  # pragma: no cover - preconditions refuse unknown actions first
+            raise KeyError(cid)
+
+    async def _send_alertmanager(self, client: AlertmanagerClient, intent: Intent) -> None:
+        cid, target, args, key = intent.command_id, intent.target, intent.args, intent.key
+        by = args.get("by") or os_user()
+        comment = args.get("comment", "")
+        if cid == "alert.ack":
+            await client.ack(target, by, comment, key, intent_duration_s(intent))
+        elif cid == "alert.silence":
+            await client.silence(target, intent_duration_s(intent), comment, by, key)
+        elif cid == "silence.expire":
+            await client.expire(target, key)
+        else:  # pragma: no cover - preconditions refuse what Alertmanager cannot do
             raise KeyError(cid)
 
     def _record(self, intent: Intent, phase: str, **extra: Any) -> dict[str, Any]:
@@ -175,6 +206,7 @@ class _OutcomeWatcher:
             store.cluster_changed,
             store.circuit_changed,
             store.alert_changed,
+            store.silence_changed,
             store.snapshot_loaded,
         )
         for signal in self._signals:
@@ -224,16 +256,4 @@ def register_action_commands(registry: CommandRegistry, runner: ActionRunner) ->
 
 def intent_for(command_id: str, backend: str, key: str | None = None, **kw: Any) -> Intent:
     """Build the intent a command's arguments describe (the target is what gets typed)."""
-    if command_id.startswith("breaker."):
-        target, args = kw["name"], {}
-    elif command_id in ("db.switchover", "db.failover"):
-        target, args = kw["cluster"], {"member": kw["member"]}
-    elif command_id == "db.read_only":
-        target, args = kw["cluster"], {"enabled": bool(kw["enabled"])}
-    elif command_id == "alert.ack":
-        target, args = kw["alert"], {"comment": kw.get("comment", ""), "by": kw.get("by")}
-    else:
-        raise KeyError(command_id)
-    if key is None:
-        return Intent(command_id, backend, target, args)
-    return Intent(command_id, backend, target, args, key)
+    return build_intent(command_id, backend, key, **kw)

@@ -21,6 +21,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--demo", action="store_true", help="run against the built-in backend")
     src.add_argument("--url", help="an Ops API v1 backend, e.g. http://127.0.0.1:8080")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="backends and keys from this TOML file (default: config.toml in the config folder)",
+    )
     p.add_argument("--token-env", metavar="VAR", help="read the bearer token from this variable")
     p.add_argument("--no-verify-tls", action="store_true", help="do not verify TLS (INSECURE)")
     p.add_argument(
@@ -71,7 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def token_from(args: argparse.Namespace) -> Secret | None:
-    """The bearer token named by --token-env (the keyring arrives with the backends issue)."""
+    """The bearer token named by --token-env, for --url (configured backends use the keyring)."""
     if not args.token_env:
         return None
     value = os.environ.get(args.token_env, "")
@@ -105,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         from opsconsole.app.auditcli import audit_main
 
         return audit_main(argv[1:])
+    if argv[:1] == ["auth"]:
+        from opsconsole.app.authcli import auth_main
+
+        configure_logging(False)
+        return auth_main(argv[1:])
     args = parse_args(argv)
     if args.screenshot and not args.self_test:
         print("opsconsole: --screenshot needs --self-test", file=sys.stderr)
@@ -119,13 +129,21 @@ def main(argv: list[str] | None = None) -> int:
                 "instead of opening the window; QT_QPA_PLATFORM=offscreen forces the window"
             )
             args.text = True
+    from opsconsole.app.backends import plan_from_args
+    from opsconsole.core.config import ConfigError
+
+    try:
+        plan = plan_from_args(args)
+    except ConfigError as exc:
+        print(f"opsconsole: the configuration has problems:\n{exc}", file=sys.stderr)
+        return 2
     try:
         if args.text:
             from opsconsole.app.textmode import run_text_mode
 
-            return asyncio.run(run_text_mode(args))
+            return asyncio.run(run_text_mode(args, plan))
         from opsconsole.app.window import run_window
 
-        return run_window(args)
+        return run_window(args, plan)
     except KeyboardInterrupt:
         return 130

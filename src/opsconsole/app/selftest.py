@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.models import ConnectionState
+from opsconsole.core.store import Store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,33 +40,36 @@ def process_age_s() -> float:
 async def self_test(
     args: argparse.Namespace,
     ctx: UiContext,
-    client: OpsApiClient,
+    backends: list[str],
     window: MainWindow,
     startup_s: float,
     on_screen: Callable[[], QWidget] | None = None,
 ) -> int:
     """Wait for live data on screen; print one JSON line; 0 on success, 1 with a reason."""
     stats = ctx.stats
+    store = ctx.store
     painted = asyncio.Event()
     stats.on_first_data(painted.set)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(painted.wait(), args.self_test_timeout)
-    state = client.status
+
+    def links() -> dict[str, str]:
+        return {name: store.backend(name).link.state.value for name in backends}
+
+    first = store.backend(backends[0]) if backends else None
     report: dict[str, object] = {
         "ok": stats.first_data_painted_at is not None,
         "startup_s": round(startup_s, 3),
         "first_data_s": None,
         "frames_painted": stats.frames_painted,
-        "invalid_frames": sum(client.stats.invalid.values()),
-        "transport": client.transport.value if client.transport else None,
-        "backend_state": state.state.value,
+        "invalid_frames": sum(sum(store.backend(n).invalid_frames.values()) for n in backends),
+        "transport": first.link.transport.value if first and first.link.transport else None,
+        "backend_state": first.link.state.value if first else None,
+        "backends": links(),
     }
     if stats.first_data_painted_at is None:
-        detail = f" ({state.detail})" if state.detail else ""
-        report["reason"] = (
-            f"no live data painted within {args.self_test_timeout:g} s: backend "
-            f"{client.base_url} is {state.state.value}{detail}"
-        )
+        words = "; ".join(_describe(store, name) for name in backends) or "no backend configured"
+        report["reason"] = f"no live data painted within {args.self_test_timeout:g} s: {words}"
         print(json.dumps(report), flush=True)
         return 1
     report["first_data_s"] = round(
@@ -85,6 +88,23 @@ async def self_test(
             report["reason"] = f"could not write the screenshot to {path}"
         report["screenshot"] = str(path)
     report["frames_painted"] = stats.frames_painted
-    report["backend_state"] = client.status.state.value
+    report["backends"] = links()
+    report["backend_state"] = first.link.state.value if first else None
+    # Every backend must be live: a self-test that passes with one link down would lie.
+    live = all(store.backend(n).link.state is ConnectionState.LIVE for n in backends)
+    if report["ok"] and not live:
+        report["ok"] = False
+        report["reason"] = "; ".join(
+            _describe(store, n)
+            for n in backends
+            if store.backend(n).link.state is not ConnectionState.LIVE
+        )
     print(json.dumps(report), flush=True)
-    return 0 if report["ok"] and client.status.state is ConnectionState.LIVE else 1
+    return 0 if report["ok"] else 1
+
+
+def _describe(store: Store, name: str) -> str:
+    state = store.backend(name)
+    where = f" ({state.info.url})" if state.info is not None else ""
+    detail = f" ({state.link.detail})" if state.link.detail else ""
+    return f"backend {name}{where} is {state.link.state.value}{detail}"

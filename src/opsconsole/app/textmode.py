@@ -9,73 +9,74 @@ import math
 import signal
 import time
 
+from opsconsole.app.backends import BackendClient, Plan, start_backends
 from opsconsole.app.cli import token_from
-from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.models import ConnectionState
 from opsconsole.core.store import Store
+from opsconsole.sim.embedded import start_in_thread
 
 
-def status_line(store: Store, client: OpsApiClient) -> str:
+def status_line(store: Store, name: str) -> str:
     """One line for the terminal: link state, data age, per-service p99/rps/errors."""
-    state = store.backend(client.name)
-    link = client.status
-    age = store.data_age(client.name)
-    head = f"[{client.name}] {link.state.value}"
+    state = store.backend(name)
+    link = state.link
+    age = store.data_age(name)
+    head = f"[{name}] {link.state.value}"
+    if state.info is not None and state.info.insecure:
+        head += " INSECURE (TLS not verified)"
     if link.transport is not None:
         head += f" via {link.transport.value}"
     if link.retry_in_s is not None and link.state is ConnectionState.RECONNECTING:
         head += f" (retry in {link.retry_in_s:.1f} s)"
     if age is not None:
         head += f", data age {age:.1f} s"
+    if link.detail and link.state is not ConnectionState.LIVE:
+        head += f": {link.detail}"
     cells = []
-    for name in sorted(state.services)[:8]:
-        ring = state.series.get(name)
+    for service in sorted(state.services)[:8]:
+        ring = state.series.get(service)
         latest = ring.latest() if ring is not None else None
         if latest is None:
             continue
-        p99 = latest["latency_p99_ms"]
+        p99, rps, err = latest["latency_p99_ms"], latest["rps"], latest["error_ratio"]
+        if math.isnan(p99) and rps == 0:
+            latency = "no traffic"
+        else:
+            latency = "p99 —" if math.isnan(p99) else f"p99 {p99:.0f}ms"
         cells.append(
-            f"{name} p99 {'—' if math.isnan(p99) else f'{p99:.0f}ms'}"
-            f" {latest['rps']:.0f}rps err {latest['error_ratio'] * 100:.2f}%"
+            f"{service} {latency} {'—' if math.isnan(rps) else f'{rps:.0f}'}rps"
+            f" err {'—' if math.isnan(err) else f'{err * 100:.2f}%'}"
         )
+    firing = sum(1 for a in state.alerts.values() if a.state == "firing")
+    if firing:
+        cells.append(f"{firing} alert(s) firing")
     return head + ("\n  " + " | ".join(cells) if cells else "")
 
 
-async def run_text_mode(args: argparse.Namespace) -> int:
-    """Headless: connect, keep the store live and print a status line."""
-    embedded = None
-    if args.demo or not args.url:
-        from opsconsole.sim.embedded import start_in_thread
-
-        embedded = await asyncio.to_thread(start_in_thread)
-        url, token = embedded.url, None
-        print(f"opsconsole: demo backend listening on {url}", flush=True)
-    else:
-        url, token = args.url, token_from(args)
+async def run_text_mode(args: argparse.Namespace, plan: Plan) -> int:
+    """Headless: connect, keep the store live and print a status line per backend."""
     store = Store()
-    client = OpsApiClient(
-        "demo" if args.demo or not args.url else "backend",
-        url,
-        store.apply,
-        token=token,
-        verify_tls=not args.no_verify_tls,
+    embedded = asyncio.ensure_future(asyncio.to_thread(start_in_thread)) if plan.demo else None
+    clients: dict[str, BackendClient] = {}
+    running = await start_backends(
+        plan, store.apply, clients, embedded=embedded, url_token=token_from(args)
     )
+    if running.embedded is not None:
+        print(f"opsconsole: demo backend listening on {running.embedded.url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    client.start()
     started = time.monotonic()
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), args.status_every)
-            print(status_line(store, client), flush=True)
+            for name in clients:
+                print(status_line(store, name), flush=True)
             if args.duration is not None and time.monotonic() - started >= args.duration:
                 break
     finally:
-        await client.aclose()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
+        await running.aclose()
     return 0

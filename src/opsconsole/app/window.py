@@ -10,9 +10,9 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+from opsconsole.app.backends import BackendClient, Plan, start_backends
 from opsconsole.app.cli import token_from
 from opsconsole.app.selftest import process_age_s, self_test
-from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.audit import AUDIT_FILE
 from opsconsole.core.commands import CommandError
 from opsconsole.core.paths import CONFIG_FILE, config_dir, data_dir, state_dir
@@ -25,7 +25,7 @@ from opsconsole.core.timeline import TIMELINE_FILE
 log = logging.getLogger("opsconsole")
 
 
-def run_window(args: argparse.Namespace) -> int:
+def run_window(args: argparse.Namespace, plan: Plan) -> int:
     """Create the QApplication and run `main_window` on the one qasync event loop."""
     import qasync
     from PySide6.QtWidgets import QApplication
@@ -37,10 +37,10 @@ def run_window(args: argparse.Namespace) -> int:
     app.setOrganizationName("opsconsole")
     apply_theme(app)
     # qasync.run is asyncio.run with a policy whose loops are QEventLoops for `app`.
-    return qasync.run(main_window(args))
+    return qasync.run(main_window(args, plan))
 
 
-async def main_window(args: argparse.Namespace) -> int:
+async def main_window(args: argparse.Namespace, plan: Plan) -> int:
     """Start everything, wait for the window to close (or the self-test), shut down in order."""
     from PySide6.QtWidgets import QWidget
 
@@ -48,15 +48,15 @@ async def main_window(args: argparse.Namespace) -> int:
     from opsconsole.ui.context import Selection, UiContext
     from opsconsole.ui.layout import LayoutStore
 
-    demo = args.demo or not args.url
     # The demo backend starts on its own thread while this one builds the window: its
     # imports (aiohttp) and start overlap with ours instead of delaying the first frame.
-    embedded_start = asyncio.ensure_future(asyncio.to_thread(_start_embedded)) if demo else None
-    name = "demo" if demo else "backend"
+    embedded_start = (
+        asyncio.ensure_future(asyncio.to_thread(_start_embedded)) if plan.demo else None
+    )
     store = Store()
-    ctx = UiContext(store, Selection(), demo=demo)
-    # Filled once the backend's address is known; the pipeline looks clients up per action.
-    clients: dict[str, OpsApiClient] = {}
+    ctx = UiContext(store, Selection(), demo=plan.demo)
+    # Filled once the backends' addresses are known; the pipeline looks clients up per action.
+    clients: dict[str, BackendClient] = {}
     # A self-test must neither disturb nor depend on the operator's layout and timeline
     # (the audit log is only written when an action runs, which a self-test never does).
     console = build_console(
@@ -65,7 +65,7 @@ async def main_window(args: argparse.Namespace) -> int:
         audit_path=data_dir() / AUDIT_FILE,
         timeline_path=None if args.self_test else data_dir() / TIMELINE_FILE,
         layouts=None if args.self_test else LayoutStore(state_dir() / "layouts.json"),
-        keymap_path=config_dir() / CONFIG_FILE,
+        keymap_path=plan.config_path or config_dir() / CONFIG_FILE,
     )
     window = console.window
     closed = asyncio.Event()
@@ -85,15 +85,11 @@ async def main_window(args: argparse.Namespace) -> int:
         window.show()
     startup_s = process_age_s()
     window.start()
-    embedded = None
-    if embedded_start is not None:
-        embedded = await embedded_start
-        url, token = embedded.url, None
-    else:
-        url, token = args.url, token_from(args)
-    client = OpsApiClient(name, url, store.apply, token=token, verify_tls=not args.no_verify_tls)
-    clients[name] = client
-    client.start()
+    running = await start_backends(
+        plan, store.apply, clients, embedded=embedded_start, url_token=token_from(args)
+    )
+    for warning in running.warnings:
+        window.statusBar().showMessage(warning, 60_000)
     try:
         if args.self_test:
             walls = console.walls
@@ -102,15 +98,13 @@ async def main_window(args: argparse.Namespace) -> int:
                 # The wall, when it is up, is what the operator sees (the window is hidden).
                 return walls.mode.view if walls.active and walls.mode.view else window
 
-            return await self_test(args, ctx, client, window, startup_s, on_screen)
+            return await self_test(args, ctx, list(clients), window, startup_s, on_screen)
         await closed.wait()
         return 0
     finally:
-        # Orderly: stop painting, close the link (cancels its tasks), stop the embedded backend.
+        # Orderly: stop painting, close the links (cancels their tasks), stop the demo backend.
         window.scheduler.stop()
-        await client.aclose()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
+        await running.aclose()
         if window.isVisible():
             window.close()
         console.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from opsconsole.app.actions import ActionResult, ActionRunner, register_action_commands
+from opsconsole.app.backends import BackendClient
 from opsconsole.backends.errors import BackendError
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.actions import Intent
@@ -37,7 +38,7 @@ class Console:
     audit: AuditLog
     timeline: TimelineStore
     recorder: TimelineRecorder
-    clients: dict[str, OpsApiClient]
+    clients: dict[str, BackendClient]
     keyboard: KeyboardUi
     walls: WallSwitch
 
@@ -92,7 +93,7 @@ class WallSwitch:
 
 def build_console(
     ctx: UiContext,
-    clients: dict[str, OpsApiClient],
+    clients: dict[str, BackendClient],
     *,
     audit_path: Path,
     timeline_path: Path | None,
@@ -153,12 +154,17 @@ SCENARIOS = (
 
 
 def _register_demo_commands(
-    ctx: UiContext, clients: dict[str, OpsApiClient], window: MainWindow
+    ctx: UiContext, clients: dict[str, BackendClient], window: MainWindow
 ) -> None:
     """Fault scenarios of the built-in backend, so a newcomer sees every panel at work."""
 
     async def start(name: str, target: str | None = None, backend: str | None = None) -> str:
-        client = clients[backend or next(iter(clients))]
+        demo = [c for c in clients.values() if isinstance(c, OpsApiClient)]
+        client = clients.get(backend or "") or (demo[0] if demo else None)
+        if not isinstance(client, OpsApiClient):
+            message = f"scenario {name}: no Ops API backend to run it on"
+            window.statusBar().showMessage(message, 15_000)
+            return message
         try:
             started = await client.scenario(name, target)
         except BackendError as exc:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from opsconsole.core.alertmanager import DEFAULT_ACK_S, matchers_for, validate_matchers
 from opsconsole.core.commands import DangerTier
+from opsconsole.core.durations import parse_duration
 from opsconsole.core.eligibility import member_eligibility
-from opsconsole.core.models import ConnectionState
+from opsconsole.core.models import Alert, ConnectionState
 from opsconsole.core.store import BackendState, Store
+
+ALERTMANAGER = "alertmanager"
+# Longer silences are almost always a typo ("90d" for "90m"); Alertmanager itself has no cap.
+MAX_SILENCE_S = 30 * 86_400.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,20 @@ SPECS: dict[str, ActionSpec] = {
             "acknowledge",
             "Marks the alert as being handled by you.",
         ),
+        ActionSpec(
+            "alert.silence",
+            "Silence an alert",
+            DangerTier.CONFIRM,
+            "silence",
+            "Alertmanager stops notifying about this alert until the silence ends.",
+        ),
+        ActionSpec(
+            "silence.expire",
+            "Expire a silence",
+            DangerTier.CONFIRM,
+            "expire",
+            "The silence ends now: the alerts it muted notify again.",
+        ),
     )
 }
 
@@ -101,7 +123,10 @@ class Intent:
         return (self.command_id, self.backend, self.target, tuple(sorted(self.args.items())))
 
     def describe(self) -> str:
-        detail = ", ".join(f"{k} {v}" for k, v in self.args.items() if k != "by")
+        # Empty arguments (no comment) are left out: the confirmation reads as a sentence.
+        detail = ", ".join(
+            f"{k} {v}" for k, v in self.args.items() if k != "by" and v not in (None, "")
+        )
         return f"{self.spec.verb} {self.target}" + (f" ({detail})" if detail else "")
 
 
@@ -129,13 +154,117 @@ def _live(state: BackendState | None, backend: str) -> Blocked | None:
     return None
 
 
+def backend_kind(state: BackendState) -> str:
+    """The backend's kind; one never described is an Ops API backend given by --url."""
+    return state.info.kind if state.info is not None else "opsapi"
+
+
+def _can(intent: Intent, state: BackendState) -> Blocked | None:
+    cid, kind = intent.command_id, backend_kind(state)
+    # Silences exist only in Alertmanager, whatever a wildcard in the configuration says.
+    only_alertmanager = cid in ("alert.silence", "silence.expire")
+    allowed = state.info is None or state.info.can(cid)
+    if allowed and not (only_alertmanager and kind != ALERTMANAGER):
+        return None
+    return Blocked("backend-can", f"{intent.backend} ({kind}) cannot {intent.spec.verb}")
+
+
+def utc_clock(ts: float) -> str:
+    """ "14:05 UTC": silences end at server times, shown the same on every workstation."""
+    return time.strftime("%H:%M UTC", time.gmtime(ts))
+
+
+def duration_s(value: object) -> float | None:
+    """Seconds from a typed duration ("2h", "90m") or a number; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return seconds if math.isfinite(seconds) else None
+
+
+def intent_duration_s(intent: Intent) -> float:
+    """How long the silence of this intent lasts; an ack without one lasts an hour."""
+    raw = intent.args.get("duration")
+    if raw is None or raw == "":
+        return DEFAULT_ACK_S
+    seconds = duration_s(raw)
+    return math.nan if seconds is None else seconds
+
+
+def _duration_ok(intent: Intent) -> Blocked | None:
+    raw = intent.args.get("duration")
+    if intent.command_id == "alert.silence" and (raw is None or raw == ""):
+        return Blocked("duration-valid", "a silence needs a duration, e.g. 2h")
+    seconds = intent_duration_s(intent)
+    if math.isnan(seconds):
+        return Blocked("duration-valid", f"{raw!r} is not a duration; write e.g. 30m, 2h, 1d")
+    if seconds <= 0:
+        return Blocked("duration-valid", "a silence must last longer than zero")
+    if seconds > MAX_SILENCE_S:
+        return Blocked("duration-valid", f"{raw} is longer than the 30 days a silence may last")
+    return None
+
+
+def _silenced_words(alert: Alert, state: BackendState) -> str:
+    parts = []
+    for sid in alert.silenced_by:
+        silence = state.silences.get(sid)
+        until = f" until {utc_clock(silence.ends_ts)}" if silence is not None else ""
+        parts.append(f"{sid}{until}")
+    return ", ".join(parts)
+
+
+def _alert_preconditions(intent: Intent, state: BackendState) -> Blocked | None:
+    cid = intent.command_id
+    alert = state.alerts.get(intent.target)
+    if alert is None:
+        return Blocked("alert-exists", f"no alert with id {intent.target!r}")
+    if cid == "alert.ack" and alert.acked_by:
+        return Blocked("not-acked", f"already acknowledged by {alert.acked_by}")
+    if backend_kind(state) != ALERTMANAGER:
+        if intent.args.get("duration") not in (None, ""):
+            # Said rather than ignored: the operator expects the ack to end by itself.
+            return Blocked(
+                "duration-valid",
+                f"{intent.backend} ({backend_kind(state)}) acknowledgements do not expire; "
+                "leave out the duration",
+            )
+        return None
+    # In Alertmanager both are silences: only a firing, not yet silenced alert needs one.
+    if alert.state != "firing":
+        return Blocked("alert-firing", f"alert {alert.id} is {alert.state}: nothing to silence")
+    if alert.silenced_by:
+        return Blocked("not-silenced", f"already silenced by {_silenced_words(alert, state)}")
+    if (blocked := _duration_ok(intent)) is not None:
+        return blocked
+    if not alert.labels:
+        return Blocked("matchers-safe", f"alert {alert.id} has no labels to match a silence on")
+    reason = validate_matchers(matchers_for(alert))
+    if reason is not None:
+        return Blocked("matchers-safe", reason)
+    return None
+
+
 def check_preconditions(intent: Intent, store: Store) -> Blocked | None:
     """The first rule the live state breaks for this intent, or None when it may proceed."""
+    cid = intent.command_id
     state = store.backends.get(intent.backend)
+    if state is None:
+        return Blocked("backend-known", f"no backend named {intent.backend!r}")
+    if cid not in SPECS:
+        return Blocked("known-action", f"unknown action {cid!r}")
+    if (blocked := _can(intent, state)) is not None:
+        return blocked
     if (blocked := _live(state, intent.backend)) is not None:
         return blocked
-    assert state is not None
-    cid = intent.command_id
     if cid.startswith("breaker."):
         circuit = state.circuits.get(intent.target)
         if circuit is None:
@@ -163,12 +292,14 @@ def check_preconditions(intent: Intent, store: Store) -> Blocked | None:
         if not verdict.eligible:
             return Blocked("candidate-eligible", f"{name} cannot take over: {verdict.reason}")
         return None
-    if cid == "alert.ack":
-        alert = state.alerts.get(intent.target)
-        if alert is None:
-            return Blocked("alert-exists", f"no alert with id {intent.target!r}")
-        if alert.acked_by:
-            return Blocked("not-acked", f"already acknowledged by {alert.acked_by}")
+    if cid in ("alert.ack", "alert.silence"):
+        return _alert_preconditions(intent, state)
+    if cid == "silence.expire":
+        silence = state.silences.get(intent.target)
+        if silence is None:
+            return Blocked("silence-exists", f"no silence with id {intent.target!r}")
+        if silence.state == "expired":
+            return Blocked("not-expired", f"silence {silence.id} has already expired")
         return None
     return Blocked("known-action", f"unknown action {cid!r}")
 
@@ -220,4 +351,55 @@ def expected_outcome(intent: Intent) -> OutcomeCheck:
             return Outcome(True, f"alert {target} acknowledged by {alert.acked_by}")
 
         return acked
+    if cid == "alert.silence":
+
+        def silenced(state: BackendState) -> Outcome | None:
+            alert = state.alerts.get(target)
+            if alert is None or not alert.silenced_by:
+                return None
+            return Outcome(True, f"alert {target} silenced by {_silenced_words(alert, state)}")
+
+        return silenced
+    if cid == "silence.expire":
+
+        def expired(state: BackendState) -> Outcome | None:
+            silence = state.silences.get(target)
+            if silence is None or silence.state != "expired":
+                return None
+            return Outcome(True, f"silence {target} expired at {utc_clock(silence.ends_ts)}")
+
+        return expired
     raise KeyError(cid)
+
+
+def build_intent(command_id: str, backend: str, key: str | None = None, **kw: Any) -> Intent:
+    """The intent a command's arguments describe (the target is what gets typed).
+
+    Shared by the pipeline's commands and the palette's greyed-row verdicts, so both judge
+    the same intent.
+    """
+    args: dict[str, Any]
+    if command_id.startswith("breaker."):
+        target, args = kw["name"], {}
+    elif command_id in ("db.switchover", "db.failover"):
+        target, args = kw["cluster"], {"member": kw["member"]}
+    elif command_id == "db.read_only":
+        target, args = kw["cluster"], {"enabled": bool(kw["enabled"])}
+    elif command_id == "alert.ack":
+        target, args = kw["alert"], {"comment": kw.get("comment", ""), "by": kw.get("by")}
+        if kw.get("duration") not in (None, ""):
+            args["duration"] = kw["duration"]  # Alertmanager only: how long the ack mutes
+    elif command_id == "alert.silence":
+        target = kw["alert"]
+        args = {
+            "duration": kw.get("duration"),
+            "comment": kw.get("comment", ""),
+            "by": kw.get("by"),
+        }
+    elif command_id == "silence.expire":
+        target, args = kw["silence"], {}
+    else:
+        raise KeyError(command_id)
+    if key is None:
+        return Intent(command_id, backend, target, args)
+    return Intent(command_id, backend, target, args, key)

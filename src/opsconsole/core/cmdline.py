@@ -8,6 +8,7 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from opsconsole.core.durations import parse_duration
 from opsconsole.core.store import Store
 
 #: The demo's fault scenarios, in the order the palette and completion offer them.
@@ -35,6 +36,8 @@ class Arg(enum.Enum):
     LAYOUT = "layout"
     SCENARIO = "scenario"
     TARGET = "target"
+    DURATION = "duration"
+    SILENCE = "silence"
 
 
 #: What each command's handler takes, in the order the palette asks (backend is implied).
@@ -48,11 +51,13 @@ COMMAND_ARGS: dict[str, tuple[Arg, ...]] = {
     "breaker.close": (Arg.CIRCUIT,),
     "breaker.reset": (Arg.CIRCUIT,),
     "alert.ack": (Arg.ALERT, Arg.COMMENT),
+    "alert.silence": (Arg.ALERT, Arg.DURATION, Arg.COMMENT),
+    "silence.expire": (Arg.SILENCE,),
     "layout.load": (Arg.LAYOUT,),
     "demo.scenario": (Arg.SCENARIO, Arg.TARGET),
 }
 #: Argument slots that name something held by one backend: they also fix `backend=`.
-BACKEND_HELD = frozenset({Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT})
+BACKEND_HELD = frozenset({Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT, Arg.SILENCE})
 #: How an argument is named in messages ("failover needs a member …").
 ARG_WORDS: dict[Arg, str] = {
     Arg.BACKEND: "a backend",
@@ -66,6 +71,8 @@ ARG_WORDS: dict[Arg, str] = {
     Arg.LAYOUT: "a layout name",
     Arg.SCENARIO: "a scenario name",
     Arg.TARGET: "a target",
+    Arg.DURATION: "a duration (e.g. 2h)",
+    Arg.SILENCE: "a silence id",
 }
 #: The handler keyword of an argument, where it differs from the slot's own name.
 KWARG: dict[Arg, str] = {Arg.LAYOUT: "name", Arg.SCENARIO: "name"}
@@ -75,6 +82,8 @@ BREAKER_OPS: dict[str, str] = {
     "close": "breaker.close",
     "reset": "breaker.reset",
 }
+#: What Tab offers for a duration; any other duration may be typed.
+DURATIONS: tuple[str, ...] = ("15m", "30m", "1h", "2h", "4h", "8h", "1d")
 ON_WORDS = ("on", "true", "yes")
 OFF_WORDS = ("off", "false", "no")
 
@@ -110,6 +119,14 @@ VERBS: dict[str, Verb] = {
             "breaker CIRCUIT open|close|reset",
         ),
         Verb("ack", "alert.ack", (Arg.ALERT, Arg.COMMENT), "ack ALERT_ID [comment…]", 1),
+        Verb(
+            "silence",
+            "alert.silence",
+            (Arg.ALERT, Arg.DURATION, Arg.COMMENT),
+            "silence ALERT_ID DURATION [comment…]",
+            1,
+        ),
+        Verb("expire", "silence.expire", (Arg.SILENCE,), "expire SILENCE_ID"),
         Verb("layout", "layout.load", (Arg.LAYOUT,), "layout NAME"),
         Verb("wall", "view.wall", (), "wall"),
         Verb("scenario", "demo.scenario", (Arg.SCENARIO, Arg.TARGET), "scenario NAME [TARGET]", 1),
@@ -117,7 +134,12 @@ VERBS: dict[str, Verb] = {
     )
 }
 #: Other spellings an operator types out of habit (vim's `:q`, the id's own word).
-ALIASES: dict[str, str] = {"q": "quit", "read-only": "readonly", "read_only": "readonly"}
+ALIASES: dict[str, str] = {
+    "q": "quit",
+    "read-only": "readonly",
+    "read_only": "readonly",
+    "unsilence": "expire",
+}
 
 
 # ---------------------------------------------------------------- live names
@@ -131,6 +153,7 @@ class BackendNames:
     circuits: tuple[str, ...] = ()
     alerts: tuple[str, ...] = ()  # firing, unacknowledged first
     services: tuple[str, ...] = ()
+    silences: tuple[str, ...] = ()  # active and pending first, then expired
 
 
 @dataclass(frozen=True)
@@ -156,11 +179,17 @@ class Names:
                 # The ones worth acknowledging come first: firing and nobody on them yet.
                 key=lambda a: (a.state != "firing", bool(a.acked_by), -a.since_ts, a.id),
             )
+            silences = sorted(
+                state.silences.values(),
+                # The ones an operator may still expire first, the longest-running first.
+                key=lambda s: (s.state == "expired", -s.ends_ts, s.id),
+            )
             backends[name] = BackendNames(
                 clusters={c: tuple(m.name for m in cl.members) for c, cl in state.clusters.items()},
                 circuits=tuple(sorted(state.circuits)),
                 alerts=tuple(a.id for a in alerts),
                 services=tuple(sorted(state.services)),
+                silences=tuple(s.id for s in silences),
             )
         return cls(backends, tuple(layouts), tuple(scenarios))
 
@@ -191,6 +220,7 @@ _KIND_WORDS = {
     Arg.CLUSTER: ("cluster", "database clusters"),
     Arg.CIRCUIT: ("circuit", "circuit breakers"),
     Arg.ALERT: ("alert", "alerts"),
+    Arg.SILENCE: ("silence", "silences"),
 }
 
 
@@ -227,6 +257,8 @@ def _pool(names: Names, arg: Arg) -> dict[str, tuple[str, ...]]:
             out[backend] = b.circuits
         elif arg is Arg.ALERT:
             out[backend] = b.alerts
+        elif arg is Arg.SILENCE:
+            out[backend] = b.silences
     return out
 
 
@@ -363,10 +395,25 @@ def parse(text: str, names: Names, available: Container[str] | None = None) -> I
             kwargs["name"] = _pick_listed(value, names.scenarios, "scenario", strict=True)
         elif arg is Arg.TARGET:
             kwargs["target"] = value
+        elif arg is Arg.DURATION:
+            kwargs["duration"] = _duration(value)
     if verb.args and verb.args[-1] is Arg.COMMENT:
         rest = words[len(slots)].end() if len(words) > len(slots) else len(line)
         kwargs["comment"] = line[rest:].strip()
     return Invocation(command_id, kwargs, line.strip())
+
+
+def _duration(word: str) -> str:
+    """The duration as typed, once it is known to be one (the pipeline reads the text)."""
+    try:
+        seconds = parse_duration(word)
+    except ValueError:
+        raise CmdlineError(
+            f"expected a duration such as 30m, 2h or 1d, not {word!r}", DURATIONS
+        ) from None
+    if seconds <= 0:
+        raise CmdlineError(f"a duration must be longer than zero, not {word!r}", DURATIONS)
+    return word
 
 
 def _pick_listed(value: str, listed: tuple[str, ...], what: str, strict: bool = False) -> str:
@@ -444,6 +491,8 @@ def _candidates(verb: Verb, index: int, values: list[str], names: Names) -> list
         return list(BREAKER_OPS)
     if arg is Arg.LAYOUT:
         return list(names.layouts)
+    if arg is Arg.DURATION:
+        return list(DURATIONS)
     if arg is Arg.SCENARIO:
         return list(names.scenarios)
     if arg is Arg.TARGET:

@@ -94,8 +94,11 @@ def service_health(
                 reason = f"{LABELS[name]} {_fmt(name, value)} near {_fmt(name, limit)}"
             worst = Verdict(level, name, reason)
     rps = latest.get("rps", math.nan)
-    if worst.level is Health.HEALTHY and (math.isnan(rps) or rps == 0):
+    if worst.level is Health.HEALTHY and rps == 0:
         return Verdict(Health.UNKNOWN, "rps", "no traffic")
+    if worst.level is Health.HEALTHY and math.isnan(rps):
+        # Not "no traffic": nobody said there were no requests (a query not answered yet).
+        return Verdict(Health.UNKNOWN, "rps", "no traffic data")
     return worst
 
 

@@ -20,8 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from opsconsole.core.actions import SPECS, Intent, check_preconditions
-from opsconsole.core.cmdline import COMMAND_ARGS, SCENARIOS, Arg, kwarg
+from opsconsole.core.actions import (
+    ALERTMANAGER,
+    SPECS,
+    backend_kind,
+    build_intent,
+    check_preconditions,
+    utc_clock,
+)
+from opsconsole.core.cmdline import COMMAND_ARGS, DURATIONS, SCENARIOS, Arg, kwarg
 from opsconsole.core.commands import Command, CommandError, DangerTier
 from opsconsole.core.eligibility import human_bytes
 from opsconsole.core.fuzzy import rank
@@ -48,10 +55,18 @@ ARG_PROMPTS = {
     Arg.LAYOUT: "layout",
     Arg.SCENARIO: "scenario",
     Arg.TARGET: "target (optional)",
+    Arg.DURATION: "duration (pick, or type one such as 90m)",
+    Arg.SILENCE: "silence",
 }
 COMMAND_HINT = "type to search commands — Enter runs, Esc closes"
 #: Steps whose answer may be typed rather than picked.
-FREE_TEXT = frozenset({Arg.COMMENT, Arg.TARGET, Arg.LAYOUT})
+FREE_TEXT = frozenset({Arg.COMMENT, Arg.TARGET, Arg.LAYOUT, Arg.DURATION})
+#: Arguments naming something one backend holds: the backend is asked for first.
+HELD = (Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT, Arg.SILENCE)
+#: Commands only an Alertmanager backend can carry out.
+ALERTMANAGER_ONLY = frozenset({"alert.silence", "silence.expire"})
+#: A silence's length assumed while judging alerts, before the operator picks one.
+JUDGE_DURATION = "1h"
 #: A choice meaning "leave this optional argument out".
 DEFAULT = object()
 
@@ -277,6 +292,10 @@ class CommandPalette(Overlay):
         text = self.edit.text().strip()
         if arg is Arg.COMMENT:
             value: Any = text
+        elif arg is Arg.DURATION and text:
+            # What was typed wins over the nearest suggestion ("5m" must not become "15m");
+            # the pipeline refuses a text that is no duration, in words.
+            value = text
         elif row is None:
             if arg in FREE_TEXT and text:
                 value = text
@@ -307,7 +326,7 @@ class CommandPalette(Overlay):
     def _args(self) -> tuple[Arg, ...]:
         assert self._pending is not None
         args = COMMAND_ARGS.get(self._pending.command.id, ())
-        if args and args[0] in (Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT):
+        if args and args[0] in HELD:
             return (Arg.BACKEND, *args)
         return args
 
@@ -369,6 +388,8 @@ class CommandPalette(Overlay):
             self.edit.setPlaceholderText(
                 "type a comment"
                 if arg is Arg.COMMENT
+                else "type a duration (e.g. 90m) or pick one — Esc goes back"
+                if arg is Arg.DURATION
                 else "type to filter — Enter picks, Esc goes back"
             )
             rows = self._choices(arg)
@@ -438,11 +459,17 @@ class CommandPalette(Overlay):
         if not command.is_enabled():
             return "not available now"
         args = COMMAND_ARGS.get(command.id, ())
-        held = args and args[0] in (Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT)
-        if held and not any(self._holds(state, args[0]) for state in self._states()):
-            what = {Arg.CLUSTER: "database clusters", Arg.CIRCUIT: "circuits"}.get(
-                args[0], "alerts"
-            )
+        if command.id in ALERTMANAGER_ONLY and not any(
+            backend_kind(s) == ALERTMANAGER for s in self._states()
+        ):
+            return "no Alertmanager backend is configured"
+        held = args and args[0] in HELD
+        if held and not any(self._holds(state, args[0]) for state in self._suited(command.id)):
+            what = {
+                Arg.CLUSTER: "database clusters",
+                Arg.CIRCUIT: "circuits",
+                Arg.SILENCE: "silences",
+            }.get(args[0], "alerts")
             return f"no {what} known yet (is a backend live?)"
         return None
 
@@ -451,10 +478,22 @@ class CommandPalette(Overlay):
     def _states(self) -> list[BackendState]:
         return [s for _, s in sorted(self.ctx.store.backends.items())]
 
+    def _suited(self, command_id: str) -> list[BackendState]:
+        """The backends that can carry out this command at all (silences: Alertmanager)."""
+        states = self._states()
+        if command_id in ALERTMANAGER_ONLY:
+            return [s for s in states if backend_kind(s) == ALERTMANAGER]
+        return states
+
     @staticmethod
     def _holds(state: BackendState, arg: Arg) -> bool:
         return bool(
-            {Arg.CLUSTER: state.clusters, Arg.CIRCUIT: state.circuits, Arg.ALERT: state.alerts}[arg]
+            {
+                Arg.CLUSTER: state.clusters,
+                Arg.CIRCUIT: state.circuits,
+                Arg.ALERT: state.alerts,
+                Arg.SILENCE: state.silences,
+            }[arg]
         )
 
     def _backend(self) -> BackendState:
@@ -473,15 +512,10 @@ class CommandPalette(Overlay):
         if cid not in SPECS:
             return None
         kw = {**self._pending.kwargs(), **extra}
-        if cid.startswith("breaker."):
-            target, args = kw["name"], {}
-        elif cid in ("db.switchover", "db.failover"):
-            target, args = kw["cluster"], {"member": kw["member"]}
-        elif cid == "db.read_only":
-            target, args = kw["cluster"], {"enabled": kw["enabled"]}
-        else:
-            target, args = kw["alert"], {}
-        blocked = check_preconditions(Intent(cid, kw["backend"], target, args), self.ctx.store)
+        if cid == "alert.silence":
+            kw.setdefault("duration", JUDGE_DURATION)
+        intent = build_intent(cid, kw.pop("backend"), **kw)
+        blocked = check_preconditions(intent, self.ctx.store)
         return None if blocked is None else blocked.message
 
     def _choices(self, arg: Arg) -> list[Row]:
@@ -490,7 +524,7 @@ class CommandPalette(Overlay):
         if arg is Arg.BACKEND:
             return [
                 Row(s.name, s.name, s.link.state.value)
-                for s in self._states()
+                for s in self._suited(self._pending.command.id)
                 if first is None or self._holds(s, first)
             ]
         if arg is Arg.CLUSTER:
@@ -548,13 +582,32 @@ class CommandPalette(Overlay):
                 Row(
                     a.id,
                     a.id,
-                    f"{a.severity} · {a.state} · {a.summary or a.rule}"
-                    + (f" · acked by {a.acked_by}" if a.acked_by else ""),
+                    f"{a.severity} · {a.state} · {a.service} · {a.summary or a.rule}"
+                    + (f" · acked by {a.acked_by}" if a.acked_by else "")
+                    + (" · silenced" if a.silenced_by else ""),
                     search=(a.id, a.service, a.rule, a.summary),
                     **self._verdict({"alert": a.id}, final=Arg.ALERT),
                 )
                 for a in alerts
             ]
+        if arg is Arg.SILENCE:
+            silences = sorted(
+                self._backend().silences.values(),
+                key=lambda s: (s.state == "expired", -s.ends_ts, s.id),
+            )
+            return [
+                Row(
+                    s.id,
+                    s.id,
+                    f"{s.state} · until {utc_clock(s.ends_ts)} · by {s.created_by or '?'} · "
+                    + ", ".join(f"{m.name}={m.value}" for m in s.matchers),
+                    search=(s.id, s.created_by, s.comment, *(m.value for m in s.matchers)),
+                    **self._verdict({"silence": s.id}, final=Arg.SILENCE),
+                )
+                for s in silences
+            ]
+        if arg is Arg.DURATION:
+            return [Row(d, d, "or type another, e.g. 90m") for d in DURATIONS]
         if arg is Arg.COMMENT:
             return []
         if arg is Arg.LAYOUT:
@@ -577,7 +630,8 @@ class CommandPalette(Overlay):
 
     def _verdict(self, extra: dict[str, Any], final: Arg) -> dict[str, Any]:
         """Greyed-with-reason fields for a row whose choice completes the intent."""
-        args = [a for a in self._args() if a not in (Arg.BACKEND, Arg.COMMENT)]
+        # The duration and comment do not decide whether an action may run on this target.
+        args = [a for a in self._args() if a not in (Arg.BACKEND, Arg.COMMENT, Arg.DURATION)]
         if not args or args[-1] is not final:
             return {}
         reason = self._blocked(extra)

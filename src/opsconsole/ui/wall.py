@@ -706,14 +706,31 @@ class WallHeader(Panel):
             " border-radius: 4px;"
         )
         self.demo.setVisible(ctx.demo)
+        # A backend whose TLS is not verified says so on the wall too, not only on the desk.
+        self.insecure = QLabel(self)
+        self.insecure.setObjectName("wall_insecure")
+        self.insecure.setFont(t.font(round(t.header_px * 0.7), bold=True))
+        self.insecure.setStyleSheet(
+            f"background: {theme.STATE_COLOURS[Health.CRITICAL]}; color: {WALL_BACKGROUND};"
+            " padding: 2px 12px; border-radius: 4px;"
+        )
+        self.insecure.hide()
         self.clock = QLabel(self)
         self.clock.setObjectName("wall_clock")
         self.clock.setFont(t.font(t.header_px, bold=True, mono=True))
-        for label in (self.page_title, self.dots, self.status, self.demo, self.clock):
+        for label in (
+            self.page_title,
+            self.dots,
+            self.status,
+            self.demo,
+            self.insecure,
+            self.clock,
+        ):
             label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         layout.addWidget(self.page_title)
         layout.addWidget(self.dots)
         layout.addStretch(1)
+        layout.addWidget(self.insecure)
         layout.addWidget(self.demo)
         layout.addWidget(self.clock)
         rows.addWidget(self.status)
@@ -768,6 +785,15 @@ class WallHeader(Panel):
         if self.status.isHidden() == bool(text):
             self.status.setVisible(bool(text))
         self.demo.setVisible(self.ctx.demo)
+        insecure = sorted(
+            name
+            for name, state in self.ctx.store.backends.items()
+            if state.info is not None and state.info.insecure
+        )
+        words = f"INSECURE: {', '.join(insecure)}" if insecure else ""
+        if self.insecure.text() != words:
+            self.insecure.setText(words)
+            self.insecure.setVisible(bool(words))
 
 
 class StaleBanner(Panel):

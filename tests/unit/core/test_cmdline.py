@@ -11,8 +11,8 @@ from opsconsole.core.cmdline import (
     complete,
     parse,
 )
-from opsconsole.core.events import SnapshotLoaded
-from opsconsole.core.models import Alert, Circuit, DbCluster, DbMember
+from opsconsole.core.events import SilenceChanged, SnapshotLoaded
+from opsconsole.core.models import Alert, Circuit, DbCluster, DbMember, Matcher, Silence
 from opsconsole.core.store import Store
 
 MEMBERS = ("primary-db", "replica-1", "replica-2", "replica-3")
@@ -31,6 +31,8 @@ EVERY_ID = {
     "breaker.close",
     "breaker.reset",
     "alert.ack",
+    "alert.silence",
+    "silence.expire",
     "layout.load",
     "view.wall",
     "demo.scenario",
@@ -326,3 +328,79 @@ def test_names_come_from_the_live_store() -> None:
     # The unacknowledged alert is offered first: that is the one to ack.
     assert names.backends["sim"].alerts == ("new", "old")
     assert run("failover orders-db replica-3", names).kwargs["member"] == "replica-3"
+
+
+# ---------------------------------------------------------------- silences (Alertmanager)
+
+SILENCE_A = "447ca188-e6b9-49dd-a765-dd93a1b75411"
+SILENCE_B = "0b5cbb1c-0000-4000-8000-000000000000"
+AM = Names(
+    {
+        "sim": SIM,
+        "am": BackendNames(alerts=("9b141fd52701cabe",), silences=(SILENCE_A, SILENCE_B)),
+    }
+)
+
+
+def test_silence_takes_an_alert_a_duration_and_the_rest_as_comment() -> None:
+    invocation = run("silence 9b14 2h deploy of orders, back at 3", AM)
+    assert invocation.command_id == "alert.silence"
+    assert invocation.kwargs == {
+        "backend": "am",
+        "alert": "9b141fd52701cabe",
+        "duration": "2h",
+        "comment": "deploy of orders, back at 3",
+    }
+    assert run("silence 9b14 1h30m", AM).kwargs["comment"] == ""
+
+
+def test_a_silence_needs_a_real_duration() -> None:
+    error = refusal("silence 9b14", AM)
+    assert "needs a duration (e.g. 2h)" in error.message
+    assert "silence ALERT_ID DURATION [comment…]" in error.message
+    assert "15m" in error.expected
+    assert "expected a duration such as 30m, 2h or 1d, not 'soon'" in (
+        refusal("silence 9b14 soon", AM).message
+    )
+    assert "longer than zero" in refusal("silence 9b14 0s", AM).message
+
+
+def test_expire_names_a_silence_by_a_prefix_of_its_id() -> None:
+    invocation = run("expire 447c", AM)
+    assert invocation.command_id == "silence.expire"
+    assert invocation.kwargs == {"backend": "am", "silence": SILENCE_A}
+    assert run("unsilence 0b5c", AM).kwargs["silence"] == SILENCE_B
+    assert "no silence named 'ffff'" in refusal("expire ffff", AM).message
+    assert "no silences are known yet" in refusal("expire 447c", NAMES).message
+
+
+def test_tab_completes_durations_and_silence_ids() -> None:
+    assert complete("silence 9b141fd52701cabe ", AM, EVERY_ID).candidates[:3] == (
+        "15m",
+        "30m",
+        "1h",
+    )
+    assert complete("silence 9b141fd52701cabe 2", AM, EVERY_ID).candidates == ("2h",)
+    assert complete("expire 4", AM, EVERY_ID).apply(0) == f"expire {SILENCE_A} "
+    assert complete("exp", AM, EVERY_ID).candidates == ("expire",)
+
+
+def test_silences_come_from_the_live_store_active_first() -> None:
+    store = Store(capacity=8)
+    for sid, state, ends in ((SILENCE_B, "expired", 50.0), (SILENCE_A, "active", 100.0)):
+        store.apply(
+            SilenceChanged(
+                "am",
+                Silence(
+                    id=sid,
+                    matchers=(Matcher("alertname", "X"),),
+                    starts_ts=1.0,
+                    ends_ts=ends,
+                    created_by="ann",
+                    comment="",
+                    state=state,
+                ),
+            )
+        )
+    names = Names.from_store(store)
+    assert names.backends["am"].silences == (SILENCE_A, SILENCE_B)

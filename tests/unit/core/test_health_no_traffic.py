@@ -26,3 +26,8 @@ def test_a_missing_traffic_answer_is_not_called_no_traffic() -> None:
 def test_traffic_with_latency_is_traffic() -> None:
     assert not no_traffic({"rps": 3.0, "latency_p99_ms": 120.0})
     assert not no_traffic({"rps": 0.0, "latency_p99_ms": 120.0})  # the last request's window
+
+
+def test_unknown_traffic_is_not_called_no_traffic_in_the_verdict() -> None:
+    verdict = service_health({"rps": NAN, "latency_p99_ms": NAN, "cpu": 0.2}, Thresholds())
+    assert verdict.reason == "no traffic data"

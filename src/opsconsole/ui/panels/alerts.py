@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from opsconsole.core.health import Health
-from opsconsole.core.models import Alert, ConnectionState, Service
+from opsconsole.core.models import Alert, ConnectionState, Service, Silence
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
@@ -49,9 +49,24 @@ Key = tuple[str, str]  # (backend, alert id)
 SEVERITY_RANK: dict[str, int] = {"page": 0, "ticket": 1, "info": 2}
 
 
-def alert_health(alert: Alert) -> Health:
-    """The state colour: page red, ticket amber, info and resolved grey (with the word)."""
+def is_muted(alert: Alert) -> bool:
+    """Silenced or inhibited in Alertmanager: firing, but nobody is being notified."""
+    return bool(alert.silenced_by or alert.inhibited_by)
+
+
+def state_word(alert: Alert) -> str:
     if alert.state != "firing":
+        return "RESOLVED"
+    if alert.silenced_by:
+        return "SILENCED"
+    if alert.inhibited_by:
+        return "INHIBITED"
+    return "FIRING"
+
+
+def alert_health(alert: Alert) -> Health:
+    """The state colour: page red, ticket amber; info, muted and resolved grey (with the word)."""
+    if alert.state != "firing" or is_muted(alert):
         return Health.UNKNOWN
     if alert.severity == "page":
         return Health.CRITICAL
@@ -141,6 +156,55 @@ def format_clock(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts))
 
 
+def format_hm(ts: float) -> str:
+    return time.strftime("%H:%M", time.localtime(ts))
+
+
+def _muting(alert: Alert, silences: Mapping[str, Silence]) -> list[Silence]:
+    return [s for sid in alert.silenced_by if (s := silences.get(sid)) is not None]
+
+
+def _silenced_text(alert: Alert, silences: Mapping[str, Silence]) -> str:
+    """ "by alice until 14:05" from the silence that mutes longest (local time, as elsewhere)."""
+    known = _muting(alert, silences)
+    if not known:
+        return "silenced"
+    longest = max(known, key=lambda s: (s.ends_ts, s.id))
+    return f"by {longest.created_by or '?'} until {format_hm(longest.ends_ts)}"
+
+
+def _tooltip(backend: str, alert: Alert, silences: Mapping[str, Silence], stale: bool) -> str:
+    lines = [
+        alert.summary or alert.rule,
+        f"alert {alert.id} on {backend}",
+        f"fired {format_clock(alert.since_ts)}",
+    ]
+    for sid in alert.silenced_by:
+        s = silences.get(sid)
+        if s is None:
+            lines.append(f"silenced by {sid}")
+            continue
+        until = time.strftime("%H:%M UTC", time.gmtime(s.ends_ts))
+        lines.append(
+            f"silenced by {s.created_by or '?'} until {format_hm(s.ends_ts)} ({until})"
+            + (f": {s.comment}" if s.comment else "")
+            + f" [silence {sid}]"
+        )
+    if alert.inhibited_by:
+        lines.append("inhibited by " + ", ".join(alert.inhibited_by))
+    if alert.acked_by and not alert.silenced_by:
+        lines.append(f"acknowledged by {alert.acked_by}")
+    elif not alert.acked_by:
+        lines.append("not acknowledged")
+    if alert.labels:
+        lines.append("labels: " + ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items())))
+    for k, v in sorted(alert.annotations.items()):
+        lines.append(f"{k}: {v}")
+    if stale:
+        lines.append("(last known: the backend is STALE)")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------ rows
 
 
@@ -155,7 +219,11 @@ class Column:
 BACKEND_COLUMN = Column("backend", "Backend", "Which backend reports this alert")
 COLUMNS: tuple[Column, ...] = (
     Column(
-        "state", "State", "FIRING: the rule's condition holds now · RESOLVED: it ended", "RESOLVED"
+        "state",
+        "State",
+        "FIRING: the rule's condition holds now · SILENCED / INHIBITED: firing, nobody is "
+        "notified · RESOLVED: it ended",
+        "INHIBITED",
     ),
     Column("severity", "Severity", "page: wake someone · ticket: next working day", "ticket"),
     Column("service", "Service", "The service the rule watches", "notifications"),
@@ -167,7 +235,12 @@ COLUMNS: tuple[Column, ...] = (
         "p99 8888 ms > 888 ms",
     ),
     Column("age", "Age", "Firing for (resolved: when it fired)", "fired 88:88:88"),
-    Column("acked", "Acked by", "Who acknowledged it, and when", "operator 88 m ago"),
+    Column(
+        "acked",
+        "Acked by",
+        "Who acknowledged it, and when; for a silenced alert who silenced it, and until when",
+        "by operator until 88:88",
+    ),
     Column("summary", "Summary", "What the backend says about it"),
 )
 
@@ -184,6 +257,7 @@ class RowView:
     stale: bool
     tooltip: str
     sort_key: tuple[int, int, float, str, str]
+    muted: bool = False  # silenced or inhibited: firing, but drawn grey
 
     @property
     def key(self) -> Key:
@@ -191,15 +265,24 @@ class RowView:
 
 
 def build_row(
-    backend: str, alert: Alert, service: Service | None, server_now: float, stale: bool
+    backend: str,
+    alert: Alert,
+    service: Service | None,
+    server_now: float,
+    stale: bool,
+    silences: Mapping[str, Silence] | None = None,
 ) -> RowView:
+    silences = silences or {}
     firing = alert.state == "firing"
+    muted = firing and is_muted(alert)
     if firing:
         age = format_duration(server_now - alert.since_ts)
     else:
         # No resolution time on the wire: an age would keep counting for a finished alert.
         age = f"fired {format_clock(alert.since_ts)}"
-    if not alert.acked_by:
+    if firing and alert.silenced_by:
+        acked = _silenced_text(alert, silences)
+    elif not alert.acked_by:
         acked = NO_DATA
     elif alert.acked_ts is None:
         acked = alert.acked_by
@@ -209,7 +292,7 @@ def build_row(
         acked = f"{alert.acked_by} at {format_clock(alert.acked_ts)}"
     texts = {
         "backend": backend,
-        "state": "FIRING" if firing else "RESOLVED",
+        "state": state_word(alert),
         "severity": alert.severity,
         "service": alert.service,
         "rule": alert.rule,
@@ -218,12 +301,6 @@ def build_row(
         "acked": acked,
         "summary": alert.summary or NO_DATA,
     }
-    tooltip = (
-        f"{alert.summary or alert.rule}\nalert {alert.id} on {backend}\n"
-        f"fired {format_clock(alert.since_ts)}"
-        + (f"\nacknowledged by {alert.acked_by}" if alert.acked_by else "\nnot acknowledged")
-        + ("\n(last known: the backend is STALE)" if stale else "")
-    )
     return RowView(
         backend=backend,
         alert_id=alert.id,
@@ -231,9 +308,11 @@ def build_row(
         health=alert_health(alert),
         firing=firing,
         stale=stale,
-        tooltip=tooltip,
+        tooltip=_tooltip(backend, alert, silences, stale),
+        muted=muted,
         sort_key=(
-            0 if firing else 1,
+            # Firing and notifying first; muted ones are being handled; resolved last.
+            (1 if muted else 0) if firing else 2,
             SEVERITY_RANK.get(alert.severity, len(SEVERITY_RANK)),
             # Newest first within a severity: a fresh page is the news; older ones are known.
             -alert.since_ts,
@@ -275,7 +354,7 @@ class AlertsModel(RowTableModel):
         if role == Qt.ItemDataRole.FontRole:
             if col.key in ("value", "age"):
                 return self.mono_font
-            if col.key == "state" or (col.key == "severity" and row.firing):
+            if col.key == "state" or (col.key == "severity" and row.firing and not row.muted):
                 return self.bold_font
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -287,7 +366,7 @@ class AlertsModel(RowTableModel):
         return None
 
     def _foreground(self, row: RowView, key: str) -> QColor | None:
-        if row.stale or not row.firing:
+        if row.stale or not row.firing or row.muted:
             # Resolved rows recede; stale rows cannot be vouched for: both grey.
             return QColor(theme.TEXT_DIM)
         if key in ("state", "severity"):
@@ -407,6 +486,7 @@ class AlertsPanel(KeyedTableMixin, Panel):
 
         store = ctx.store
         store.alert_changed.connect(self.mark_dirty)
+        store.silence_changed.connect(self.mark_dirty)  # a silence's end time is shown
         store.snapshot_loaded.connect(self.mark_dirty)
         store.connection_changed.connect(self.mark_dirty)
         self.view.selectionModel().currentRowChanged.connect(self._update_commands)
@@ -435,7 +515,7 @@ class AlertsPanel(KeyedTableMixin, Panel):
         alerts: dict[Key, Alert] = {}
         stale_notes: list[str] = []
         firing = {"page": 0, "ticket": 0, "info": 0}
-        resolved = 0
+        resolved = muted = 0
         for name, state in store.backends.items():
             stale = state.link.state is not ConnectionState.LIVE
             if stale and state.alerts:
@@ -446,11 +526,13 @@ class AlertsPanel(KeyedTableMixin, Panel):
             for alert in state.alerts.values():
                 alerts[(name, alert.id)] = alert
                 service = state.services.get(alert.service)
-                rows.append(build_row(name, alert, service, server_now, stale))
-                if alert.state == "firing":
-                    firing[alert.severity] = firing.get(alert.severity, 0) + 1
-                else:
+                rows.append(build_row(name, alert, service, server_now, stale, state.silences))
+                if alert.state != "firing":
                     resolved += 1
+                elif is_muted(alert):
+                    muted += 1  # nobody is paged for it: not counted as firing
+                else:
+                    firing[alert.severity] = firing.get(alert.severity, 0) + 1
         self._alerts = alerts
         keys = tuple(sorted(r.key for r in rows))
         structure = (len(store.backends) > 1, keys)
@@ -463,12 +545,14 @@ class AlertsPanel(KeyedTableMixin, Panel):
                 self.select(*current)
         else:
             self.model.update_rows(rows)
-        self._ticking = bool(stale_notes) or any(firing.values())
+        self._ticking = bool(stale_notes) or any(firing.values()) or bool(muted)
         self._show_empty(not rows)
-        self._show_summary(firing, resolved, stale_notes)
+        self._show_summary(firing, resolved, stale_notes, muted)
         self._update_commands()
 
-    def _show_summary(self, firing: dict[str, int], resolved: int, stale: list[str]) -> None:
+    def _show_summary(
+        self, firing: dict[str, int], resolved: int, stale: list[str], muted: int = 0
+    ) -> None:
         total = sum(firing.values())
         parts = [f"{n} {sev}" for sev, n in firing.items() if n]
         if total:
@@ -479,6 +563,9 @@ class AlertsPanel(KeyedTableMixin, Panel):
             colour = theme.STATE_COLOURS[Health.HEALTHY]
             head = f'<b style="color:{colour}">No alert firing</b>'
             plain = "No alert firing"
+        if muted:
+            head += f' <span style="color:{theme.TEXT_DIM}">· {muted} silenced/inhibited</span>'
+            plain += f" · {muted} silenced/inhibited"
         if resolved:
             head += f' <span style="color:{theme.TEXT_DIM}">· {resolved} resolved</span>'
             plain += f" · {resolved} resolved"
@@ -633,6 +720,8 @@ class AlertsPanel(KeyedTableMixin, Panel):
             reason: str | None = "select an alert first"
         elif alert.acked_by:
             reason = f"already acknowledged by {alert.acked_by}"
+        elif alert.silenced_by:
+            reason = "already silenced"
         else:
             reason = None
         self.commands.update(reason)

@@ -1,0 +1,179 @@
+"""The backends one console runs: chosen from --demo, --url or the config file, run together."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from opsconsole.backends.alertmanager import AlertmanagerClient
+from opsconsole.backends.credentials import lookup_tokens
+from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.backends.prometheus import PrometheusClient
+from opsconsole.backends.secrets import Secret
+from opsconsole.core.config import BackendConfig, Config, load_config
+from opsconsole.core.events import BackendDescribed, ConnectionChanged, StoreEvent
+from opsconsole.core.models import BackendInfo, ConnectionState, LinkStatus
+from opsconsole.core.paths import CONFIG_FILE, config_dir
+
+if TYPE_CHECKING:
+    from opsconsole.sim.embedded import EmbeddedSim
+
+log = logging.getLogger(__name__)
+
+DEMO_NAME = "demo"
+URL_NAME = "backend"
+
+# What each kind of backend can be asked to do; the action pipeline refuses the rest by name.
+ACTIONS_BY_KIND: dict[str, frozenset[str]] = {
+    "opsapi": frozenset({"*"}),
+    "prometheus": frozenset(),  # read-only: Prometheus has no write API for any of our actions
+    "alertmanager": frozenset({"alert.ack", "alert.silence", "silence.expire"}),
+}
+
+
+class BackendClient(Protocol):
+    """What the console needs of every adapter: a name, a start and an orderly close."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to connect to: the configured backends, or the built-in demo backend."""
+
+    backends: tuple[BackendConfig, ...]
+    demo: bool = False
+    config_path: Path | None = None  # where [keys] and the backends were read from
+
+
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    """--demo or --url win over the config file; a missing default file means the demo.
+
+    Raises `ConfigError` (with file, line and key) for a broken file that was asked for or
+    that exists at the default place: a typo must never silently start the demo instead.
+    """
+    explicit = getattr(args, "config", None)
+    path = Path(explicit) if explicit else config_dir() / CONFIG_FILE
+    if args.demo:
+        return Plan((), demo=True, config_path=path if path.is_file() else None)
+    if args.url:
+        url_backend = BackendConfig(
+            name=URL_NAME,
+            kind="opsapi",
+            url=args.url.rstrip("/"),
+            verify_tls=not args.no_verify_tls,
+        )
+        return Plan((url_backend,), config_path=path if path.is_file() else None)
+    if explicit or path.is_file():
+        config: Config = load_config(path)
+        if config.backends:
+            return Plan(config.backends, config_path=path)
+        return Plan((), demo=True, config_path=path)
+    return Plan((), demo=True)
+
+
+def describe(cfg: BackendConfig) -> BackendInfo:
+    return BackendInfo(
+        name=cfg.name,
+        kind=cfg.kind,  # type: ignore[arg-type]  # validated by the config loader
+        url=cfg.url,
+        insecure=not cfg.verify_tls,
+        actions=ACTIONS_BY_KIND[cfg.kind],
+    )
+
+
+def make_client(
+    cfg: BackendConfig, apply: Callable[[StoreEvent], None], token: Secret | None
+) -> BackendClient:
+    """The adapter for one configured backend (not started)."""
+    if cfg.kind == "prometheus":
+        return PrometheusClient(
+            cfg.name,
+            cfg.url,
+            apply,
+            token=token,
+            verify_tls=cfg.verify_tls,
+            service_label=cfg.service_label,
+            step_s=cfg.step_s,
+            queries=dict(cfg.queries),
+            history_s=cfg.history_s,
+        )
+    if cfg.kind == "alertmanager":
+        return AlertmanagerClient(
+            cfg.name,
+            cfg.url,
+            apply,
+            token=token,
+            verify_tls=cfg.verify_tls,
+            service_label=cfg.service_label,
+            poll_s=cfg.step_s,
+        )
+    return OpsApiClient(cfg.name, cfg.url, apply, token=token, verify_tls=cfg.verify_tls)
+
+
+@dataclass
+class RunningBackends:
+    """The started adapters (and the embedded demo backend, if any); closed together."""
+
+    clients: dict[str, BackendClient] = field(default_factory=dict)
+    embedded: EmbeddedSim | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(c.aclose() for c in self.clients.values()))
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+            self.embedded = None
+
+
+async def start_backends(
+    plan: Plan,
+    apply: Callable[[StoreEvent], None],
+    clients: dict[str, BackendClient],
+    *,
+    embedded: asyncio.Future[EmbeddedSim] | None = None,
+    url_token: Secret | None = None,
+) -> RunningBackends:
+    """Create and start every adapter of `plan` into `clients` (shared with the pipeline).
+
+    The demo backend is started by the caller (on a thread, beside the window) and passed as
+    `embedded`; its address is known only then.
+    """
+    running = RunningBackends(clients)
+    backends = plan.backends
+    if plan.demo:
+        if embedded is None:
+            raise ValueError("a demo plan needs the embedded backend")
+        running.embedded = await embedded
+        backends = (BackendConfig(name=DEMO_NAME, kind="opsapi", url=running.embedded.url),)
+    lookup = lookup_tokens(backends)
+    if lookup.warning:
+        log.warning("%s", lookup.warning)
+        running.warnings.append(lookup.warning)
+    for cfg in backends:
+        token = lookup.tokens.get(cfg.name)
+        if token is None and cfg.name == URL_NAME and url_token is not None:
+            token = url_token
+        apply(BackendDescribed(cfg.name, describe(cfg)))
+        if not cfg.verify_tls:
+            log.warning("%s: TLS certificate not verified (verify_tls = false): INSECURE", cfg.name)
+        try:
+            client = make_client(cfg, apply, token)
+        except ValueError as exc:  # e.g. a label name Prometheus would refuse
+            why = f"not started: {exc}"
+            log.error("%s: %s", cfg.name, why)
+            running.warnings.append(f"{cfg.name}: {why}")
+            apply(ConnectionChanged(cfg.name, LinkStatus(ConnectionState.STOPPED, detail=why)))
+            continue
+        clients[cfg.name] = client
+        client.start()
+    return running

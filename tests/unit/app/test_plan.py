@@ -1,0 +1,82 @@
+"""What the console connects to: --demo, --url, --config or the default file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opsconsole.app.backends import ACTIONS_BY_KIND, describe, plan_from_args
+from opsconsole.app.cli import parse_args
+from opsconsole.core.config import ConfigError
+
+GOOD = """\
+[[backend]]
+name = "prom"
+kind = "prometheus"
+url = "http://127.0.0.1:9090"
+step = "5s"
+
+[[backend]]
+name = "am"
+kind = "alertmanager"
+url = "https://am.example:9093"
+verify_tls = false
+"""
+
+
+@pytest.fixture(autouse=True)
+def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config" / "opsconsole" / "config.toml"
+
+
+def test_no_file_and_no_flags_is_the_demo() -> None:
+    plan = plan_from_args(parse_args([]))
+    assert plan.demo and plan.backends == ()
+
+
+def test_the_default_file_runs_its_backends(xdg: Path) -> None:
+    xdg.parent.mkdir(parents=True)
+    xdg.write_text(GOOD)
+    plan = plan_from_args(parse_args([]))
+    assert not plan.demo
+    assert [(b.name, b.kind) for b in plan.backends] == [
+        ("prom", "prometheus"),
+        ("am", "alertmanager"),
+    ]
+    assert plan.config_path == xdg
+
+
+def test_demo_and_url_win_over_the_file(xdg: Path) -> None:
+    xdg.parent.mkdir(parents=True)
+    xdg.write_text(GOOD)
+    assert plan_from_args(parse_args(["--demo"])).demo
+    plan = plan_from_args(parse_args(["--url", "http://127.0.0.1:8080/", "--no-verify-tls"]))
+    (only,) = plan.backends
+    assert (only.kind, only.url, only.verify_tls) == ("opsapi", "http://127.0.0.1:8080", False)
+    assert plan.config_path == xdg  # its [keys] still apply
+
+
+def test_a_broken_file_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD.replace('kind = "alertmanager"', 'kind = "grafana"'))
+    with pytest.raises(ConfigError) as err:
+        plan_from_args(parse_args(["--config", str(path)]))
+    assert f"{path}:9" in str(err.value)
+    assert "kind" in str(err.value)
+
+
+def test_a_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        plan_from_args(parse_args(["--config", str(tmp_path / "nope.toml")]))
+
+
+def test_described_backends_carry_tls_trust_and_abilities(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD)
+    prom, am = plan_from_args(parse_args(["--config", str(path)])).backends
+    assert not describe(prom).insecure and describe(am).insecure
+    assert not describe(prom).can("alert.ack")
+    assert describe(am).can("alert.ack") and not describe(am).can("db.failover")
+    assert set(ACTIONS_BY_KIND) == {"opsapi", "prometheus", "alertmanager"}
