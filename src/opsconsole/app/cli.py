@@ -94,6 +94,9 @@ def configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:
+        # httpx logs every request at INFO: a Prometheus backend alone makes 9 a step.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     install_log_redaction()
 
 
