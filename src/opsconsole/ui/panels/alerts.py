@@ -143,7 +143,9 @@ def format_value(alert: Alert, service: Service | None = None) -> str:
         label = "memory" if _is_memory(alert, service) else "CPU"
         fmt = lambda v: f"{v * 100:.0f} %"  # noqa: E731 - one of four formatters
     else:
-        label, fmt = rule, lambda v: f"{v:g}"
+        # A rule of another system (Alertmanager): its units are unknown, and its name has
+        # its own column, so the bare value against the threshold, to 3 significant digits.
+        label, fmt = "value", lambda v: f"{v:.3g}"
     if value is None:
         limit = "" if threshold is None else f" (limit {fmt(threshold)})"
         return f"{label} {NO_DATA}{limit}"
@@ -559,6 +561,11 @@ class AlertsPanel(KeyedTableMixin, Panel):
             colour = theme.STATE_COLOURS[Health.CRITICAL if firing.get("page") else Health.WARNING]
             head = f'<b style="color:{colour}">{total} FIRING</b> ({", ".join(parts)})'
             plain = f"{total} FIRING ({', '.join(parts)})"
+        elif muted:
+            # Still firing, only muted: "no alert firing" in green would be a lie.
+            colour = theme.STATE_COLOURS[Health.UNKNOWN]
+            head = f'<b style="color:{colour}">Nothing firing unmuted</b>'
+            plain = "Nothing firing unmuted"
         else:
             colour = theme.STATE_COLOURS[Health.HEALTHY]
             head = f'<b style="color:{colour}">No alert firing</b>'
