@@ -5,7 +5,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 
-.PHONY: all venv run sim test lint bench clean system-deps
+.PHONY: all venv run sim test lint bench clean system-deps bundle bundle-deps install-desktop uninstall-desktop icons test-slow
 
 all: test
 
@@ -39,8 +39,9 @@ sim: $(STAMP)
 	$(VENV)/bin/opsconsole-sim --port 8080
 
 # Tests and benchmarks run without a screen; `make run` keeps the real display.
+# `slow` tests (the desktop bundle build) stay out of the everyday run: `make test-slow`.
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -49,6 +50,53 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VPY) bench/run.py
+
+# The desktop app: a PyInstaller one-folder bundle in dist/opsconsole/ (packaging/opsconsole.spec).
+BUNDLE_STAMP := $(VENV)/.bundle-stamp
+BUNDLE_DIR   := dist/opsconsole
+
+$(BUNDLE_STAMP): $(STAMP)
+	$(VPY) -m pip install --quiet -e '.[test,tools,bundle]'
+	@touch $(BUNDLE_STAMP)
+
+# Libraries Qt's xcb plugin links that PyInstaller copies into the bundle from this machine
+# (library:Debian package). Installed when missing so that the bundle runs on desktops that
+# lack them; best effort (needs root or sudo), else the target machine needs them.
+BUNDLE_LIBS := libxcb-cursor.so.0:libxcb-cursor0 libxcb-icccm.so.4:libxcb-icccm4 \
+	libxcb-keysyms.so.1:libxcb-keysyms1 libxkbcommon-x11.so.0:libxkbcommon-x11-0
+bundle-deps: $(BUNDLE_STAMP)
+	@ldconfig=$$(command -v ldconfig || echo /sbin/ldconfig); missing=""; \
+	for pair in $(BUNDLE_LIBS); do \
+	  $$ldconfig -p | grep -q "$${pair%%:*} " || missing="$$missing $${pair##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for the bundle:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$SUDO apt-get install -y -qq --no-install-recommends $$missing; } \
+	  || echo "warning: could not install$$missing: the bundle will need them on the target"; \
+	fi
+
+bundle: bundle-deps
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/opsconsole.spec
+	@du -sm $(BUNDLE_DIR)
+
+# Menu entry and icons for the current user ($XDG_DATA_HOME or ~/.local/share), Exec = the
+# bundle's absolute path; builds the bundle first when there is none.
+install-desktop:
+	@test -x $(BUNDLE_DIR)/opsconsole || $(MAKE) bundle
+	$(PYTHON) packaging/install_desktop.py --bundle $(BUNDLE_DIR)
+
+uninstall-desktop:
+	$(PYTHON) packaging/install_desktop.py --uninstall
+
+# Re-render the PNG sizes of the app icon after editing its SVG.
+icons: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VPY) packaging/render_icons.py
+
+# The slow tests: builds the bundle in a temporary folder and runs its self-test.
+test-slow: bundle-deps
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider -m slow
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DEMO_NAME = "demo"
 URL_NAME = "backend"
+FIRST_RUN_NAMES = {"opsapi": "backend", "prometheus": "prometheus"}
 
 # What each kind of backend can be asked to do; the action pipeline refuses the rest by name.
 ACTIONS_BY_KIND: dict[str, frozenset[str]] = {
@@ -53,6 +55,7 @@ class Plan:
     backends: tuple[BackendConfig, ...]
     demo: bool = False
     config_path: Path | None = None  # where [keys] and the backends were read from
+    first_run: bool = False  # no flags and no config file: the window asks what to watch
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
@@ -78,7 +81,36 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         if config.backends:
             return Plan(config.backends, config_path=path)
         return Plan((), demo=True, config_path=path)
-    return Plan((), demo=True)
+    return Plan((), demo=True, config_path=path, first_run=True)
+
+
+def plan_from_choice(kind: str, url: str | None, config_path: Path) -> Plan:
+    """The plan for a first-run answer: the demo, or one Ops API or Prometheus backend."""
+    if kind == "demo" or url is None:
+        return Plan((), demo=True, config_path=config_path)
+    backend = BackendConfig(name=FIRST_RUN_NAMES[kind], kind=kind, url=url.rstrip("/"))
+    return Plan((backend,), config_path=config_path)
+
+
+def remember_choice(kind: str, url: str | None, config_path: Path) -> None:
+    """Write the first-run answer to the config file, so the next start does not ask."""
+    if kind == "demo" or url is None:
+        text = (
+            "# Written by the first-run choice: the built-in demo backend.\n"
+            "# Add [[backend]] tables to watch real systems (see the README).\n"
+        )
+    else:
+        text = (
+            "# Written by the first-run choice; see the README for every key.\n"
+            "[[backend]]\n"
+            f'name = "{FIRST_RUN_NAMES[kind]}"\n'
+            f'kind = "{kind}"\n'
+            f"url = {json.dumps(url.rstrip('/'))}\n"
+        )
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    # "x": never overwrite a file written meanwhile (an operator's own config wins).
+    with config_path.open("x", encoding="utf-8") as f:
+        f.write(text)
 
 
 def describe(cfg: BackendConfig) -> BackendInfo:

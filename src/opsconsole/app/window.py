@@ -10,7 +10,13 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from opsconsole.app.backends import BackendClient, Plan, start_backends
+from opsconsole.app.backends import (
+    BackendClient,
+    Plan,
+    plan_from_choice,
+    remember_choice,
+    start_backends,
+)
 from opsconsole.app.cli import token_from
 from opsconsole.app.selftest import process_age_s, self_test
 from opsconsole.core.audit import AUDIT_FILE
@@ -30,11 +36,14 @@ def run_window(args: argparse.Namespace, plan: Plan) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from opsconsole.ui.icon import app_icon
     from opsconsole.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("opsconsole")
     app.setOrganizationName("opsconsole")
+    app.setDesktopFileName("opsconsole")  # matches packaging/opsconsole.desktop
+    app.setWindowIcon(app_icon())
     apply_theme(app)
     # qasync.run is asyncio.run with a policy whose loops are QEventLoops for `app`.
     return qasync.run(main_window(args, plan))
@@ -47,6 +56,12 @@ async def main_window(args: argparse.Namespace, plan: Plan) -> int:
     from opsconsole.app.wiring import build_console
     from opsconsole.ui.context import Selection, UiContext
     from opsconsole.ui.layout import LayoutStore
+
+    if plan.first_run and not args.self_test:
+        chosen = await _first_run(plan)
+        if chosen is None:
+            return 0  # the operator closed the question: nothing to watch
+        plan = chosen
 
     # The demo backend starts on its own thread while this one builds the window: its
     # imports (aiohttp) and start overlap with ours instead of delaying the first frame.
@@ -108,6 +123,22 @@ async def main_window(args: argparse.Namespace, plan: Plan) -> int:
         if window.isVisible():
             window.close()
         console.close()
+
+
+async def _first_run(plan: Plan) -> Plan | None:
+    """No flags and no config: ask what to watch (demo, Ops API or Prometheus URL)."""
+    from opsconsole.ui.firstrun import ask_first_run
+
+    choice = await ask_first_run(None)
+    if choice is None:
+        return None
+    path = plan.config_path or config_dir() / CONFIG_FILE
+    if choice.remember:
+        try:
+            remember_choice(choice.kind, choice.url, path)
+        except OSError as exc:  # e.g. written meanwhile, or a read-only home
+            log.warning("first run: could not save the choice to %s: %s", path, exc)
+    return plan_from_choice(choice.kind, choice.url, path)
 
 
 def _start_embedded() -> EmbeddedSim:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from opsconsole.app.backends import ACTIONS_BY_KIND, describe, plan_from_args
+from opsconsole.app.backends import (
+    ACTIONS_BY_KIND,
+    describe,
+    plan_from_args,
+    plan_from_choice,
+    remember_choice,
+)
 from opsconsole.app.cli import parse_args
 from opsconsole.core.config import ConfigError
 
@@ -31,9 +37,36 @@ def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "config" / "opsconsole" / "config.toml"
 
 
-def test_no_file_and_no_flags_is_the_demo() -> None:
+def test_no_file_and_no_flags_is_the_demo_after_the_first_run_question() -> None:
     plan = plan_from_args(parse_args([]))
-    assert plan.demo and plan.backends == ()
+    assert plan.demo and plan.backends == () and plan.first_run
+    assert not plan_from_args(parse_args(["--demo"])).first_run
+
+
+@pytest.mark.parametrize(
+    ("kind", "url"),
+    [("demo", None), ("opsapi", "http://127.0.0.1:8080/"), ("prometheus", "https://p.example")],
+)
+def test_a_remembered_first_run_choice_is_a_valid_config(kind, url, xdg: Path) -> None:
+    remember_choice(kind, url, xdg)
+    plan = plan_from_args(parse_args([]))
+    assert not plan.first_run, "asked once, not at every start"
+    chosen = plan_from_choice(kind, url, xdg)  # what this first start ran
+    assert [(b.name, b.kind, b.url) for b in plan.backends] == [
+        (b.name, b.kind, b.url) for b in chosen.backends
+    ]
+    assert plan.demo == (kind == "demo")
+    if url:
+        (backend,) = plan.backends
+        assert (backend.kind, backend.url) == (kind, url.rstrip("/"))
+
+
+def test_remembering_never_overwrites_a_config(xdg: Path) -> None:
+    xdg.parent.mkdir(parents=True)
+    xdg.write_text(GOOD)
+    with pytest.raises(FileExistsError):
+        remember_choice("demo", None, xdg)
+    assert xdg.read_text() == GOOD
 
 
 def test_the_default_file_runs_its_backends(xdg: Path) -> None:
