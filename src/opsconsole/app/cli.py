@@ -123,6 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         print("opsconsole: --screenshot needs --self-test", file=sys.stderr)
         return 2
     configure_logging(args.verbose)
+    # The file first: a broken config is the one thing to say, before any other notice.
+    from opsconsole.app.backends import plan_from_args
+    from opsconsole.core.config import ConfigError
+
+    try:
+        plan = plan_from_args(args)
+    except ConfigError as exc:
+        print(f"opsconsole: the configuration has problems:\n{exc}", file=sys.stderr)
+        return 2
     if not args.text and not _display_available():
         if args.self_test:
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -132,14 +141,6 @@ def main(argv: list[str] | None = None) -> int:
                 "instead of opening the window; QT_QPA_PLATFORM=offscreen forces the window"
             )
             args.text = True
-    from opsconsole.app.backends import plan_from_args
-    from opsconsole.core.config import ConfigError
-
-    try:
-        plan = plan_from_args(args)
-    except ConfigError as exc:
-        print(f"opsconsole: the configuration has problems:\n{exc}", file=sys.stderr)
-        return 2
     try:
         if args.text:
             from opsconsole.app.textmode import run_text_mode
