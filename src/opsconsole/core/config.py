@@ -34,6 +34,7 @@ BACKEND_KEYS = (
 # Keys that would put a credential in a plain file; refused wherever they appear.
 SECRET_KEYS = frozenset({"token", "password", "passwd", "secret", "api_key", "api_token"})
 
+ALERTMANAGER_POLL_S = 5.0
 DEFAULT_STEP_S = 15.0
 DEFAULT_HISTORY_S = 900.0
 MIN_STEP_S = 1.0
@@ -432,7 +433,9 @@ def _check_backend(
     if not isinstance(service_label, str) or not _LABEL.fullmatch(service_label):
         add("service_label", f"{service_label!r} is not a Prometheus label name")
 
-    step = DEFAULT_STEP_S
+    # Alerts are news: Alertmanager is read every 5 s unless told otherwise, while a
+    # Prometheus step of 15 s matches the usual scrape interval.
+    step = ALERTMANAGER_POLL_S if raw.get("kind") == "alertmanager" else DEFAULT_STEP_S
     if "step" in raw:
         parsed = _duration(raw["step"], (*base, "step"), f"{label}.step", problems)
         if parsed is not None:

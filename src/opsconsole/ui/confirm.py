@@ -107,6 +107,8 @@ async def ask(intent: Intent, parent: QWidget | None) -> bool:
     try:
         return await answer
     except asyncio.CancelledError:
-        if not answer.done():  # the console is closing: take the question away, send nothing
+        # The console is closing: take the question away, send nothing. Cancelling our task
+        # cancels the awaited future too, so "cancelled" also means nobody answered.
+        if not answer.done() or answer.cancelled():
             dialog.reject()
         raise

@@ -82,7 +82,7 @@ def test_the_full_example_gives_typed_backends() -> None:
     with pytest.raises(TypeError):
         prom.queries["cpu"] = "x"  # type: ignore[index]
     assert alerts == BackendConfig(
-        name="alerts", kind="alertmanager", url="http://am.example:9093", line=21
+        name="alerts", kind="alertmanager", url="http://am.example:9093", step_s=5.0, line=21
     )
     assert sim.url == "http://127.0.0.1:8080/base" and sim.line == 26
     assert sim.token_key is None and dict(sim.queries) == {}
@@ -415,3 +415,11 @@ def test_load_config_names_the_line_of_bytes_that_are_not_utf8(tmp_path: Path) -
     (problem,) = exc.value.problems
     assert (problem.path, problem.line) == (path, 2)
     assert "not UTF-8 text" in problem.message
+
+
+def test_alertmanager_is_read_every_5_s_unless_told_otherwise() -> None:
+    text = '[[backend]]\nname = "am"\nkind = "alertmanager"\nurl = "http://a:9093"\n'
+    (am,) = parse_config(text).backends
+    assert am.step_s == 5.0
+    (prom,) = parse_config(text.replace("alertmanager", "prometheus")).backends
+    assert prom.step_s == 15.0
