@@ -92,28 +92,6 @@ def check_url(text: str, example: str = EXAMPLES["opsapi"]) -> UrlCheck:
 
 # The global theme flattens inputs onto the window colour; this dialog is all inputs, so it
 # draws the field, the option circles and the default button where the eye can find them.
-_STYLE = f"""
-QLineEdit {{
-    background: {theme.SURFACE}; border: 1px solid {theme.BORDER}; border-radius: 3px;
-    padding: 4px 6px;
-}}
-QLineEdit:focus {{ border-color: {theme.ACCENT}; }}
-QLineEdit:disabled {{ color: {theme.TEXT_DIM}; background: {theme.BACKGROUND}; }}
-QRadioButton {{ padding: 2px 0; }}
-QRadioButton::indicator {{
-    width: 10px; height: 10px; border-radius: 7px;
-    border: 2px solid {theme.TEXT_DIM}; background: {theme.SURFACE};
-}}
-QRadioButton::indicator:checked {{
-    border: 2px solid {theme.ACCENT};
-    background: qradialgradient(cx:0.5, cy:0.5, radius:0.5, fx:0.5, fy:0.5,
-        stop:0 {theme.ACCENT}, stop:0.55 {theme.ACCENT}, stop:0.65 {theme.SURFACE});
-}}
-QPushButton:default {{ background: #1f6feb; border-color: #1f6feb; color: #ffffff; }}
-QPushButton:default:disabled {{
-    background: {theme.SURFACE_ALT}; border-color: {theme.BORDER}; color: {theme.TEXT_DIM};
-}}
-"""
 
 
 class FirstRunDialog(QDialog):
@@ -130,7 +108,6 @@ class FirstRunDialog(QDialog):
         self.setObjectName("first_run_dialog")
         self.setWindowTitle("Welcome to opsconsole")
         self.setMinimumWidth(560)
-        self.setStyleSheet(_STYLE)
         layout = QVBoxLayout(self)
         headline = QLabel("<b>No backend is set up yet.</b> What should the console show?")
         headline.setWordWrap(True)

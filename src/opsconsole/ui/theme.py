@@ -83,6 +83,27 @@ QPushButton:checked {{ background: #1f6feb; }}
 QMenuBar, QMenu {{ background: {SURFACE}; color: {TEXT}; }}
 QMenu::item:selected, QMenuBar::item:selected {{ background: #1f6feb; }}
 *:focus {{ outline: 1px solid {ACCENT}; }}
+QLineEdit {{
+    background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 3px; padding: 3px 6px;
+}}
+QLineEdit:focus {{ border-color: {ACCENT}; }}
+QLineEdit:disabled {{ color: {TEXT_DIM}; background: {BACKGROUND}; }}
+QRadioButton, QCheckBox {{ padding: 2px 0; }}
+QRadioButton::indicator, QCheckBox::indicator {{
+    width: 10px; height: 10px; border: 2px solid {TEXT_DIM}; background: {SURFACE};
+}}
+QRadioButton::indicator {{ border-radius: 7px; }}
+QCheckBox::indicator {{ border-radius: 2px; }}
+QRadioButton::indicator:checked {{
+    border: 2px solid {ACCENT};
+    background: qradialgradient(cx:0.5, cy:0.5, radius:0.5, fx:0.5, fy:0.5,
+        stop:0 {ACCENT}, stop:0.55 {ACCENT}, stop:0.65 {SURFACE});
+}}
+QCheckBox::indicator:checked {{ border: 2px solid {ACCENT}; background: {ACCENT}; }}
+QPushButton:default {{ background: #1f6feb; border-color: #1f6feb; color: #ffffff; }}
+QPushButton:default:disabled {{
+    background: {SURFACE_ALT}; border-color: {BORDER}; color: {TEXT_DIM};
+}}
 """
 
 
