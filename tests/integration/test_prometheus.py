@@ -310,7 +310,7 @@ async def test_prometheus_going_away_and_coming_back(
         again.stop()
     messages = [e.event.message for e in link.events if isinstance(e, EventOccurred)]
     assert any(m.startswith("Lost the link to prom") for m in messages)
-    assert "Link to prom restored" in messages
+    assert "Link to prom restored (prometheus)" in messages
 
 
 async def test_a_hung_prometheus_makes_the_data_stale(

@@ -144,7 +144,7 @@ def test_a_fired_page_reaches_the_panel_and_an_ack_silences_it(console, stack, q
             ends = next(iter(store.backend("am").silences.values())).ends_ts
             assert acked.endswith(time.strftime("%H:%M", time.localtime(ends)))
             assert panel.colour(*row) == theme.STATE_COLOURS[Health.UNKNOWN]
-            assert panel.summary_text.startswith("Nothing firing unmuted · 1 silenced/inhibited")
+            assert "1 silenced/inhibited" in panel.summary_text  # other pages may fire too
             assert panel.text(*row, "value").startswith("value ")
             if shots := os.environ.get("OPSCONSOLE_SHOTS"):  # for a human to look at
                 window.alerts.grab().save(os.path.join(shots, "alerts-silenced.png"))

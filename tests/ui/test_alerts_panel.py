@@ -285,6 +285,9 @@ def test_silenced_and_inhibited_alerts_are_muted_and_say_by_whom(ui: Harness) ->
     # The filter finds them by the word.
     ui.panel.proxy.setFilterFixedString("silenced")
     assert ui.panel.visible_keys() == [("sim", "muted")]
+    # Once the loud one resolves, the muted ones still fire: never a green "No alert firing".
+    ui.feed(alert(id="loud", state="resolved", since_ts=ui.now - 10))
+    assert ui.panel.summary_text == "Nothing firing unmuted · 2 silenced/inhibited · 2 resolved"
 
 
 def test_a_silence_that_changes_updates_its_row(ui: Harness) -> None:

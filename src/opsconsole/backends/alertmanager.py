@@ -13,6 +13,7 @@ import httpx
 import msgspec
 
 from opsconsole.backends.errors import ApiError, AuthFailed, BackendError, InvalidAnswer
+from opsconsole.backends.linkstatus import UP, LinkReporter
 from opsconsole.backends.secrets import Secret, redact
 from opsconsole.core.alertmanager import (
     DEFAULT_ACK_S,
@@ -38,15 +39,12 @@ from opsconsole.core.alertmanager import (
 from opsconsole.core.backoff import Backoff
 from opsconsole.core.events import (
     AlertChanged,
-    ConnectionChanged,
-    EventOccurred,
     SilenceChanged,
     StoreEvent,
 )
 from opsconsole.core.models import (
     Alert,
     ConnectionState,
-    Event,
     LinkStatus,
     Matcher,
     Silence,
@@ -110,14 +108,13 @@ class AlertmanagerClient:
             headers={"User-Agent": "opsconsole/0.1", "Accept": "application/json"},
         )
         self.server_clock = ServerClock()
-        self.status = LinkStatus(ConnectionState.CONNECTING)
+        self._link = LinkReporter(name, apply, wall_clock=clock)
         self.polls = 0  # good polls, for tests and the health panel
         self.posts = 0  # silences actually sent (at most one per intent)
         self._alerts: dict[str, Alert] = {}
         self._silences: dict[str, Silence] = {}
         self._posted: dict[str, str] = {}  # intent key → silence id, for this process
         self._last_good: float | None = None  # monotonic time of the last good poll
-        self._ever_live = False
         self._poll_lock = asyncio.Lock()
         self._post_lock = asyncio.Lock()
         self._credentials_changed = asyncio.Event()
@@ -169,31 +166,12 @@ class AlertmanagerClient:
     def _set_status(
         self, state: ConnectionState, detail: str = "", retry_in: float | None = None
     ) -> None:
-        transport = (
-            Transport.ALERTMANAGER
-            if state in (ConnectionState.LIVE, ConnectionState.STALE)
-            else None
-        )
-        new = LinkStatus(state, transport, redact(detail), retry_in, time.monotonic())
-        old = self.status
-        if (old.state, old.transport, old.detail, old.retry_in_s) == (
-            new.state,
-            new.transport,
-            new.detail,
-            new.retry_in_s,
-        ):
-            return
-        self.status = new
-        self._apply(ConnectionChanged(self.name, new))
-        was_up = old.state in (ConnectionState.LIVE, ConnectionState.STALE)
-        is_up = state in (ConnectionState.LIVE, ConnectionState.STALE)
-        if was_up and not is_up and state is not ConnectionState.STOPPED:
-            self._timeline(f"Lost the link to {self.name}: {new.detail or state.value}")
-        elif is_up and not was_up and self._ever_live:
-            self._timeline(f"Link to {self.name} restored (alertmanager)")
+        transport = Transport.ALERTMANAGER if state in UP else None
+        self._link.set(state, transport, detail, retry_in)
 
-    def _timeline(self, message: str) -> None:
-        self._apply(EventOccurred(self.name, Event(ts=time.time(), kind="info", message=message)))
+    @property
+    def status(self) -> LinkStatus:
+        return self._link.status
 
     # ------------------------------------------------------------------ polling
 
@@ -280,7 +258,6 @@ class AlertmanagerClient:
             self._last_good = time.monotonic()
             if self.status.state is not ConnectionState.LIVE:
                 self._set_status(ConnectionState.LIVE, "")
-                self._ever_live = True
 
     async def _get_silences(self) -> list[AmSilence]:
         response = await self._request("GET", "/api/v2/silences")

@@ -25,6 +25,7 @@ from opsconsole.backends.errors import (
     LinkDead,
     TransportRefused,
 )
+from opsconsole.backends.linkstatus import UP, LinkReporter
 from opsconsole.backends.secrets import Secret, redact
 from opsconsole.backends.session import Feed, StreamSession, realtime_batch
 from opsconsole.backends.sse import SseParser
@@ -33,8 +34,6 @@ from opsconsole.core.events import (
     AlertChanged,
     CircuitChanged,
     ClusterChanged,
-    ConnectionChanged,
-    EventOccurred,
     SnapshotLoaded,
     StoreEvent,
 )
@@ -42,7 +41,6 @@ from opsconsole.core.models import (
     Alert,
     ConnectionState,
     DbCluster,
-    Event,
     LinkStatus,
     Transport,
 )
@@ -148,7 +146,7 @@ class OpsApiClient:
         )
         self.session = StreamSession(name)
         self.stats = ClientStats()
-        self.status = LinkStatus(ConnectionState.CONNECTING)
+        self._link = LinkReporter(name, sink, monotonic=clock)
         self.transport: Transport | None = None
         self._refused: dict[Transport, float] = {}
         self._last_frame: float | None = None
@@ -197,29 +195,15 @@ class OpsApiClient:
     def _set_status(
         self, state: ConnectionState, detail: str = "", retry_in: float | None = None
     ) -> None:
-        transport = (
-            self.transport if state in (ConnectionState.LIVE, ConnectionState.STALE) else None
-        )
-        new = LinkStatus(state, transport, redact(detail), retry_in, self._clock())
-        old = self.status
-        if (old.state, old.transport, old.detail, old.retry_in_s) == (
-            new.state,
-            new.transport,
-            new.detail,
-            new.retry_in_s,
-        ):
-            return
-        self.status = new
-        self._sink(ConnectionChanged(self.name, new))
-        was_up = old.state in (ConnectionState.LIVE, ConnectionState.STALE)
-        is_up = state in (ConnectionState.LIVE, ConnectionState.STALE)
-        if was_up and not is_up and state is not ConnectionState.STOPPED:
-            self._timeline(f"Lost the link to {self.name}: {new.detail or state.value}")
-        elif is_up and not was_up and self.stats.links_opened > 1:
-            self._timeline(f"Link to {self.name} restored ({self.transport.value})")
+        transport = self.transport if state in UP else None
+        self._link.set(state, transport, detail, retry_in)
+
+    @property
+    def status(self) -> LinkStatus:
+        return self._link.status
 
     def _timeline(self, message: str) -> None:
-        self._sink(EventOccurred(self.name, Event(ts=time.time(), kind="info", message=message)))
+        self._link.note(message)
 
     def data_age(self) -> float | None:
         """Seconds since the last frame of any kind (the link's pulse), None before the first."""

@@ -13,12 +13,11 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from opsconsole.backends.errors import AuthFailed
+from opsconsole.backends.linkstatus import UP, LinkReporter
 from opsconsole.backends.secrets import Secret, redact
 from opsconsole.core.backoff import Backoff
 from opsconsole.core.events import (
     CircuitChanged,
-    ConnectionChanged,
-    EventOccurred,
     MetricsBatch,
     SnapshotLoaded,
     StoreEvent,
@@ -26,7 +25,6 @@ from opsconsole.core.events import (
 from opsconsole.core.models import (
     Circuit,
     ConnectionState,
-    Event,
     LinkStatus,
     Service,
     Transport,
@@ -65,7 +63,6 @@ BACKFILL_TIMEOUT_S = 30.0
 WATCHDOG_TICK_S = 0.25
 # When no new step is readable yet, never spin: wait at least this long.
 MIN_WAIT_S = 0.01
-_UP = (ConnectionState.LIVE, ConnectionState.STALE)
 
 
 class PrometheusClient:
@@ -131,7 +128,9 @@ class PrometheusClient:
         self.last_refresh_requests = 0
         self.refreshes = 0  # completed refreshes, the first load included
         self.unlabelled_series = 0
-        self.status = LinkStatus(ConnectionState.CONNECTING, Transport.PROMETHEUS)
+        self._link = LinkReporter(
+            name, apply, wall_clock=clock, initial_transport=Transport.PROMETHEUS
+        )
         self._offset: float | None = None  # server clock − time.monotonic()
         self._offset_precise = False  # from time() (ms) rather than the Date header (1 s)
         self._last_end: float | None = None  # newest step fetched (server time)
@@ -141,7 +140,6 @@ class PrometheusClient:
         self._services: frozenset[str] | None = None
         self._circuits: dict[str, Circuit] = {}
         self._problems = ""
-        self._was_up = False
         self._backoff = Backoff()
         self._credentials_changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -234,7 +232,7 @@ class PrometheusClient:
         limit = stale_after(self.step_s)
         while True:
             await asyncio.sleep(WATCHDOG_TICK_S)
-            if self.status.state not in _UP or self._last_ok is None:
+            if self.status.state not in UP or self._last_ok is None:
                 continue
             silent = time.monotonic() - self._last_ok
             if silent >= limit:
@@ -404,21 +402,11 @@ class PrometheusClient:
     def _set_status(
         self, state: ConnectionState, detail: str = "", retry_in: float | None = None
     ) -> None:
-        new = LinkStatus(state, Transport.PROMETHEUS, redact(detail), retry_in, self._clock())
-        old = self.status
-        if (old.state, old.detail, old.retry_in_s) == (new.state, new.detail, new.retry_in_s):
-            return
-        self.status = new
-        self._apply(ConnectionChanged(self.name, new))
-        was_up, is_up = old.state in _UP, state in _UP
-        if was_up and not is_up and state is not ConnectionState.STOPPED:
-            self._timeline(f"Lost the link to {self.name}: {new.detail or state.value}")
-        elif is_up and not was_up and self._was_up:
-            self._timeline(f"Link to {self.name} restored")
-        self._was_up = self._was_up or is_up
+        self._link.set(state, Transport.PROMETHEUS, detail, retry_in)
 
-    def _timeline(self, message: str) -> None:
-        self._apply(EventOccurred(self.name, Event(ts=self._clock(), kind="info", message=message)))
+    @property
+    def status(self) -> LinkStatus:
+        return self._link.status
 
     def _describe(self, exc: BaseException) -> str:
         if isinstance(exc, httpx.TimeoutException):
