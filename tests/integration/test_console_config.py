@@ -3,37 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.support.process import last_json, run_console
 from tests.support.promstack import alert_rules, wait_scraped
-
-
-def run_console(*args: str, tmp_path: Path, timeout: float = 90) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
-        "XDG_STATE_HOME": str(tmp_path / "xdg-state"),
-        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "opsconsole", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
-
-
-def last_json(stdout: str) -> dict:
-    lines = [line for line in stdout.splitlines() if line.startswith("{")]
-    assert lines, f"no JSON line in {stdout!r}"
-    return json.loads(lines[-1])
 
 
 async def test_self_test_on_prometheus_and_alertmanager_from_a_config_file(

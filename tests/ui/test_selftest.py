@@ -2,35 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
 import socket
-import subprocess
-import sys
 
-
-def run_console(*args: str, tmp_path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "opsconsole", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
-
-
-def last_json(stdout: str) -> dict:
-    lines = [line for line in stdout.splitlines() if line.startswith("{")]
-    assert lines, f"no JSON line in {stdout!r}"
-    return json.loads(lines[-1])
+from tests.support.process import last_json, run_console
 
 
 def test_self_test_demo_exits_zero_with_the_report(tmp_path) -> None:
