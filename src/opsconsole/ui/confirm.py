@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 
 from PySide6.QtCore import Qt
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 from opsconsole.core.actions import Intent
 from opsconsole.core.commands import DangerTier
 from opsconsole.ui import theme
+from opsconsole.ui.asking import answer_of
 
 
 class ConfirmDialog(QDialog):
@@ -95,20 +95,4 @@ class ConfirmDialog(QDialog):
 async def ask(intent: Intent, parent: QWidget | None) -> bool:
     """Show the dialog with `open()` (never a nested exec) and await the operator's answer."""
     dialog = ConfirmDialog(intent, parent)
-    answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-
-    def finished(code: int) -> None:
-        if not answer.done():
-            answer.set_result(code == QDialog.DialogCode.Accepted)
-        dialog.deleteLater()
-
-    dialog.finished.connect(finished)
-    dialog.open()
-    try:
-        return await answer
-    except asyncio.CancelledError:
-        # The console is closing: take the question away, send nothing. Cancelling our task
-        # cancels the awaited future too, so "cancelled" also means nobody answered.
-        if not answer.done() or answer.cancelled():
-            dialog.reject()
-        raise
+    return await answer_of(dialog, lambda code: code == QDialog.DialogCode.Accepted)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 from dataclasses import dataclass
 from typing import Literal
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from opsconsole.ui import theme
+from opsconsole.ui.asking import answer_of
 
 Kind = Literal["demo", "opsapi", "prometheus"]
 KINDS: tuple[Kind, ...] = ("demo", "opsapi", "prometheus")
@@ -226,24 +226,10 @@ async def ask_first_run(parent: QWidget | None = None) -> FirstRunChoice | None:
     if isinstance(app, QApplication):
         app.setQuitOnLastWindowClosed(False)
     dialog = FirstRunDialog(parent)
-    answer: asyncio.Future[FirstRunChoice | None] = asyncio.get_running_loop().create_future()
-
-    def finished(code: int) -> None:
-        if not answer.done():
-            accepted = code == QDialog.DialogCode.Accepted
-            answer.set_result(dialog.choice() if accepted else None)
-        dialog.deleteLater()
-
-    dialog.finished.connect(finished)
-    dialog.open()
     try:
-        return await answer
-    except asyncio.CancelledError:
-        # The console is closing: take the question away. Cancelling our task cancels the
-        # future it awaits too, so "cancelled" (not "done") tells that nobody answered.
-        if not answer.done() or answer.cancelled():
-            dialog.reject()
-        raise
+        return await answer_of(
+            dialog, lambda code: dialog.choice() if code == QDialog.DialogCode.Accepted else None
+        )
     finally:
         if isinstance(app, QApplication) and quit_on_close is not None:
             app.setQuitOnLastWindowClosed(quit_on_close)
