@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import AsyncIterator, Callable
@@ -272,11 +273,27 @@ async def test_breaker_states_come_from_resilience4j_gauges(
                 headers={"Idempotency-Key": f"prom-test-{time.time_ns()}"},
             )
     changes = [
-        e.circuit.state
+        e.circuit
         for e in link.events
         if isinstance(e, CircuitChanged) and e.circuit.name == "inventory-service"
     ]
-    assert changes == [truth["inventory-service"], "forced_open"]  # on change only
+    states = [c.state for c in changes]
+    assert [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s] == [
+        truth["inventory-service"],
+        "forced_open",
+    ]
+    assert all(a != b for a, b in itertools.pairwise(changes)), "on change only"
+    # resilience4j's failure rate (same request) gives the success rate, once calls were seen.
+    await wait_until(
+        lambda: any(c.success_rate is not None for c in link.state.circuits.values()),
+        timeout=15.0,
+        what="a success rate from resilience4j_circuitbreaker_failure_rate",
+    )
+    assert all(
+        0.0 <= c.success_rate <= 1.0
+        for c in link.state.circuits.values()
+        if c.success_rate is not None
+    )
 
 
 async def test_prometheus_going_away_and_coming_back(

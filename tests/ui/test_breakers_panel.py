@@ -382,3 +382,17 @@ def test_missing_success_rate_is_a_dash_and_the_countdown_says_trying_now(ui) ->
     assert ui.panel.text("b", "inventory-service", "failures") == "3 / 3"
     assert ui.panel.text("b", "inventory-service", "half_open_in") == "trying now"
     assert re.fullmatch(r"1 min 0\d s", ui.panel.text("b", "inventory-service", "since"))
+
+
+def test_a_breaker_without_counts_shows_dashes_not_zero_of_zero(ui) -> None:
+    store = ui.store
+    # What the Prometheus adapter gives: state and success rate from resilience4j, no counts.
+    seen = Circuit(name="payment-service", state="closed", success_rate=0.97)
+    store.apply(SnapshotLoaded("prom", (), (seen,), (), (), ts=1.0))
+    store.apply(ConnectionChanged("prom", LinkStatus(ConnectionState.LIVE, Transport.PROMETHEUS)))
+    ui.refresh()
+    assert ui.panel.text("prom", "payment-service", "failures") == "—"
+    assert ui.panel.text("prom", "payment-service", "requests") == "—"
+    assert ui.panel.text("prom", "payment-service", "success") == "97.0"  # the header says %
+    row = ui.panel.model.row_of("prom", "payment-service")
+    assert "not reported by this backend" in ui.panel.model.row_view(row).tooltip

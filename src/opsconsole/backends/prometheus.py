@@ -334,7 +334,7 @@ class PrometheusClient:
     def _update_circuits(self, vector: Vector) -> None:
         for circuit in circuits_from_vector(vector):
             known = self._circuits.get(circuit.name)
-            if known is None or known.state != circuit.state:
+            if known != circuit:  # the state, or its success rate, moved
                 self._circuits[circuit.name] = circuit
                 self._apply(CircuitChanged(self.name, circuit))
 

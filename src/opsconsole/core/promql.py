@@ -58,8 +58,12 @@ DEFAULT_QUERIES: dict[str, str] = {
     ),
     "cpu": "avg by ({service_label}) (opsconsole_cpu_utilisation_ratio)",
     "memory": "avg by ({service_label}) (opsconsole_memory_utilisation_ratio)",
-    # max by: one series per breaker and state even when several instances export it.
-    "circuits": "max by (name, state) (resilience4j_circuitbreaker_state)",
+    # max by: one series per breaker and state even when several instances export it. The
+    # failure rate rides in the same answer as state "failure_rate" (one request, not two).
+    "circuits": (
+        "max by (name, state) (resilience4j_circuitbreaker_state) or label_replace("
+        'max by (name) (resilience4j_circuitbreaker_failure_rate), "state", "failure_rate", "", "")'
+    ),
 }
 
 LATENCY_QUANTILES: tuple[tuple[float, str], ...] = (
@@ -76,6 +80,7 @@ _SIGNAL_FIELDS: dict[str, tuple[str, float]] = {
 }
 SECONDS_TO_MS = 1000.0
 CIRCUITS_QUERY = "circuits"
+FAILURE_RATE_STATE = "failure_rate"  # the circuits answer's rows that carry the rate
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
@@ -454,17 +459,25 @@ _SEVERITY: dict[str, int] = {
 def circuits_from_vector(vector: Vector) -> tuple[Circuit, ...]:
     """Breakers from resilience4j's `state` gauges: the state whose gauge is 1, by name.
 
+    Rows labelled state="failure_rate" give the breaker's success rate (1 − rate/100).
+
     Unknown state names and breakers with no state at 1 are ignored; sorted by name.
     """
     best: dict[str, CircuitStateName] = {}
+    success: dict[str, float] = {}
     for s in vector.samples:
         name, state = s.labels.get("name"), s.labels.get("state")
+        if name and state == FAILURE_RATE_STATE:
+            # resilience4j: percent of failed calls, -1 until enough calls were recorded.
+            if 0.0 <= s.value <= 100.0:
+                success[name] = 1.0 - s.value / 100.0
+            continue
         if not name or state not in _SEVERITY or not s.value >= 0.5:
             continue
         known = best.get(name)
         if known is None or _SEVERITY[state] > _SEVERITY[known]:
             best[name] = state  # type: ignore[assignment]
-    return tuple(Circuit(name=n, state=best[n]) for n in sorted(best))
+    return tuple(Circuit(name=n, state=best[n], success_rate=success.get(n)) for n in sorted(best))
 
 
 # ---------------------------------------------------------------- plain words

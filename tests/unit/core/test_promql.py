@@ -393,6 +393,19 @@ def test_instances_that_disagree_show_the_state_needing_attention() -> None:
     assert [c.state for c in circuits_from_vector(v)] == ["open"]
 
 
+def test_the_failure_rate_rows_give_the_success_rate() -> None:
+    rate = [
+        Sample({"name": "a", "state": "failure_rate"}, NOW, 25.0),
+        Sample({"name": "b", "state": "failure_rate"}, NOW, -1.0),  # not enough calls yet
+        Sample({"name": "ghost", "state": "failure_rate"}, NOW, 10.0),  # no state: no breaker
+    ]
+    circuits = circuits_from_vector(_state_vector({"a": "closed", "b": "open"}, rate))
+    assert [(c.name, c.state, c.success_rate) for c in circuits] == [
+        ("a", "closed", 0.75),
+        ("b", "open", None),
+    ]
+
+
 def test_no_breaker_metric_means_no_circuits() -> None:
     assert circuits_from_vector(Vector(())) == ()
 

@@ -199,6 +199,9 @@ def build_row(
     spark: tuple[tuple[float, float], ...],
 ) -> RowView:
     style = state_style(circuit.state)
+    # A threshold of 0 means the backend does not count (Prometheus' resilience4j gauges
+    # carry only state and failure rate): "—", never a made-up "0 / 0".
+    counted = circuit.failure_threshold > 0
     since = None if circuit.last_transition_ts is None else server_now - circuit.last_transition_ts
     half_open_in = NO_DATA
     if circuit.state == "open" and circuit.last_transition_ts is not None and not stale:
@@ -214,18 +217,25 @@ def build_row(
         "backend": backend,
         "circuit": circuit.name,
         "state": style.word,
-        "failures": f"{circuit.failure_count} / {circuit.failure_threshold}",
+        "failures": f"{circuit.failure_count} / {circuit.failure_threshold}"
+        if counted
+        else NO_DATA,
         "success": format_percent(circuit.success_rate),
-        "requests": str(circuit.total_requests_5min),
+        "requests": str(circuit.total_requests_5min) if counted else NO_DATA,
         "spark": "",
         "since": since_text,
         "half_open_in": half_open_in,
     }
+    rules = (
+        f"\nopens after {circuit.failure_threshold} consecutive failures, "
+        f"tries again {format_age(circuit.timeout_s, False)} after opening"
+        if counted
+        else "\nits thresholds are not reported by this backend (resilience4j metrics)"
+    )
     tooltip = (
         f"{circuit.name} on {backend}: {style.word}"
         + (" (last known; the backend is STALE)" if stale else "")
-        + f"\nopens after {circuit.failure_threshold} consecutive failures, "
-        f"tries again {format_age(circuit.timeout_s, False)} after opening"
+        + rules
     )
     return RowView(
         backend=backend,
