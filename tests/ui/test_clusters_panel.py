@@ -426,3 +426,20 @@ def test_a_failing_primary_shows_before_failover_and_only_failover_is_offered(ui
     # Nothing changed yet, so there is no change note and no per-tick work.
     assert [kind for kind, _ in ui.panel.shown_rows()] == ["cluster", "member", "member", "member"]
     assert not ui.panel.wants_tick
+
+
+def test_backends_without_clusters_say_so_instead_of_an_empty_table(ui) -> None:
+    ui.refresh()
+    assert ui.panel.empty_note.isHidden()  # no backend at all: nothing to say yet
+    ui.store.apply(ConnectionChanged("prom", LinkStatus(ConnectionState.CONNECTING)))
+    ui.panel.mark_dirty()
+    ui.refresh()
+    assert "waiting for a live backend" in ui.panel.empty_note.text()
+    ui.store.apply(
+        ConnectionChanged("prom", LinkStatus(ConnectionState.LIVE, Transport.PROMETHEUS))
+    )
+    ui.refresh()
+    assert ui.panel.empty_note.isVisibleTo(ui.panel)
+    assert ui.panel.empty_note.text() == (
+        "No database clusters: none of the connected backends reports any."
+    )

@@ -10,6 +10,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QLabel,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -431,7 +432,15 @@ class ClustersPanel(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        # Said, not left as an empty table: a Prometheus or Alertmanager backend has no
+        # clusters, and an operator must not wonder whether the panel is broken.
+        self.empty_note = QLabel(self)
+        self.empty_note.setObjectName("clusters_empty")
+        self.empty_note.setWordWrap(True)
+        self.empty_note.setStyleSheet(f"color: {theme.TEXT_DIM}; padding: 6px 8px;")
+        self.empty_note.hide()
         layout.addWidget(self.filter)
+        layout.addWidget(self.empty_note)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.commands.bar)
         self.setFocusProxy(self.view)
@@ -489,6 +498,7 @@ class ClustersPanel(Panel):
                 views[key] = view
                 ticking = ticking or stale or view.banner is not None or view.note is not None
         self._views = views
+        self._show_empty_note(bool(views))
         for key in [k for k in self._trails if k not in views]:
             self._trails.pop(key)
             self._flash_start.pop(key, None)
@@ -511,6 +521,18 @@ class ClustersPanel(Panel):
         else:
             self._next_due = float("inf")
         self.refreshed.emit()
+
+    def _show_empty_note(self, any_cluster: bool) -> None:
+        backends = self.ctx.store.backends
+        if any_cluster or not backends:
+            text = ""
+        elif not any(s.link.state is ConnectionState.LIVE for s in backends.values()):
+            text = "No database clusters known yet: waiting for a live backend…"
+        else:
+            text = "No database clusters: none of the connected backends reports any."
+        if self.empty_note.text() != text:
+            self.empty_note.setText(text)
+            self.empty_note.setVisible(bool(text))
 
     def _filtered(
         self, views: dict[tuple[str, str], ClusterView]
