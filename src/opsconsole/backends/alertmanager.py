@@ -39,6 +39,7 @@ from opsconsole.core.alertmanager import (
 from opsconsole.core.backoff import Backoff
 from opsconsole.core.events import (
     AlertChanged,
+    DataReceived,
     SilenceChanged,
     StoreEvent,
 )
@@ -252,6 +253,8 @@ class AlertmanagerClient:
                     resolved = msgspec.structs.replace(known, state="resolved")
                     self._alerts[aid] = resolved
                     events.append(AlertChanged(self.name, resolved))
+            # The whole list answered is current data even when nothing in it changed.
+            events.append(DataReceived(self.name))
             for event in events:
                 self._apply(event)
             self.polls += 1

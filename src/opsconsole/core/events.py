@@ -86,3 +86,11 @@ class BackendDescribed(StoreEvent, frozen=True):
 
 class SilenceChanged(StoreEvent, frozen=True):
     silence: Silence
+
+
+class DataReceived(StoreEvent, frozen=True):
+    """A complete, current answer from a backend whose data carries no sample times.
+
+    Alertmanager's alert list is data even when nothing in it changed; metric backends never
+    send this (a new sample is their proof of fresh data).
+    """

@@ -18,6 +18,7 @@ from opsconsole.core.events import (
     CircuitChanged,
     ClusterChanged,
     ConnectionChanged,
+    DataReceived,
     EventOccurred,
     FrameRejected,
     MetricsBatch,
@@ -57,7 +58,11 @@ class BackendState:
     link: LinkStatus = field(default_factory=lambda: LinkStatus(ConnectionState.CONNECTING))
     newest_data_ts: float | None = None  # sample time (server clock) of the newest metric row
     newest_data_mono: float | None = None  # local monotonic time when that row arrived
-    last_update_mono: float | None = None  # when the newest state arrived (local monotonic)
+    # When the newest real data arrived (local monotonic): a metric row newer than any before,
+    # or a complete answer from a backend that has no samples (Alertmanager). Never a
+    # reconnect, a hello, a heartbeat, a timeline line or a replayed old row: the data age
+    # shown everywhere is measured from here, so it only grows while nothing new arrives.
+    data_mono: float | None = None
     samples_ingested: int = 0
     invalid_frames: Counter[str] = field(default_factory=Counter)
     resyncs: int = 0
@@ -116,11 +121,15 @@ class Store:
         return state.newest_data_ts + max(0.0, self._clock() - state.newest_data_mono)
 
     def data_age(self, backend: str, now: float | None = None) -> float | None:
-        """Seconds since the newest state arrived from this backend (local clock), or None."""
+        """Seconds since the newest real data arrived from this backend (local clock), or None.
+
+        Only new data resets it (see `BackendState.data_mono`), so while a backend hangs,
+        restarts or merely says hello the age keeps growing.
+        """
         state = self._backends.get(backend)
-        if state is None or state.last_update_mono is None:
+        if state is None or state.data_mono is None:
             return None
-        return max(0.0, (self._clock() if now is None else now) - state.last_update_mono)
+        return max(0.0, (self._clock() if now is None else now) - state.data_mono)
 
     # ------------------------------------------------------------ writing
 
@@ -131,16 +140,12 @@ class Store:
             raise TypeError(f"no handler for {type(event).__name__}")
         handler(self, event)
 
-    def _touch(self, state: BackendState) -> None:
-        state.last_update_mono = self._clock()
-
     def _apply_snapshot(self, ev: SnapshotLoaded) -> None:
         state = self.backend(ev.backend)
         state.services = {s.name: s for s in ev.services}
         state.circuits = {c.name: c for c in ev.circuits}
         state.clusters = {c.name: c for c in ev.clusters}
         state.alerts = {a.id: a for a in ev.alerts}
-        self._touch(state)
         if ev.resync:
             state.resyncs += 1
         self.snapshot_loaded.emit(ev.backend)
@@ -160,12 +165,11 @@ class Store:
             ev = _reorder_fields(ev, state.series.fields)
         touched, kept = state.series.append_rows(ev.services, ev.ts, ev.values)
         state.samples_ingested += kept * len(ev.fields)
-        self._touch(state)
         if ev.ts.size:
             newest = float(ev.ts.max())
             if state.newest_data_ts is None or newest > state.newest_data_ts:
                 state.newest_data_ts = newest
-                state.newest_data_mono = self._clock()
+                state.newest_data_mono = state.data_mono = self._clock()
         unknown = touched.difference(state.services)
         if unknown:
             # A row for a service that no snapshot announced: keep it, show it by name.
@@ -178,29 +182,24 @@ class Store:
     def _apply_circuit(self, ev: CircuitChanged) -> None:
         state = self.backend(ev.backend)
         state.circuits[ev.circuit.name] = ev.circuit
-        self._touch(state)
         self.circuit_changed.emit(ev.backend, ev.circuit)
 
     def _apply_cluster(self, ev: ClusterChanged) -> None:
         state = self.backend(ev.backend)
         state.clusters[ev.cluster.name] = ev.cluster
-        self._touch(state)
         self.cluster_changed.emit(ev.backend, ev.cluster)
 
     def _apply_alert(self, ev: AlertChanged) -> None:
         state = self.backend(ev.backend)
         state.alerts[ev.alert.id] = ev.alert
-        self._touch(state)
         self.alert_changed.emit(ev.backend, ev.alert)
 
     def _apply_event(self, ev: EventOccurred) -> None:
         state = self.backend(ev.backend)
-        self._touch(state)
         self.events.append((ev.backend, ev.event))
         self.event_added.emit(ev.backend, ev.event)
 
     def _apply_action(self, ev: ActionFinished) -> None:
-        self._touch(self.backend(ev.backend))
         self.action_finished.emit(ev.backend, ev)
 
     def _apply_connection(self, ev: ConnectionChanged) -> None:
@@ -217,8 +216,10 @@ class Store:
     def _apply_silence(self, ev: SilenceChanged) -> None:
         state = self.backend(ev.backend)
         state.silences[ev.silence.id] = ev.silence
-        self._touch(state)
         self.silence_changed.emit(ev.backend, ev.silence)
+
+    def _apply_data_received(self, ev: DataReceived) -> None:
+        self.backend(ev.backend).data_mono = self._clock()
 
     def _apply_rejected(self, ev: FrameRejected) -> None:
         self.backend(ev.backend).invalid_frames[ev.kind] += 1
@@ -236,6 +237,7 @@ class Store:
         FrameRejected: _apply_rejected,
         BackendDescribed: _apply_described,
         SilenceChanged: _apply_silence,
+        DataReceived: _apply_data_received,
     }
 
 

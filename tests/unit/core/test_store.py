@@ -15,6 +15,7 @@ from opsconsole.core.events import (
     CircuitChanged,
     ClusterChanged,
     ConnectionChanged,
+    DataReceived,
     EventOccurred,
     FrameRejected,
     MetricsBatch,
@@ -190,9 +191,10 @@ def test_resync_snapshot_counts_and_emits_resynced(store: Store, rec: Recorder) 
     assert rec.names()[first_resync - 1] == "alert_changed"
 
 
-def test_snapshot_touches_data_age(store: Store, clock: FakeClock) -> None:
+def test_snapshot_without_samples_is_not_data(store: Store, clock: FakeClock) -> None:
+    # A reconnect's snapshot restates what is known; only samples prove the data is fresh.
     store.apply(snapshot())
-    assert store.backend("sim").last_update_mono == clock.now
+    assert store.data_age("sim") is None
 
 
 # ------------------------------------------------------------------ metrics
@@ -212,7 +214,7 @@ def test_metrics_batch_goes_into_the_series(store: Store, rec: Recorder, clock: 
     assert rec.of("services_changed") == []  # both services were known
     assert state.samples_ingested == 3 * len(METRIC_FIELDS)
     assert state.newest_data_ts == TS + 2
-    assert state.last_update_mono == clock.now
+    assert state.data_mono == clock.now
 
 
 def test_metrics_keep_nan_for_no_data(store: Store) -> None:
@@ -331,7 +333,7 @@ def test_action_finished_is_emitted(store: Store, rec: Recorder, clock: FakeCloc
     done = ActionFinished("sim", action_id="act-1", status="succeeded", message="ok", ts=TS)
     store.apply(done)
     assert rec.calls == [("action_finished", ("sim", done))]
-    assert store.backend("sim").last_update_mono == clock.now
+    assert store.data_age("sim") is None
 
 
 # ------------------------------------------------------------------ connection and rejects
@@ -394,11 +396,13 @@ def test_data_age_uses_the_injected_clock(store: Store, clock: FakeClock) -> Non
     assert store.data_age("sim", now=110.0) == pytest.approx(10.0)
     clock.now = 104.0
     store.apply(CircuitChanged("sim", circuit("payments")))
+    assert store.data_age("sim") == pytest.approx(4.0)  # a state change is not a new sample
+    store.apply(metrics([("checkout", TS + 1)]))
     assert store.data_age("sim") == 0.0
 
 
 def test_data_age_is_never_negative(store: Store, clock: FakeClock) -> None:
-    store.apply(snapshot())
+    store.apply(metrics([("checkout", TS)]))
     assert store.data_age("sim", now=clock.now - 50) == 0.0
 
 
@@ -425,3 +429,42 @@ def test_new_backend_starts_connecting() -> None:
     assert state.link.state is ConnectionState.CONNECTING
     assert state.resyncs == 0 and state.samples_ingested == 0
     assert state.newest_data_ts is None
+
+
+# ------------------------------------------------------------------ data age
+
+
+def test_data_age_only_grows_while_no_new_sample_arrives(store: Store, clock: FakeClock) -> None:
+    """A hung backend: lost-link lines, status changes, a reconnect's snapshot, a replayed old
+    row and a circuit restated by the snapshot all arrive, but no new sample; the age must
+    grow with the clock at every step."""
+    store.apply(snapshot())
+    store.apply(metrics([("checkout", TS + 1)]))
+    ages = [store.data_age("sim")]
+    noise: list[Any] = [
+        EventOccurred("sim", Event(ts=TS + 2, kind="info", message="Lost the link to sim")),
+        ConnectionChanged("sim", LinkStatus(ConnectionState.RECONNECTING, None)),
+        snapshot(resync=True),
+        metrics([("checkout", TS + 1)]),  # the same sample again (a replay)
+        metrics([("payments", TS)]),  # an older sample of another service
+        ActionFinished("sim", action_id="a", status="succeeded", message="", ts=TS),
+        ConnectionChanged("sim", LinkStatus(ConnectionState.LIVE, None)),
+    ]
+    for event in noise:
+        clock.now += 1.5
+        store.apply(event)
+        ages.append(store.data_age("sim"))
+    assert ages == [0.0, 1.5, 3.0, 4.5, 6.0, 7.5, 9.0, 10.5]
+    clock.now += 1.0
+    store.apply(metrics([("checkout", TS + 2)]))  # a real new sample
+    assert store.data_age("sim") == 0.0
+
+
+def test_data_received_is_data_for_a_backend_without_samples(
+    store: Store, clock: FakeClock
+) -> None:
+    store.apply(DataReceived("am"))
+    clock.now += 2.0
+    assert store.data_age("am") == 2.0
+    store.apply(DataReceived("am"))
+    assert store.data_age("am") == 0.0
