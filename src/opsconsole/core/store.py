@@ -195,7 +195,7 @@ class Store:
         self.alert_changed.emit(ev.backend, ev.alert)
 
     def _apply_event(self, ev: EventOccurred) -> None:
-        state = self.backend(ev.backend)
+        self.backend(ev.backend)
         self.events.append((ev.backend, ev.event))
         self.event_added.emit(ev.backend, ev.event)
 

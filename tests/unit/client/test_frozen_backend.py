@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -64,7 +65,7 @@ async def test_data_age_grows_monotonically_while_the_backend_is_frozen(
     # sample: never reset by a lost-link line, a reconnect attempt or a status change.
     assert ConnectionState.LIVE not in {s for t, _, s in samples if t > 4.0}, samples
     assert states & {ConnectionState.STALE, ConnectionState.RECONNECTING}, states
-    for (t0, a0, _), (t1, a1, _) in zip(samples, samples[1:], strict=False):
+    for (t0, a0, _), (t1, a1, _) in itertools.pairwise(samples):
         assert a1 >= a0, f"data age went backwards: {a0:.2f} s at {t0:.1f} → {a1:.2f} s at {t1:.1f}"
     elapsed, last_age, _ = samples[-1]
     assert last_age >= start_age + elapsed - 0.5, (start_age, elapsed, last_age)
