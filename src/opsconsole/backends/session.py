@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import tzinfo
 
 import numpy as np
 
+from opsconsole.core.clocktext import clock_text
 from opsconsole.core.events import (
+    LINK_RESTARTED,
     ActionFinished,
     AlertChanged,
     CircuitChanged,
@@ -74,6 +77,7 @@ class StreamSession:
 
     One instance lives as long as the client (not the link), so that `tracker` carries the
     epoch and last seq across reconnects and the next link can resume where this one stopped.
+    `tz` is for the times written into the operator's lines (None: the local time zone).
     """
 
     backend: str
@@ -86,6 +90,10 @@ class StreamSession:
     resume_from: tuple[str, int] | None = None
     newest_ts: float | None = None
     duplicates: int = 0
+    # The epoch (server run) whose state the store holds: a snapshot from another one is a
+    # restart, whoever noticed the new epoch first (the hello, or polling's events answer).
+    data_epoch: str | None = None
+    tz: tzinfo | None = None
 
     def link_opened(self) -> tuple[str, int] | None:
         """A new link: nothing is applied until it has replayed or sent a snapshot.
@@ -150,9 +158,26 @@ class StreamSession:
         self.tracker.on_snapshot(frame.seq)
         if frame.epoch:
             self.tracker.epoch = frame.epoch
+        epoch = self.tracker.epoch
+        restarted = (
+            resync
+            and self.data_epoch is not None
+            and epoch is not None
+            and epoch != self.data_epoch
+        )
+        self.data_epoch = epoch
+        if restarted:
+            self.newest_ts = None  # the new run's clock may differ: its data starts afresh
         self.awaiting_snapshot = False
         self.circuits = named_circuits(frame.circuits)
-        events: list[StoreEvent] = [
+        events: list[StoreEvent] = []
+        if resync:
+            # Told before the new state is applied: after a restart, the timeline takes the new
+            # run's state as a fresh baseline instead of comparing it with the old run's.
+            events.append(
+                EventOccurred(self.backend, self._gap_event(frame.ts, lost_since, restarted))
+            )
+        events.append(
             SnapshotLoaded(
                 self.backend,
                 services=frame.services,
@@ -162,21 +187,31 @@ class StreamSession:
                 ts=frame.ts,
                 resync=resync,
                 gap_from_ts=lost_since,
+                restarted=restarted,
             )
-        ]
+        )
         if frame.realtime is not None and frame.realtime.services:
             batch = realtime_batch(self.backend, frame.realtime)
             events.append(batch)
             self._saw_ts(batch.ts)
         self.epoch_changed = False
-        if resync:
-            message = "Resynchronised after lost frames"
-            if lost_since is not None:
-                message += f"; no data between {lost_since:.0f} and {frame.ts:.0f}"
-            events.append(
-                EventOccurred(self.backend, Event(ts=frame.ts, kind="info", message=message))
-            )
         return Feed(tuple(events))
+
+    def _gap_event(self, ts: float, lost_since: float | None, restarted: bool) -> Event:
+        """ "Backend sim restarted; no data from 12:24:10 to 12:25:15" (or "Resynchronised
+        after lost frames; …" when the same run could not replay what was lost)."""
+        if restarted:
+            message = f"Backend {self.backend} restarted"
+            link = LINK_RESTARTED
+        else:
+            message = "Resynchronised after lost frames"
+            link = "resynchronised"
+        if lost_since is not None:
+            since, until = clock_text(lost_since, self.tz), clock_text(max(ts, lost_since), self.tz)
+            message += (
+                f"; no data from {since} to {until}" if since != until else f"; no data at {since}"
+            )
+        return Event(ts=ts, kind="info", message=message, data={"link": link})
 
     def _saw_ts(self, ts: np.ndarray) -> None:
         if ts.size:

@@ -23,8 +23,14 @@ class StoreEvent(msgspec.Struct, frozen=True):
     backend: str
 
 
+# `Event.data["link"]` of the client's line for a backend that came back as a new run (a new
+# epoch): the state before it belongs to another history and is not compared with the new one.
+LINK_RESTARTED = "restarted"
+
+
 class SnapshotLoaded(StoreEvent, frozen=True):
-    """The whole state of a backend. `resync` marks a snapshot that replaced lost frames."""
+    """The whole state of a backend. `resync` marks a snapshot that replaced lost frames;
+    `restarted` one from a new run of the backend (a new epoch), not a continuation."""
 
     services: tuple[Service, ...]
     circuits: tuple[Circuit, ...]
@@ -33,6 +39,7 @@ class SnapshotLoaded(StoreEvent, frozen=True):
     ts: float
     resync: bool = False
     gap_from_ts: float | None = None
+    restarted: bool = False
 
 
 class MetricsBatch(StoreEvent, frozen=True):

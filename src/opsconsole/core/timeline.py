@@ -13,6 +13,13 @@ Where entries come from (`TimelineRecorder`):
   fact twice, so such an event is skipped when it names a circuit or cluster whose change was
   derived within `PAIR_WINDOW_S`: each derived change pairs with at most one event. Events that
   pair with nothing (a replica rejoining, a backend that sends no state frames) are kept.
+- A restarted backend (the client's "Backend … restarted" line, written before the new run's
+  snapshot) starts a new history: its circuits and clusters are taken as new baselines, never
+  compared with the old run's. A cluster whose timeline went down has started over too (a
+  timeline only grows within one history): one "state after a restart" line, never a promotion.
+- A breaker flapping between two states (each change within `FLAP_WINDOW_S` of the last, see
+  `core.flapping`) is one line: its first change is written at once as usual, the rest grow
+  one "flapping open ↔ half-open ×N (12:01:10–12:03:40)" entry, rewritten in place.
 - Alerts: a line when one starts firing, resolves, or is first acknowledged; repeated frames of
   the same alert write nothing. These lines carry a stable `ref` so a restarted console that
   sees the same firing alert again (with another current value in its message) adds no
@@ -21,7 +28,8 @@ Where entries come from (`TimelineRecorder`):
   resynchronised), recorded as kind "connection"; the recorder adds "auth failed" itself.
 - Operator actions: `record_action`, called by the action pipeline.
 
-Times: events carry the backend's own time; alerts their `since_ts`/`acked_ts`; breakers their
+Times in messages are local HH:MM:SS (`core.clocktext`), written when the line is made.
+Entry times: events carry the backend's own time; alerts their `since_ts`/`acked_ts`; breakers their
 `last_transition_ts`. Changes without a time of their own (a cluster's state, an alert's
 resolution, operator actions) are stamped with the store's estimate of that backend's clock,
 so they sort correctly among the backend's events even when the workstation clock is off.
@@ -39,12 +47,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from psygnal import Signal
 
+from opsconsole.core.clocktext import span_text
+from opsconsole.core.events import LINK_RESTARTED
+from opsconsole.core.flapping import FlapRun, next_run
 from opsconsole.core.models import (
     Alert,
     Circuit,
@@ -81,8 +93,11 @@ PAIR_WINDOW_S = 5.0
 MAX_KNOWN_ALERTS = 5000
 
 # The client's words for link changes ("Lost the link to …", "Link to … restored",
-# "Resynchronised …"); they arrive as "info" events and belong to kind "connection".
-_LINK_MESSAGE = re.compile(r"^(Lost the link to |Link to .* restored|Resynchronised\b)")
+# "Resynchronised …", "Backend … restarted"); they arrive as "info" events and belong to kind
+# "connection".
+_LINK_MESSAGE = re.compile(
+    r"^(Lost the link to |Link to .* restored|Resynchronised\b|Backend .* restarted\b)"
+)
 # SQLite's primary result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB.
 _CORRUPT_CODES = {11, 26}
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -159,6 +174,7 @@ class TimelineStore:
     """
 
     entry_added = Signal(object)  # the stored TimelineEntry (with its id)
+    entry_updated = Signal(object)  # a stored entry rewritten in place (same id and time)
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -288,6 +304,25 @@ class TimelineStore:
         stored = msgspec.structs.replace(entry, id=row_id)
         self.entry_added.emit(stored)
         return stored
+
+    def update(self, entry: TimelineEntry) -> TimelineEntry | None:
+        """Rewrite the words and details of a stored entry (a group that grew); its id, time
+        and place stay. Returns it, or None when no such entry is stored (any more)."""
+        if entry.id <= 0:
+            raise ValueError("only a stored entry (with its id) can be updated")
+        data = msgspec.json.encode(entry.data, enc_hook=str)
+
+        def rewrite(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE entries SET message = ?, data = ? WHERE id = ? AND backend = ? AND ts = ?",
+                (entry.message, data, entry.id, entry.backend, entry.ts),
+            )
+            return cursor.rowcount == 1
+
+        if not self._run(rewrite, False):
+            return None
+        self.entry_updated.emit(entry)
+        return entry
 
     def recent(
         self,
@@ -455,6 +490,15 @@ class _AlertSeen:
     acked_by: str | None
 
 
+@dataclass(frozen=True)
+class _Flapping:
+    """A circuit's current run of changes and, once it groups, the entry that shows it."""
+
+    run: FlapRun | None
+    entry: TimelineEntry | None = None  # the group's stored entry
+    generation: int = 0  # of the timeline database the entry lives in
+
+
 def _guarded(method: Callable[..., None]) -> Callable[..., None]:
     """A failing timeline must never break ingestion: the store's emit would raise into the
     client. Log and carry on."""
@@ -484,13 +528,16 @@ class TimelineRecorder:
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        tz: tzinfo | None = None,
     ) -> None:
         self.store = store
         self.timeline = timeline
         self.on_entry = on_entry
         self._clock = clock
         self._monotonic = monotonic
+        self._tz = tz  # for times written into messages; None: the workstation's local time
         self._circuits: dict[tuple[str, str], tuple[str, float]] = {}  # → (state, entry ts)
+        self._flaps: dict[tuple[str, str], _Flapping] = {}
         self._clusters: dict[tuple[str, str], DbCluster] = {}
         self._alerts: dict[str, dict[str, _AlertSeen]] = {}
         self._links: dict[str, ConnectionState] = {}
@@ -560,6 +607,20 @@ class TimelineRecorder:
             self.on_entry(stored)
         return stored
 
+    def _rewrite(self, entry: TimelineEntry) -> TimelineEntry | None:
+        stored = self.timeline.update(entry)
+        if stored is not None and self.on_entry is not None:
+            self.on_entry(stored)
+        return stored
+
+    def _new_history(self, backend: str) -> None:
+        """The backend restarted: what it said before is another history. Its next circuits
+        and clusters are baselines again, and nothing pairs or groups across the restart."""
+        for known in (self._circuits, self._clusters, self._flaps):
+            for key in [k for k in known if k[0] == backend]:
+                del known[key]
+        self._pending.pop(backend, None)
+
     def _derived(self, backend: str, what: str, name: str) -> None:
         self._pending.setdefault(backend, deque()).append((what, name, self._monotonic()))
 
@@ -586,6 +647,8 @@ class TimelineRecorder:
         if event.kind in ("breaker", "failover") and self._pairs_with_derived(backend, event):
             self.skipped_events += 1
             return
+        if event.kind == "info" and event.data.get("link") == LINK_RESTARTED:
+            self._new_history(backend)
         kind: str = event.kind
         if kind == "info" and _LINK_MESSAGE.match(event.message):
             kind = "connection"
@@ -623,12 +686,18 @@ class TimelineRecorder:
             # No transition time, or a stale one from a backend that does not update it.
             ts = self._observed(backend)
         self._circuits[key] = (circuit.state, ts)
+        self._derived(backend, "breaker", circuit.name)
+        flapping = self._flaps.get(key)
+        run = next_run(flapping.run if flapping else None, old, circuit.state, ts)
+        if run is not None and run.grouped and flapping is not None:
+            self._flaps[key] = self._grow_group(backend, circuit.name, run, flapping)
+            return
+        self._flaps[key] = _Flapping(run)
         text = f"{circuit.name} {_word(old)} → {_word(circuit.state)}"
         if circuit.state == "open" and circuit.failure_count > 0:
             text += f" after {circuit.failure_count} failures"
         elif circuit.state == "forced_open":
             text += " (forced by an operator)"
-        self._derived(backend, "breaker", circuit.name)
         self._write(
             TimelineEntry(
                 ts=ts,
@@ -640,6 +709,33 @@ class TimelineRecorder:
             )
         )
 
+    def _grow_group(self, backend: str, name: str, run: FlapRun, was: _Flapping) -> _Flapping:
+        """Show a flapping run as one entry: written at its second change, then rewritten.
+
+        The entry keeps the run's start time, so it sits just above the run's first line and
+        stays there while it grows; the span in its words tells how long it has lasted.
+        """
+        span = span_text(run.start_ts, run.last_ts, self._tz)
+        text = f"{name} flapping {_word(run.first)} ↔ {_word(run.second)} ×{run.count} ({span})"
+        data = {"circuit": name, "to": run.last_to, "changes": run.count}
+        generation = self.timeline.generation
+        if was.entry is not None and was.generation == generation:
+            grown = msgspec.structs.replace(was.entry, message=text, data=data)
+            if self._rewrite(grown) is not None:
+                return _Flapping(run, grown, generation)
+        # The first group line, or its database was replaced meanwhile: a new entry.
+        stored = self._write(
+            TimelineEntry(
+                ts=run.start_ts,
+                backend=backend,
+                kind="breaker",
+                service=name,
+                message=text,
+                data=data,
+            )
+        )
+        return _Flapping(run, stored, generation)
+
     @_guarded
     def _on_cluster(self, backend: str, cluster: DbCluster) -> None:
         key = (backend, cluster.name)
@@ -649,6 +745,23 @@ class TimelineRecorder:
             return  # baseline
         name = cluster.name
         ts = self._observed(backend)
+        old_timeline, new_timeline = _timeline_of(old), _timeline_of(cluster)
+        if new_timeline < old_timeline:
+            # A timeline only grows within one history: lower means the cluster (or the backend
+            # reporting it) started over. Its state now is a new baseline, never a promotion.
+            text = f"{name}: state after a restart: {cluster.primary or 'no'} primary, "
+            text += f"timeline {new_timeline}"
+            if cluster.state != "healthy":
+                text += f", {cluster.state}"
+            data = {
+                "cluster": name,
+                "primary": cluster.primary,
+                "timeline": new_timeline,
+                "previous_timeline": old_timeline,
+                "to": cluster.state,
+            }
+            self._write(_cluster_entry(backend, ts, name, text, data))
+            return
         entries: list[TimelineEntry] = []
         if cluster.primary != old.primary:
             entries.append(_promotion(backend, ts, old, cluster))
@@ -744,6 +857,11 @@ class TimelineRecorder:
 def _word(state: str) -> str:
     """Circuit states as words: half_open → half-open, forced_open → forced open."""
     return state.replace("forced_", "forced ").replace("_", "-")
+
+
+def _timeline_of(cluster: DbCluster) -> int:
+    """The cluster's timeline: the highest of its members' (a new primary raises it)."""
+    return max((m.timeline for m in cluster.members), default=0)
 
 
 def _member(cluster: DbCluster, name: str | None) -> DbMember | None:

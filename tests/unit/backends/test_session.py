@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 
@@ -15,6 +16,10 @@ from opsconsole.core.events import (
     SnapshotLoaded,
 )
 
+# 2026-12-06 12:24:10 UTC; the operator's clock says 14:24:10 in UTC+2.
+T0 = datetime(2026, 12, 6, 12, 24, 10, tzinfo=UTC).timestamp()
+UTC_PLUS_2 = timezone(timedelta(hours=2))
+
 
 def frame(**kw: object) -> bytes:
     return json.dumps(kw).encode()
@@ -24,11 +29,11 @@ def hello(epoch: str = "e1", seq: int = 10) -> bytes:
     return frame(type="hello", version="1", epoch=epoch, server_time=1e9, seq=seq)
 
 
-def snapshot(seq: int = 10, resync: bool = False) -> bytes:
+def snapshot(seq: int = 10, resync: bool = False, ts: float = 1e9) -> bytes:
     return frame(
         type="snapshot",
         seq=seq,
-        ts=1e9,
+        ts=ts,
         resync=resync,
         services=[{"name": "orders"}],
         circuits={
@@ -94,16 +99,59 @@ def test_resume_on_same_epoch_accepts_the_replay() -> None:
     assert isinstance(out.events[0], MetricsBatch)
 
 
-def test_new_epoch_makes_the_next_snapshot_a_flagged_resync() -> None:
-    s = started(StreamSession("b"))
-    s.feed(metrics(11))
+def test_new_epoch_is_a_restart_told_in_clock_times_before_the_new_state() -> None:
+    s = started(StreamSession("b", tz=UTC_PLUS_2))
+    s.feed(metrics(11, ts=T0))
     s.link_opened()
     s.feed(hello(epoch="e2", seq=0))
-    out = s.feed(snapshot(seq=3, resync=False))
-    assert out.events[0].resync
-    assert any(
-        isinstance(e, EventOccurred) and "Resynchronised" in e.event.message for e in out.events
+    out = s.feed(snapshot(seq=3, resync=False, ts=T0 + 65))
+    told, loaded = out.events[0], out.events[1]
+    # First the line, then the state: the timeline re-baselines on the line.
+    assert isinstance(told, EventOccurred) and isinstance(loaded, SnapshotLoaded)
+    assert loaded.resync and loaded.restarted and loaded.gap_from_ts == T0
+    assert told.event.message == "Backend b restarted; no data from 14:24:10 to 14:25:15"
+    assert (told.event.kind, told.event.ts, told.event.data) == (
+        "info",
+        T0 + 65,
+        {"link": "restarted"},
     )
+    assert s.data_epoch == "e2"
+
+
+def test_lost_frames_on_the_same_run_are_a_resync_not_a_restart() -> None:
+    s = started(StreamSession("b", tz=UTC_PLUS_2))
+    s.feed(metrics(11, ts=T0))
+    s.link_opened()
+    s.feed(hello(epoch="e1", seq=500))  # the same run, but it no longer holds seq 12
+    out = s.feed(snapshot(seq=500, resync=True, ts=T0 + 65))
+    told, loaded = out.events[0], out.events[1]
+    assert loaded.resync and not loaded.restarted
+    assert (
+        told.event.message == "Resynchronised after lost frames; no data from 14:24:10 to 14:25:15"
+    )
+    assert told.event.data == {"link": "resynchronised"}
+
+
+def test_a_reload_flagged_by_the_caller_on_the_same_epoch_is_no_restart() -> None:
+    # Polling answered 410 (history gone, same run): the client flags the reload itself.
+    s = started(StreamSession("b", tz=UTC_PLUS_2))
+    s.feed(metrics(11, ts=T0))
+    s.epoch_changed = True
+    out = s.feed(snapshot(seq=40, ts=T0))
+    assert out.events[1].resync and not out.events[1].restarted
+    assert out.events[0].event.message == "Resynchronised after lost frames; no data at 14:24:10"
+
+
+def test_a_snapshot_naming_a_new_epoch_is_a_restart_however_it_was_noticed() -> None:
+    # Polling sees the new epoch in the events answer and loads a snapshot carrying it.
+    s = started(StreamSession("b", tz=UTC))
+    s.tracker.on_hello("e9")
+    s.epoch_changed = True
+    out = s.feed(frame(**{**json.loads(snapshot(seq=1)), "epoch": "e9"}))
+    assert out.events[1].restarted
+    assert out.events[0].event.message == "Backend b restarted; no data at 01:46:40"
+    again = s.feed(snapshot(seq=2, resync=True))
+    assert not again.events[1].restarted, "the new run is the one held now"
 
 
 def test_invalid_frame_is_rejected_with_its_kind() -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from opsconsole.core.events import (
+    LINK_RESTARTED,
     AlertChanged,
     CircuitChanged,
     ClusterChanged,
@@ -17,6 +20,7 @@ from opsconsole.core.events import (
     EventOccurred,
     SnapshotLoaded,
 )
+from opsconsole.core.flapping import FLAP_WINDOW_S
 from opsconsole.core.models import (
     Alert,
     Circuit,
@@ -92,6 +96,29 @@ def test_identical_events_are_stored_once() -> None:
 def test_times_must_be_real_numbers() -> None:
     with pytest.raises(ValueError, match="valid time"):
         TimelineStore(None).append(entry(float("nan"), "x"))
+
+
+def test_update_rewrites_words_and_details_in_place() -> None:
+    tl = TimelineStore(None)
+    updated: list[TimelineEntry] = []
+    tl.entry_updated.connect(updated.append)
+    tl.append(entry(TS, "before", "info"))
+    group = tl.append(entry(TS + 1, "x flapping ×2", "breaker", data={"changes": 2}))
+    tl.append(entry(TS + 2, "after", "info"))
+    assert group is not None
+    grown = msgspec.structs.replace(group, message="x flapping ×3", data={"changes": 3})
+    assert tl.update(grown) == grown and updated == [grown]
+    stored = tl.recent()
+    assert messages(stored) == ["after", "x flapping ×3", "before"], "same place, new words"
+    assert (stored[1].id, stored[1].ts, stored[1].data) == (group.id, TS + 1, {"changes": 3})
+    assert messages(tl.recent(text="×3")) == ["x flapping ×3"]
+    assert tl.last_id() == 3, "an update adds no entry"
+    # An entry that is not (or no longer) stored is not invented.
+    assert tl.update(msgspec.structs.replace(grown, id=99)) is None
+    assert tl.update(msgspec.structs.replace(grown, ts=TS + 5)) is None
+    assert updated == [grown]
+    with pytest.raises(ValueError, match="stored entry"):
+        tl.update(entry(TS, "never stored"))
 
 
 def test_filters_by_kind_service_words_and_position() -> None:
@@ -255,6 +282,7 @@ class Rig:
             self.seen.append,
             clock=lambda: clocks.wall,
             monotonic=lambda: clocks.mono,
+            tz=UTC,  # TS is 22:13:20 UTC
         )
 
     def apply(self, *events: Any) -> None:
@@ -538,7 +566,8 @@ def test_events_map_to_kinds_and_replays_are_stored_once(rig: Rig) -> None:
         ("action", "alert x acknowledged by alice"),
         ("info", "Lost the link to sim: connection refused"),
         ("info", "Link to sim restored (websocket)"),
-        ("info", "Resynchronised after lost frames; no data between 1 and 2"),
+        ("info", "Resynchronised after lost frames; no data from 22:13:20 to 22:14:25"),
+        ("info", "Backend sim restarted; no data from 22:14:25 to 22:15:00"),
         ("info", "Maintenance window starts at 02:00"),
     ]:
         rig.apply(event(kind, text, TS + len(rig.seen), service="orders"))
@@ -550,10 +579,11 @@ def test_events_map_to_kinds_and_replays_are_stored_once(rig: Rig) -> None:
         "alert x acknowledged by alice": "action",
         "Lost the link to sim: connection refused": "connection",
         "Link to sim restored (websocket)": "connection",
-        "Resynchronised after lost frames; no data between 1 and 2": "connection",
+        "Resynchronised after lost frames; no data from 22:13:20 to 22:14:25": "connection",
+        "Backend sim restarted; no data from 22:14:25 to 22:15:00": "connection",
         "Maintenance window starts at 02:00": "info",
     }
-    assert rig.timeline.count() == 7 and len(rig.seen) == 7
+    assert rig.timeline.count() == 8 and len(rig.seen) == 8
 
 
 def test_auth_failure_is_one_connection_line(rig: Rig, clocks) -> None:
@@ -610,3 +640,176 @@ def test_close_disconnects(rig: Rig) -> None:
     rig.recorder.close()
     rig.apply(event("deploy", "after close", TS))
     assert rig.timeline.count() == 0
+
+
+# ---------------------------------------------------------------------------- restarts
+
+
+def restart_line(ts: float) -> EventOccurred:
+    """What the client says before the snapshot of a new run of the backend."""
+    text = "Backend sim restarted; no data from 22:13:30 to 22:14:40"
+    return event("info", text, ts, data={"link": LINK_RESTARTED})
+
+
+def test_a_backwards_timeline_is_never_a_promotion(rig: Rig, clocks) -> None:
+    rig.apply(snapshot())
+    rig.apply(ClusterChanged("sim", cluster("healthy", "replica-1", timeline=2)))
+    rig.apply(ClusterChanged("sim", cluster("healthy", "replica-2", timeline=3)))
+    # The backend started over without saying so (no restart line): timeline 3 → 1.
+    rig.apply(ClusterChanged("sim", cluster("healthy", "primary-db", timeline=1)))
+    rig.apply(ClusterChanged("sim", cluster("healthy", "primary-db", timeline=1)))
+    assert rig.lines(kinds=["failover"]) == [
+        "orders-db: replica-2 promoted to primary (timeline 3, was replica-1)",
+        "orders-db: replica-1 promoted to primary (timeline 2, was primary-db)",
+    ]
+    [reset] = rig.timeline.recent(limit=1)
+    assert reset.message == "orders-db: state after a restart: primary-db primary, timeline 1"
+    assert (reset.kind, reset.ts, reset.service) == ("cluster", clocks.wall, "orders-db")
+    assert reset.data["previous_timeline"] == 3 and reset.data["timeline"] == 1
+    # The new history is the baseline: the next promotion there is told as usual.
+    rig.apply(ClusterChanged("sim", cluster("failed", "primary-db", timeline=1, failures=3)))
+    rig.apply(ClusterChanged("sim", cluster("healthy", "replica-2", timeline=2)))
+    assert rig.lines(limit=3)[0] == "orders-db failed → healthy"
+    assert "orders-db: replica-2 promoted to primary (timeline 2, was primary-db)" in rig.lines()
+
+
+def test_a_backwards_timeline_without_a_primary_says_so(rig: Rig) -> None:
+    rig.apply(snapshot(clusters=(cluster("healthy", "replica-1", timeline=4),)))
+    rig.apply(ClusterChanged("sim", cluster("failed", None, timeline=1)))
+    assert rig.lines() == ["orders-db: state after a restart: no primary, timeline 1, failed"]
+
+
+def test_after_a_restart_the_new_run_is_a_baseline_not_a_change(rig: Rig, clocks) -> None:
+    rig.apply(snapshot())
+    rig.apply(CircuitChanged("sim", circuit("open", TS + 20, failures=3)))
+    rig.apply(ClusterChanged("sim", cluster("healthy", "replica-1", timeline=2)))
+    before = rig.timeline.count()
+    # The new run: breaker closed again, primary-db primary on timeline 1.
+    rig.apply(restart_line(TS + 140))
+    rig.apply(snapshot(ts=TS + 140))
+    lines = rig.lines()
+    assert rig.timeline.count() == before + 1, lines
+    assert lines[0] == "Backend sim restarted; no data from 22:13:30 to 22:14:40"
+    assert rig.timeline.recent(limit=1)[0].kind == "connection"
+    # Changes of the new run are compared with the new run.
+    rig.apply(CircuitChanged("sim", circuit("open", TS + 150, failures=3)))
+    assert rig.lines(limit=1) == ["inventory-service closed → open after 3 failures"]
+
+
+def test_a_resync_of_the_same_run_still_compares_states(rig: Rig) -> None:
+    rig.apply(snapshot())
+    # Lost frames, same run: what changed meanwhile really happened.
+    rig.apply(
+        event(
+            "info",
+            "Resynchronised after lost frames; no data from 22:13:30 to 22:14:40",
+            TS + 80,
+            data={"link": "resynchronised"},
+        )
+    )
+    rig.apply(snapshot(clusters=(cluster("healthy", "replica-1", timeline=2),), resync=True))
+    assert "orders-db: replica-1 promoted to primary (timeline 2, was primary-db)" in rig.lines()
+
+
+# ---------------------------------------------------------------------------- flapping
+
+
+def test_a_flapping_breaker_is_one_line_growing_in_place(rig: Rig, clocks) -> None:
+    rig.apply(snapshot())
+    rig.apply(CircuitChanged("sim", circuit("open", TS + 10, failures=3)))
+    updated: list[TimelineEntry] = []
+    rig.timeline.entry_updated.connect(updated.append)
+    # open → half-open → open … every 15 s: a dependency that keeps failing its trial call.
+    t = TS + 10
+    for i in range(7):
+        t += 15
+        rig.apply(CircuitChanged("sim", circuit("half_open" if i % 2 == 0 else "open", t)))
+    lines = rig.lines()
+    assert lines == [
+        "inventory-service flapping open ↔ half-open ×7 (22:13:45–22:15:15)",
+        "inventory-service open → half-open",
+        "inventory-service closed → open after 3 failures",
+    ]
+    group = rig.timeline.recent(limit=1)[0]
+    first = rig.timeline.recent()[1]
+    assert group.ts == first.ts == TS + 25, "the group sits just above its first change"
+    assert group.data == {"circuit": "inventory-service", "to": "half_open", "changes": 7}
+    assert [u.id for u in updated] == [group.id] * 5, "written once, then rewritten"
+    assert [u.message.split("×")[1][0] for u in updated] == ["3", "4", "5", "6", "7"]
+    assert rig.seen[-1] == group, "on_entry is told of rewrites too"
+
+    # It recovers: a change between other states is a line of its own again.
+    rig.apply(CircuitChanged("sim", circuit("closed", t + 5)))
+    assert rig.lines(limit=1) == ["inventory-service half-open → closed"]
+    # Flapping again later starts a new group; the old one keeps its count.
+    rig.apply(CircuitChanged("sim", circuit("open", t + 100, failures=3)))
+    rig.apply(CircuitChanged("sim", circuit("closed", t + 110)))
+    rig.apply(CircuitChanged("sim", circuit("open", t + 120, failures=3)))
+    assert rig.lines(limit=3) == [
+        "inventory-service flapping closed ↔ open ×3 (22:16:55–22:17:15)",
+        "inventory-service closed → open after 3 failures",
+        "inventory-service half-open → closed",
+    ]
+    assert "inventory-service flapping open ↔ half-open ×7 (22:13:45–22:15:15)" in rig.lines()
+
+
+def test_changes_further_apart_than_the_window_are_lines_of_their_own(rig: Rig) -> None:
+    rig.apply(snapshot())
+    t = TS
+    for state in ("open", "half_open", "open", "half_open"):
+        t += FLAP_WINDOW_S + 1
+        rig.apply(CircuitChanged("sim", circuit(state, t, failures=3)))
+    assert rig.lines() == [
+        "inventory-service open → half-open",
+        "inventory-service half-open → open after 3 failures",
+        "inventory-service open → half-open",
+        "inventory-service closed → open after 3 failures",
+    ]
+
+
+def test_an_operator_forcing_a_breaker_is_never_grouped(rig: Rig) -> None:
+    rig.apply(snapshot())
+    for i, state in enumerate(("forced_open", "closed", "forced_open", "closed")):
+        rig.apply(CircuitChanged("sim", circuit(state, TS + i + 1)))
+    assert rig.lines() == [
+        "inventory-service forced open → closed",
+        "inventory-service closed → forced open (forced by an operator)",
+        "inventory-service forced open → closed",
+        "inventory-service closed → forced open (forced by an operator)",
+    ]
+
+
+def test_flapping_pairs_with_the_backends_own_events(rig: Rig) -> None:
+    rig.apply(snapshot())
+    t = TS
+    for state in ("open", "half_open", "open", "half_open"):
+        t += 5
+        rig.apply(CircuitChanged("sim", circuit(state, t, failures=3)))
+        # The reference backend follows each circuit frame with its event: skipped each time.
+        rig.apply(
+            event(
+                "breaker",
+                f"circuit inventory-service: → {state}",
+                t,
+                data={"circuit": "inventory-service"},
+            )
+        )
+    assert rig.recorder.skipped_events == 4
+    assert rig.lines() == [
+        "inventory-service flapping open ↔ half-open ×3 (22:13:30–22:13:40)",
+        "inventory-service open → half-open",
+        "inventory-service closed → open after 3 failures",
+    ]
+
+
+def test_a_group_whose_entry_is_gone_is_written_again(clocks, tmp_path) -> None:
+    path = tmp_path / "timeline.sqlite3"
+    rig = Rig(clocks, TimelineStore(path))
+    rig.apply(snapshot())
+    for i, state in enumerate(("open", "half_open", "open")):
+        rig.apply(CircuitChanged("sim", circuit(state, TS + 5 * (i + 1), failures=3)))
+    # The file went away under the running console (deleted by hand): a fresh one starts.
+    rig.timeline.close()
+    path.unlink()
+    rig.apply(CircuitChanged("sim", circuit("half_open", TS + 20)))
+    assert rig.lines() == ["inventory-service flapping open ↔ half-open ×3 (22:13:30–22:13:40)"]
