@@ -122,6 +122,13 @@ class ClusterTrail:
         self.arrived = t
         change = Change(t, cluster.state, cluster.primary, _timeline(cluster), cluster.read_only)
         last = self.changes[-1] if self.changes else None
+        if last is not None and change.timeline < last.timeline:
+            # A timeline only grows within one history: lower means the backend restarted
+            # (or the cluster was rebuilt). Not a transition to tell ("timeline 3 → 1"): the
+            # story starts again from here.
+            self.changes.clear()
+            self.changes.append(change)
+            return False
         if last is not None and (last.state, last.primary, last.timeline, last.read_only) == (
             change.state,
             change.primary,

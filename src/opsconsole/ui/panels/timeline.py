@@ -267,6 +267,16 @@ class TimelineModel(RowTableModel):
             above += at == 0
         return above
 
+    def replace_row(self, row: RowView) -> bool:
+        """Show new words for an entry already listed (a group that grew); same place.
+        False when the entry is not listed (filtered out, trimmed, or not loaded yet)."""
+        at = bisect.bisect_left(self._keys, row.key)
+        if at == len(self._keys) or self._keys[at] != row.key:
+            return False
+        self._rows[at] = row
+        self.dataChanged.emit(self.index(at, 0), self.index(at, len(self._columns) - 1))
+        return True
+
     def trim(self, limit: int) -> None:
         """Drop the oldest rows beyond `limit`."""
         if len(self._rows) > limit:
@@ -319,6 +329,9 @@ class TimelinePanel(Panel):
         self._today = _today(ctx.wall_clock())
         self._show_backend = False
         self._last_id = 0  # newest id read from the database (new rows have larger ids)
+        # Entries rewritten in place since the last refresh (a flapping breaker's group),
+        # by id: only the newest words of each matter.
+        self._updated: dict[int, TimelineEntry] = {}
         self.loads = 0  # full loads from the database, for tests
 
         # The shared `/` line of every list panel, plus how many entries match.
@@ -355,6 +368,7 @@ class TimelinePanel(Panel):
 
         # Only marks dirty: the scheduler's next tick reads the new rows.
         timeline.entry_added.connect(self.mark_dirty)
+        timeline.entry_updated.connect(self._entry_updated)
         ctx.store.snapshot_loaded.connect(self._backends_may_have_changed)
         self._update_empty_state()
 
@@ -369,6 +383,10 @@ class TimelinePanel(Panel):
     def wants_tick(self) -> bool:  # type: ignore[override]
         # After midnight yesterday's rows need their date: one check per tick is cheap.
         return _today(self.ctx.wall_clock()) != self._today
+
+    def _entry_updated(self, entry: TimelineEntry) -> None:
+        self._updated[entry.id] = entry
+        self.mark_dirty()
 
     def _backends_may_have_changed(self, *_: object) -> None:
         if len(self.ctx.store.backends) > 1 and not self._show_backend:
@@ -390,6 +408,12 @@ class TimelinePanel(Panel):
             return
         if new:
             self._insert(new)
+        if self._updated:
+            updated, self._updated = self._updated, {}
+            for entry in updated.values():
+                # A rewrite keeps the entry's time and id, so its row (if listed) stays put.
+                # Its filter match is not asked again: only a count and a span change.
+                self.model.replace_row(build_row(entry, self._today))
 
     # ------------------------------------------------------------ loading
 
@@ -397,6 +421,7 @@ class TimelinePanel(Panel):
         """Everything again from the database: the newest entries that pass the filter."""
         self._today = _today(self.ctx.wall_clock())
         generation = self.timeline.generation
+        self._updated.clear()  # what is read now has the newest words
         entries = self.timeline.matching(self.query, DEFAULT_LIMIT)
         # Whatever the load left out is older or filtered out; later queries ask for newer ids.
         self._last_id = self.timeline.last_id()
