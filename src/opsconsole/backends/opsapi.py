@@ -17,6 +17,7 @@ import httpx
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from opsconsole.backends.backfill import HistoryBackfill
 from opsconsole.backends.errors import (
     ApiError,
     AuthFailed,
@@ -121,6 +122,7 @@ class OpsApiClient:
         transports: tuple[Transport, ...] = (Transport.WEBSOCKET, Transport.SSE, Transport.POLLING),
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
+        history_s: float = 3600.0,
     ) -> None:
         parts = urlsplit(base_url.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -147,6 +149,10 @@ class OpsApiClient:
         self.session = StreamSession(name)
         self.stats = ClientStats()
         self._link = LinkReporter(name, sink, monotonic=clock)
+        # The charts start with the last hour, so a console restarted mid-incident keeps it.
+        self.history = HistoryBackfill(
+            name, self.historical, sink, self._timeline, history_s=history_s
+        )
         self.transport: Transport | None = None
         self._refused: dict[Transport, float] = {}
         self._last_frame: float | None = None
@@ -177,6 +183,7 @@ class OpsApiClient:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.history.aclose()
         await self._http.aclose()
         self._set_status(ConnectionState.STOPPED, "stopped")
 
@@ -336,6 +343,7 @@ class OpsApiClient:
             if isinstance(event, SnapshotLoaded) and event.resync:
                 self.stats.resyncs += 1
             self._sink(event)
+            self.history.observe(event)
         if feed.resync_reason is not None:
             self.stats.gaps += 1
             log.warning("%s: %s; resuming from the last good frame", self.name, feed.resync_reason)

@@ -51,6 +51,18 @@ class MetricsBatch(StoreEvent, frozen=True):
     fields: tuple[str, ...]
 
 
+class HistoryLoaded(StoreEvent, frozen=True):
+    """Past samples of one service (a backfill), to be put before what the store holds.
+
+    Unlike a MetricsBatch it may arrive after live rows, and it is never fresh data.
+    """
+
+    service: str
+    ts: np.ndarray
+    values: np.ndarray  # (len(ts), len(fields)), NaN = no data
+    fields: tuple[str, ...]
+
+
 class CircuitChanged(StoreEvent, frozen=True):
     circuit: Circuit
 

@@ -293,6 +293,47 @@ class SeriesBank:
         self._version[rows] += 1
         return rows
 
+    def prepend(self, service: str, ts: np.ndarray, values: np.ndarray) -> int:
+        """Put history before what a service holds (a backfill that lands after live rows).
+
+        Only rows older than the service's oldest kept sample are taken, so live data is never
+        overwritten and the series stays in time order; when the ring is full the oldest
+        history gives way. Returns the number of rows taken. One rewrite of one row: called
+        once per service at start, never on the live path.
+        """
+        if values.shape != (ts.shape[0], len(self.fields)):
+            raise ValueError(f"history shape {values.shape} != ({ts.shape[0]}, {len(self.fields)})")
+        handle = self.series(service)
+        row, cap = handle._row, self.capacity
+        have_ts = handle.times().copy()
+        have_vals = self._values[:, row, handle._window()].copy()
+        ts = np.asarray(ts, dtype=np.float64)
+        order = np.argsort(ts, kind="stable")
+        ts, values = ts[order], values[order]
+        if have_ts.size:
+            older = ts < have_ts[0]
+            ts, values = ts[older], values[older]
+        if ts.size:
+            # Duplicate times in the history itself: keep the last answer for each.
+            last_of_each = np.r_[ts[1:] != ts[:-1], True]
+            ts, values = ts[last_of_each], values[last_of_each]
+        room = cap - have_ts.size
+        if room <= 0 or ts.size == 0:
+            return 0
+        ts, values = ts[-room:], values[-room:]
+        all_ts = np.concatenate((ts, have_ts))
+        all_vals = np.concatenate((values.T.astype(np.float32), have_vals), axis=1)
+        n = all_ts.size
+        self._ts[row, :n] = all_ts
+        self._ts[row, cap : cap + n] = all_ts
+        self._values[:, row, :n] = all_vals
+        self._values[:, row, cap : cap + n] = all_vals
+        self._head[row] = n % cap
+        self._len[row] = n
+        self._last[row] = all_ts[-1]
+        self._version[row] += 1
+        return int(ts.size)
+
     @property
     def dropped(self) -> int:
         return int(self._dropped.sum())

@@ -21,6 +21,7 @@ from opsconsole.core.events import (
     DataReceived,
     EventOccurred,
     FrameRejected,
+    HistoryLoaded,
     MetricsBatch,
     SilenceChanged,
     SnapshotLoaded,
@@ -179,6 +180,20 @@ class Store:
         if touched:
             self.metrics_appended.emit(ev.backend, touched)
 
+    def _apply_history(self, ev: HistoryLoaded) -> None:
+        state = self.backend(ev.backend)
+        values = ev.values
+        if ev.fields != state.series.fields:
+            values = _reorder_fields(
+                MetricsBatch(ev.backend, (ev.service,) * len(ev.ts), ev.ts, values, ev.fields),
+                state.series.fields,
+            ).values
+        if state.series.prepend(ev.service, ev.ts, values):
+            if ev.service not in state.services:
+                state.services[ev.service] = Service(name=ev.service, display_name=ev.service)
+                self.services_changed.emit(ev.backend)
+            self.metrics_appended.emit(ev.backend, {ev.service})
+
     def _apply_circuit(self, ev: CircuitChanged) -> None:
         state = self.backend(ev.backend)
         state.circuits[ev.circuit.name] = ev.circuit
@@ -228,6 +243,7 @@ class Store:
     _handlers: ClassVar[dict[type, Callable[[Store, Any], None]]] = {
         SnapshotLoaded: _apply_snapshot,
         MetricsBatch: _apply_metrics,
+        HistoryLoaded: _apply_history,
         CircuitChanged: _apply_circuit,
         ClusterChanged: _apply_cluster,
         AlertChanged: _apply_alert,

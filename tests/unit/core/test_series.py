@@ -445,3 +445,45 @@ def test_bank_matches_a_per_service_deque_model(
             assert np.array_equal(s.values("errors"), expected)
             assert s.dropped == ring_model.dropped
         assert bank.dropped == sum(m.dropped for m in model.rings.values())
+
+
+# ------------------------------------------------------------------ backfill (prepend)
+
+
+def _rows(ts: list[float], fields: int = len(METRIC_FIELDS)) -> np.ndarray:
+    return np.array([[t] * fields for t in ts], dtype=np.float64)
+
+
+def test_prepend_puts_history_before_live_rows_without_a_seam() -> None:
+    bank = SeriesBank(capacity=10)
+    bank.append_rows(("a", "a"), np.array([100.0, 101.0]), _rows([100.0, 101.0]))
+    # History overlapping the live rows: only what is older than the oldest live row is taken.
+    taken = bank.prepend("a", np.array([97.0, 98.0, 99.0, 100.0, 101.0]), _rows([97, 98, 99, 0, 0]))
+    series = bank.get("a")
+    assert taken == 3
+    assert series.times().tolist() == [97.0, 98.0, 99.0, 100.0, 101.0]
+    assert series.values("rps").tolist() == [97.0, 98.0, 99.0, 100.0, 101.0]
+    # Live data continues the same series after the backfill.
+    bank.append_rows(("a",), np.array([102.0]), _rows([102.0]))
+    assert series.times().tolist()[-3:] == [100.0, 101.0, 102.0]
+    assert series.latest()["rps"] == 102.0
+
+
+def test_prepend_keeps_the_newest_history_when_the_ring_is_nearly_full() -> None:
+    bank = SeriesBank(capacity=5)
+    bank.append_rows(("a", "a", "a"), np.array([10.0, 11.0, 12.0]), _rows([10, 11, 12]))
+    taken = bank.prepend("a", np.arange(0.0, 10.0), _rows(list(range(10))))
+    assert taken == 2
+    assert bank.get("a").times().tolist() == [8.0, 9.0, 10.0, 11.0, 12.0]
+    # Wrapping after a prepend keeps the newest samples contiguous.
+    for t in (13.0, 14.0, 15.0):
+        bank.append_rows(("a",), np.array([t]), _rows([t]))
+    assert bank.get("a").times().tolist() == [11.0, 12.0, 13.0, 14.0, 15.0]
+
+
+def test_prepend_into_an_empty_series_sorts_and_dedups() -> None:
+    bank = SeriesBank(capacity=8)
+    taken = bank.prepend("b", np.array([3.0, 1.0, 2.0, 2.0]), _rows([3, 1, 2, 2]))
+    assert taken == 3
+    assert bank.get("b").times().tolist() == [1.0, 2.0, 3.0]
+    assert bank.prepend("b", np.array([5.0]), _rows([5.0])) == 0  # not older than what is held

@@ -18,6 +18,7 @@ from opsconsole.core.events import (
     DataReceived,
     EventOccurred,
     FrameRejected,
+    HistoryLoaded,
     MetricsBatch,
     SnapshotLoaded,
     StoreEvent,
@@ -468,3 +469,20 @@ def test_data_received_is_data_for_a_backend_without_samples(
     assert store.data_age("am") == 2.0
     store.apply(DataReceived("am"))
     assert store.data_age("am") == 0.0
+
+
+def test_history_goes_before_live_rows_and_is_not_fresh_data(
+    store: Store, rec: Recorder, clock: FakeClock
+) -> None:
+    store.apply(metrics([("checkout", TS + 10)]))
+    clock.now += 5.0
+    rec.clear()
+    ts = np.array([TS + 7.0, TS + 8.0, TS + 9.0])
+    values = np.ones((3, len(METRIC_FIELDS)))
+    store.apply(
+        HistoryLoaded("sim", service="checkout", ts=ts, values=values, fields=METRIC_FIELDS)
+    )
+    series = store.backend("sim").series.get("checkout")
+    assert series.times().tolist() == [TS + 7, TS + 8, TS + 9, TS + 10]
+    assert rec.of("metrics_appended") == [("sim", {"checkout"})]
+    assert store.data_age("sim") == 5.0  # old samples say nothing about freshness
