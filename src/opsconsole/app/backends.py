@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
 from opsconsole.backends.alertmanager import AlertmanagerClient
 from opsconsole.backends.credentials import lookup_tokens
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEMO_NAME = "demo"
-URL_NAME = "backend"
-FIRST_RUN_NAMES = {"opsapi": "backend", "prometheus": "prometheus"}
 
 # What each kind of backend can be asked to do; the action pipeline refuses the rest by name.
 ACTIONS_BY_KIND: dict[str, frozenset[str]] = {
@@ -70,7 +69,8 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         return Plan((), demo=True, config_path=path if path.is_file() else None)
     if args.url:
         url_backend = BackendConfig(
-            name=URL_NAME,
+            name=name_for_url(args.url),
+            from_url=True,
             kind="opsapi",
             url=args.url.rstrip("/"),
             verify_tls=not args.no_verify_tls,
@@ -84,11 +84,27 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     return Plan((), demo=True, config_path=path, first_run=True)
 
 
+def name_for_url(url: str) -> str:
+    """A backend given by address alone is named by its host, as the operator knows it.
+
+    The port is kept where the host alone names nothing in particular (an IP address or
+    localhost: several backends may run there); credentials in the URL never reach the name.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or "backend"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    local = host == "localhost" or host.replace(".", "").isdigit() or ":" in host
+    return f"{host}:{port}" if local and port is not None else host
+
+
 def plan_from_choice(kind: str, url: str | None, config_path: Path) -> Plan:
     """The plan for a first-run answer: the demo, or one Ops API or Prometheus backend."""
     if kind == "demo" or url is None:
         return Plan((), demo=True, config_path=config_path)
-    backend = BackendConfig(name=FIRST_RUN_NAMES[kind], kind=kind, url=url.rstrip("/"))
+    backend = BackendConfig(name=name_for_url(url), kind=kind, url=url.rstrip("/"))
     return Plan((backend,), config_path=config_path)
 
 
@@ -103,7 +119,7 @@ def remember_choice(kind: str, url: str | None, config_path: Path) -> None:
         text = (
             "# Written by the first-run choice; see the README for every key.\n"
             "[[backend]]\n"
-            f'name = "{FIRST_RUN_NAMES[kind]}"\n'
+            f"name = {json.dumps(name_for_url(url))}\n"
             f'kind = "{kind}"\n'
             f"url = {json.dumps(url.rstrip('/'))}\n"
         )
@@ -193,7 +209,7 @@ async def start_backends(
         running.warnings.append(lookup.warning)
     for cfg in backends:
         token = lookup.tokens.get(cfg.name)
-        if token is None and cfg.name == URL_NAME and url_token is not None:
+        if token is None and cfg.from_url and url_token is not None:
             token = url_token
         apply(BackendDescribed(cfg.name, describe(cfg)))
         if not cfg.verify_tls:

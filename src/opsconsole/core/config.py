@@ -41,7 +41,7 @@ MIN_STEP_S = 1.0
 MAX_STEP_S = 3600.0
 MAX_HISTORY_S = 32 * 86400.0  # above Prometheus' 15-day default retention, short of silly
 
-_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}", re.ASCII)
+_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}", re.ASCII)  # ":" for "host:port" names
 _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
@@ -67,6 +67,7 @@ class BackendConfig:
     # left out of the hash (a mapping proxy is unhashable) but still compared.
     queries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     line: int | None = None  # line of its [[backend]] header, for later messages
+    from_url: bool = False  # given by --url (named by its host; token from --token-env)
 
 
 @dataclass(frozen=True)
@@ -403,7 +404,7 @@ def _check_backend(
     if name is None:
         problems.add(base, f"{label}.name", 'missing; every backend needs a name = "..."')
     elif not isinstance(name, str) or not _NAME.fullmatch(name):
-        add("name", f"{name!r} is not a name; use 1-64 letters, digits, '_', '.' or '-'")
+        add("name", f"{name!r} is not a name; use 1-64 letters, digits, '_', '.', ':' or '-'")
     elif name in names:
         add("name", f"{name!r} is already the name of backend[{names[name] + 1}]")
     else:

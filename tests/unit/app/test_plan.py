@@ -113,3 +113,28 @@ def test_described_backends_carry_tls_trust_and_abilities(tmp_path: Path) -> Non
     assert not describe(prom).can("alert.ack")
     assert describe(am).can("alert.ack") and not describe(am).can("db.failover")
     assert set(ACTIONS_BY_KIND) == {"opsapi", "prometheus", "alertmanager"}
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("https://ops.prod.example:8443/", "ops.prod.example"),
+        ("http://127.0.0.1:8080", "127.0.0.1:8080"),
+        ("http://localhost:9000/api", "localhost:9000"),
+        ("http://[::1]:8080", "::1:8080"),
+        ("https://alice:hunter2@ops.example", "ops.example"),  # credentials never in a name
+        ("http://ops.example", "ops.example"),
+    ],
+)
+def test_a_backend_given_by_url_is_named_by_its_host(url: str, name: str, xdg: Path) -> None:
+    (only,) = plan_from_args(parse_args(["--url", url])).backends
+    assert only.name == name
+    assert only.from_url
+    assert "hunter2" not in only.name
+
+
+def test_a_remembered_url_choice_keeps_its_host_name(xdg: Path) -> None:
+    remember_choice("opsapi", "http://127.0.0.1:8080/", xdg)
+    (backend,) = plan_from_args(parse_args([])).backends
+    assert backend.name == "127.0.0.1:8080"
+    assert not backend.from_url  # read from the file: its token comes from the keyring
