@@ -18,21 +18,29 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages the integration tests start: the real Prometheus and Alertmanager.
-# Installed only when missing (needs root or sudo); without them those tests skip on a
-# laptop and fail under CI=true.
-SYSTEM_BINARIES := prometheus prometheus-alertmanager
+# Debian packages the tests start (command:package): the real Prometheus and Alertmanager for
+# the integration tests, and a real X server (Xvfb) typed into by xdotool for the window tests
+# that offscreen Qt cannot stand in for (quitting through the window system). Installed only
+# when missing (needs root or sudo); without them those tests skip on a laptop and fail under
+# CI=true. The libraries Qt's xcb plugin needs for a window come with them.
+SYSTEM_BINARIES := prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager \
+	Xvfb:xvfb xdotool:xdotool
 system-deps:
-	@missing=""; for b in $(SYSTEM_BINARIES); do command -v $$b >/dev/null || missing="$$missing $$b"; done; \
+	@missing=""; for pair in $(SYSTEM_BINARIES); do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@packaging/display_deps.sh || echo "(only the tests on a real X server need these; they skip without)"
 
 # The console on the built-in demo backend (a reference backend on a free loopback port).
+# With a display, first the system libraries Qt needs for a window (installed when it can, else
+# it says exactly what to install); with none, the console prints a status line instead.
 run: $(STAMP)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then packaging/display_deps.sh; fi
 	$(VENV)/bin/opsconsole --demo
 
 sim: $(STAMP)
@@ -40,7 +48,7 @@ sim: $(STAMP)
 
 # Tests and benchmarks run without a screen; `make run` keeps the real display.
 # `slow` tests (the desktop bundle build) stay out of the everyday run: `make test-slow`.
-test: $(STAMP)
+test: $(STAMP) system-deps
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider -m "not slow"
 
 lint: $(STAMP)
