@@ -70,6 +70,12 @@ class ActionRunner:
         self.outcome_timeout_s = outcome_timeout_s
         self.read_only = read_only  # wall mode: nothing that changes anything runs
         self._in_flight: dict[tuple[Any, ...], asyncio.Task[ActionResult]] = {}
+        self._intents: dict[tuple[Any, ...], Intent] = {}  # what each in-flight task runs
+
+    @property
+    def in_flight(self) -> tuple[Intent, ...]:
+        """The intents still running: being confirmed, sent, or watched for their outcome."""
+        return tuple(self._intents[k] for k, t in self._in_flight.items() if not t.done())
 
     def submit(self, intent: Intent) -> asyncio.Task[ActionResult]:
         """Start an intent, or return the task already running the same one (double Enter)."""
@@ -78,12 +84,14 @@ class ActionRunner:
             return running
         task = asyncio.get_running_loop().create_task(self._run(intent))
         self._in_flight[intent.identity] = task
+        self._intents[intent.identity] = intent
         task.add_done_callback(lambda t, k=intent.identity: self._forget(k, t))
         return task
 
     def _forget(self, key: tuple[Any, ...], task: asyncio.Task[ActionResult]) -> None:
         if self._in_flight.get(key) is task:
             del self._in_flight[key]
+            self._intents.pop(key, None)
 
     async def _run(self, intent: Intent) -> ActionResult:
         if self.read_only:

@@ -25,7 +25,12 @@ from opsconsole.core.paths import CONFIG_FILE, config_dir, data_dir, state_dir
 from opsconsole.core.store import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from opsconsole.app.wiring import Console
     from opsconsole.sim.embedded import EmbeddedSim
+    from opsconsole.ui.layout import LayoutStore
+    from opsconsole.ui.quitguard import QuitGuard
 from opsconsole.core.timeline import TIMELINE_FILE
 
 log = logging.getLogger("opsconsole")
@@ -45,6 +50,10 @@ def run_window(args: argparse.Namespace, plan: Plan) -> int:
     app.setDesktopFileName("opsconsole")  # matches packaging/opsconsole.desktop
     app.setWindowIcon(app_icon())
     apply_theme(app)
+    # The loop ends when `main_window` returns, after its orderly shutdown. Left on, Qt would
+    # stop the loop the moment the last window closes, with that shutdown still pending: every
+    # quit then ended in "Event loop stopped before Future completed" and exit status 1.
+    app.setQuitOnLastWindowClosed(False)
     # qasync.run is asyncio.run with a policy whose loops are QEventLoops for `app`.
     return qasync.run(main_window(args, plan))
 
@@ -55,12 +64,16 @@ async def main_window(args: argparse.Namespace, plan: Plan) -> int:
 
     from opsconsole.app.wiring import build_console
     from opsconsole.ui.context import Selection, UiContext
+    from opsconsole.ui.geometry import fit_to_screen
     from opsconsole.ui.layout import LayoutStore
 
+    # Ctrl-C and SIGTERM from the first moment on: an orderly stop, exit status 0.
+    closed = asyncio.Event()
+    _install_signal_handlers(closed)
     if plan.first_run and not args.self_test:
-        chosen = await _first_run(plan)
+        chosen = await _until_closed(_first_run(plan), closed)
         if chosen is None:
-            return 0  # the operator closed the question: nothing to watch
+            return 0  # the operator closed the question (or a signal came): nothing to watch
         plan = chosen
 
     # The demo backend starts on its own thread while this one builds the window: its
@@ -74,18 +87,20 @@ async def main_window(args: argparse.Namespace, plan: Plan) -> int:
     clients: dict[str, BackendClient] = {}
     # A self-test must neither disturb nor depend on the operator's layout and timeline
     # (the audit log is only written when an action runs, which a self-test never does).
+    layouts = None if args.self_test else LayoutStore(state_dir() / "layouts.json")
     console = build_console(
         ctx,
         clients,
         audit_path=data_dir() / AUDIT_FILE,
         timeline_path=None if args.self_test else data_dir() / TIMELINE_FILE,
-        layouts=None if args.self_test else LayoutStore(state_dir() / "layouts.json"),
+        layouts=layouts,
         keymap_path=plan.config_path or config_dir() / CONFIG_FILE,
     )
     window = console.window
-    closed = asyncio.Event()
     window.closed.connect(closed.set)
-    _install_signal_handlers(closed)
+    guard = guard_quit(console)
+    if not args.wall:
+        fit_to_screen(window, restored=_has_saved_geometry(layouts))
     try:
         if args.wall and args.layout:
             console.walls.enter_layout(args.layout, screen=args.screen, lock=args.lock)
@@ -118,11 +133,43 @@ async def main_window(args: argparse.Namespace, plan: Plan) -> int:
         return 0
     finally:
         # Orderly: stop painting, close the links (cancels their tasks), stop the demo backend.
+        # A signal is no operator to ask, and a "yes, quit" was already given.
+        guard.release()
         window.scheduler.stop()
         await running.aclose()
         if window.isVisible():
             window.close()
         console.close()
+
+
+def guard_quit(console: Console) -> QuitGuard:
+    """Closing the window while an action runs asks first (every way of closing it)."""
+    from opsconsole.ui.quitguard import QuitGuard
+
+    runner = console.runner
+    return QuitGuard(
+        console.window,
+        lambda: [f"{intent.describe()} on {intent.backend}" for intent in runner.in_flight],
+    )
+
+
+def _has_saved_geometry(layouts: LayoutStore | None) -> bool:
+    # `restore` ran in the window's constructor: "last" is what it restored from.
+    return layouts is not None and "last" in layouts.names()
+
+
+async def _until_closed(question: Awaitable[Plan | None], closed: asyncio.Event) -> Plan | None:
+    """The first-run answer, or None when a signal asks us to stop before it is given."""
+    answer = asyncio.ensure_future(question)
+    stop = asyncio.ensure_future(closed.wait())
+    try:
+        await asyncio.wait({answer, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (answer, stop):
+            task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await answer
+    return answer.result() if answer.done() and not answer.cancelled() else None
 
 
 async def _first_run(plan: Plan) -> Plan | None:

@@ -67,6 +67,9 @@ HELD = (Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT, Arg.SILENCE)
 ALERTMANAGER_ONLY = frozenset({"alert.silence", "silence.expire"})
 #: A silence's length assumed while judging alerts, before the operator picks one.
 JUDGE_DURATION = "1h"
+#: Commands that run at once and cannot be taken back: Enter lands on them only when the
+#: operator typed their name, never as the best guess for an empty or unrelated query.
+NOT_BY_DEFAULT = frozenset({"app.quit", "layout.reset"})
 #: A choice meaning "leave this optional argument out".
 DEFAULT = object()
 
@@ -279,7 +282,11 @@ class CommandPalette(Overlay):
         if self._pending is None:
             row = self.current_row()
             if row is None:
-                self._say("no command matches; Esc closes")
+                self._say(
+                    "type a command's name, or ↓ to pick one; Esc closes"
+                    if self._rows
+                    else "no command matches; Esc closes"
+                )
                 return
             if not row.enabled:
                 self._say(f"{row.label}: {row.reason}")
@@ -409,17 +416,38 @@ class CommandPalette(Overlay):
                     item.setForeground(col, dim)
                 item.setToolTip(0, row.reason)
             self.list.addTopLevelItem(item)
-        # Land on the first row that can be chosen: Enter on a greyed default would only
-        # repeat its reason.
-        target = next((i for i, r in enumerate(self._rows) if r.enabled), 0)
+        target = self._default_row(query)
         if select is not None:
             target = next((i for i, r in enumerate(self._rows) if r.value == select), target)
-        if self._rows:
+        if target is not None:
             self.list.setCurrentItem(self.list.topLevelItem(target))
         if note:
             self._say(note)
         else:
             self._show_reason()
+
+    def _default_row(self, query: str) -> int | None:
+        """The row Enter picks before any arrow key: never Quit by accident.
+
+        At the command list an empty query selects nothing (Enter then only says how to pick);
+        a typed query lands on the best enabled match, except a command in NOT_BY_DEFAULT,
+        which only the query that plainly names it lands on ("qu", "quit", "app.quit").
+        Argument steps land on the first row that can be chosen: Enter on a greyed default
+        would only repeat its reason, and every action still asks for confirmation.
+        """
+        rows = self._rows
+        if self._pending is not None:
+            return next((i for i, r in enumerate(rows) if r.enabled), 0 if rows else None)
+        words = query.casefold().split()
+        if not words:
+            return None
+        for i, row in enumerate(rows):
+            if not row.enabled:
+                continue
+            if row.value not in NOT_BY_DEFAULT or (i == 0 and _names(query, row)):
+                return i
+        # Only greyed matches: land on the best one, so its reason shows (Enter runs nothing).
+        return 0 if rows and rows[0].value not in NOT_BY_DEFAULT else None
 
     def _show_reason(self) -> None:
         row = self.current_row()
@@ -640,3 +668,13 @@ class CommandPalette(Overlay):
     @staticmethod
     def _nothing_to_pick(arg: Arg) -> str:
         return f"there is no {ARG_PROMPTS[arg]} to pick; Esc goes back"
+
+
+def _names(query: str, row: Row) -> bool:
+    """True when the query plainly names the row: it starts the title, or a part of the id."""
+    needle = query.strip().casefold()
+    if len(needle) < 2:
+        return False
+    texts = [row.label.casefold(), str(row.value).casefold()]
+    texts += str(row.value).casefold().split(".")
+    return any(text.startswith(needle) for text in texts)
