@@ -101,6 +101,7 @@ class ClientStats:
     resyncs: int = 0
     gaps: int = 0
     duplicates: int = 0
+    defects: int = 0  # links ended by an unexpected exception (logged, then reconnected)
 
 
 class _ResyncNeeded(Exception):
@@ -158,6 +159,7 @@ class OpsApiClient:
         self._last_frame: float | None = None
         self._link_live = False
         self._logged_kinds: set[str] = set()
+        self._logged_defects: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._credentials_changed = asyncio.Event()
         self._closed = False
@@ -252,6 +254,17 @@ class OpsApiClient:
                 BackendError,
             ) as exc:
                 log.info("%s: link ended: %s", self.name, _describe(exc))
+            except Exception as exc:
+                # A defect (ours, or a backend answer nothing foresaw) must never end the
+                # link for good behind a LIVE word: log it once per kind, show the link as
+                # down, reconnect like after any failure.
+                kind = type(exc).__name__
+                if kind not in self._logged_defects:
+                    self._logged_defects.add(kind)
+                    log.exception("%s: the link failed on an unexpected error", self.name)
+                else:
+                    log.info("%s: link ended again on %s: %s", self.name, kind, exc)
+                self.stats.defects += 1
             finally:
                 self._backoff.disconnected(self._clock())
                 self._link_live = False

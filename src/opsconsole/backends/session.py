@@ -114,6 +114,13 @@ class StreamSession:
 
     def feed_frame(self, frame: AnyFrame) -> Feed:
         if isinstance(frame, HelloFrame):
+            if not self.awaiting_snapshot:
+                # A hello on a link that is already streaming. The same run saying hello
+                # again changes nothing; a new run means the server restarted under this
+                # link: start over on a fresh link (its hello and snapshot tell the restart).
+                if frame.epoch == self.tracker.epoch:
+                    return Feed()
+                return Feed(resync_reason=f"a new hello (run {frame.epoch!r}) on an open link")
             self.fields = frame.metric_fields
             self.resume_requested = self.tracker.on_hello(frame.epoch)
             # A new epoch after we held data means the server restarted: whatever its next
@@ -147,9 +154,9 @@ class StreamSession:
             self.duplicates += 1
             return Feed(duplicate=True)
         if verdict is SeqVerdict.GAP:
-            return Feed(
-                resync_reason=f"sequence gap: expected {self.tracker.last_seq + 1}, got {frame.seq}"
-            )
+            last = self.tracker.last_seq
+            expected = "a snapshot first" if last is None else str(last + 1)
+            return Feed(resync_reason=f"sequence gap: expected {expected}, got {frame.seq}")
         return self._state_frame(frame)
 
     def _snapshot(self, frame: SnapshotFrame) -> Feed:

@@ -181,3 +181,23 @@ def test_circuit_frame_keeps_static_fields_from_the_snapshot() -> None:
     assert isinstance(change, CircuitChanged)
     assert change.circuit.failure_threshold == 3 and change.circuit.timeout_s == 30
     assert change.circuit.last_transition_ts == 1e9 + 5
+
+
+def test_a_second_hello_on_an_open_link_asks_for_a_fresh_link_and_keeps_the_position() -> None:
+    s = started(StreamSession("b"))
+    s.feed(metrics(11))
+    assert s.feed(hello("e1", seq=11)).resync_reason is None  # the same run: nothing to do
+    again = s.feed(hello("e2", seq=3))
+    assert again.resync_reason is not None and "e2" in again.resync_reason
+    assert s.tracker.epoch == "e1" and s.tracker.last_seq == 11  # resume is still possible
+    # Frames after it are judged as before, never a TypeError on a forgotten position.
+    assert s.feed(metrics(12)).events
+
+
+def test_a_frame_before_any_snapshot_position_is_a_gap_in_words() -> None:
+    s = StreamSession("b")
+    s.link_opened()
+    s.feed(hello("e1"))
+    s.awaiting_snapshot = False  # as if a replay had been accepted with nothing held
+    out = s.feed(metrics(5))
+    assert out.resync_reason == "sequence gap: expected a snapshot first, got 5"

@@ -279,3 +279,39 @@ async def test_invalid_frames_are_counted_and_dropped_while_the_link_goes_on(
         assert live(client)
     finally:
         await proxy.stop()
+
+
+async def test_a_second_hello_with_a_new_epoch_on_an_open_link_replaces_the_link(
+    sim, store, client_factory
+):
+    """A forged hello mid-stream once raised a TypeError that ended the link task for good
+    while the screen said LIVE; now the link is replaced and data flows again."""
+    proxy = FrameProxy(sim.url.replace("http", "ws") + "/api/v1/stream")
+    await proxy.start()
+    injected: list[str] = []
+
+    def second_hello(message: str) -> list[str]:
+        frame = json.loads(message)
+        if frame.get("type") == "metrics" and frame["seq"] > 8 and not injected:
+            hello = {
+                "type": "hello",
+                "version": "1",
+                "epoch": "another-run",
+                "server_time": time.time(),
+                "seq": frame["seq"],
+            }
+            injected.append(json.dumps(hello))
+            return [injected[0], message]
+        return [message]
+
+    proxy.rewrite = second_hello
+    try:
+        client = client_factory(proxy.url, transports=WS_ONLY, **NO_HISTORY)
+        await wait_until(lambda: injected, 5, "the forged hello")
+        await wait_until(lambda: client.stats.links_opened >= 2 and live(client), 10, "replaced")
+        before = series_len(store)
+        await wait_until(lambda: series_len(store) > before + 5, 5, "data after the hello")
+        assert client.stats.defects == 0
+        assert client._task is not None and not client._task.done()
+    finally:
+        await proxy.stop()
