@@ -12,14 +12,14 @@ def _rect(r: QRect) -> Rect:
     return Rect(r.x(), r.y(), r.width(), r.height())
 
 
-def fit_to_screen(window: QWidget, restored: bool) -> WindowFit:
+def fit_to_screen(window: QWidget, restored: bool, area: QRect | None = None) -> WindowFit:
     """Before the first show: size from the screen's free area, or clamp a restored geometry.
 
     `restored` says the window already holds a geometry saved by an earlier run (maybe on a
-    larger monitor); otherwise the window gets the size the screen can take.
+    larger monitor); otherwise the window gets the size the screen can take. `area` is the
+    free area to fit (default: that of the window's screen).
     """
-    screen = window.screen()
-    available = _rect(screen.availableGeometry())
+    available = _rect(area if area is not None else window.screen().availableGeometry())
     state = window.windowState()
     if restored:
         fit = clamp_saved(
