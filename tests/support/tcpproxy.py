@@ -25,6 +25,7 @@ class FaultProxy:
         self._server: asyncio.Server | None = None
         self._links: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter, dict]] = []
         self.chunk: int | None = None  # forward in slices of this many bytes (tiny segments)
+        self.new_links_silent = False  # accept new links and forward nothing (a hung peer)
         self.port = 0
 
     async def start(self, port: int = 0) -> int:
@@ -62,7 +63,7 @@ class FaultProxy:
         except OSError:
             writer.transport.abort()
             return
-        state = {"mode": Mode.PASS}
+        state = {"mode": Mode.SILENT if self.new_links_silent else Mode.PASS}
         self._links.append((writer, up_writer, state))
         await asyncio.gather(
             self._pipe(reader, up_writer, state),

@@ -15,7 +15,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidStatus,
+    InvalidUpgrade,
+)
 
 from opsconsole.backends.backfill import HistoryBackfill
 from opsconsole.backends.errors import (
@@ -157,6 +162,7 @@ class OpsApiClient:
         self.transport: Transport | None = None
         self._refused: dict[Transport, float] = {}
         self._last_frame: float | None = None
+        self._link_started = 0.0
         self._link_live = False
         self._logged_kinds: set[str] = set()
         self._logged_defects: set[str] = set()
@@ -288,6 +294,7 @@ class OpsApiClient:
     async def _run_link(self, transport: Transport) -> None:
         self.transport = transport
         self._last_frame = None
+        self._link_started = self._clock()
         runner = {
             Transport.WEBSOCKET: self._run_websocket,
             Transport.SSE: self._run_sse,
@@ -311,9 +318,10 @@ class OpsApiClient:
         t = self.timings
         while True:
             await asyncio.sleep(t.watchdog_tick_s)
-            if self._last_frame is None:
-                continue
-            silent = self._clock() - self._last_frame
+            # Counted from the link's start until its first frame: a peer that accepts and
+            # then says nothing (on any transport) is as dead as one that stops mid-stream.
+            since = self._link_started if self._last_frame is None else self._last_frame
+            silent = self._clock() - since
             if silent >= t.dead_after_s:
                 raise LinkDead(f"no frame for {silent:.0f} s")
             # Fallback links re-probe the preferred transport now and then, resuming by seq.
@@ -395,8 +403,12 @@ class OpsApiClient:
             if status in _REFUSAL_STATUSES:
                 raise TransportRefused(f"WebSocket upgrade answered HTTP {status}") from None
             raise ApiError(status, f"http_{status}", "") from None
-        except InvalidHandshake as exc:
-            raise TransportRefused(f"WebSocket handshake failed: {exc}") from None
+        except InvalidUpgrade as exc:
+            # An answer without a proper upgrade: something in the way does not speak
+            # WebSocket. Any other failed handshake (a connection reset or closed while a
+            # backend restarts) is a failed attempt, retried, never a refusal: falling back
+            # for it left consoles on SSE after every restart.
+            raise TransportRefused(f"WebSocket upgrade refused: {exc}") from None
         async with ws:
             resume = self._link_opened()
             first = True

@@ -315,3 +315,48 @@ async def test_a_second_hello_with_a_new_epoch_on_an_open_link_replaces_the_link
         assert client._task is not None and not client._task.done()
     finally:
         await proxy.stop()
+
+
+async def test_a_restart_behind_a_proxy_comes_back_on_websocket(sim_factory, store, client_factory):
+    """While the backend restarts, the proxy in front accepts and drops each connection, so the
+    WebSocket handshake fails; that is a failed attempt, not a refusal of WebSocket."""
+    first = await sim_factory()
+    port = port_of(first.url)
+    proxy = FaultProxy("127.0.0.1", port)
+    await proxy.start()
+    try:
+        client = client_factory(proxy.url, **NO_HISTORY)
+        await wait_until(lambda: live(client), 5, "LIVE")
+        assert client.transport is Transport.WEBSOCKET
+        await first.stop()
+        seen = proxy.connections
+        await wait_until(lambda: proxy.connections >= seen + 2, 10, "two failed handshakes")
+        await sim_factory(port=port)
+        await wait_until(lambda: live(client), 10, "LIVE again")
+        assert client.transport is Transport.WEBSOCKET
+        assert client.status.transport is Transport.WEBSOCKET
+    finally:
+        await proxy.stop()
+
+
+async def test_a_silent_peer_on_sse_is_replaced_even_before_its_first_frame(
+    sim_factory, store, client_factory
+):
+    sim = await sim_factory(offer_websocket=False)
+    proxy = FaultProxy("127.0.0.1", port_of(sim.url))
+    await proxy.start()
+    try:
+        client = client_factory(proxy.url, **NO_HISTORY)
+        await wait_until(lambda: live(client), 10, "LIVE over SSE")
+        assert client.transport is Transport.SSE
+        proxy.new_links_silent = True
+        proxy.silence_existing()
+        await wait_until(lambda: client.status.state is ConnectionState.STALE, 4, "STALE")
+        opened = client.stats.links_opened
+        # The next links are accepted and say nothing: each is given up like a dead one.
+        await wait_until(lambda: client.stats.links_opened >= opened + 2, 25, "two replacements")
+        proxy.new_links_silent = False
+        took = await wait_until(lambda: live(client), 15, "LIVE once the fault is gone")
+        assert took < 15
+    finally:
+        await proxy.stop()
