@@ -376,13 +376,15 @@ async def test_the_pipeline_acks_silences_and_expires_from_live_state(
     assert states[made["id"]] == "expired"
 
     records = audit_records(audit)
-    # Audited before each send, and the result after; the blocked try sent nothing.
+    # Audited before each send, and the result after; the blocked try sent nothing and is
+    # on record as a refused intent.
     phases = [(r["command"], r["phase"], r.get("outcome")) for r in records]
     assert phases == [
         ("alert.ack", "intent", None),
         ("alert.ack", "result", "succeeded"),
         ("alert.silence", "intent", None),
         ("alert.silence", "result", "succeeded"),
+        ("alert.silence", "refused", "refused"),
         ("silence.expire", "intent", None),
         ("silence.expire", "result", "succeeded"),
     ]
@@ -412,11 +414,13 @@ async def test_the_pipeline_refuses_an_empty_matching_silence_before_sending(
         )
     )
     result = await registry.run("alert.silence", backend="am", alert="odd", duration="1h")
-    assert result.status == "blocked"
-    assert result.message.startswith("blocked (matchers-safe): every matcher")
+    assert result.status == "blocked" and result.rules == ("matchers-safe",)
+    assert result.message.startswith("every matcher")
     assert operator.asked == []  # not even asked to confirm
     assert client.posts == 0 and await am_silences(alertmanager) == []
-    assert not audit.path.exists() or "intent" not in audit.path.read_text()
+    assert [(r["phase"], r.get("rules")) for r in audit_records(audit)] == [
+        ("refused", ["matchers-safe"])
+    ]
 
 
 # ---------------------------------------------------------------- the whole chain

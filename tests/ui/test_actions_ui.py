@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from opsconsole.app.wiring import build_console
 from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.core.actions import STATUS_LIFETIME_S
 from opsconsole.core.audit import verify
+from opsconsole.core.eligibility import human_bytes
 from opsconsole.core.models import ConnectionState
 from opsconsole.core.store import Store
 from opsconsole.ui.confirm import ConfirmDialog
@@ -139,6 +143,99 @@ def test_switchover_confirmed_with_enter_is_watched_to_the_end(console, qloop, q
             assert result.ok and result.message == "replica-1 is primary, timeline 2"
             assert store.backend("sim").clusters["orders-db"].primary == "replica-1"
             assert "replica-1 is primary, timeline 2" in window.last_action.text()
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=60)
+
+
+def test_failover_shows_the_member_and_its_lag_and_wants_the_member_typed(console, qloop, qtbot):
+    window, store = console.window, console.ctx.store
+    client = console.clients["sim"]
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_until(
+                lambda: (
+                    "orders-db" in store.backend("sim").clusters
+                    and client.status.state is ConnectionState.LIVE
+                ),
+                10,
+                "clusters",
+            )
+            task = console.ctx.commands.run(
+                "db.failover", backend="sim", cluster="orders-db", member="replica-2"
+            )
+            await wait_until(lambda: open_dialog(window) is not None, 5, "the confirmation")
+            dialog = open_dialog(window)
+            stakes = dialog.intent.stakes
+            assert stakes is not None and stakes.member == "replica-2" and stakes.lag_bytes > 0
+            lag = human_bytes(stakes.lag_bytes)
+            assert dialog.headline.text() == (
+                f"Fail over orders-db to replica-2 (lag {lag}: up to {lag} of committed writes "
+                "may be lost) on sim."
+            )
+            assert "replica-2" in dialog.findChild(QLabel, "confirm_prompt").text()
+            # The cluster's name no longer confirms a failover: the member's does.
+            qtbot.keyClicks(dialog.name_edit, "orders-db")
+            qtbot.keyClick(dialog.name_edit, Qt.Key.Key_Return)
+            assert dialog.isVisible() and not dialog.ok_button.isEnabled()
+            assert not console.audit.path.exists()
+            dialog.name_edit.clear()
+            qtbot.keyClicks(dialog.name_edit, "replica-2")
+            qtbot.keyClick(dialog.name_edit, Qt.Key.Key_Return)
+            result = await task
+            assert result.ok and result.message == "replica-2 is primary, timeline 2"
+            assert (await client.clusters()).clusters[0].primary == "replica-2"
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=60)
+
+
+def test_a_blocked_action_reads_once_and_the_last_action_leaves_the_status_bar(
+    console, qloop, qtbot, monkeypatch
+):
+    window, store = console.window, console.ctx.store
+    client = console.clients["sim"]
+    # Seconds instead of minutes, so the test sees the words go.
+    monkeypatch.setitem(STATUS_LIFETIME_S, "cancelled", 0.3)
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_until(
+                lambda: (
+                    "orders-db" in store.backend("sim").clusters
+                    and client.status.state is ConnectionState.LIVE
+                ),
+                10,
+                "clusters",
+            )
+            result = await console.ctx.commands.run(
+                "db.switchover", backend="sim", cluster="orders-db", member="primary-db"
+            )
+            assert result.status == "blocked"
+            text = window.last_action.text()
+            assert text == (
+                "switch over orders-db to primary-db on sim: blocked — "
+                "primary-db cannot take over: is already primary"
+            )
+            assert text.count("blocked") == 1
+            # Shown once: no temporary message repeating it beside the label.
+            assert window.statusBar().currentMessage() == ""
+            [record] = [json.loads(x) for x in console.audit.path.read_text().splitlines()]
+            assert record["phase"] == "refused" and record["rules"] == ["candidate-eligible"]
+
+            task = console.ctx.commands.run(
+                "db.switchover", backend="sim", cluster="orders-db", member="replica-1"
+            )
+            await wait_until(lambda: open_dialog(window) is not None, 5, "the confirmation")
+            qtbot.keyClick(open_dialog(window), Qt.Key.Key_Escape)
+            assert (await task).status == "cancelled"
+            assert "cancelled" in window.last_action.text()
+            await wait_until(lambda: window.last_action.text() == "", 5, "the words to go")
         finally:
             await client.aclose()
 

@@ -97,7 +97,7 @@ def test_primary_down_incident_handled_without_the_mouse(demo_console, qloop, qt
             )
             await back_from_dialog(window)
             command_line(qtbot, window, f"failover orders-db {target}")
-            await confirm_by_typing(qtbot, window, "orders-db")
+            await confirm_by_typing(qtbot, window, target)  # the member taking over
             await wait_until(
                 lambda: state.clusters["orders-db"].primary == target, 15, f"{target} primary"
             )

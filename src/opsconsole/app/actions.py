@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from opsconsole.core.actions import (
     check_preconditions,
     expected_outcome,
     intent_duration_s,
+    stakes_of,
 )
 from opsconsole.core.audit import AuditLog, os_user
 from opsconsole.core.commands import Command, CommandRegistry
@@ -38,11 +40,16 @@ OUTCOME_TIMEOUT_S = 30.0
 
 @dataclass(frozen=True)
 class ActionResult:
-    """How an intent ended: `status` is blocked, cancelled, refused, succeeded or no_change."""
+    """How an intent ended: `status` is blocked, cancelled, refused, succeeded or no_change.
+
+    `message` is plain words for the operator; `rules` names the preconditions that blocked
+    it (for the audit log), so the words need not repeat the status or the rule id.
+    """
 
     status: str
     message: str
     intent: Intent
+    rules: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -95,20 +102,39 @@ class ActionRunner:
 
     async def _run(self, intent: Intent) -> ActionResult:
         if self.read_only:
-            return self._finish(
-                ActionResult("blocked", "read-only display: actions are off", intent)
-            )
+            return self._refuse(intent, Blocked("read-only-display", READ_ONLY_WORDS))
         blocked = check_preconditions(intent, self.store)
         if blocked is not None:
-            return self._finish(_blocked(intent, blocked))
+            return self._refuse(intent, blocked)
+        # What the operator is asked to accept is read from the live state now.
+        stakes = stakes_of(intent, self.store.backends.get(intent.backend))
+        intent = dataclasses.replace(intent, stakes=stakes)
         if not await self.confirm(intent):
             return self._finish(ActionResult("cancelled", "cancelled, nothing sent", intent))
         # The state may have moved while the operator read the dialog: check again.
+        if self.read_only:
+            return self._refuse(intent, Blocked("read-only-display", READ_ONLY_WORDS))
         blocked = check_preconditions(intent, self.store)
         if blocked is not None:
-            return self._finish(_blocked(intent, blocked))
-        client = self.clients[intent.backend]
-        self.audit.append(self._record(intent, "intent"))
+            return self._refuse(intent, blocked)
+        client = self.clients.get(intent.backend)
+        if client is None:
+            return self._refuse(
+                intent, Blocked("backend-can", f"no connection to {intent.backend} to send it on")
+            )
+        try:
+            self.audit.append(self._record(intent, "intent"))
+        except OSError as exc:
+            # The record comes before the request, or the request does not go at all.
+            log.error("audit log %s cannot be written: %s", self.audit.path, exc)
+            return self._finish(
+                ActionResult(
+                    "blocked",
+                    f"not sent: the audit log cannot be written ({_os_words(exc)})",
+                    intent,
+                    ("audit-written",),
+                )
+            )
         check = expected_outcome(intent)
         watcher = _OutcomeWatcher(self.store, intent.backend, check)
         try:
@@ -179,15 +205,36 @@ class ActionRunner:
             raise KeyError(cid)
 
     def _record(self, intent: Intent, phase: str, **extra: Any) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "phase": phase,
             "backend": intent.backend,
             "command": intent.command_id,
             "target": intent.target,
             "args": intent.args,
             "idempotency_key": intent.key,
-            **extra,
         }
+        if intent.stakes is not None:
+            # What the operator saw and accepted: the post-mortem's "how much could be lost".
+            record["at_stake"] = {
+                "member": intent.stakes.member,
+                "lag_bytes": intent.stakes.lag_bytes,
+            }
+        return {**record, **extra}
+
+    def _refuse(self, intent: Intent, blocked: Blocked) -> ActionResult:
+        """A blocked attempt: recorded as a refused intent, then told to the operator."""
+        result = ActionResult("blocked", blocked.message, intent, (blocked.rule,))
+        record = self._record(
+            intent, "refused", outcome="refused", rules=[blocked.rule], message=blocked.message
+        )
+        try:
+            self.audit.append(record)
+        except OSError as exc:
+            log.error("audit log %s cannot be written: %s", self.audit.path, exc)
+            result = dataclasses.replace(
+                result, message=f"{blocked.message} (not in the audit log: {_os_words(exc)})"
+            )
+        return self._finish(result)
 
     def _finish(self, result: ActionResult, audit: bool = False) -> ActionResult:
         if audit:
@@ -200,8 +247,11 @@ class ActionRunner:
         return result
 
 
-def _blocked(intent: Intent, blocked: Blocked) -> ActionResult:
-    return ActionResult("blocked", f"blocked ({blocked.rule}): {blocked.message}", intent)
+READ_ONLY_WORDS = "this is a read-only display: actions are off"
+
+
+def _os_words(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 class _OutcomeWatcher:

@@ -16,7 +16,11 @@ log = logging.getLogger("opsconsole")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="opsconsole", description="Operations console for SREs and NOC staff."
+        prog="opsconsole",
+        description="Operations console for SREs and NOC staff.",
+        epilog="other commands: 'opsconsole audit verify|show' (the audit log: check it, "
+        "list it for a post-mortem; see 'opsconsole audit show --help'), "
+        "'opsconsole auth set|delete|status' (backend tokens)",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--demo", action="store_true", help="run against the built-in backend")

@@ -12,7 +12,7 @@ from typing import Any
 from opsconsole.core.alertmanager import DEFAULT_ACK_S, matchers_for, validate_matchers
 from opsconsole.core.commands import DangerTier
 from opsconsole.core.durations import parse_duration
-from opsconsole.core.eligibility import member_eligibility
+from opsconsole.core.eligibility import human_bytes, member_eligibility
 from opsconsole.core.models import Alert, ConnectionState
 from opsconsole.core.store import BackendState, Store
 
@@ -103,19 +103,51 @@ SPECS: dict[str, ActionSpec] = {
 }
 
 
+PROMOTIONS = ("db.switchover", "db.failover")
+
+
+@dataclass(frozen=True)
+class Stakes:
+    """What a promotion puts at risk: the chosen member's replication lag when asked."""
+
+    member: str
+    lag_bytes: int
+    may_lose: bool  # failover: writes the member has not received are gone
+
+    def words(self) -> str:
+        """ "lag 1.2 MiB: up to 1.2 MiB of committed writes may be lost"."""
+        lag = human_bytes(self.lag_bytes)
+        if not self.may_lose:
+            return f"lag {lag}; a switchover waits for it, no writes are lost"
+        if self.lag_bytes <= 0:
+            return f"lag {lag}: no committed writes are known to be missing"
+        return f"lag {lag}: up to {lag} of committed writes may be lost"
+
+
 @dataclass(frozen=True)
 class Intent:
     """One operator intent. Its key is made once; every retry of this intent reuses it."""
 
     command_id: str
     backend: str
-    target: str  # the name the operator types for a dangerous action
+    target: str  # what the action acts on (a cluster for a promotion)
     args: dict[str, Any] = field(default_factory=dict)
     key: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # Filled from the live state by the pipeline just before the operator is asked; not part
+    # of what the intent is (a double Enter is the same intent whatever the lag did).
+    stakes: Stakes | None = field(default=None, compare=False)
 
     @property
     def spec(self) -> ActionSpec:
         return SPECS[self.command_id]
+
+    @property
+    def typed_name(self) -> str:
+        """What the operator types to confirm a dangerous action: the member that takes over
+        (the one whose lag is at stake), otherwise the target."""
+        if self.command_id in PROMOTIONS and self.args.get("member"):
+            return str(self.args["member"])
+        return self.target
 
     @property
     def identity(self) -> tuple[str, str, str, tuple[tuple[str, Any], ...]]:
@@ -123,11 +155,20 @@ class Intent:
         return (self.command_id, self.backend, self.target, tuple(sorted(self.args.items())))
 
     def describe(self) -> str:
+        if self.command_id in PROMOTIONS:
+            return f"{self.spec.verb} {self.target} to {self.args.get('member')}"
         # Empty arguments (no comment) are left out: the confirmation reads as a sentence.
         detail = ", ".join(
             f"{k} {v}" for k, v in self.args.items() if k != "by" and v not in (None, "")
         )
         return f"{self.spec.verb} {self.target}" + (f" ({detail})" if detail else "")
+
+    def headline(self) -> str:
+        """The confirmation's sentence: "Fail over orders-db to replica-2 (lag 1.2 MiB: up to
+        1.2 MiB of committed writes may be lost) on sim."""
+        what = self.describe()
+        stakes = f" ({self.stakes.words()})" if self.stakes is not None else ""
+        return f"{what[:1].upper()}{what[1:]}{stakes} on {self.backend}."
 
 
 @dataclass(frozen=True)
@@ -142,6 +183,31 @@ class Blocked:
 class Outcome:
     succeeded: bool
     message: str
+
+
+def stakes_of(intent: Intent, state: BackendState | None) -> Stakes | None:
+    """The chosen member's lag from the live state, for a promotion; None for anything else."""
+    if intent.command_id not in PROMOTIONS or state is None:
+        return None
+    cluster = state.clusters.get(intent.target)
+    name = intent.args.get("member")
+    member = None if cluster is None else next((m for m in cluster.members if m.name == name), None)
+    if member is None:
+        return None
+    return Stakes(member.name, member.lag_bytes, intent.command_id == "db.failover")
+
+
+# How long the last action's words stay in the status bar. A success only confirms what the
+# panels already show, and a cancel is the operator's own doing; a block, refusal, failure or
+# a change that never came needs something done, by someone who may be on a call or at
+# another screen, so it stays longer. The timeline and the audit log keep every outcome.
+STATUS_LIFETIME_S: dict[str, float] = {"succeeded": 30.0, "cancelled": 15.0}
+TROUBLE_LIFETIME_S = 120.0
+
+
+def status_lifetime_s(status: str) -> float:
+    """Seconds an action's outcome stays shown before the status bar clears it."""
+    return STATUS_LIFETIME_S.get(status, TROUBLE_LIFETIME_S)
 
 
 def _live(state: BackendState | None, backend: str) -> Blocked | None:

@@ -90,16 +90,23 @@ class AuditLog:
             return record
 
 
+def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """Each line's number and record, None for a damaged line; raises OSError (a missing
+    file too) for the caller to say so."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                record = None
+            yield number, record if isinstance(record, dict) else None
+
+
 def _records(path: Path) -> Iterator[tuple[int, Any]]:
     try:
-        with open(path, "rb") as f:
-            for number, raw in enumerate(f, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    yield number, json.loads(raw)
-                except ValueError:
-                    yield number, None
+        yield from read_records(path)
     except FileNotFoundError:
         return
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opsconsole.core.durations import parse_duration
+from opsconsole.core.eligibility import Promotion, human_bytes, member_eligibility
+from opsconsole.core.models import Alert, DbCluster
 from opsconsole.core.store import Store
 
 #: The demo's fault scenarios, in the order the palette and completion offer them.
@@ -146,6 +148,31 @@ ALIASES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class AlertName:
+    """What Tab shows for an alert id: the alert's name, its state and its service."""
+
+    name: str  # alertname (Alertmanager) or the rule that fired
+    state: str  # firing, acked, silenced or resolved
+    service: str
+
+    @classmethod
+    def of(cls, alert: Alert) -> AlertName:
+        if alert.state == "resolved":
+            state = "resolved"
+        elif alert.silenced_by:
+            state = "silenced"
+        elif alert.acked_by:
+            state = "acked"
+        else:
+            state = "firing"
+        return cls(alert.rule, state, alert.service)
+
+    def words(self) -> str:
+        """ "LatencyHigh firing · orders"."""
+        return f"{self.name} {self.state} · {self.service}"
+
+
+@dataclass(frozen=True)
 class BackendNames:
     """The names one backend has now: what the command line may act on."""
 
@@ -154,6 +181,10 @@ class BackendNames:
     alerts: tuple[str, ...] = ()  # firing, unacknowledged first
     services: tuple[str, ...] = ()
     silences: tuple[str, ...] = ()  # active and pending first, then expired
+    # The live records behind the names, where completion needs more than the name: which
+    # member is primary and how far each lags, what an alert id stands for.
+    cluster_records: Mapping[str, DbCluster] = field(default_factory=dict)
+    alert_names: Mapping[str, AlertName] = field(default_factory=dict)  # alert id → name
 
 
 @dataclass(frozen=True)
@@ -190,6 +221,8 @@ class Names:
                 alerts=tuple(a.id for a in alerts),
                 services=tuple(sorted(state.services)),
                 silences=tuple(s.id for s in silences),
+                cluster_records=dict(state.clusters),
+                alert_names={a.id: AlertName.of(a) for a in alerts},
             )
         return cls(backends, tuple(layouts), tuple(scenarios))
 
@@ -292,6 +325,8 @@ def resolve(arg: Arg, word: str, names: Names) -> tuple[str, str]:
         raise CmdlineError(f"no {plural} are known yet (is the backend live?)")
     every = [n for ns in pool.values() for n in ns]
     found = _match(word, every)
+    if not found and arg is Arg.ALERT:
+        return _resolve_alert_name(word, pool, names)
     if not found:
         raise CmdlineError(
             f"no {singular} named {word!r}; expected one of: {_listing(dict.fromkeys(every))}",
@@ -308,6 +343,36 @@ def resolve(arg: Arg, word: str, names: Names) -> tuple[str, str]:
             qualified,
         )
     return owners[0], name
+
+
+def _resolve_alert_name(
+    word: str, pool: Mapping[str, tuple[str, ...]], names: Names
+) -> tuple[str, str]:
+    """An alert named by its name ("LatencyHigh") when exactly one such alert is not resolved."""
+    folded = word.casefold()
+    hits = [
+        (backend, alert_id, info)
+        for backend, ids in pool.items()
+        for alert_id in ids
+        if (info := names.backends[backend].alert_names.get(alert_id)) is not None
+        and info.state != "resolved"
+        and info.name.casefold() == folded
+    ]
+    if len(hits) == 1:
+        return hits[0][0], hits[0][1]
+    if hits:
+        ids = [alert_id for _, alert_id, _ in hits]
+        services = _listing(dict.fromkeys(info.service for _, _, info in hits))
+        raise CmdlineError(
+            f"{hits[0][2].name} fires for {services}; Tab lists them, or write the id: "
+            f"{_listing(ids)}",
+            ids,
+        )
+    every = [n for ns in pool.values() for n in ns]
+    raise CmdlineError(
+        f"no alert named {word!r}; expected one of: {_listing(dict.fromkeys(every))}",
+        dict.fromkeys(every),
+    )
 
 
 def _resolve_member(backend: str, cluster: str, word: str, names: Names) -> str:
@@ -447,17 +512,30 @@ def verb_words(available: Container[str] | None = None) -> list[str]:
 class Completion:
     """Candidates for the word under the cursor (the end of the line)."""
 
-    head: str  # everything before the word being completed
+    head: str  # everything before the word being completed (ends in one space, or is empty)
     word: str  # what has been typed of it
-    candidates: tuple[str, ...]
+    candidates: tuple[str, ...]  # what Tab puts in the line
+    details: tuple[str, ...] = ()  # shown beside each candidate ("LatencyHigh firing · orders")
+
+    def detail(self, index: int) -> str:
+        return self.details[index] if index < len(self.details) else ""
 
     def apply(self, index: int) -> str:
         """The line with candidate `index` in place; a unique answer gets a trailing space."""
         if not self.candidates:
             return self.head + self.word
         choice = self.candidates[index % len(self.candidates)]
-        unique = len(self.candidates) == 1 and not choice.endswith("/")
-        return self.head + choice + (" " if unique else "")
+        return self.head + choice + (" " if len(self.candidates) == 1 else "")
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """One answer Tab may give: the text it inserts, what is shown beside it, and other
+    words it is found by (an alert's name and service find its id)."""
+
+    text: str
+    detail: str = ""
+    also: tuple[str, ...] = ()
 
 
 def _qualified(pool: Mapping[str, Iterable[str]]) -> list[str]:
@@ -473,18 +551,71 @@ def _qualified(pool: Mapping[str, Iterable[str]]) -> list[str]:
 
 
 def _candidates(verb: Verb, index: int, values: list[str], names: Names) -> list[str]:
-    """Every accepted word for argument `index` of `verb`, given the words before it."""
+    """Every word Tab offers for argument `index` of `verb`, given the words before it."""
+    return [c.text for c in _choices(verb, index, values, names)]
+
+
+def _choices(verb: Verb, index: int, values: list[str], names: Names) -> list[_Choice]:
     if index >= len(verb.args):
         return []
     arg = verb.args[index]
-    if arg in BACKEND_HELD:
-        return _qualified(_pool(names, arg))
+    if arg is Arg.ALERT:
+        return _alert_choices(names)
     if arg is Arg.MEMBER:
         try:
             backend, cluster = resolve(Arg.CLUSTER, values[index - 1], names)
         except CmdlineError:
             return []
-        return list(names.backends[backend].clusters.get(cluster, ()))
+        action: Promotion = "failover" if verb.command_id == "db.failover" else "switchover"
+        return _member_choices(names.backends[backend], cluster, action)
+    return [_Choice(text) for text in _plain_candidates(arg, names)]
+
+
+def _alert_choices(names: Names) -> list[_Choice]:
+    """Alerts by name and state, the ones to act on first; resolved ones are not offered."""
+    pool = _pool(names, Arg.ALERT)
+    held_by: dict[str, int] = {}
+    for ids in pool.values():
+        for alert_id in ids:
+            held_by[alert_id] = held_by.get(alert_id, 0) + 1
+    out = []
+    for backend, ids in pool.items():
+        for alert_id in ids:
+            # Spelled as the line must spell it: bare when unique, `backend/id` when not.
+            text = alert_id if held_by[alert_id] == 1 else f"{backend}/{alert_id}"
+            info = names.backends[backend].alert_names.get(alert_id)
+            if info is None:
+                out.append(_Choice(text))
+            elif info.state != "resolved":
+                out.append(_Choice(text, info.words(), (info.name, info.service)))
+    return out
+
+
+def _member_choices(b: BackendNames, cluster: str, action: Promotion) -> list[_Choice]:
+    """Members that may take over, least lag first; then the ones that may not, with why.
+
+    The primary is not offered: promoting it is never what the operator means (typed by
+    hand, the pipeline refuses it in words).
+    """
+    record = b.cluster_records.get(cluster)
+    if record is None:
+        return [_Choice(m) for m in b.clusters.get(cluster, ())]
+    ranked = []
+    for m in record.members:
+        if m.name == record.primary or m.role == "primary":
+            continue
+        verdict = member_eligibility(record, m, action)
+        if verdict.eligible:
+            detail = f"lag {human_bytes(m.lag_bytes)}"
+        else:
+            detail = f"not eligible: {verdict.reason}"
+        ranked.append(((not verdict.eligible, m.lag_bytes, m.name), _Choice(m.name, detail)))
+    return [choice for _, choice in sorted(ranked, key=lambda r: r[0])]
+
+
+def _plain_candidates(arg: Arg, names: Names) -> list[str]:
+    if arg in BACKEND_HELD:
+        return _qualified(_pool(names, arg))
     if arg is Arg.ON_OFF:
         return ["on", "off"]
     if arg is Arg.BREAKER_OP:
@@ -506,14 +637,20 @@ def _candidates(verb: Verb, index: int, values: list[str], names: Names) -> list
     return []
 
 
-def _filter(word: str, candidates: Iterable[str]) -> tuple[str, ...]:
-    """Prefix matches; when none, substring matches ("2" finds replica-2)."""
-    candidates = list(dict.fromkeys(candidates))
+def _filter(word: str, choices: Iterable[_Choice]) -> list[_Choice]:
+    """Prefix matches (of the name or its other words); when none, substring matches ("2"
+    finds replica-2)."""
+    unique = list({c.text: c for c in choices}.values())
     folded = word.casefold()
-    prefix = [c for c in candidates if c.casefold().startswith(folded)]
+    prefix = [c for c in unique if any(w.casefold().startswith(folded) for w in (c.text, *c.also))]
     if prefix or not folded:
-        return tuple(prefix)
-    return tuple(c for c in candidates if folded in c.casefold())
+        return prefix
+    return [c for c in unique if any(folded in w.casefold() for w in (c.text, *c.also))]
+
+
+def _completion(head: str, word: str, choices: list[_Choice]) -> Completion:
+    details = tuple(c.detail for c in choices)
+    return Completion(head, word, tuple(c.text for c in choices), details if any(details) else ())
 
 
 def complete(text: str, names: Names, available: Container[str] | None = None) -> Completion:
@@ -522,15 +659,17 @@ def complete(text: str, names: Names, available: Container[str] | None = None) -
     line = _strip_colon(text)
     words = _words(line)
     if words and words[-1].end() == len(line):
-        current = words[-1]
-        before, word, start = words[:-1], current.group(), current.start()
+        before, word = words[:-1], words[-1].group()
     else:
-        before, word, start = words, "", len(line)
-    head = lead + line[:start]
+        before, word = words, ""
+    # One space before the completed word, however many were typed: Tab never leaves a
+    # double space in the line.
+    head = lead + (line[: before[-1].end()] + " " if before else "")
     if not before:
-        return Completion(head, word, _filter(word, verb_words(available)))
+        verbs = [_Choice(w) for w in verb_words(available)]
+        return _completion(head, word, _filter(word, verbs))
     verb = _lookup_verb(before[0].group())
     if verb is None or not _available(verb, available):
         return Completion(head, word, ())
     values = [w.group() for w in before[1:]]
-    return Completion(head, word, _filter(word, _candidates(verb, len(values), values, names)))
+    return _completion(head, word, _filter(word, _choices(verb, len(values), values, names)))

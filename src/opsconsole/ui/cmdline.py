@@ -184,7 +184,9 @@ class CommandLine(Overlay):
                 return
             if len(completion.candidates) == 1:
                 self.edit.setText(completion.apply(0))
-                self._tell(HINT)
+                # An alert id alone says nothing: say which alert it is.
+                detail = completion.detail(0)
+                self._tell(f"{completion.candidates[0]} {detail}" if detail else HINT)
                 return
             self._completion = completion
             self._cycle = 0 if direction > 0 else len(completion.candidates) - 1
@@ -192,8 +194,13 @@ class CommandLine(Overlay):
             self._cycle = (self._cycle + direction) % len(self._completion.candidates)
         completion = self._completion
         self.edit.setText(completion.apply(self._cycle))
-        shown = [f"[{c}]" if i == self._cycle else c for i, c in enumerate(completion.candidates)]
-        self._tell("  ".join(shown))
+        shown = []
+        for i, text in enumerate(completion.candidates):
+            mark = f"[{text}]" if i == self._cycle else text
+            detail = completion.detail(i)
+            shown.append(f"{mark} {detail}" if detail else mark)
+        # Wider gaps once candidates carry words of their own ("replica-1 lag 0 B").
+        self._tell(("   " if completion.details else "  ").join(shown))
 
     def _nothing_to_complete(self) -> str:
         try:

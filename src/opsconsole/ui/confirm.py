@@ -21,7 +21,11 @@ from opsconsole.ui.asking import answer_of
 
 
 class ConfirmDialog(QDialog):
-    """Names the target and the consequence before anything is sent; never `exec()`-ed."""
+    """Names the target, what is at stake and the consequence before anything is sent.
+
+    A dangerous action is confirmed by typing `intent.typed_name`: for a failover that is the
+    member taking over, the name whose lag the operator has just read. Never `exec()`-ed.
+    """
 
     def __init__(self, intent: Intent, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,14 +36,20 @@ class ConfirmDialog(QDialog):
         self.setWindowTitle(spec.title)
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setMinimumWidth(520)
+        self.typed_name = intent.typed_name
         layout = QVBoxLayout(self)
-        what = html.escape(intent.describe())
-        headline = QLabel(
-            f"<b>{html.escape(spec.title)}</b><br>You are about to <b>{what}</b> "
-            f"on backend <b>{html.escape(intent.backend)}</b>."
-        )
-        headline.setWordWrap(True)
-        layout.addWidget(headline)
+        title = QLabel(f"<b>{html.escape(spec.title)}</b>")
+        layout.addWidget(title)
+        # Plain text: names come from a backend and are shown, never interpreted.
+        self.headline = QLabel(intent.headline())
+        self.headline.setObjectName("confirm_headline")
+        self.headline.setTextFormat(Qt.TextFormat.PlainText)
+        self.headline.setWordWrap(True)
+        if intent.stakes is not None and intent.stakes.may_lose and intent.stakes.lag_bytes > 0:
+            self.headline.setStyleSheet(
+                f"color: {theme.STATE_COLOURS[theme.Health.CRITICAL]}; font-weight: bold;"
+            )
+        layout.addWidget(self.headline)
         consequence = QLabel(html.escape(spec.consequence))
         consequence.setWordWrap(True)
         colour = theme.STATE_COLOURS[
@@ -56,11 +66,12 @@ class ConfirmDialog(QDialog):
         buttons.accepted.connect(self._accept_if_allowed)
         buttons.rejected.connect(self.reject)
         if self.dangerous:
-            prompt = QLabel(f"Type <b>{html.escape(intent.target)}</b> to confirm:")
+            prompt = QLabel(f"Type <b>{html.escape(self.typed_name)}</b> to confirm:")
+            prompt.setObjectName("confirm_prompt")
             layout.addWidget(prompt)
             self.name_edit = QLineEdit()
             self.name_edit.setObjectName("confirm_name")
-            self.name_edit.setPlaceholderText(intent.target)
+            self.name_edit.setPlaceholderText(self.typed_name)
             self.name_edit.textChanged.connect(self._name_changed)
             self.name_edit.returnPressed.connect(self._accept_if_allowed)
             layout.addWidget(self.name_edit)
@@ -77,12 +88,10 @@ class ConfirmDialog(QDialog):
         layout.addWidget(hint)
 
     def _name_changed(self, text: str) -> None:
-        self.ok_button.setEnabled(text == self.intent.target)
+        self.ok_button.setEnabled(text == self.typed_name)
 
     def _accept_if_allowed(self) -> None:
-        if self.dangerous and (
-            self.name_edit is None or self.name_edit.text() != self.intent.target
-        ):
+        if self.dangerous and (self.name_edit is None or self.name_edit.text() != self.typed_name):
             return  # Enter with a wrong or empty name does nothing: no single-key danger
         self.accept()
 

@@ -9,12 +9,13 @@ import sys
 
 import pytest
 
-from opsconsole.app.actions import ActionRunner, register_action_commands
+from opsconsole.app.actions import ActionResult, ActionRunner, register_action_commands
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.backends.secrets import Secret
-from opsconsole.core.actions import Intent
+from opsconsole.core.actions import Intent, Stakes
 from opsconsole.core.audit import AuditLog, verify
 from opsconsole.core.commands import CommandRegistry
+from opsconsole.core.eligibility import human_bytes
 from opsconsole.core.models import ConnectionState, Transport
 from tests.support.waiting import wait_until, wait_until_async
 from tests.support.wsproxy import FrameProxy
@@ -97,10 +98,15 @@ async def test_switchover_fired_twice_with_one_intent_acts_once(console, store, 
     )
     assert late.status == "blocked" and "already primary" in late.message
     records = audit_lines(audit)
-    assert [r["phase"] for r in records] == ["intent", "result"]
+    # The late try sent nothing, and is on record as a refused intent with its rule.
+    assert [r["phase"] for r in records] == ["intent", "result", "refused"]
     assert records[0]["idempotency_key"] == "intent-1" and records[0]["user"]
+    assert records[0]["at_stake"]["member"] == "replica-2"
     assert records[1]["outcome"] == "succeeded"
-    assert verify(audit.path).ok
+    assert records[2]["outcome"] == "refused"
+    assert records[2]["rules"] == ["candidate-eligible"]
+    assert records[2]["message"] == "replica-2 cannot take over: is already primary"
+    assert verify(audit.path).ok  # a chain with refused records verifies like any other
 
     cli = [sys.executable, "-m", "opsconsole", "audit", "verify", str(audit.path)]
     ok = await asyncio.to_thread(subprocess.run, cli, capture_output=True, check=False)
@@ -141,8 +147,17 @@ async def test_ineligible_candidate_is_refused_before_sending(console, store):
         "db.switchover", backend="sim", cluster="orders-db", member="replica-2"
     )
     assert result.status == "blocked"
-    assert "replica-2 cannot take over: lagging" in result.message
-    assert audit_lines(audit) == []  # nothing was sent, so nothing to audit
+    # Said once: the status is "blocked", the words say why (no "blocked (rule):" prefix).
+    assert result.message.startswith("replica-2 cannot take over: lagging")
+    assert result.rules == ("candidate-eligible",)
+    # Nothing was sent, and the attempt is on record for the post-mortem.
+    [record] = audit_lines(audit)
+    assert record["phase"] == "refused" and record["outcome"] == "refused"
+    assert record["command"] == "db.switchover" and record["target"] == "orders-db"
+    assert record["args"] == {"member": "replica-2"}
+    assert record["rules"] == ["candidate-eligible"]
+    assert record["message"] == result.message
+    assert verify(audit.path).ok
     assert (await client.clusters()).clusters[0].primary == "primary-db"
 
 
@@ -220,3 +235,89 @@ async def test_forbidden_token_is_refused_in_plain_words(sim_factory, store, tmp
         assert [r["phase"] for r in audit_lines(audit)] == ["intent", "result"]
     finally:
         await client.aclose()
+
+
+class LagReader(Operator):
+    """An operator who reads the chosen member's lag in the live state as the question comes."""
+
+    def __init__(self, store, member: str) -> None:
+        super().__init__()
+        self.store, self.member = store, member
+        self.lag_seen: list[int] = []
+
+    async def __call__(self, intent: Intent) -> bool:
+        members = self.store.backend(intent.backend).clusters[intent.target].members
+        self.lag_seen.append(next(m.lag_bytes for m in members if m.name == self.member))
+        return await super().__call__(intent)
+
+
+async def test_the_failover_question_names_the_member_and_what_may_be_lost(console, store):
+    operator = LagReader(store, "replica-3")
+    _, _client, registry, audit, _ = await console(operator)
+    result = await registry.run(
+        "db.failover", backend="sim", cluster="orders-db", member="replica-3"
+    )
+    assert result.ok, result.message
+    [asked] = operator.asked
+    [lag] = operator.lag_seen
+    assert lag > 0  # the reference backend's replicas always trail by a few KiB
+    size = human_bytes(lag)
+    assert asked.stakes == Stakes("replica-3", lag, may_lose=True)
+    assert asked.headline() == (
+        f"Fail over orders-db to replica-3 (lag {size}: up to {size} of committed writes "
+        "may be lost) on sim."
+    )
+    assert asked.typed_name == "replica-3"  # the member, not the cluster
+    intent_record = audit_lines(audit)[0]
+    assert intent_record["at_stake"] == {"member": "replica-3", "lag_bytes": lag}
+
+
+async def test_the_switchover_question_shows_the_lag_too(console, store):
+    operator = LagReader(store, "replica-1")
+    _, _client, registry, _audit, _ = await console(operator)
+    result = await registry.run(
+        "db.switchover", backend="sim", cluster="orders-db", member="replica-1"
+    )
+    assert result.ok, result.message
+    [lag] = operator.lag_seen
+    assert operator.asked[0].headline() == (
+        f"Switch over orders-db to replica-1 (lag {human_bytes(lag)}; a switchover waits for "
+        "it, no writes are lost) on sim."
+    )
+
+
+async def test_a_refusal_is_on_record_before_the_operator_hears_of_it(console, store):
+    on_record_when_told: list[list[str]] = []
+    _, client, _registry, audit, _ = await console()
+
+    def report(intent: Intent, result: ActionResult) -> None:
+        on_record_when_told.append([r["phase"] for r in audit_lines(audit)])
+
+    runner = ActionRunner(store, {"sim": client}, audit, Operator(), report, read_only=True)
+    result = await runner.submit(Intent("breaker.force_open", "sim", "payment-service"))
+    assert result.status == "blocked"
+    assert result.message == "this is a read-only display: actions are off"
+    assert on_record_when_told == [["refused"]]
+    [record] = audit_lines(audit)
+    assert record["rules"] == ["read-only-display"] and record["target"] == "payment-service"
+    assert (await client.circuits()).circuits["payment-service"].state == "closed"
+
+
+async def test_an_unwritable_audit_log_means_nothing_is_sent(console, store, tmp_path):
+    _, client, _registry, _audit, _ = await console()
+    # A folder where the log should be: every write fails, as on a full or read-only disk.
+    blocked_path = tmp_path / "not-a-file"
+    blocked_path.mkdir()
+    runner = ActionRunner(store, {"sim": client}, AuditLog(blocked_path), Operator())
+    result = await runner.submit(Intent("breaker.force_open", "sim", "payment-service"))
+    assert result.status == "blocked"
+    assert result.message.startswith("not sent: the audit log cannot be written")
+    assert result.rules == ("audit-written",)
+    assert (await client.circuits()).circuits["payment-service"].state == "closed"
+    # A refusal that cannot be recorded is still told, and says it is not on record.
+    refused = await runner.submit(
+        Intent("db.switchover", "sim", "orders-db", {"member": "primary-db"})
+    )
+    assert refused.status == "blocked"
+    assert refused.message.startswith("primary-db cannot take over: is already primary")
+    assert "(not in the audit log:" in refused.message

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from opsconsole.core.cmdline import (
     BackendNames,
@@ -404,3 +406,144 @@ def test_silences_come_from_the_live_store_active_first() -> None:
         )
     names = Names.from_store(store)
     assert names.backends["am"].silences == (SILENCE_A, SILENCE_B)
+
+
+# ---------------------------------------------------------------- Tab over live records
+
+
+def live_names(
+    *,
+    lags: dict[str, int],
+    primary: str = "primary-db",
+    primary_healthy: bool = True,
+    unhealthy: tuple[str, ...] = (),
+    alerts: tuple[Alert, ...] = (),
+) -> Names:
+    store = Store(capacity=8)
+    members = tuple(
+        DbMember(
+            name=n,
+            role="primary" if n == primary else "replica",
+            healthy=(primary_healthy if n == primary else n not in unhealthy),
+            lag_bytes=0 if n == primary else lags.get(n, 0),
+        )
+        for n in MEMBERS
+    )
+    cluster = DbCluster(
+        name="orders-db", state="healthy", read_only=False, primary=primary, members=members
+    )
+    store.apply(
+        SnapshotLoaded("sim", services=(), circuits=(), clusters=(cluster,), alerts=alerts, ts=3.0)
+    )
+    return Names.from_store(store)
+
+
+def test_failover_offers_replicas_least_lag_first_and_never_the_primary() -> None:
+    names = live_names(lags={"replica-1": 200_000, "replica-2": 4_096, "replica-3": 3 * 1024**2})
+    completion = complete("failover orders-db ", names, EVERY_ID)
+    assert completion.candidates == ("replica-2", "replica-1", "replica-3")
+    assert [completion.detail(i) for i in range(3)] == [
+        "lag 4.0 KiB",
+        "lag 195.3 KiB",
+        "not eligible: lagging 3.0 MiB > 1.0 MiB limit",
+    ]
+    assert completion.apply(0) == "failover orders-db replica-2"
+    # Typed from its first letters, the primary is still not offered.
+    assert complete("failover orders-db prim", names, EVERY_ID).candidates == ()
+    # After a failover the new primary is the one left out.
+    moved = live_names(lags={"primary-db": 0, "replica-1": 10, "replica-3": 5}, primary="replica-2")
+    assert complete("failover orders-db ", moved, EVERY_ID).candidates == (
+        "primary-db",
+        "replica-3",
+        "replica-1",
+    )
+
+
+def test_switchover_with_the_primary_down_offers_no_eligible_member() -> None:
+    names = live_names(
+        lags={"replica-1": 10, "replica-2": 20, "replica-3": 30},
+        primary_healthy=False,
+        unhealthy=("replica-1",),
+    )
+    switch = complete("switchover orders-db ", names, EVERY_ID)
+    assert switch.candidates == ("replica-1", "replica-2", "replica-3")
+    assert {switch.detail(i) for i in (1, 2)} == {"not eligible: primary is down: use failover"}
+    failover = complete("failover orders-db ", names, EVERY_ID)
+    assert failover.candidates == ("replica-2", "replica-3", "replica-1")
+    assert failover.detail(2) == "not eligible: unhealthy"
+
+
+def test_tab_after_a_trailing_space_never_makes_a_double_space() -> None:
+    names = live_names(lags={"replica-1": 1, "replica-2": 2, "replica-3": 3})
+    assert complete("failover orders-db  ", names, EVERY_ID).apply(0) == (
+        "failover orders-db replica-1"
+    )
+    assert complete(":failover   ord", names, EVERY_ID).apply(0) == ":failover orders-db "
+    assert complete("breaker  inv", NAMES, EVERY_ID).apply(0) == "breaker inventory-service "
+
+
+@given(
+    st.lists(
+        st.sampled_from(["failover", "orders-db", "ord", "replica-2", "rep", "2", "ack", "pay"]),
+        max_size=3,
+    ),
+    st.lists(st.sampled_from([" ", "  ", "   "]), min_size=3, max_size=3),
+    st.booleans(),
+)
+def test_no_completion_inserts_a_double_space(words: list[str], gaps: list[str], end: bool):
+    text = "".join(w + g for w, g in zip(words, gaps, strict=False))
+    text = text if end or not words else text.rstrip()
+    completion = complete(text, NAMES, EVERY_ID)
+    for i in range(len(completion.candidates)):
+        done = completion.apply(i)
+        assert "  " not in done[len(text.rstrip()) :], (text, done)
+
+
+def firing(alert_id: str, name: str, service: str, **kw) -> Alert:
+    return Alert(
+        id=alert_id,
+        service=service,
+        rule=name,
+        severity="page",
+        state=kw.pop("state", "firing"),
+        since_ts=kw.pop("since_ts", 2.0),
+        **kw,
+    )
+
+
+ALERTS = (
+    firing("9b141fd52701cabe", "LatencyHigh", "orders"),
+    firing("0c2e7a9f11d3b5aa", "ErrorRatioHigh", "payments", acked_by="ann"),
+    firing("5d5d5d5d5d5d5d5d", "LatencyHigh", "payments", state="resolved", since_ts=1.0),
+)
+
+
+def test_ack_completes_alert_names_with_their_state_and_inserts_the_id() -> None:
+    names = live_names(lags={"replica-1": 1, "replica-2": 2, "replica-3": 3}, alerts=ALERTS)
+    offered = complete("ack ", names, EVERY_ID)
+    # Resolved alerts are not offered; the one nobody handles comes first.
+    assert offered.candidates == ("9b141fd52701cabe", "0c2e7a9f11d3b5aa")
+    assert offered.details == ("LatencyHigh firing · orders", "ErrorRatioHigh acked · payments")
+    # The name (or the service) finds the alert; the line gets the id `ack` takes.
+    by_name = complete("ack lat", names, EVERY_ID)
+    assert by_name.candidates == ("9b141fd52701cabe",)
+    assert by_name.apply(0) == "ack 9b141fd52701cabe "
+    assert complete("silence pay", names, EVERY_ID).candidates == ("0c2e7a9f11d3b5aa",)
+    assert run("ack 9b141fd52701cabe on it", names).kwargs["alert"] == "9b141fd52701cabe"
+
+
+def test_ack_takes_an_alert_name_when_one_alert_of_that_name_is_open() -> None:
+    names = live_names(lags={"replica-1": 1, "replica-2": 2, "replica-3": 3}, alerts=ALERTS)
+    # The resolved LatencyHigh of payments does not make the name ambiguous.
+    assert run("ack LatencyHigh looking", names).kwargs == {
+        "backend": "sim",
+        "alert": "9b141fd52701cabe",
+        "comment": "looking",
+    }
+    twice = (*ALERTS, firing("77aa77aa77aa77aa", "LatencyHigh", "users"))
+    error = refusal("ack latencyhigh", live_names(lags={}, alerts=twice))
+    assert error.message == (
+        "LatencyHigh fires for users, orders; Tab lists them, or write the id: "
+        "77aa77aa77aa77aa, 9b141fd52701cabe"
+    )
+    assert "no alert named 'Nothing'" in refusal("ack Nothing", names).message
