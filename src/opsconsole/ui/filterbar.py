@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QLineEdit, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QWidget
 
 from opsconsole.ui import theme
 
@@ -23,7 +25,8 @@ class FilterBar(QLineEdit):
     """A line edit that stays out of the way until the operator types `/` in an attached list.
 
     Esc (in the line or in the list) clears and hides it; Enter or Down hands the keys back to
-    the list with the filter kept, so arrows and Enter work on the narrowed rows (as in k9s).
+    the list with the filter kept, so arrows and Enter work on the narrowed rows (as in k9s),
+    on the first row left when the current one was filtered away.
     """
 
     #: The normalised filter text ("" when cleared); emitted on every edit.
@@ -40,6 +43,9 @@ class FilterBar(QLineEdit):
         )
         self.hide()
         self._targets: list[QWidget] = []
+        #: Called before the keys go back to the list: a panel that filters at its next
+        #: refresh applies the filter now (set by `Panel`).
+        self.before_handing_back: Callable[[], None] | None = None
         self.textChanged.connect(lambda text: self.filter_changed.emit(normalise(text)))
 
     @property
@@ -66,6 +72,14 @@ class FilterBar(QLineEdit):
     def _focus_list(self) -> None:
         if self._targets:
             self._targets[0].setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def hand_back(self) -> None:
+        """Enter or Down: the keys go back to the list, on a row that is still shown."""
+        if self.before_handing_back is not None:
+            self.before_handing_back()
+        if self._targets and isinstance(self._targets[0], QAbstractItemView):
+            land_on_shown_row(self._targets[0])
+        self._focus_list()
 
     # ------------------------------------------------------------ keys
 
@@ -107,9 +121,37 @@ class FilterBar(QLineEdit):
             self.close_filter()
             return
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Down):
-            self._focus_list()
+            self.hand_back()
             return
         super().keyPressEvent(event)
+
+
+def _hidden(view: QAbstractItemView, index: QModelIndex) -> bool:
+    if isinstance(view, QTreeView):
+        return view.isRowHidden(index.row(), index.parent())
+    is_row_hidden = getattr(view, "isRowHidden", None)  # QTableView, QListView
+    return bool(is_row_hidden(index.row())) if is_row_hidden is not None else False
+
+
+def land_on_shown_row(view: QAbstractItemView) -> None:
+    """Keep the current row if the filter still shows it, else make the first shown row current.
+
+    The panels narrow their lists in two ways: a proxy model drops rows (the current index
+    goes invalid) or the view hides them (the current index stays, on a hidden row); Enter
+    must select what the operator sees either way.
+    """
+    model = view.model()
+    if model is None:
+        return
+    current = view.currentIndex()
+    if current.isValid() and not _hidden(view, current):
+        return
+    root = view.rootIndex()
+    for row in range(model.rowCount(root)):
+        index = model.index(row, 0, root)
+        if not _hidden(view, index):
+            view.setCurrentIndex(index)
+            return
 
 
 # Modifiers that may be held to type a character; Ctrl+/ or Alt+/ belong to someone else.

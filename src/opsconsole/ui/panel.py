@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
+import time
+
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QAbstractItemView, QWidget
 
 from opsconsole.ui.context import UiContext
+from opsconsole.ui.filterbar import FilterBar
 
 
 class Panel(QWidget):
@@ -44,3 +48,26 @@ class Panel(QWidget):
 
     def refresh(self, now: float) -> None:
         """Bring the widgets up to date with the store. Subclasses override."""
+
+    def catch_up(self) -> None:
+        """Refresh now rather than at the next tick (the operator is about to act on it)."""
+        if self.needs_refresh():
+            self.run_refresh(time.monotonic())
+
+    def main_list(self) -> QAbstractItemView | None:
+        """The list the panel's keys belong to (`self.view` by convention), if it has one."""
+        view = getattr(self, "view", None)
+        return view if isinstance(view, QAbstractItemView) else None
+
+    def event(self, event: QEvent) -> bool:
+        # Polish comes once, after the subclass built its widgets and before the first show:
+        # from then on focusing the panel (Alt+N) puts the keys in its list, so `/`, the
+        # arrows and Enter work there, whether or not the subclass set a focus proxy itself.
+        if event.type() == QEvent.Type.Polish:
+            view = self.main_list()
+            if view is not None and self.focusProxy() is None:
+                self.setFocusProxy(view)
+            for bar in self.findChildren(FilterBar):
+                # A filter applied at the next refresh would hand back a stale list.
+                bar.before_handing_back = self.catch_up
+        return super().event(event)
