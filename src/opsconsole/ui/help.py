@@ -40,7 +40,7 @@ TIERS = {
 }
 #: Keys that are not commands but work everywhere; shown so the page is the whole story.
 FIXED_KEYS: tuple[tuple[str, str], ...] = (
-    ("/", "Filter the focused list"),
+    ("/", "Filter the focused list; Enter goes back to the rows left"),
     ("Esc", "Go back one step, close a popup, clear a filter"),
     ("Up  Down  Enter", "Move and choose in every list"),
     ("Tab", "Complete a name in the command line; again for the next"),
