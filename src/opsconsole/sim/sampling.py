@@ -1,10 +1,12 @@
 """One tick of simulated requests for all services: vectorised draws and honest quantiles.
 
-The quantiles are those of the latencies actually drawn (pure, RNG injected).
+The quantiles are those of the latencies actually drawn (pure, RNG injected); the error
+ratio is counted over a short sliding window of ticks (`ErrorWindow`).
 """
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,3 +113,39 @@ def draw_tick(rng: np.random.Generator, dt: float, w: Workload) -> TickDraw:
         latencies_ms=sorted_lat,
         segment=seg,
     )
+
+
+class ErrorWindow:
+    """Requests and failures summed over the last `length` ticks: the error ratio as a
+    dashboard's rate() over a window shows it.
+
+    One tick of a quiet service holds a few dozen requests, so a single failure would read
+    as 3 % and cross a 1 % limit; counted over a window of seconds, a healthy service reads
+    healthy and a real burst still shows within a tick or two.
+    """
+
+    def __init__(self, n_services: int, length: int, served: np.ndarray | None = None) -> None:
+        """`served`: requests per tick the system served, without failing, before the window
+        opened; without it the first failure after a start reads as a burst."""
+        self.length = max(1, length)
+        self._ticks: collections.deque[tuple[np.ndarray, np.ndarray]] = collections.deque()
+        self._requests = np.zeros(n_services, dtype=np.int64)
+        self._failures = np.zeros(n_services, dtype=np.int64)
+        if served is not None:
+            counts = np.asarray(served, dtype=np.int64)
+            none = np.zeros(n_services, dtype=np.int64)
+            self._ticks.extend((counts, none) for _ in range(self.length))
+            self._requests += counts * self.length
+
+    def observe(self, counts: np.ndarray, failures: np.ndarray) -> np.ndarray:
+        """Add one tick; the window's error ratio per service (NaN: no request in it)."""
+        self._ticks.append((counts, failures))
+        self._requests += counts
+        self._failures += failures
+        if len(self._ticks) > self.length:
+            old_counts, old_failures = self._ticks.popleft()
+            self._requests -= old_counts
+            self._failures -= old_failures
+        requests = self._requests
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(requests > 0, self._failures / np.maximum(requests, 1), np.nan)

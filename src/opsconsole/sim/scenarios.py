@@ -49,7 +49,7 @@ CATALOG: dict[str, ScenarioKind] = {
             180.0,
             "every call to the dependency times out",
         ),
-        ScenarioKind("traffic_surge", "service", "api-gateway", 720.0, "traffic triples"),
+        ScenarioKind("traffic_surge", "service", "api-gateway", 720.0, "traffic quadruples"),
         ScenarioKind("replica_lag", "member", "replica-2", 300.0, "a replica falls ~3 MiB behind"),
         ScenarioKind("recover", "none", None, 0.0, "end every active scenario"),
     )

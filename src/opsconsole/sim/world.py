@@ -40,7 +40,7 @@ from opsconsole.sim.config import SimConfig
 from opsconsole.sim.failover import MIB, ClusterChange, FailoverConfig, FailoverManager, Probe
 from opsconsole.sim.frames import breaker_frames, event
 from opsconsole.sim.history import MetricHistory, capacity_for
-from opsconsole.sim.sampling import TickDraw, Workload, draw_tick
+from opsconsole.sim.sampling import ErrorWindow, TickDraw, Workload, draw_tick
 from opsconsole.sim.scenarios import ActiveScenario, ScenarioBook
 from opsconsole.sim.topology import (
     CLUSTER,
@@ -53,13 +53,18 @@ from opsconsole.sim.topology import (
 MAX_DEP_CALLS = 20  # simulated calls per dependency per tick that drive its breaker
 DEP_TIMEOUT_MS = 1_000.0  # a call to a dead dependency or primary hangs this long, then fails
 ALERT_WINDOW_S = 60.0  # alert signals are averaged over this window (scaled)
+ERROR_WINDOW_S = 20.0  # the reported error ratio counts this window's requests (scaled)
+MAX_ERROR_TICKS = 1_000  # bounds that window's memory for very short ticks
+# A healthy dependency call still fails now and then; rare enough that a quiet service's
+# errors and p99 stay well inside their limits with no scenario running.
+DEP_BASE_FAIL_P = 0.00002
 LATENCY_HISTOGRAM_MS = (5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0)
 
 # Scenario effects on the drawn signals.
 SPIKE_MEDIAN_FACTOR = 6.0
 SPIKE_SLOW_P = 0.15
 BURST_ERROR_P = 0.15
-SURGE_FACTOR = 3.0
+SURGE_FACTOR = 4.0
 LAGGING_BYTES = 3 * MIB
 LAG_FRAME_BUCKET = 64 * 1024
 
@@ -102,7 +107,7 @@ class World:
             for dep, share in spec.calls:
                 self.call_share[i, self.dep_index[dep]] = share
         self.fallback_error_p = np.array([d.fallback_error_p for d in DEPENDENCIES])
-        self.dep_base_fail_p = 0.0005
+        self.dep_base_fail_p = DEP_BASE_FAIL_P
         self.breakers = {
             d.name: CircuitBreaker(
                 d.name, BreakerConfig(d.failure_threshold, d.timeout_s / scale, 300.0 / scale), now
@@ -127,6 +132,9 @@ class World:
         self.alerts = AlertEngine(self.services, default_rules(scale))
         window_ticks = round(ALERT_WINDOW_S / scale / config.tick_s)
         self.window = SignalWindow(n, window_ticks)
+        served = np.rint(self.base_rps * daily_curve(now) * config.tick_s)
+        error_ticks = min(MAX_ERROR_TICKS, round(ERROR_WINDOW_S / scale / config.tick_s))
+        self.errors = ErrorWindow(n, error_ticks, served)
         self.history = MetricHistory(
             self.names, len(METRIC_FIELDS), capacity_for(n, len(METRIC_FIELDS), config.tick_s)
         )
@@ -273,11 +281,11 @@ class World:
     ) -> tuple[Frame, list[Alert]]:
         """Turn one tick's draws into the sample: metrics frame, history, alert window.
         `load` is offered traffic over capacity: CPU follows it (the drawn count of a short
-        tick is too noisy to drive a utilisation gauge)."""
+        tick is too noisy to drive a utilisation gauge), and the error ratio counts the last
+        few seconds of requests for the same reason."""
         n = len(self.specs)
         counts = draw.counts
-        with np.errstate(invalid="ignore", divide="ignore"):
-            error_ratio = np.where(counts > 0, draw.failures / np.maximum(counts, 1), np.nan)
+        error_ratio = self.errors.observe(counts, draw.failures)
         observed_rps = counts / dt
         # Slow EWMA: memory follows load over minutes, not per tick.
         alpha = min(1.0, dt * self.config.time_scale / 120.0)

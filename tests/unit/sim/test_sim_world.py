@@ -6,6 +6,9 @@ import msgspec
 import numpy as np
 import pytest
 
+from opsconsole.core.events import MetricsBatch
+from opsconsole.core.health import Health, service_health, settled
+from opsconsole.core.models import METRIC_FIELDS
 from opsconsole.core.protocol import (
     AlertFrame,
     CircuitFrame,
@@ -14,9 +17,11 @@ from opsconsole.core.protocol import (
     decode_metric_rows,
     encode,
 )
+from opsconsole.core.store import Store
 from opsconsole.sim.actions import Operator
 from opsconsole.sim.config import SimConfig
 from opsconsole.sim.errors import ApiError
+from opsconsole.sim.sampling import ErrorWindow
 from opsconsole.sim.scenarios import ScenarioRequest
 from opsconsole.sim.world import World
 
@@ -90,3 +95,90 @@ def test_unknown_names_are_refused_with_the_valid_ones() -> None:
     with pytest.raises(ApiError) as bad_duration:
         op.start_scenario(ScenarioRequest("latency_spike", duration_s=-1), T0)
     assert bad_duration.value.status == 400
+
+
+# ---------------------------------------------------------------- a healthy demo stays healthy
+
+MIDNIGHT_UTC = T0 - T0 % 86_400.0
+TROUGH, PEAK = MIDNIGHT_UTC + 3 * 3600.0, MIDNIGHT_UTC + 15 * 3600.0  # see daily_curve
+LIMITED = ("latency_p99_ms", "error_ratio", "cpu", "memory")
+
+
+def judge_every_tick(world: World, start: float, ticks: int, before_tick=None):
+    """Tick the world once a second into a real Store; yield (tick, service, judged values,
+    verdict) as the console judges them (core.health on the settled values)."""
+    store = Store(capacity=600)
+    for i in range(ticks):
+        now = start + i * world.config.tick_s
+        if before_tick is not None:
+            before_tick(i, now)
+        values = metrics_of(world.tick(now))
+        ts = np.full(len(world.names), now)
+        store.apply(MetricsBatch("sim", world.names, ts, values, METRIC_FIELDS))
+        state = store.backend("sim")
+        for service in world.services:
+            judged = settled(state.series.get(service.name))
+            yield i, service, judged, service_health(judged, service.thresholds)
+
+
+@pytest.mark.parametrize(("seed", "start"), [(1, TROUGH), (2, PEAK), (3, T0)])
+def test_with_no_scenario_no_service_is_ever_judged_warn_or_crit(seed: int, start: float) -> None:
+    # The demo's own tick (1 s) for five simulated minutes, at night, at the daily peak and
+    # at T0: a healthy baseline must read healthy, or operators learn to ignore CRIT.
+    world = World(SimConfig(seed=seed), start)
+    worst: dict[tuple[str, str], float] = {}
+    for i, service, judged, verdict in judge_every_tick(world, start, 300):
+        assert verdict.level is Health.HEALTHY, (i, service.name, verdict)
+        for field in LIMITED:
+            limit = getattr(service.thresholds, field)
+            key = (service.name, field)
+            worst[key] = max(worst.get(key, 0.0), judged[field] / limit)
+    # Well inside, not just under: the noise has room before WARN (80 % of a limit).
+    assert max(worst.values()) < 0.7, max(worst.items(), key=lambda kv: kv[1])
+    assert all(worst[(s, "latency_p99_ms")] < 0.6 for s in world.names)
+    assert all(worst[(s, "error_ratio")] < 0.6 for s in world.names)
+    # Lively, not flat: every service's p99 and CPU move.
+    assert all(worst[(s, "latency_p99_ms")] > 0.05 for s in world.names)
+
+
+# scenario → the services it must make CRITICAL (replica_lag touches only the database).
+SCENARIO_TARGETS = {
+    "latency_spike": {"orders"},
+    "error_burst": {"payments"},
+    "traffic_surge": {"api-gateway"},
+    "dependency_outage": {"orders", "inventory"},
+    "primary_down": {"orders"},
+}
+
+
+@pytest.mark.parametrize("start", [TROUGH, PEAK], ids=["night", "peak"])
+@pytest.mark.parametrize("scenario", sorted(SCENARIO_TARGETS))
+def test_each_scenario_makes_its_target_critical_within_seconds(
+    scenario: str, start: float
+) -> None:
+    world = World(SimConfig(seed=11), start)
+
+    def begin(i: int, now: float) -> None:
+        if i == 20:
+            Operator(world).start_scenario(ScenarioRequest(scenario), now)
+
+    critical: dict[str, int] = {}
+    for i, service, _, verdict in judge_every_tick(world, start, 40, begin):
+        if verdict.level is Health.CRITICAL:
+            assert i >= 20, f"{service.name} CRITICAL before the scenario: {verdict.reason}"
+            critical.setdefault(service.name, i - 20)
+    assert SCENARIO_TARGETS[scenario] <= set(critical), critical
+    assert all(critical[s] <= 10 for s in SCENARIO_TARGETS[scenario]), critical
+
+
+def test_the_error_ratio_counts_a_window_of_requests_not_one_tick() -> None:
+    window = ErrorWindow(1, 3, served=np.array([100]))
+    # A start is not a burst: one failure among 30 requests reads against the window.
+    assert window.observe(np.array([30]), np.array([1]))[0] == pytest.approx(1 / 230)
+    assert window.observe(np.array([30]), np.array([0]))[0] == pytest.approx(1 / 160)
+    assert window.observe(np.array([30]), np.array([3]))[0] == pytest.approx(4 / 90)
+    # The first failing tick leaves the window; a window without requests is no data.
+    assert window.observe(np.array([30]), np.array([0]))[0] == pytest.approx(3 / 90)
+    for _ in range(3):
+        last = window.observe(np.array([0]), np.array([0]))
+    assert np.isnan(last[0])
