@@ -35,6 +35,7 @@ from opsconsole.backends.linkstatus import UP, LinkReporter
 from opsconsole.backends.secrets import Secret, redact
 from opsconsole.backends.session import Feed, StreamSession, realtime_batch
 from opsconsole.backends.sse import SseParser
+from opsconsole.backends.tls import client_context, tls_problem
 from opsconsole.core.backoff import Backoff
 from opsconsole.core.events import (
     AlertChanged,
@@ -141,13 +142,14 @@ class OpsApiClient:
         self._sink = sink
         self._token = token
         self._verify = verify_tls
+        self._tls = client_context(verify_tls) if parts.scheme == "https" else None
         self.timings = timings
         self._transports = transports
         self._backoff = backoff or Backoff()
         self._clock = clock
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            verify=verify_tls,
+            verify=self._tls or True,
             timeout=httpx.Timeout(10.0, connect=timings.open_timeout_s),
             trust_env=False,
             headers={"User-Agent": "opsconsole/0.1"},
@@ -231,6 +233,7 @@ class OpsApiClient:
         while not self._closed:
             transport = self._pick_transport()
             resync = False
+            why = "reconnecting"
             try:
                 await self._run_link(transport)
             except AuthFailed as exc:
@@ -259,7 +262,13 @@ class OpsApiClient:
                 httpx.HTTPError,
                 BackendError,
             ) as exc:
-                log.info("%s: link ended: %s", self.name, _describe(exc))
+                tls = tls_problem(exc)
+                if tls is not None:
+                    # Said on screen, not only in the log: retrying will not fix a certificate.
+                    why = tls
+                    log.warning("%s: %s", self.name, tls)
+                else:
+                    log.info("%s: link ended: %s", self.name, _describe(exc))
             except Exception as exc:
                 # A defect (ours, or a backend answer nothing foresaw) must never end the
                 # link for good behind a LIVE word: log it once per kind, show the link as
@@ -280,7 +289,7 @@ class OpsApiClient:
             if quick:
                 self._last_quick_resync = now
             delay = 0.0 if quick else self._backoff.next_delay()
-            self._set_status(ConnectionState.RECONNECTING, "reconnecting", round(delay, 1))
+            self._set_status(ConnectionState.RECONNECTING, why, round(delay, 1))
             await asyncio.sleep(delay)
 
     def _pick_transport(self) -> Transport:
@@ -395,6 +404,7 @@ class OpsApiClient:
                 max_queue=64,
                 proxy=None,
                 compression=None,
+                ssl=self._tls,
             )
         except InvalidStatus as exc:
             status = exc.response.status_code

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import ssl
 import time
 
 from aiohttp import web
@@ -88,12 +89,14 @@ class SimServer:
         app.add_routes(PrometheusExport(self.world).routes())
         return app
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+    ) -> str:
         if self._runner is not None:
             raise RuntimeError("SimServer already started")
         runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=2.0)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl_context)
         try:
             await site.start()
         except BaseException:
@@ -102,7 +105,8 @@ class SimServer:
         self._runner = runner
         bound = runner.addresses[0]
         shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        self._url = f"http://{shown}:{bound[1]}"
+        scheme = "https" if ssl_context is not None else "http"
+        self._url = f"{scheme}://{shown}:{bound[1]}"
         self._clock_task = asyncio.create_task(self._clock(), name="opsconsole-sim clock")
         log.info("opsconsole-sim listening on %s (epoch %s)", self._url, self._epoch)
         return self._url
