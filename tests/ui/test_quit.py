@@ -60,6 +60,19 @@ def test_a_signal_shuts_down_in_order_and_exits_zero(console_factory, sig) -> No
     assert_clean(console, console.wait_exit())
 
 
+def test_sigterm_while_the_first_run_question_waits_exits_zero(tmp_path, display) -> None:
+    # No config and no flags: the console asks what to watch. Qt waits for input there with
+    # no Python timer running, so only the loop's wake-up pipe gets the signal through.
+    console = RunningConsole(tmp_path=tmp_path, env={"QT_QPA_PLATFORM": "xcb", "DISPLAY": display})
+    try:
+        find_window(display, "^Welcome to opsconsole$")
+        console.proc.send_signal(signal.SIGTERM)
+        code = console.wait_exit()
+        assert code == 0 and "Traceback" not in console.stderr, console.stderr[-3000:]
+    finally:
+        console.stop()
+
+
 # ---------------------------------------------------------------- the operator, on a display
 
 

@@ -196,8 +196,17 @@ def _start_embedded() -> EmbeddedSim:
 
 
 def _install_signal_handlers(closed: asyncio.Event) -> None:
-    """Ctrl-C and SIGTERM close the window in order instead of killing it mid-write."""
+    """Ctrl-C and SIGTERM close the window in order instead of killing it mid-write.
+
+    Through the loop's own wake-up pipe, not a bare `signal.signal`: Python runs a plain
+    handler only when it next runs bytecode, and while Qt waits for input with no Python timer
+    due (the first-run question) that is never, so the signal went unanswered.
+    """
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError):  # not the main thread (tests)
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(closed.set))
+        try:
+            loop.add_signal_handler(sig, closed.set)
+        except (NotImplementedError, RuntimeError, ValueError):
+            # No wake-up pipe on this loop (Windows) or not the main thread (tests).
+            with contextlib.suppress(ValueError):
+                signal.signal(sig, lambda *_: loop.call_soon_threadsafe(closed.set))
