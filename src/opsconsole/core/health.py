@@ -1,4 +1,8 @@
-"""Judging golden signals against thresholds: a level per signal and a service's worst one."""
+"""Judging golden signals against thresholds: one evaluation per signal, a service's worst one.
+
+Every view that says something about a signal (a table cell, a "Why" text, a wall tile, the
+rotation hold) reads it from the same `SignalEvaluation`, so two places cannot disagree.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from opsconsole.core.series import BankSeries
 
 # Health is judged on the median of the newest few seconds, not on the newest sample alone:
 # one slow request or one failure in a quiet tick is no incident, and a colour that flickers
-# every second teaches a NOC to ignore it.
+# every second teaches a NOC to ignore it. A cell over its limit is marked at once all the
+# same ("breaching 2 s"): the median is the hold time before the row turns CRIT.
 JUDGE_WINDOW_S = 3.0
 
 
@@ -33,6 +38,46 @@ WARN_FRACTION = 0.8
 
 
 @dataclass(frozen=True)
+class SignalFormat:
+    """How one signal is written, everywhere: the comparison uses the same rounding, so a
+    text never says "500 ms > 500 ms"."""
+
+    label: str
+    unit: str
+    scale: float  # value × scale is the number shown (ratios as percent)
+    digits: int
+
+    def number(self, value: float) -> str:
+        """The number as a table cell shows it: "553", "1.04", "41"."""
+        return f"{value * self.scale:.{self.digits}f}"
+
+    def shown(self, value: float) -> float:
+        """The value as displayed, for comparisons: what the operator reads is what counts."""
+        return float(self.number(value))
+
+    def text(self, value: float) -> str:
+        return f"{self.number(value)} {self.unit}"
+
+    def limit_text(self, limit: float) -> str:
+        """A limit without trailing zeros: "500 ms", "1 %", "0.5 %"."""
+        number = self.number(limit)
+        if "." in number:
+            number = number.rstrip("0").rstrip(".")
+        return f"{number} {self.unit}"
+
+
+# The signals that have a limit, in the order a verdict looks at them. CPU and memory are
+# percent everywhere (column and text); errors keep two decimals because 0.05 % matters.
+FORMATS: dict[str, SignalFormat] = {
+    "latency_p99_ms": SignalFormat("p99", "ms", 1.0, 0),
+    "error_ratio": SignalFormat("errors", "%", 100.0, 2),
+    "cpu": SignalFormat("CPU", "%", 100.0, 0),
+    "memory": SignalFormat("memory", "%", 100.0, 0),
+}
+LABELS = {name: fmt.label for name, fmt in FORMATS.items()}
+
+
+@dataclass(frozen=True)
 class Verdict:
     level: Health
     signal: str | None = None  # the worst signal, for the reason text
@@ -48,58 +93,290 @@ def _limits(thresholds: Thresholds) -> dict[str, float]:
     }
 
 
-def signal_health(name: str, value: float, thresholds: Thresholds) -> Health:
-    """Level of one signal; signals without a threshold are healthy whenever they have data."""
-    if value is None or math.isnan(value):
-        return Health.UNKNOWN
-    limit = _limits(thresholds).get(name)
-    if limit is None:
-        return Health.HEALTHY
-    if value > limit:
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _level(name: str, value: float, limit: float) -> Health:
+    fmt = FORMATS[name]
+    shown = fmt.shown(value)
+    if shown > fmt.shown(limit):
         return Health.CRITICAL
-    if value > limit * WARN_FRACTION:
+    if shown > fmt.shown(limit * WARN_FRACTION):
         return Health.WARNING
     return Health.HEALTHY
 
 
-def _fmt(name: str, value: float) -> str:
-    if name.endswith("_ms"):
-        return f"{value:.0f} ms"
-    return f"{value * 100:.1f} %"
+def signal_health(name: str, value: float, thresholds: Thresholds) -> Health:
+    """Level of one signal; signals without a threshold are healthy whenever they have data."""
+    if not _finite(value):
+        return Health.UNKNOWN
+    limit = _limits(thresholds).get(name)
+    if limit is None:
+        return Health.HEALTHY
+    return _level(name, value, limit)
 
 
-LABELS = {
-    "latency_p99_ms": "p99",
-    "error_ratio": "errors",
-    "cpu": "CPU",
-    "memory": "memory",
-}
+def span_text(seconds: float) -> str:
+    """A duration in whole units: "<1 s", "8 s", "2 min 05 s", "1 h 03 min"."""
+    if seconds < 1:
+        return "<1 s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        minutes, secs = divmod(whole, 60)
+        return f"{minutes} min {secs:02d} s"
+    hours, rest = divmod(whole, 3600)
+    return f"{hours} h {rest // 60:02d} min"
+
+
+@dataclass(frozen=True)
+class SignalEvaluation:
+    """One golden signal judged once: the value judged, its window, limit, state and breach.
+
+    `value` is what health is judged on (the median of `window_s` seconds; with a window of
+    0 it is a single sample); `latest` is the newest sample, what a table cell shows. The
+    signal is *breaching* as soon as the newest sample is over the limit, before the median
+    follows and the level turns CRITICAL.
+    """
+
+    name: str
+    value: float
+    latest: float
+    limit: float
+    level: Health
+    window_s: float = 0.0
+    breaching_since: float | None = None  # sample time the current run over the limit began
+    latest_ts: float | None = None
+
+    @property
+    def fmt(self) -> SignalFormat:
+        return FORMATS[self.name]
+
+    @property
+    def label(self) -> str:
+        return self.fmt.label
+
+    @property
+    def breaching(self) -> bool:
+        return _finite(self.latest) and self.fmt.shown(self.latest) > self.fmt.shown(self.limit)
+
+    @property
+    def breaching_for(self) -> float | None:
+        """Seconds of sample time the signal has been over its limit (None: not, or unknown)."""
+        if not self.breaching or self.breaching_since is None or self.latest_ts is None:
+            return None
+        return max(0.0, self.latest_ts - self.breaching_since)
+
+    @property
+    def pressure(self) -> float:
+        """Judged value over its limit (1.0 = at the limit); NaN without data."""
+        if not _finite(self.value) or self.limit <= 0:
+            return math.nan
+        return self.value / self.limit
+
+    @property
+    def window_named(self) -> bool:
+        """The judged number differs from the newest one shown beside it: say which it is."""
+        if self.window_s <= 0 or not _finite(self.value):
+            return False
+        if not _finite(self.latest):
+            return True
+        return self.fmt.number(self.value) != self.fmt.number(self.latest)
+
+    @property
+    def notable(self) -> bool:
+        """Worth a word in the reason: warning, critical, or over its limit right now."""
+        return self.level >= Health.WARNING or self.breaching
+
+    @property
+    def severity(self) -> Health:
+        """The level, or CRITICAL while breaching: how a cell is coloured."""
+        return Health.CRITICAL if self.breaching else self.level
+
+    def _judged(self) -> str:
+        text = f"{self.label} {self.fmt.text(self.value)}"
+        return text + (f" ({self.window_s:g} s median)" if self.window_named else "")
+
+    @property
+    def reason(self) -> str:
+        """Plain words for the operator, "" when there is nothing to say.
+
+        "p99 553 ms > 500 ms, breaching 8 s" — judged and newest agree;
+        "p99 560 ms (3 s median) > 500 ms" — the median differs from the cell beside it;
+        "p99 1004 ms > 500 ms, breaching 1 s (3 s median 300 ms)" — over the limit now, the
+        row not CRIT yet because the median is not.
+        """
+        limit = self.fmt.limit_text(self.limit)
+        duration = self.breaching_for
+        breach = "" if duration is None else f", breaching {span_text(duration)}"
+        if self.level is Health.CRITICAL:
+            return f"{self._judged()} > {limit}{breach}"
+        if self.breaching:
+            text = f"{self.label} {self.fmt.text(self.latest)} > {limit}{breach}"
+            if _finite(self.value) and self.window_s > 0:
+                text += f" ({self.window_s:g} s median {self.fmt.text(self.value)})"
+            return text
+        if self.level is Health.WARNING:
+            return f"{self._judged()} near {limit}"
+        return ""
+
+
+@dataclass(frozen=True)
+class ServiceEvaluation:
+    """Every limited signal of a service judged once, and the service's level from them."""
+
+    level: Health
+    signal: str | None  # the signal behind `level` ("rps" for a traffic verdict)
+    headline: str  # the reason for `level`
+    signals: tuple[SignalEvaluation, ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict(self.level, self.signal, self.headline)
+
+    def get(self, name: str) -> SignalEvaluation | None:
+        return next((s for s in self.signals if s.name == name), None)
+
+    @property
+    def pressure(self) -> float:
+        """The largest judged-value-to-limit ratio: of two services in the same health, the
+        nearer to (or further past) a limit is the worse one. 0.0 without data."""
+        ratios = [s.pressure for s in self.signals if math.isfinite(s.pressure)]
+        return max(ratios, default=0.0)
+
+    @property
+    def breaching(self) -> tuple[SignalEvaluation, ...]:
+        return tuple(s for s in self.signals if s.breaching)
+
+    @property
+    def reason(self) -> str:
+        """The headline, then every other signal warning or over its limit, worst first."""
+        others = sorted(
+            (s for s in self.signals if s.notable and s.name != self.signal),
+            key=lambda s: (-s.severity, -(s.pressure if math.isfinite(s.pressure) else 0.0)),
+        )
+        parts = [self.headline] if self.headline else []
+        parts += [s.reason for s in others]
+        return "; ".join(parts)
+
+
+def _rank(s: SignalEvaluation) -> tuple[int, float]:
+    return (s.level, s.pressure if math.isfinite(s.pressure) else 0.0)
+
+
+def evaluate(
+    judged: Mapping[str, float] | None,
+    thresholds: Thresholds,
+    *,
+    latest: Mapping[str, float] | None = None,
+    stale: bool = False,
+    window_s: float = 0.0,
+    breaching_since: Mapping[str, float | None] | None = None,
+    latest_ts: float | None = None,
+) -> ServiceEvaluation:
+    """Judge a service on `judged` (e.g. `settled()` medians); `latest` is the newest sample
+    shown beside it (default: the same values). Stale data is UNKNOWN whatever it says."""
+    if stale:
+        return ServiceEvaluation(Health.UNKNOWN, None, "stale")
+    if not judged:
+        return ServiceEvaluation(Health.UNKNOWN, None, "no data")
+    newest = judged if latest is None else latest
+    since = breaching_since or {}
+    signals: list[SignalEvaluation] = []
+    for name, limit in _limits(thresholds).items():
+        value = judged.get(name, math.nan)
+        level = _level(name, value, limit) if _finite(value) else Health.UNKNOWN
+        signals.append(
+            SignalEvaluation(
+                name,
+                value,
+                newest.get(name, math.nan),
+                limit,
+                level,
+                window_s,
+                since.get(name),
+                latest_ts,
+            )
+        )
+    worst: SignalEvaluation | None = None
+    for s in signals:
+        if s.level >= Health.WARNING and (worst is None or _rank(s) > _rank(worst)):
+            worst = s
+    judged_signals = tuple(signals)
+    if worst is not None:
+        return ServiceEvaluation(worst.level, worst.name, worst.reason, judged_signals)
+    rps = judged.get("rps", math.nan)
+    if rps == 0:
+        return ServiceEvaluation(Health.UNKNOWN, "rps", "no traffic", judged_signals)
+    if math.isnan(rps):
+        # Not "no traffic": nobody said there were no requests (a query not answered yet).
+        return ServiceEvaluation(Health.UNKNOWN, "rps", "no traffic data", judged_signals)
+    return ServiceEvaluation(Health.HEALTHY, None, "", judged_signals)
+
+
+def evaluate_series(
+    series: BankSeries | None,
+    thresholds: Thresholds,
+    stale: bool = False,
+    window_s: float = JUDGE_WINDOW_S,
+) -> ServiceEvaluation:
+    """Judge a service on its series: medians of the newest `window_s` seconds, beside the
+    newest sample, with how long each signal over its limit has been over it."""
+    judged = settled(series, window_s)
+    if series is None or judged is None:
+        return evaluate(None, thresholds, stale=stale)
+    latest = series.latest() or {}
+    times = series.times()
+    since: dict[str, float | None] = {}
+    for name, limit in _limits(thresholds).items():
+        value = latest.get(name, math.nan)
+        fmt = FORMATS[name]
+        if _finite(value) and fmt.shown(value) > fmt.shown(limit):
+            since[name] = breach_start(times, series.values(name), fmt, limit)
+    return evaluate(
+        judged,
+        thresholds,
+        latest=latest,
+        stale=stale,
+        window_s=window_s,
+        breaching_since=since,
+        latest_ts=series.last_ts,
+    )
+
+
+def breach_start(
+    times: np.ndarray, values: np.ndarray, fmt: SignalFormat, limit: float
+) -> float | None:
+    """Time of the first sample of the newest run over `limit` (as displayed); NaN samples
+    (no data) neither extend nor break a run. None when the newest data is not over it."""
+    bar = fmt.shown(limit)
+    n = len(values)
+    end, chunk = n, 32
+    # Backwards in growing chunks: a breach is usually short, the history up to an hour.
+    while end > 0:
+        start = max(0, end - chunk)
+        seg = np.asarray(values[start:end], dtype=np.float64)
+        finite = np.isfinite(seg)
+        calm = finite & ~(np.round(seg * fmt.scale, fmt.digits) > bar)
+        if calm.any():
+            first = start + int(np.flatnonzero(calm)[-1]) + 1
+            break
+        end, chunk = start, chunk * 4
+    else:
+        first = 0
+    rest = np.isfinite(np.asarray(values[first:n], dtype=np.float64))
+    if not rest.any():
+        return None
+    return float(times[first + int(np.argmax(rest))])
 
 
 def service_health(
     latest: Mapping[str, float] | None, thresholds: Thresholds, stale: bool = False
 ) -> Verdict:
-    """A service's level from its newest sample; stale data is UNKNOWN whatever it says."""
-    if stale:
-        return Verdict(Health.UNKNOWN, None, "stale")
-    if not latest:
-        return Verdict(Health.UNKNOWN, None, "no data")
-    worst = Verdict(Health.HEALTHY, None, "")
-    for name, limit in _limits(thresholds).items():
-        value = latest.get(name, math.nan)
-        level = signal_health(name, value, thresholds)
-        if level > worst.level and level is not Health.UNKNOWN:
-            reason = f"{LABELS[name]} {_fmt(name, value)} > {_fmt(name, limit)}"
-            if level is Health.WARNING:
-                reason = f"{LABELS[name]} {_fmt(name, value)} near {_fmt(name, limit)}"
-            worst = Verdict(level, name, reason)
-    rps = latest.get("rps", math.nan)
-    if worst.level is Health.HEALTHY and rps == 0:
-        return Verdict(Health.UNKNOWN, "rps", "no traffic")
-    if worst.level is Health.HEALTHY and math.isnan(rps):
-        # Not "no traffic": nobody said there were no requests (a query not answered yet).
-        return Verdict(Health.UNKNOWN, "rps", "no traffic data")
-    return worst
+    """A service's level from one set of values (e.g. `settled()` medians)."""
+    return evaluate(latest, thresholds, stale=stale).verdict
 
 
 def no_traffic(latest: Mapping[str, float] | None) -> bool:
