@@ -60,6 +60,7 @@ def run_window(args: argparse.Namespace, plan: Plan) -> int:
 
 async def main_window(args: argparse.Namespace, plan: Plan) -> int:
     """Start everything, wait for the window to close (or the self-test), shut down in order."""
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QWidget
 
     from opsconsole.app.wiring import build_console
@@ -99,7 +100,9 @@ async def main_window(args: argparse.Namespace, plan: Plan) -> int:
     window = console.window
     window.closed.connect(closed.set)
     guard = guard_quit(console)
-    if not args.wall:
+    # The offscreen platform (self-test, screenshots) has a nominal 800×800 screen nobody
+    # looks at: there the window keeps the size the panels are laid out for.
+    if not args.wall and QGuiApplication.platformName() != "offscreen":
         fit_to_screen(window, restored=_has_saved_geometry(layouts))
     try:
         if args.wall and args.layout:
