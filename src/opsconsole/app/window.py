@@ -100,9 +100,10 @@ async def main_window(args: argparse.Namespace, plan: Plan) -> int:
     window = console.window
     window.closed.connect(closed.set)
     guard = guard_quit(console)
-    # The offscreen platform (self-test, screenshots) has a nominal 800×800 screen nobody
-    # looks at: there the window keeps the size the panels are laid out for.
-    if not args.wall and QGuiApplication.platformName() != "offscreen":
+    # Also under the wall: leaving it shows the window. The offscreen platform (self-test,
+    # screenshots) has a nominal 800×800 screen nobody looks at: there the window keeps the
+    # size the panels are laid out for.
+    if QGuiApplication.platformName() != "offscreen":
         fit_to_screen(window, restored=_has_saved_geometry(layouts))
     try:
         if args.wall and args.layout:
