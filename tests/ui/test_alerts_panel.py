@@ -9,17 +9,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMenu, QToolButton
 
 from opsconsole.app.wiring import build_console
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.audit import os_user
 from opsconsole.core.commands import Command
-from opsconsole.core.events import AlertChanged, ConnectionChanged, SilenceChanged, SnapshotLoaded
+from opsconsole.core.events import (
+    AlertChanged,
+    BackendDescribed,
+    ConnectionChanged,
+    SilenceChanged,
+    SnapshotLoaded,
+)
 from opsconsole.core.health import Health
 from opsconsole.core.models import (
     Alert,
+    BackendInfo,
     ConnectionState,
     LinkStatus,
     Matcher,
@@ -33,6 +41,7 @@ from opsconsole.ui.confirm import ConfirmDialog
 from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.panels.alerts import AlertsPanel, format_duration, format_value
 from opsconsole.ui.repaint import RepaintScheduler
+from tests.support.tcpproxy import FaultProxy
 from tests.support.waiting import wait_until
 
 LATENCY_VALUE = re.compile(r"^p99 \d+ ms > 500 ms$")
@@ -149,7 +158,7 @@ def test_firing_first_then_severity_then_newest(ui: Harness) -> None:
     assert ui.panel.text("sim", "new-page", "state") == "FIRING"
     assert ui.panel.text("sim", "resolved-page", "state") == "RESOLVED"
     assert ui.panel.text("sim", "old-page", "age") == "10 m 00 s"
-    assert ui.panel.text("sim", "resolved-page", "age").startswith("fired ")
+    assert ui.panel.text("sim", "resolved-page", "age") == "10 s"  # since it started firing
     assert ui.panel.text("sim", "new-page", "acked") == "—"
     # The colour goes with the word: page red, ticket amber, resolved grey.
     assert ui.panel.colour("sim", "new-page") == theme.STATE_COLOURS[Health.CRITICAL]
@@ -158,13 +167,23 @@ def test_firing_first_then_severity_then_newest(ui: Harness) -> None:
     assert ui.panel.summary_text.startswith("4 FIRING (2 page, 1 ticket, 1 info)")
 
 
-def test_ages_tick_only_while_something_fires(ui: Harness) -> None:
-    ui.feed(alert(state="resolved"))
-    assert not ui.panel.wants_tick
-    ui.feed(alert(id="a2", since_ts=ui.now - 65, acked_by="alice", acked_ts=ui.now - 125))
-    assert ui.panel.wants_tick
+def test_the_age_column_means_time_since_it_started_firing(ui: Harness) -> None:
+    # Resolved or firing, the age is one thing: how long ago the alert started firing.
+    ui.feed(
+        alert(id="done", state="resolved", since_ts=ui.now - 125),
+        alert(id="a2", since_ts=ui.now - 65, acked_by="alice", acked_ts=ui.now - 125),
+    )
+    assert ui.panel.wants_tick  # ages count up without news
     assert ui.panel.text("sim", "a2", "age") == "1 m 05 s"
+    assert ui.panel.text("sim", "done", "age") == "2 m 05 s"
     assert ui.panel.text("sim", "a2", "acked") == "alice 2 m ago"
+    # The header says so, and a resolved row's tooltip keeps the clock time it fired.
+    column = ui.panel.model.column_of("age")
+    tip = ui.panel.model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("Time since the alert started firing")
+    fired = time.strftime("%H:%M:%S", time.localtime(ui.now - 125))
+    row = ui.panel.model.row_of("sim", "done")
+    assert f"fired {fired}" in ui.panel.model.row_view(row).tooltip
 
 
 def test_a_stale_backend_greys_its_alerts_and_says_so(ui: Harness) -> None:
@@ -172,8 +191,90 @@ def test_a_stale_backend_greys_its_alerts_and_says_so(ui: Harness) -> None:
     ui.live(state=ConnectionState.STALE)
     ui.refresh()
     assert ui.panel.colour("sim", "a1") == theme.STATE_COLOURS[Health.UNKNOWN]
-    assert "STALE — sim" in ui.panel.summary_text
+    assert ui.panel.summary_text == ("1 FIRING (1 page) · alerts unknown — sim STALE, no data yet")
     assert ui.panel.wants_tick
+
+
+def test_a_stale_backend_with_nothing_firing_never_reads_no_alert_firing(ui: Harness) -> None:
+    ui.refresh()
+    assert ui.panel.summary_text == "No alert firing"
+    ui.live(state=ConnectionState.STALE)
+    ui.refresh()
+    # An empty list from a backend nobody hears proves nothing: unknown, not green.
+    assert ui.panel.summary_text == "Alerts unknown — sim STALE, no data yet"
+    assert theme.STATE_COLOURS[Health.HEALTHY] not in ui.panel.summary.text()
+    assert "alerts unknown: sim STALE" in ui.panel.summary.toolTip()
+    # A Prometheus backend reads metrics only: its link says nothing about alerts.
+    ui.live()
+    ui.store.apply(BackendDescribed("prom", BackendInfo("prom", "prometheus", "http://p")))
+    ui.live("prom", ConnectionState.STALE)
+    ui.refresh()
+    assert ui.panel.summary_text == "No alert firing"
+
+
+def test_picking_an_alert_selects_its_service(ui: Harness, qtbot) -> None:
+    # Alertmanager reports the alert, Prometheus measures the service: the chart goes to
+    # the backend that has the service.
+    ui.store.apply(SnapshotLoaded("prom", (Service(name="orders"),), (), (), (), ts=ui.now))
+    ui.store.apply(
+        SnapshotLoaded(
+            "sim", (Service(name="payments"), Service(name="search")), (), (), (), ts=ui.now
+        )
+    )
+    ui.feed(alert(id="lat", service="orders"), backend="am")
+    ui.feed(alert(id="err", service="payments", rule="errors", since_ts=ui.now - 5))
+    ui.ctx.selection.select("sim", "search")
+    seen: list[tuple[str, str]] = []
+    ui.ctx.selection.changed.connect(lambda b, s: seen.append((b, s)))
+    view = ui.panel.view
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert ui.panel.selected() == ("am", "lat")
+    assert (ui.ctx.selection.backend, ui.ctx.selection.service) == ("prom", "orders")
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert (ui.ctx.selection.backend, ui.ctx.selection.service) == ("sim", "payments")
+    assert seen == [("prom", "orders"), ("sim", "payments")]
+    # The operator looks elsewhere; a new alert rebuilds the list and puts the current row
+    # back, which is not a new pick: the charts stay where the operator put them.
+    ui.ctx.selection.select("sim", "search")
+    ui.feed(alert(id="new", service="search", rule="saturation", severity="ticket"))
+    assert ui.panel.selected() == ("sim", "err")
+    assert (ui.ctx.selection.backend, ui.ctx.selection.service) == ("sim", "search")
+
+
+def test_runbook_and_dashboard_links_open_in_the_browser(ui: Harness, qtbot, monkeypatch) -> None:
+    opened: list[str] = []
+    # The browser is outside the console: record what would be opened instead.
+    monkeypatch.setattr(
+        QDesktopServices, "openUrl", lambda url: opened.append(url.toString()) or True
+    )
+    notes = {
+        "runbook_url": "https://runbooks.example/orders/latency",
+        "dashboard": "http://grafana.example/d/orders?var=1&x=2",
+        "summary": "p99 high",
+        "grafana_panel": "file:///etc/passwd",  # never a link: http(s) only
+        "runbook_extra": "javascript:alert(1)",
+    }
+    ui.feed(alert(id="linked", annotations=notes), alert(id="bare", since_ts=ui.now - 60))
+    links = ui.panel.links
+    assert not links.isVisible()  # nothing selected
+    assert ui.panel.select("sim", "bare")
+    assert not links.isVisible()
+    assert ui.panel.select("sim", "linked")
+    assert links.isVisible()
+    assert ui.panel.link_targets == (
+        ("Runbook", "https://runbooks.example/orders/latency"),
+        ("Dashboard", "http://grafana.example/d/orders?var=1&x=2"),
+    )
+    assert "Runbook" in links.text() and "Dashboard" in links.text()
+    assert "file:" not in links.text() and "javascript" not in links.text()
+    # A click on the first link opens it.
+    qtbot.mouseClick(links, Qt.MouseButton.LeftButton, pos=QPoint(4, links.height() // 2))
+    assert opened == ["https://runbooks.example/orders/latency"]
+    # Whatever a label might hand over, only http(s) is ever opened.
+    links.linkActivated.emit("http://grafana.example/d/orders?var=1&x=2")
+    links.linkActivated.emit("file:///etc/passwd")
+    assert opened[1:] == ["http://grafana.example/d/orders?var=1&x=2"]
 
 
 def test_a_snapshot_replaces_the_list(ui: Harness) -> None:
@@ -400,6 +501,18 @@ def test_latency_spike_pages_and_is_acknowledged_by_the_operator(console, qloop,
             assert AGE.match(first_age), first_age
             await wait_until(lambda: panel.text(*key, "age") != first_age, 5, "the age to count")
 
+            # The operator looks at another service, then picks the alert: its service is
+            # selected, the services list and the charts go there.
+            ctx.selection.select("sim", "search")
+            panel.view.setFocus()
+            qtbot.keyClick(panel.view, Qt.Key.Key_Home)
+            assert panel.selected() == key
+            assert (ctx.selection.backend, ctx.selection.service) == ("sim", "orders")
+            services = window.services
+            current = services.view.currentIndex()
+            assert services.model.key_at(current.row()) == ("sim", "orders")
+            await wait_until(lambda: window.signals.chart.has_data, 5, "the charts showing orders")
+
             task = ctx.commands.run("alert.ack", backend="sim", alert=fired.id)
             await wait_until(lambda: open_dialog(window) is not None, 5, "the confirmation")
             qtbot.keyClick(open_dialog(window).ok_button, Qt.Key.Key_Return)
@@ -418,3 +531,117 @@ def test_latency_spike_pages_and_is_acknowledged_by_the_operator(console, qloop,
             await client.aclose()
 
     qloop.run(scenario(), timeout=60)
+
+
+def make_console(qtbot, tmp_path, url: str):
+    store = Store(capacity=600)
+    ctx = UiContext(store, Selection())
+    client = OpsApiClient("sim", url, store.apply)
+    built = build_console(
+        ctx,
+        {"sim": client},
+        audit_path=tmp_path / "audit.jsonl",
+        timeline_path=tmp_path / "timeline.sqlite3",
+        outcome_timeout_s=15,
+    )
+    qtbot.addWidget(built.window)
+    built.window.show()
+    built.window.start()
+    return built, client
+
+
+UNKNOWN = re.compile(r"^Alerts unknown — sim STALE, data (\d+) s old$")
+
+
+def test_a_silent_backend_makes_the_alerts_unknown_with_the_data_age(
+    qtbot, tmp_path, sim_thread, qloop
+):
+    sim = sim_thread()
+    proxy = FaultProxy("127.0.0.1", int(sim.url.rsplit(":", 1)[1]))
+    qloop.run(proxy.start())
+    built, client = make_console(qtbot, tmp_path, proxy.url)
+    panel = built.window.alerts
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_until(lambda: client.status.state is ConnectionState.LIVE, 10, "LIVE")
+            await wait_until(lambda: panel.summary_text != "", 5, "a headline")
+            assert "unknown" not in panel.summary_text
+            # The link hangs: no FIN, no bytes. Nothing new arrives, and the empty list of
+            # alerts is no longer news.
+            proxy.silence_existing()
+            await wait_until(lambda: UNKNOWN.match(panel.summary_text), 10, "alerts unknown")
+            match = UNKNOWN.match(panel.summary_text)
+            assert match is not None and int(match.group(1)) >= 2, panel.summary_text
+            assert "No alert firing" not in panel.summary_text
+        finally:
+            await client.aclose()
+            await proxy.stop()
+            built.close()
+
+    qloop.run(scenario(), timeout=60)
+
+
+BREACHING = re.compile(r"^\d+ services? breaching, no alert yet")
+TITLE_COUNT = re.compile(r"^(\d+) FIRING · opsconsole$")
+
+
+def test_a_breach_is_said_before_its_alert_fires_then_the_page_is_counted(
+    qtbot, tmp_path, sim_thread, qloop
+):
+    # time_scale 20: the latency rule's 5 min `for` is 15 s, long enough to see the breach
+    # before the page, short enough to wait for the page.
+    sim = sim_thread(time_scale=20)
+    built, client = make_console(qtbot, tmp_path, sim.url)
+    window, store = built.window, built.ctx.store
+    panel = window.alerts
+
+    def orders_page() -> Alert | None:
+        alerts = store.backend("sim").alerts.values()
+        return next(
+            (a for a in alerts if a.service == "orders" and a.state == "firing"),
+            None,
+        )
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_until(lambda: client.status.state is ConnectionState.LIVE, 10, "LIVE")
+            await wait_until(lambda: panel.summary_text == "No alert firing", 10, "calm")
+            assert window.windowTitle() == "opsconsole"
+            await client.scenario("latency_spike", "orders", duration_s=3600)
+            await wait_until(
+                lambda: (
+                    BREACHING.match(panel.summary_text)
+                    and "orders on sim: p99" in panel.summary.toolTip()
+                ),
+                10,
+                "the breach said",
+            )
+            assert orders_page() is None, panel.summary_text  # before the rule's `for` elapsed
+            assert "FIRING" not in window.windowTitle()
+
+            await wait_until(lambda: orders_page() is not None, 40, "the orders page")
+            await wait_until(
+                lambda: "orders on sim" not in panel.summary.toolTip(), 5, "breach now an alert"
+            )
+
+            def counted() -> bool:
+                # Window title, dock title and headline give the same number of pages (the
+                # headline counts tickets too: the spike may cause one).
+                match = TITLE_COUNT.match(window.windowTitle())
+                if match is None:
+                    return False
+                pages = match.group(1)
+                return (
+                    window.docks["alerts"].windowTitle() == f"Alerts · {pages} FIRING"
+                    and re.match(rf"^\d+ FIRING \({pages} page", panel.summary_text) is not None
+                )
+
+            await wait_until(counted, 5, "the pages counted in the titles")
+        finally:
+            await client.aclose()
+            built.close()
+
+    qloop.run(scenario(), timeout=90)

@@ -34,6 +34,9 @@ from opsconsole.ui.wall import (
 from tests.support.waiting import wait_until
 
 SHOTS = Path("/tmp")
+FIRING = re.compile(r"^\d+ FIRING$")
+LIVE_AGE = re.compile(r"^LIVE · data (< 1 s|\d+ s) old$")
+LINK_AGE = re.compile(r"^(STALE|RECONNECTING) · data (< 1 s|\d+ s) old$")
 
 
 def last_screen() -> int:
@@ -218,6 +221,17 @@ def test_wall_fills_its_screen_refuses_actions_and_esc_leaves(
             assert isinstance(alerts, AlertsPanel)
             await wait_until(lambda: ctx.store.backend("sim").alerts, 15, "the latency page")
 
+            # The header, on every page: pages firing, LIVE with the data's age, the arrows.
+            header = view.header
+            await wait_until(
+                lambda: header.firing.isVisible() and FIRING.match(header.firing.text()),
+                5,
+                "the pages firing counted on the wall",
+            )
+            assert LIVE_AGE.match(header.link.text()), header.link.text()
+            assert header.link.isVisible()
+            assert header.hint.isVisible() and header.hint.text() == "← → pages"
+
             # Every page, on screen, for a human to look at.
             for page in PAGES:
                 wall.show_page(page)
@@ -333,8 +347,12 @@ def test_stale_banner_on_every_page_then_live_again(tmp_path, qloop, qtbot, sim_
             await page_ready(wall, "services")
             assert view.banner.isHidden() and view.banner.text == ""
 
+            header = view.header
+            await wait_until(lambda: LIVE_AGE.match(header.link.text()), 5, "LIVE in the header")
             await asyncio.to_thread(sim.stop)
             await wait_until(lambda: "STALE" in view.banner.text, 10, "the STALE banner")
+            await wait_until(lambda: not header.link.text().startswith("LIVE"), 5, "not LIVE")
+            assert LINK_AGE.match(header.link.text()), header.link.text()
             await wait_until(lambda: banner_age(view.banner.text) >= 3, 10, "the data's age")
             height = view.screen().geometry().height()
             headline = view.banner.headline
@@ -354,6 +372,7 @@ def test_stale_banner_on_every_page_then_live_again(tmp_path, qloop, qtbot, sim_
             sim_thread(port=port, time_scale=20)  # the same port: the client finds it again
             await wait_until(lambda: client.status.state is ConnectionState.LIVE, 20, "relink")
             await wait_until(lambda: view.banner.isHidden(), 5, "the banner gone")
+            await wait_until(lambda: LIVE_AGE.match(header.link.text()), 5, "LIVE again")
             await wait_until(lambda: board.tiles[0].word != "STALE", 5, "tiles live again")
         finally:
             await client.aclose()

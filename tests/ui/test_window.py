@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from opsconsole.backends.opsapi import OpsApiClient
-from opsconsole.core.events import MetricsBatch
-from opsconsole.core.models import METRIC_FIELDS, ConnectionState
+from opsconsole.core.events import AlertChanged, MetricsBatch
+from opsconsole.core.models import METRIC_FIELDS, Alert, ConnectionState
 from opsconsole.core.store import Store
 from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.layout import LayoutStore
@@ -167,3 +167,93 @@ def test_corrupt_layout_file_is_ignored(qtbot, tmp_path):
     qtbot.addWidget(win)
     win.show()
     assert win.docks["services"].isVisible()
+
+
+def shown(win: MainWindow, dock_id: str) -> bool:
+    """On screen: not closed, not behind another tab, not squeezed to nothing."""
+    dock = win.docks[dock_id]
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+
+def test_alerts_are_never_behind_a_tab_in_the_built_in_layouts(qtbot, tmp_path):
+    win = MainWindow(UiContext(Store(), Selection()), LayoutStore(tmp_path / "layouts.json"))
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitExposed(win)
+    for name in (None, "Triage", "Database"):
+        if name is not None:
+            win.load_layout(name)
+        qtbot.waitUntil(lambda: shown(win, "alerts"), timeout=2000)
+        assert win.tabifiedDockWidgets(win.docks["alerts"]) == [], name
+        # Room for the headline and a few rows, not a sliver.
+        assert win.alerts.view.height() >= 3 * win.alerts.view.verticalHeader().defaultSectionSize()
+        for other in ("services", "golden_signals", "breakers", "clusters", "timeline"):
+            assert shown(win, other), (name, other)
+
+
+def page(alert_id: str, **kw) -> Alert:
+    base = {
+        "id": alert_id,
+        "service": "orders",
+        "rule": "latency",
+        "severity": "page",
+        "state": "firing",
+        "since_ts": 1_800_000_000.0,
+    }
+    return Alert(**{**base, **kw})
+
+
+def test_pages_firing_are_counted_in_the_titles(qtbot, tmp_path):
+    store = Store()
+    win = MainWindow(UiContext(store, Selection(), demo=True), None)
+    qtbot.addWidget(win)
+    win.show()
+    assert win.windowTitle() == "opsconsole — DEMO"
+    store.apply(AlertChanged("sim", page("a")))
+    store.apply(AlertChanged("sim", page("b", service="payments")))
+    store.apply(AlertChanged("sim", page("ticket", severity="ticket")))  # not a page
+    store.apply(AlertChanged("sim", page("muted", silenced_by=("s-1",))))  # nobody is paged
+    qtbot.waitUntil(lambda: win.windowTitle() == "2 FIRING · opsconsole — DEMO", timeout=2000)
+    assert win.docks["alerts"].windowTitle() == "Alerts · 2 FIRING"
+    store.apply(AlertChanged("sim", page("a", state="resolved")))
+    store.apply(AlertChanged("sim", page("b", service="payments", state="resolved")))
+    qtbot.waitUntil(lambda: win.windowTitle() == "opsconsole — DEMO", timeout=2000)
+    assert win.docks["alerts"].windowTitle() == "Alerts"
+
+
+def test_a_page_brings_alerts_forward_in_an_old_saved_layout(qtbot, tmp_path):
+    layouts = LayoutStore(tmp_path / "layouts.json")
+    # An older version's arrangement: alerts tabbed behind the circuit breakers.
+    old = MainWindow(UiContext(Store(), Selection()), layouts)
+    qtbot.addWidget(old)
+    old.show()
+    qtbot.waitExposed(old)
+    old.tabifyDockWidget(old.docks["breakers"], old.docks["alerts"])
+    old.docks["breakers"].raise_()
+    qtbot.waitUntil(lambda: not shown(old, "alerts"), timeout=2000)
+    old.close()
+
+    store = Store()
+    win = MainWindow(UiContext(store, Selection()), layouts)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: shown(win, "breakers"), timeout=2000)
+    assert not shown(win, "alerts")  # the operator's layout is restored as it was
+    store.apply(AlertChanged("sim", page("a")))
+    qtbot.waitUntil(lambda: shown(win, "alerts"), timeout=2000)
+    assert win.docks["alerts"].windowTitle() == "Alerts · 1 FIRING"
+    # Once looked at, the operator may go back to the breakers: the same page does not
+    # pull alerts forward again, a new one does.
+    win.docks["breakers"].raise_()
+    store.apply(AlertChanged("sim", page("a", acked_by="alice", acked_ts=1_800_000_001.0)))
+    qtbot.waitUntil(lambda: not win.pages_timer.isActive(), timeout=2000)  # counted
+    qtbot.waitUntil(lambda: shown(win, "breakers"), timeout=2000)
+    assert not shown(win, "alerts")
+    store.apply(AlertChanged("sim", page("b", service="payments")))
+    qtbot.waitUntil(lambda: shown(win, "alerts"), timeout=2000)
+    # A closed alerts dock comes back for a new page too.
+    win.docks["alerts"].close()
+    store.apply(AlertChanged("sim", page("c", service="search")))
+    qtbot.waitUntil(lambda: shown(win, "alerts"), timeout=2000)

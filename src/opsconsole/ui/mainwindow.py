@@ -6,7 +6,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
-from opsconsole.core.actions import Intent, status_lifetime_s
+from opsconsole.core.actions import Intent
+from opsconsole.core.alertsummary import is_loud_page
 from opsconsole.core.commands import Command, CommandError, DangerTier
 from opsconsole.core.health import Health
 from opsconsole.core.timeline import TimelineStore
@@ -50,7 +51,9 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         self.registry = ctx.commands
         self.layouts = layouts
-        self.setWindowTitle("opsconsole" + (" — DEMO" if ctx.demo else ""))
+        # "2 FIRING · " goes in front of this while pages fire unmuted (see _show_pages).
+        self.base_title = "opsconsole" + (" — DEMO" if ctx.demo else "")
+        self.setWindowTitle(self.base_title)
         self.setObjectName("main_window")
         self.resize(1760, 1040)
         self.setDockNestingEnabled(True)
@@ -95,13 +98,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status, 1)
         self.statusBar().setSizeGripEnabled(False)
         self.scheduler.add([*self.panels, self.status])
-        # The last action's words leave after a while (status_lifetime_s says how long, why).
-        self._last_action_expiry = QTimer(self, singleShot=True, timeout=self.last_action.clear)
         self._register_commands()
         self._build_menus()
         self._restored = bool(layouts and layouts.restore(self))
         if self._restored:
             self._sizes_pending = False
+        self._watch_pages()
 
     # ------------------------------------------------------------ docks
 
@@ -116,21 +118,24 @@ class MainWindow(QMainWindow):
         return dock
 
     def _default_arrangement(self) -> None:
-        """Services, clusters and the timeline left; charts and breakers right."""
+        """Services, clusters and the timeline left; alerts, charts and breakers right.
+
+        Alerts are never behind a tab: they sit on top of the right column, where a page
+        is seen at once. Only the console's own health shares a tab (with the timeline).
+        """
         area = Qt.DockWidgetArea
         d = self.docks
         for dock in d.values():
             dock.setFloating(False)
             dock.show()
         self.addDockWidget(area.LeftDockWidgetArea, d["services"])
-        self.addDockWidget(area.RightDockWidgetArea, d["golden_signals"])
+        self.addDockWidget(area.RightDockWidgetArea, d["alerts"])
         self.splitDockWidget(d["services"], d["clusters"], Qt.Orientation.Vertical)
         self.splitDockWidget(d["clusters"], d["timeline"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["timeline"], d["console_health"])
+        self.splitDockWidget(d["alerts"], d["golden_signals"], Qt.Orientation.Vertical)
         self.splitDockWidget(d["golden_signals"], d["breakers"], Qt.Orientation.Vertical)
-        self.tabifyDockWidget(d["breakers"], d["alerts"])
         d["timeline"].raise_()
-        d["breakers"].raise_()
         self._sizes_pending = True
 
     def _default_sizes(self) -> None:
@@ -140,7 +145,7 @@ class MainWindow(QMainWindow):
         self._sizes_pending = False
         d, h = self.docks, max(600, self.height() - 80)
         self.resizeDocks(
-            [d["services"], d["golden_signals"]],
+            [d["services"], d["alerts"]],
             [int(self.width() * 0.46), int(self.width() * 0.54)],
             Qt.Orientation.Horizontal,
         )
@@ -149,9 +154,10 @@ class MainWindow(QMainWindow):
             [int(h * 0.40), int(h * 0.26), int(h * 0.34)],
             Qt.Orientation.Vertical,
         )
+        # The alerts' headline and a few rows; the charts keep most of the column.
         self.resizeDocks(
-            [d["golden_signals"], d["breakers"]],
-            [int(h * 0.70), int(h * 0.30)],
+            [d["alerts"], d["golden_signals"], d["breakers"]],
+            [int(h * 0.22), int(h * 0.53), int(h * 0.25)],
             Qt.Orientation.Vertical,
         )
 
@@ -194,6 +200,64 @@ class MainWindow(QMainWindow):
             self.removeDockWidget(dock)
         self._default_arrangement()
         self._default_sizes()
+
+    # ------------------------------------------------------------ pages firing
+
+    def _watch_pages(self) -> None:
+        """The count of pages firing, in the window's and the alerts dock's titles.
+
+        Counted from the store, not the panel: a hidden or tabbed-away dock does no work.
+        """
+        self._loud_pages: set[tuple[str, str]] = set()
+        self.pages_firing = 0
+        # Many alert events in one burst (a snapshot) cost one count, on the next loop turn;
+        # idle again once the count is shown.
+        self.pages_timer = QTimer(self)
+        self.pages_timer.setSingleShot(True)
+        self.pages_timer.setInterval(0)
+        self.pages_timer.timeout.connect(self._show_pages)
+        store = self.ctx.store
+        for signal in (store.alert_changed, store.silence_changed, store.snapshot_loaded):
+            signal.connect(self._pages_changed)
+        self._show_pages()
+
+    def _pages_changed(self, *_: object) -> None:
+        try:
+            if not self.pages_timer.isActive():
+                self.pages_timer.start()
+        except RuntimeError:
+            pass  # the window is deleted and the store outlived it: nothing to show
+
+    def _show_pages(self) -> None:
+        loud = {
+            (name, alert.id)
+            for name, state in self.ctx.store.backends.items()
+            for alert in state.alerts.values()
+            if is_loud_page(alert)
+        }
+        new = loud - self._loud_pages
+        self._loud_pages = loud
+        self.pages_firing = n = len(loud)
+        title = f"{n} FIRING · {self.base_title}" if n else self.base_title
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)
+        dock = self.docks["alerts"]
+        dock_title = f"{self.alerts.title} · {n} FIRING" if n else self.alerts.title
+        if dock.windowTitle() != dock_title:
+            dock.setWindowTitle(dock_title)
+        if new:
+            self.bring_alerts_forward()
+
+    def bring_alerts_forward(self) -> None:
+        """A new page: the alerts dock comes to the front if a tab or a close hid it.
+
+        Saved layouts from older versions may keep alerts behind another tab.
+        """
+        dock = self.docks["alerts"]
+        if dock.isHidden():
+            dock.show()
+        if dock.visibleRegion().isEmpty() or self.tabifiedDockWidgets(dock):
+            dock.raise_()
 
     # ------------------------------------------------------------ commands and menus
 
@@ -270,8 +334,7 @@ class MainWindow(QMainWindow):
             Health.HEALTHY if ok else Health.UNKNOWN if status == "cancelled" else Health.CRITICAL
         )
         self.last_action.setStyleSheet(f"color: {STATE_COLOURS[level]}; padding: 0 8px;")
-        # Shown once, in the label: a temporary message beside it would repeat the same words.
-        self._last_action_expiry.start(int(status_lifetime_s(status) * 1000))
+        self.statusBar().showMessage(text, 30_000)
 
     def timeline_entry_added(self, _entry: object) -> None:
         self.timeline.mark_dirty()

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from opsconsole.core.alertsummary import firing_pages
 from opsconsole.core.commands import Command, CommandError, CommandRegistry
 from opsconsole.core.health import Health, service_health, settled
 from opsconsole.core.models import ConnectionState, Thresholds
@@ -670,8 +671,34 @@ class ElidedLabel(QLabel):
             self.setText(shown)
 
 
+def link_words(store: Store, now: float | None = None) -> tuple[str, Health]:
+    """ "LIVE · data 2 s old" while every backend is LIVE; else the worst link's word.
+
+    The wall says it is live too, not only when it is stale: a frozen screen looks calm.
+    """
+    states = store.backends
+    if not states:
+        return "NO DATA", Health.UNKNOWN
+    down = sorted(
+        (name for name, state in states.items() if state.link.state is not ConnectionState.LIVE)
+    )
+    names = down or sorted(states)
+    ages = [a for name in names if (a := store.data_age(name, now)) is not None]
+    if down:
+        word = states[down[0]].link.state.value.upper()
+        health = Health.UNKNOWN
+    else:
+        word, health = "LIVE", Health.HEALTHY
+    if not ages:
+        return f"{word} · no data yet", Health.UNKNOWN
+    age = max(ages)
+    age_text = "< 1 s" if age < 1 else format_age(age, precise=False)
+    return f"{word} · data {age_text} old", health
+
+
 class WallHeader(Panel):
-    """Page title, page dots, hold and notices, DEMO, clock: one line across the top."""
+    """Page title, page dots and hint, hold and notices, pages firing, link and data age,
+    DEMO, clock: one line across the top."""
 
     panel_id = "wall_header"
     title = "Wall header"
@@ -694,6 +721,11 @@ class WallHeader(Panel):
         self.dots = QLabel(self)
         self.dots.setFont(t.font(round(t.header_px * 0.7)))
         self.dots.setStyleSheet(f"color: {theme.TEXT_DIM};")
+        # Someone walking up to the wall should know the arrows turn the pages.
+        self.hint = QLabel("← → pages", self)
+        self.hint.setObjectName("wall_hint")
+        self.hint.setFont(t.font(round(t.header_px * 0.55)))
+        self.hint.setStyleSheet(f"color: {theme.TEXT_DIM};")
         # Hold reason or a notice: a line of its own, shown only when there is something.
         self.status = ElidedLabel(self)
         self.status.setObjectName("wall_status")
@@ -715,13 +747,28 @@ class WallHeader(Panel):
             " padding: 2px 12px; border-radius: 4px;"
         )
         self.insecure.hide()
+        # Pages firing unmuted, on every page of the rotation, not only on the alerts page.
+        self.firing = QLabel(self)
+        self.firing.setObjectName("wall_firing")
+        self.firing.setFont(t.font(round(t.header_px * 0.8), bold=True))
+        self.firing.setStyleSheet(
+            f"background: {theme.STATE_COLOURS[Health.CRITICAL]}; color: {WALL_TEXT};"
+            " padding: 2px 12px; border-radius: 4px;"
+        )
+        self.firing.hide()
+        self.link = QLabel(self)
+        self.link.setObjectName("wall_link")
+        self.link.setFont(t.font(round(t.header_px * 0.7), bold=True))
         self.clock = QLabel(self)
         self.clock.setObjectName("wall_clock")
         self.clock.setFont(t.font(t.header_px, bold=True, mono=True))
         for label in (
             self.page_title,
             self.dots,
+            self.hint,
             self.status,
+            self.firing,
+            self.link,
             self.demo,
             self.insecure,
             self.clock,
@@ -730,10 +777,19 @@ class WallHeader(Panel):
         layout.addWidget(self.page_title)
         layout.addWidget(self.dots)
         layout.addStretch(1)
+        layout.addWidget(self.firing)
         layout.addWidget(self.insecure)
         layout.addWidget(self.demo)
         layout.addWidget(self.clock)
-        rows.addWidget(self.status)
+        # A second, smaller line: hold or notice on the left; the link, its data's age and
+        # the arrows on the right (one line would not fit a 16:9 screen's width).
+        second = QHBoxLayout()
+        second.setSpacing(t.gap * 3)
+        rows.addLayout(second)
+        second.addWidget(self.status, 10)
+        second.addStretch(1)  # keeps the link on the right while there is no status
+        second.addWidget(self.link)
+        second.addWidget(self.hint)
         self.setStyleSheet(
             f"WallHeader {{ background: {WALL_TILE}; border-bottom: 2px solid {theme.BORDER}; }}"
             f"QLabel {{ color: {WALL_TEXT}; background: transparent; }}"
@@ -742,6 +798,7 @@ class WallHeader(Panel):
         #: Why the rotation holds now (None: not holding, or not rotating); set by WallMode.
         self.hold_source: Callable[[], str | None] = lambda: None
         self._notice = ""
+        self._link_health: Health | None = None
 
     def run_refresh(self, now: float) -> None:
         if not self.dirty and now - self._last_refresh < CHROME_TICK_S:
@@ -794,6 +851,17 @@ class WallHeader(Panel):
         if self.insecure.text() != words:
             self.insecure.setText(words)
             self.insecure.setVisible(bool(words))
+        pages = firing_pages(self.ctx.store)
+        firing = f"{pages} FIRING" if pages else ""
+        if self.firing.text() != firing:
+            self.firing.setText(firing)
+            self.firing.setVisible(bool(firing))
+        link, health = link_words(self.ctx.store)
+        if self.link.text() != link:
+            self.link.setText(link)
+        if health is not self._link_health:  # a style sheet is costly: only on a change
+            self._link_health = health
+            self.link.setStyleSheet(f"color: {theme.STATE_COLOURS[health]};")
 
 
 class StaleBanner(Panel):

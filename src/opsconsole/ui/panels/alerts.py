@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import (
     QEvent,
@@ -13,8 +15,9 @@ from PySide6.QtCore import (
     QPoint,
     QSortFilterProxyModel,
     Qt,
+    QUrl,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtGui import QColor, QDesktopServices, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -24,8 +27,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from opsconsole.core.alertsummary import (
+    Breach,
+    UnknownAlerts,
+    breaches_without_alert,
+    is_muted,
+    unknown_alerts,
+)
 from opsconsole.core.health import Health
-from opsconsole.core.models import Alert, ConnectionState, Service, Silence
+from opsconsole.core.models import Alert, Service, Silence
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
@@ -47,11 +57,6 @@ Key = tuple[str, str]  # (backend, alert id)
 
 # Sort order of the brief: firing before resolved, then page, ticket, info.
 SEVERITY_RANK: dict[str, int] = {"page": 0, "ticket": 1, "info": 2}
-
-
-def is_muted(alert: Alert) -> bool:
-    """Silenced or inhibited in Alertmanager: firing, but nobody is being notified."""
-    return bool(alert.silenced_by or alert.inhibited_by)
 
 
 def state_word(alert: Alert) -> str:
@@ -218,6 +223,11 @@ class Column:
     widest: str = ""  # the widest text the column can show, for its width
 
 
+# One meaning for every row, resolved ones included: how long ago it started firing.
+AGE_TOOLTIP = (
+    "Time since the alert started firing (its start time on the backend's clock), for "
+    "resolved alerts too; the row's tooltip gives the clock time it fired"
+)
 BACKEND_COLUMN = Column("backend", "Backend", "Which backend reports this alert")
 COLUMNS: tuple[Column, ...] = (
     Column(
@@ -236,7 +246,7 @@ COLUMNS: tuple[Column, ...] = (
         "The value that fired it, against the rule's threshold",
         "p99 8888 ms > 888 ms",
     ),
-    Column("age", "Age", "Firing for (resolved: when it fired)", "fired 88:88:88"),
+    Column("age", "Age", AGE_TOOLTIP, "88 h 88 m"),
     Column(
         "acked",
         "Acked by",
@@ -277,11 +287,7 @@ def build_row(
     silences = silences or {}
     firing = alert.state == "firing"
     muted = firing and is_muted(alert)
-    if firing:
-        age = format_duration(server_now - alert.since_ts)
-    else:
-        # No resolution time on the wire: an age would keep counting for a finished alert.
-        age = f"fired {format_clock(alert.since_ts)}"
+    age = format_duration(server_now - alert.since_ts)
     if firing and alert.silenced_by:
         acked = _silenced_text(alert, silences)
     elif not alert.acked_by:
@@ -322,6 +328,148 @@ def build_row(
             backend,
         ),
     )
+
+
+# ------------------------------------------------------------------ the headline
+
+
+@dataclass
+class Counts:
+    """Alerts by what they mean to the operator: loud (by severity), muted, resolved."""
+
+    firing: dict[str, int] = field(default_factory=lambda: {"page": 0, "ticket": 0, "info": 0})
+    muted: int = 0
+    resolved: int = 0
+
+    def add(self, alert: Alert) -> None:
+        if alert.state != "firing":
+            self.resolved += 1
+        elif is_muted(alert):
+            self.muted += 1  # nobody is paged for it: not counted as firing
+        else:
+            self.firing[alert.severity] = self.firing.get(alert.severity, 0) + 1
+
+    @property
+    def loud(self) -> int:
+        return sum(self.firing.values())
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The line over the table, as rich text and as plain words (tests, tooltips)."""
+
+    html: str
+    plain: str
+    tooltip: str = ""
+
+
+def _unknown_words(source: UnknownAlerts) -> str:
+    """ "sim STALE, data 12 s old" or "sim CONNECTING, no data yet"."""
+    link = source.link.value.upper()
+    if source.data_age_s is None:
+        return f"{source.backend} {link}, no data yet"
+    return f"{source.backend} {link}, data {format_duration(source.data_age_s)} old"
+
+
+def _breach_words(breaches: Sequence[Breach]) -> str:
+    n = len(breaches)
+    return f"{n} service{'s' if n != 1 else ''} breaching, no alert yet"
+
+
+def headline(
+    counts: Counts, unknown: Sequence[UnknownAlerts], breaches: Sequence[Breach]
+) -> Headline:
+    """What the alerts add up to, never a green "No alert firing" unless that is known.
+
+    Firing pages lead; a backend whose link is not LIVE makes the alerts unknown (with the
+    age of what is known); services over a limit whose rule's `for` has not elapsed yet are
+    said before any alert fires for them.
+    """
+    colours = theme.STATE_COLOURS
+    grey, dim = colours[Health.UNKNOWN], theme.TEXT_DIM
+    unknown_text = "; ".join(_unknown_words(u) for u in unknown)
+    parts_html: list[str] = []
+    parts_plain: list[str] = []
+
+    def part(text: str, colour: str, bold: bool = False) -> None:
+        tag = "b" if bold else "span"
+        parts_html.append(f'<{tag} style="color:{colour}">{html.escape(text)}</{tag}>')
+        parts_plain.append(text)
+
+    breach_said = False
+    if counts.loud:
+        severities = ", ".join(f"{n} {sev}" for sev, n in counts.firing.items() if n)
+        colour = colours[Health.CRITICAL if counts.firing.get("page") else Health.WARNING]
+        part(f"{counts.loud} FIRING ({severities})", colour, bold=True)
+    elif unknown:
+        # The last known list may be empty or quiet: that proves nothing while stale.
+        part(f"Alerts unknown — {unknown_text}", grey, bold=True)
+    elif breaches:
+        part(_breach_words(breaches), colours[Health.WARNING], bold=True)
+        breach_said = True
+    elif counts.muted:
+        # Still firing, only muted: "no alert firing" in green would be a lie.
+        part("Nothing firing unmuted", grey, bold=True)
+    else:
+        part("No alert firing", colours[Health.HEALTHY], bold=True)
+    if breaches and not breach_said:
+        part(_breach_words(breaches), colours[Health.WARNING], bold=True)
+    if counts.muted:
+        part(f"{counts.muted} silenced/inhibited", dim)
+    if counts.resolved:
+        part(f"{counts.resolved} resolved", dim)
+    if unknown and counts.loud:
+        part(f"alerts unknown — {unknown_text}", grey, bold=True)
+    separator = f' <span style="color:{dim}">·</span> '
+    tooltip = "\n".join(
+        [f"{b.service} on {b.backend}: {b.reason}" for b in breaches]
+        + ([f"alerts unknown: {unknown_text}"] if unknown else [])
+    )
+    return Headline(separator.join(parts_html), " · ".join(parts_plain), tooltip)
+
+
+# ------------------------------------------------------------------ links
+
+
+LINK_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Runbook", ("runbook",)),
+    ("Dashboard", ("dashboard", "grafana")),
+)
+
+
+def web_url(text: str) -> str | None:
+    """The text as an http(s) URL with a host, or None: nothing else is ever opened."""
+    text = text.strip()
+    if not text or any(c.isspace() for c in text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return text
+
+
+def alert_links(alert: Alert) -> tuple[tuple[str, str], ...]:
+    """(label, url) of the alert's runbook and dashboard annotations, runbook first."""
+    found: list[tuple[str, str]] = []
+    for label, words in LINK_KINDS:
+        for key, value in sorted(alert.annotations.items()):
+            url = web_url(value)
+            if url is None or not any(w in key.casefold() for w in words):
+                continue
+            if all(url != seen for _, seen in found):
+                found.append((label, url))
+    return tuple(found)
+
+
+def open_link(url: str) -> bool:
+    """Open an http(s) link in the operator's browser; anything else is refused."""
+    checked = web_url(url)
+    if checked is None:
+        return False
+    return bool(QDesktopServices.openUrl(QUrl(checked)))
 
 
 # ------------------------------------------------------------------ model
@@ -461,6 +609,19 @@ class AlertsPanel(KeyedTableMixin, Panel):
         self.filter.attach(self.view)
         self.filter.filter_changed.connect(self.proxy.setFilterFixedString)
         self.commands = CommandButtons(self, ctx.commands, ALERT_COMMANDS, self._run)
+        # The selected alert's runbook and dashboard, beside what can be done about it.
+        self.links = QLabel(self.commands.bar)
+        self.links.setObjectName("alerts_links")
+        self.links.setTextFormat(Qt.TextFormat.RichText)
+        self.links.setOpenExternalLinks(False)  # opened by open_link: http(s) only
+        self.links.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        self.links.linkActivated.connect(open_link)
+        self.links.hide()
+        self.commands.bar.layout().addWidget(self.links)
+        self.link_targets: tuple[tuple[str, str], ...] = ()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -482,8 +643,9 @@ class AlertsPanel(KeyedTableMixin, Panel):
 
         self._alerts: dict[Key, Alert] = {}
         self._structure: tuple[bool, tuple[Key, ...]] | None = None
-        self._ticking = False
         self._last_refresh = -math.inf
+        self._restoring = False  # True while a model reset puts the current row back
+        self._picked: Key | None = None  # the alert whose service was last selected
         self.summary_text = ""
 
         store = ctx.store
@@ -492,14 +654,14 @@ class AlertsPanel(KeyedTableMixin, Panel):
         store.snapshot_loaded.connect(self.mark_dirty)
         store.connection_changed.connect(self.mark_dirty)
         self.view.selectionModel().currentRowChanged.connect(self._update_commands)
+        self.view.selectionModel().currentRowChanged.connect(self._alert_picked)
         self.view.activated.connect(self.view.setCurrentIndex)  # Enter selects, nothing more
         self.view.customContextMenuRequested.connect(self._context_menu)
         self._update_commands()
 
-    @property
-    def wants_tick(self) -> bool:  # type: ignore[override]
-        # Firing alerts' ages count up (and a stale notice's age) without any new frame.
-        return self._ticking
+    # Ages count up, a stale backend's data ages, and a service can cross a limit with no
+    # store signal this panel hears: once a second (run_refresh), and only while visible.
+    wants_tick = True
 
     def run_refresh(self, now: float) -> None:
         # Ticks without news are rate-limited to whole seconds; store signals never are.
@@ -515,75 +677,42 @@ class AlertsPanel(KeyedTableMixin, Panel):
         wall = self.ctx.wall_clock()
         rows: list[RowView] = []
         alerts: dict[Key, Alert] = {}
-        stale_notes: list[str] = []
-        firing = {"page": 0, "ticket": 0, "info": 0}
-        resolved = muted = 0
+        counts = Counts()
+        unknown = unknown_alerts(store)
+        unknown_names = {u.backend for u in unknown}
         for name, state in store.backends.items():
-            stale = state.link.state is not ConnectionState.LIVE
-            if stale and state.alerts:
-                age = store.data_age(name)
-                since = "no data yet" if age is None else f"as of {format_duration(age)} ago"
-                stale_notes.append(f"{name} {since}")
+            stale = name in unknown_names
             server_now = store.server_now(name, wall)
             for alert in state.alerts.values():
                 alerts[(name, alert.id)] = alert
                 service = state.services.get(alert.service)
                 rows.append(build_row(name, alert, service, server_now, stale, state.silences))
-                if alert.state != "firing":
-                    resolved += 1
-                elif is_muted(alert):
-                    muted += 1  # nobody is paged for it: not counted as firing
-                else:
-                    firing[alert.severity] = firing.get(alert.severity, 0) + 1
+                counts.add(alert)
         self._alerts = alerts
         keys = tuple(sorted(r.key for r in rows))
         structure = (len(store.backends) > 1, keys)
         if structure != self._structure:
             self._structure = structure
             current = self.selected()
-            self.model.reset_rows(rows, show_backend=structure[0])
-            self._size_columns()
-            if current is not None:
-                self.select(*current)
+            self._restoring = True  # putting the operator's row back is not a new pick
+            try:
+                self.model.reset_rows(rows, show_backend=structure[0])
+                self._size_columns()
+                if current is not None:
+                    self.select(*current)
+            finally:
+                self._restoring = False
         else:
             self.model.update_rows(rows)
-        self._ticking = bool(stale_notes) or any(firing.values()) or bool(muted)
         self._show_empty(not rows)
-        self._show_summary(firing, resolved, stale_notes, muted)
+        self._show_summary(headline(counts, unknown, breaches_without_alert(store)))
         self._update_commands()
 
-    def _show_summary(
-        self, firing: dict[str, int], resolved: int, stale: list[str], muted: int = 0
-    ) -> None:
-        total = sum(firing.values())
-        parts = [f"{n} {sev}" for sev, n in firing.items() if n]
-        if total:
-            colour = theme.STATE_COLOURS[Health.CRITICAL if firing.get("page") else Health.WARNING]
-            head = f'<b style="color:{colour}">{total} FIRING</b> ({", ".join(parts)})'
-            plain = f"{total} FIRING ({', '.join(parts)})"
-        elif muted:
-            # Still firing, only muted: "no alert firing" in green would be a lie.
-            colour = theme.STATE_COLOURS[Health.UNKNOWN]
-            head = f'<b style="color:{colour}">Nothing firing unmuted</b>'
-            plain = "Nothing firing unmuted"
-        else:
-            colour = theme.STATE_COLOURS[Health.HEALTHY]
-            head = f'<b style="color:{colour}">No alert firing</b>'
-            plain = "No alert firing"
-        if muted:
-            head += f' <span style="color:{theme.TEXT_DIM}">· {muted} silenced/inhibited</span>'
-            plain += f" · {muted} silenced/inhibited"
-        if resolved:
-            head += f' <span style="color:{theme.TEXT_DIM}">· {resolved} resolved</span>'
-            plain += f" · {resolved} resolved"
-        if stale:
-            grey = theme.STATE_COLOURS[Health.UNKNOWN]
-            note = "STALE — " + "; ".join(stale)
-            head += f' <b style="color:{grey}">· {note}</b>'
-            plain += f" · {note}"
-        if plain != self.summary_text:
-            self.summary_text = plain
-            self.summary.setText(head)
+    def _show_summary(self, words: Headline) -> None:
+        if words.plain != self.summary_text:
+            self.summary_text = words.plain
+            self.summary.setText(words.html)
+            self.summary.setToolTip(words.tooltip)
 
     def _show_empty(self, empty: bool) -> None:
         if empty != self.empty.isVisible():
@@ -645,7 +774,7 @@ class AlertsPanel(KeyedTableMixin, Panel):
                 self.view.setColumnHidden(index, True)
 
     def set_command_bar_visible(self, visible: bool) -> None:
-        """The wall is read-only: no buttons, no filter line."""
+        """The wall is read-only: no buttons, no links, no filter line."""
         self.commands.bar.setVisible(visible)
         if not visible:
             self.filter.close_filter()
@@ -732,6 +861,46 @@ class AlertsPanel(KeyedTableMixin, Panel):
         else:
             reason = None
         self.commands.update(reason)
+        self._show_links(alert)
+
+    def _show_links(self, alert: Alert | None) -> None:
+        links = alert_links(alert) if alert is not None else ()
+        if links == self.link_targets:
+            return
+        self.link_targets = links
+        anchors = " · ".join(
+            f'<a href="{html.escape(url, quote=True)}" style="color:{theme.ACCENT}">'
+            f"{html.escape(label)} ↗</a>"
+            for label, url in links
+        )
+        self.links.setText(anchors)
+        self.links.setToolTip("\n".join(f"{label}: {url}" for label, url in links))
+        self.links.setVisible(bool(links))
+
+    # ------------------------------------------------------------ the alert's service
+
+    def _alert_picked(self, *_: object) -> None:
+        """The operator moved to an alert: its service is selected, and the charts go there."""
+        key = self.selected()
+        if self._restoring or key is None or key == self._picked:
+            return
+        self._picked = key
+        alert = self._alerts.get(key)
+        target = None if alert is None else self._service_of(key[0], alert.service)
+        if target is not None:
+            self.ctx.selection.select(*target)
+
+    def _service_of(self, backend: str, service: str) -> tuple[str, str] | None:
+        """(backend, service) that measures the alert's service: its own backend when it has
+        the service, else the first that does (Alertmanager alerts, Prometheus metrics)."""
+        backends = self.ctx.store.backends
+        own = backends.get(backend)
+        if own is not None and service in own.services:
+            return backend, service
+        for name, state in sorted(backends.items()):
+            if service in state.services:
+                return name, service
+        return None
 
     def _run(self, command_id: str) -> None:
         target = self.selected()
