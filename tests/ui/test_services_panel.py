@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.events import ConnectionChanged, MetricsBatch, SnapshotLoaded
+from opsconsole.core.health import Health
 from opsconsole.core.models import (
     METRIC_FIELDS,
     ConnectionState,
@@ -150,6 +151,11 @@ def test_every_service_listed_with_the_stores_latest_values(qloop, sim_thread, u
     qloop.run(scenario())
 
 
+def leave(view: QWidget) -> None:
+    """The pointer leaves the table (offscreen Qt has no real pointer to move away)."""
+    QApplication.sendEvent(view, QEvent(QEvent.Type.Leave))
+
+
 def live(store: Store, backend: str) -> None:
     store.apply(ConnectionChanged(backend, LinkStatus(ConnectionState.LIVE, Transport.WEBSOCKET)))
 
@@ -226,18 +232,25 @@ def test_values_update_only_the_rows_that_changed(ui) -> None:
     assert changed == []
 
     # One slow sample next to a normal one is no incident: health is judged on the median
-    # of the last 3 s, while the cell shows the newest number.
+    # of the last 3 s, while the cell shows the newest number, marked over its limit at once.
     metrics(store, "b", "charlie", 2.0, latency_p99_ms=900.0, rps=10.0, error_ratio=0.0)
     ui.refresh()
     assert ui.text_of("charlie", "p99", "b") == "900"
     assert ui.text_of("charlie", "health", "b") != "CRIT"
+    row = model.row_of("b", "charlie")
+    p99_cell = model.index(row, model.column_of("p99"))
+    assert model.data(p99_cell, Qt.ItemDataRole.ForegroundRole) == theme.colour(Health.CRITICAL)
+    # The median of 100 and 900 shows as 500: "near" the limit, never "500 ms > 500 ms".
+    assert ui.text_of("charlie", "why", "b") == (
+        "p99 900 ms > 500 ms, breaching <1 s (3 s median 500 ms)"
+    )
 
     # charlie stays slow: critical, and it moves to the top by a layout change, not a reset.
     metrics(store, "b", "charlie", 5.0, latency_p99_ms=900.0, rps=10.0, error_ratio=0.0)
     metrics(store, "b", "charlie", 6.0, latency_p99_ms=900.0, rps=10.0, error_ratio=0.0)
     ui.refresh()
     assert moved and model.row_of("b", "charlie") == 0 and model.resets == 1
-    assert ui.text_of("charlie", "why", "b") == "p99 900 ms > 500 ms"
+    assert ui.text_of("charlie", "why", "b") == "p99 900 ms > 500 ms, breaching 4 s"
 
     store.apply(ConnectionChanged("b", LinkStatus(ConnectionState.RECONNECTING, retry_in_s=1.0)))
     ui.refresh()
@@ -258,6 +271,8 @@ def test_latency_spike_turns_orders_bad_and_keeps_the_selection(qloop, qtbot, si
             rect = view.visualRect(model.index(model.row_of("sim", "users"), 0))
             qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
             assert (ui.ctx.selection.backend, ui.ctx.selection.service) == ("sim", "users")
+            assert ui.ctx.selection.picked
+            leave(view)  # rows keep still under the pointer: it goes back to the charts
 
             await client.scenario("latency_spike", "orders")
             # Tiny test ticks make error ratios noisy (1 failure in 7 requests is 14 %), so
@@ -271,11 +286,14 @@ def test_latency_spike_turns_orders_bad_and_keeps_the_selection(qloop, qtbot, si
                 "orders degraded by p99",
             )
             # No await from here on: the checks below read one consistent refresh.
-            assert re.fullmatch(r"p99 \d+ ms (>|near) 500 ms", ui.text_of("orders", "why"))
+            assert re.match(
+                r"p99 \d+ ms( \(3 s median\))? (>|near) 500 ms", ui.text_of("orders", "why")
+            )
             p99_col = model.column_of("p99")
             orders_row = model.row_of("sim", "orders")
             colour = model.data(model.index(orders_row, p99_col), Qt.ItemDataRole.ForegroundRole)
-            assert colour == theme.colour(model.row_view(orders_row).health)
+            # The cell's colour is its own signal's: CRIT the moment it is over its limit.
+            assert colour == theme.colour(model.row_view(orders_row).cells["p99"])
             ranks = [SORT_RANK[model.row_view(r).health] for r in range(model.rowCount())]
             assert ranks == sorted(ranks)
             assert orders_row < model.row_of("sim", "users") or ranks[0] == ranks[-1]
@@ -379,3 +397,197 @@ def test_slash_filters_the_list_and_esc_clears_it(ui, qtbot) -> None:
     assert shown() == {"payments"}  # the filter holds across refreshes
     qtbot.keyClick(ui.panel.filter, Qt.Key.Key_Escape)
     assert shown() == set(names) and not ui.panel.filter.isVisible()
+
+
+# ---------------------------------------------------------------- one number per signal
+
+
+def test_a_cell_and_its_why_never_disagree_on_the_real_backend(qloop, sim_thread, ui) -> None:
+    sim = sim_thread(time_scale=30)
+    cells = {"p99": ("p99", "ms"), "errors": ("errors", "%"), "cpu": ("CPU", "%")}
+
+    def check_every_row() -> set[str]:
+        """Each number a Why text gives for a signal is the number in that signal's cell,
+        unless the text names the window it was judged on. Returns the services with a
+        reason to give."""
+        model, explained = ui.panel.model, set()
+        for row in range(model.rowCount()):
+            why = model.text(row, "why")
+            for part in why.split("; "):
+                for key, (label, unit) in cells.items():
+                    found = re.match(rf"{label} ([\d.]+) {unit}( \(3 s median\))?", part)
+                    if found and not found[2]:
+                        assert found[1] == model.text(row, key), (why, model.text(row, key))
+            if why and not why.startswith("STALE"):
+                explained.add(model.key_at(row)[1])
+        return explained
+
+    async def scenario() -> None:
+        client = ui.connect(sim.url)
+        ui.scheduler.start()
+        try:
+            await wait_until(lambda: ui.rows_with_data() == SIM_SERVICES, 10, "every service")
+            await client.scenario("latency_spike", "orders")
+            await client.scenario("traffic_surge", "api-gateway")
+            seen: set[str] = set()
+            deadline = time.monotonic() + 20
+            while not {"orders", "api-gateway"} <= seen and time.monotonic() < deadline:
+                await ui.scheduler.frames(1)
+                seen |= check_every_row()
+            assert {"orders", "api-gateway"} <= seen, seen
+            # CPU in percent in the text as in its column.
+            gateway = ui.text_of("api-gateway", "why")
+            assert re.search(r"CPU \d+ % (>|near) 80 %", gateway), gateway
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario())
+
+
+def test_the_why_tooltip_and_cell_tooltip_say_since_when_a_signal_breaches(ui) -> None:
+    store = ui.store
+    store.apply(SnapshotLoaded("b", (Service(name="pay"),), (), (), (), ts=1.0))
+    live(store, "b")
+    for ts in (10.0, 11.0, 12.0):
+        metrics(store, "b", "pay", ts, latency_p99_ms=80.0, rps=50.0, error_ratio=0.001)
+    for ts in range(13, 22):
+        metrics(store, "b", "pay", float(ts), latency_p99_ms=80.0, rps=50.0, error_ratio=0.05)
+    ui.refresh()
+    model = ui.panel.model
+    row = model.row_of("b", "pay")
+    assert ui.text_of("pay", "errors", "b") == "5.00"
+    assert ui.text_of("pay", "why", "b") == "errors 5.00 % > 1 %, breaching 8 s"
+    tip = model.data(model.index(row, model.column_of("errors")), Qt.ItemDataRole.ToolTipRole)
+    since = time.strftime("%H:%M:%S", time.localtime(13.0))
+    assert tip.splitlines() == [
+        "errors now 5.00 %",
+        "3 s median 5.00 % (health is judged on it)",
+        "limit 1 %",
+        f"over the limit since {since} (breaching 8 s)",
+    ]
+    why_tip = model.data(model.index(row, model.column_of("why")), Qt.ItemDataRole.ToolTipRole)
+    assert why_tip.startswith("errors 5.00 % > 1 %, breaching 8 s\n")
+    plain = model.data(model.index(row, model.column_of("p50")), Qt.ItemDataRole.ToolTipRole)
+    assert "thresholds: p99 500 ms, errors 1 %, CPU 80 %, memory 85 %" in plain
+
+
+# ---------------------------------------------------------------- the chart follows the incident
+
+
+def three_services(ui: Harness, p99: dict[str, float], ts: float = 1.0) -> None:
+    store = ui.store
+    if "b" not in store.backends:
+        names = ("alpha", "bravo", "charlie")
+        store.apply(SnapshotLoaded("b", tuple(Service(name=n) for n in names), (), (), (), ts=1.0))
+        live(store, "b")
+    for name, value in p99.items():
+        metrics(store, "b", name, ts, latency_p99_ms=value, rps=10.0, error_ratio=0.0)
+
+
+def selected(ui: Harness) -> tuple[str | None, str | None]:
+    return (ui.ctx.selection.backend, ui.ctx.selection.service)
+
+
+def test_charts_follow_the_worst_service_until_the_operator_picks_one(ui, qtbot) -> None:
+    three_services(ui, {"alpha": 100.0, "bravo": 300.0, "charlie": 100.0})
+    ui.refresh()
+    sel, note = ui.ctx.selection, ui.panel.charts_note
+    # All healthy: the one nearest its limit, not a pick.
+    assert selected(ui) == ("b", "bravo") and not sel.picked
+    assert note.text() == "Charts follow the worst service: bravo"
+
+    # charlie breaks: the charts move there at once.
+    for ts in (2.0, 3.0, 4.0):
+        three_services(ui, {"charlie": 900.0}, ts)
+    ui.refresh()
+    assert selected(ui) == ("b", "charlie") and not sel.picked
+    view, model = ui.panel.view, ui.panel.model
+    assert view.currentIndex().row() == model.row_of("b", "charlie")
+
+    # The operator clicks alpha: the charts stay on it, whatever breaks next.
+    leave(view)
+    rect = view.visualRect(model.index(model.row_of("b", "alpha"), 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert selected(ui) == ("b", "alpha") and sel.picked
+    assert "alpha, your pick" in note.text() and "follow the worst service" in note.text()
+    for ts in (5.0, 6.0, 7.0, 8.0):
+        three_services(ui, {"bravo": 2000.0, "charlie": 900.0}, ts)
+    ui.refresh()
+    assert selected(ui) == ("b", "alpha")
+
+    # Back to following, by the command (palette, `:` line) or the link under the table.
+    ui.ctx.commands.run("charts.follow_worst")
+    assert selected(ui) == ("b", "bravo") and not sel.picked  # CRIT and furthest past it
+    assert note.text() == "Charts follow the worst service: bravo"
+    sel.select("b", "alpha")
+    note.linkActivated.emit("follow")
+    assert selected(ui) == ("b", "bravo") and not sel.picked
+
+
+def test_charts_follow_the_incident_on_the_real_backend(qloop, sim_thread, ui) -> None:
+    sim = sim_thread(time_scale=30)
+
+    async def scenario() -> None:
+        client = ui.connect(sim.url)
+        ui.scheduler.start()
+        try:
+            await wait_until(lambda: ui.rows_with_data() == SIM_SERVICES, 10, "every service")
+            assert ui.ctx.selection.service in SIM_SERVICES and not ui.ctx.selection.picked
+            await client.scenario("error_burst", "payments")
+            await wait_until(
+                lambda: ui.text_of("payments", "health") == "CRIT", 15, "payments CRIT"
+            )
+            await ui.scheduler.frames(1)
+            assert selected(ui) == ("sim", "payments") and not ui.ctx.selection.picked
+            assert ui.panel.view.currentIndex().row() == ui.panel.model.row_of("sim", "payments")
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario())
+
+
+# ---------------------------------------------------------------- rows that keep still
+
+
+def test_rows_keep_still_under_the_pointer_and_resort_when_it_leaves(ui, qtbot) -> None:
+    three_services(ui, {"alpha": 100.0, "bravo": 100.0, "charlie": 100.0})
+    ui.refresh()
+    view, model = ui.panel.view, ui.panel.model
+    assert [model.key_at(r)[1] for r in range(3)] == ["alpha", "bravo", "charlie"]
+    ui.ctx.selection.select("b", "bravo")
+
+    # The pointer is on bravo's row when charlie turns CRIT.
+    under = view.visualRect(model.index(model.row_of("b", "bravo"), 0)).center()
+    qtbot.mouseMove(view.viewport(), under)
+    for ts in (2.0, 3.0, 4.0):
+        three_services(ui, {"charlie": 900.0}, ts)
+    ui.refresh()
+    assert ui.text_of("charlie", "health", "b") == "CRIT"  # the row says so at once…
+    assert [model.key_at(r)[1] for r in range(3)] == ["alpha", "bravo", "charlie"]  # …in place
+    assert model.key_at(view.indexAt(under).row()) == ("b", "bravo")
+    assert model.order_owed and model.resorts == 0
+
+    # The pointer leaves: worst first again, and the highlight stays on bravo.
+    leave(view)
+    assert [model.key_at(r)[1] for r in range(3)] == ["charlie", "alpha", "bravo"]
+    assert model.resorts == 1 and not model.order_owed
+    assert view.currentIndex().row() == model.row_of("b", "bravo")
+    assert selected(ui) == ("b", "bravo")
+
+
+def test_keys_hold_the_rows_until_a_quiet_moment(ui, qtbot) -> None:
+    three_services(ui, {"alpha": 100.0, "bravo": 100.0, "charlie": 100.0})
+    ui.refresh()
+    view, model, panel = ui.panel.view, ui.panel.model, ui.panel
+    panel.quiet_s = 0.3
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Down)  # the operator walks the rows
+    walked_to = model.key_at(view.currentIndex().row())
+    for ts in (2.0, 3.0, 4.0):
+        three_services(ui, {"charlie": 900.0}, ts)
+    ui.refresh()
+    assert model.order_owed and model.key_at(2) == ("b", "charlie")
+    # No key and no pointer move for a moment: the order catches up, the cursor stays put.
+    qtbot.waitUntil(lambda: model.key_at(0) == ("b", "charlie"), timeout=3000)
+    assert model.key_at(view.currentIndex().row()) == walked_to
+    assert selected(ui) == walked_to and ui.ctx.selection.picked

@@ -164,8 +164,10 @@ class SignalEvaluation:
 
     @property
     def breaching_for(self) -> float | None:
-        """Seconds of sample time the signal has been over its limit (None: not, or unknown)."""
-        if not self.breaching or self.breaching_since is None or self.latest_ts is None:
+        """Seconds of sample time the signal has been over its limit, dips shorter than the
+        judge window included (None: not over it, or not known)."""
+        over = self.breaching or self.level is Health.CRITICAL
+        if not over or self.breaching_since is None or self.latest_ts is None:
             return None
         return max(0.0, self.latest_ts - self.breaching_since)
 
@@ -331,10 +333,13 @@ def evaluate_series(
     times = series.times()
     since: dict[str, float | None] = {}
     for name, limit in _limits(thresholds).items():
-        value = latest.get(name, math.nan)
         fmt = FORMATS[name]
-        if _finite(value) and fmt.shown(value) > fmt.shown(limit):
-            since[name] = breach_start(times, series.values(name), fmt, limit)
+        over = fmt.shown(limit)
+        if any(
+            _finite(v) and fmt.shown(v) > over
+            for v in (latest.get(name, math.nan), judged.get(name, math.nan))
+        ):
+            since[name] = breach_start(times, series.values(name), fmt, limit, window_s)
     return evaluate(
         judged,
         thresholds,
@@ -347,29 +352,44 @@ def evaluate_series(
 
 
 def breach_start(
-    times: np.ndarray, values: np.ndarray, fmt: SignalFormat, limit: float
+    times: np.ndarray,
+    values: np.ndarray,
+    fmt: SignalFormat,
+    limit: float,
+    gap_s: float = JUDGE_WINDOW_S,
 ) -> float | None:
-    """Time of the first sample of the newest run over `limit` (as displayed); NaN samples
-    (no data) neither extend nor break a run. None when the newest data is not over it."""
+    """Time of the first sample of the newest run over `limit` (as displayed).
+
+    Dips under the limit shorter than `gap_s` do not end a run (the median judging health
+    does not see them either), so "breaching 40 s" does not restart at every noisy sample;
+    samples without data neither extend nor end one. None when the newest data has been
+    under the limit for longer than `gap_s`.
+    """
     bar = fmt.shown(limit)
     n = len(values)
-    end, chunk = n, 32
+    chunk = 64
     # Backwards in growing chunks: a breach is usually short, the history up to an hour.
-    while end > 0:
-        start = max(0, end - chunk)
-        seg = np.asarray(values[start:end], dtype=np.float64)
+    while True:
+        start = max(0, n - chunk)
+        seg = np.asarray(values[start:n], dtype=np.float64)
         finite = np.isfinite(seg)
-        calm = finite & ~(np.round(seg * fmt.scale, fmt.digits) > bar)
-        if calm.any():
-            first = start + int(np.flatnonzero(calm)[-1]) + 1
-            break
-        end, chunk = start, chunk * 4
-    else:
-        first = 0
-    rest = np.isfinite(np.asarray(values[first:n], dtype=np.float64))
-    if not rest.any():
-        return None
-    return float(times[first + int(np.argmax(rest))])
+        t = np.asarray(times[start:n], dtype=np.float64)[finite]
+        over = np.flatnonzero(np.round(seg[finite] * fmt.scale, fmt.digits) > bar)
+        if over.size == 0:
+            if start == 0:
+                return None
+            chunk *= 4
+            continue
+        if t[-1] - t[over[-1]] > gap_s:
+            return None  # under the limit for a while now: no run in progress
+        calm_between = np.diff(over) > 1
+        breaks = np.flatnonzero((np.diff(t[over]) > gap_s) & calm_between)
+        if breaks.size:
+            return float(t[over[breaks[-1] + 1]])
+        first = over[0]
+        if start == 0 or (first > 0 and t[first] - t[0] > gap_s):
+            return float(t[first])
+        chunk *= 4
 
 
 def service_health(

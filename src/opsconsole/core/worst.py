@@ -49,6 +49,11 @@ class WorstFollower:
         self._challenger: Key | None = None
         self._challenged_at = 0.0
 
+    def reset(self) -> None:
+        """Forget the service followed: the next choice is the worst, without a hold."""
+        self.current = None
+        self._challenger = None
+
     def choose(self, standings: Mapping[Key, Standing], now: float) -> Key | None:
         """The service to follow now, given every service's standing (None: none listed)."""
         if not standings:

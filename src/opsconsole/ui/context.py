@@ -13,19 +13,45 @@ from opsconsole.core.store import Store
 
 
 class Selection(QObject):
-    """The (backend, service) the operator is looking at; charts follow it."""
+    """The (backend, service) the charts show: one the operator picked, or, until they pick
+    one, the worst service, followed as it changes."""
 
     changed = Signal(str, str)  # backend, service
+    picked_changed = Signal(bool)  # True: the operator's pick; False: following the worst
 
     def __init__(self) -> None:
         super().__init__()
         self.backend: str | None = None
         self.service: str | None = None
+        self.picked = False
 
-    def select(self, backend: str, service: str) -> None:
+    def select(self, backend: str, service: str, picked: bool = True) -> None:
+        """Show this service. An operator's choice (click, Enter, a command, an alert) is a
+        pick: the charts stay on it until `follow_worst()`. `picked=False` shows it without
+        ending the following (e.g. the wall showing the worst service)."""
+        self._set_picked(picked)
+        self._move(backend, service)
+
+    def follow(self, backend: str, service: str) -> bool:
+        """The worst service, chosen automatically: taken only while nobody picked one."""
+        if self.picked:
+            return False
+        self._move(backend, service)
+        return True
+
+    def follow_worst(self) -> None:
+        """Back to following the worst service (whoever follows it moves the charts)."""
+        self._set_picked(False)
+
+    def _move(self, backend: str, service: str) -> None:
         if (backend, service) != (self.backend, self.service):
             self.backend, self.service = backend, service
             self.changed.emit(backend, service)
+
+    def _set_picked(self, picked: bool) -> None:
+        if picked != self.picked:
+            self.picked = picked
+            self.picked_changed.emit(picked)
 
 
 class ConsoleStats:

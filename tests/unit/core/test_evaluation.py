@@ -77,9 +77,10 @@ def test_the_window_is_named_where_the_judged_number_differs_from_the_cell() -> 
     for p99 in (560.0, 560.0, 560.0, 560.0, 300.0):
         feed.add(latency_p99_ms=p99)
     ev = evaluate_series(feed.series, Thresholds())
-    # Median of 560, 560, 560, 300 is 560: still CRIT while the cell already reads 300.
+    # Median of 560, 560, 560, 300 is 560: still CRIT while the cell already reads 300, and
+    # the run over the limit goes on through a dip shorter than the judge window.
     assert ev.level is Health.CRITICAL
-    assert ev.reason == "p99 560 ms (3 s median) > 500 ms"
+    assert ev.reason == "p99 560 ms (3 s median) > 500 ms, breaching 4 s"
     assert not ev.get("latency_p99_ms").breaching
 
     feed = Feed()
@@ -131,16 +132,23 @@ def test_every_notable_signal_is_in_the_reason_worst_first() -> None:
     assert ev.pressure == pytest.approx(1.8)
 
 
-def test_a_breach_runs_across_missing_samples_and_long_histories() -> None:
+def test_a_breach_runs_across_short_dips_missing_samples_and_long_histories() -> None:
     fmt = FORMATS["latency_p99_ms"]
     times = np.arange(1000.0)
     values = np.full(1000, 700.0, dtype=np.float32)
     values[:100] = 200.0
-    values[500:510] = np.nan  # a quiet tick with no requests: no evidence either way
+    values[500:510] = np.nan  # quiet ticks with no requests: no evidence either way
+    values[700:702] = 300.0  # a 2 s dip: shorter than the 3 s judge window
     assert breach_start(times, values, fmt, 500.0) == 100.0
-    values[:100] = 700.0
+    values[800:805] = 300.0  # 5 s under the limit: that run ended, a new one began
+    assert breach_start(times, values, fmt, 500.0) == 805.0
+    values[:] = 700.0
     assert breach_start(times, values, fmt, 500.0) == 0.0  # over for all the history kept
-    values[-1] = 400.0
+    values[-2:] = 400.0
+    assert breach_start(times, values, fmt, 500.0) == 0.0  # the newest samples dip
+    values[-5:] = 400.0
+    assert breach_start(times, values, fmt, 500.0) is None  # under it for 4 s: no breach
+    values[:] = 500.4  # shown as "500": not over a 500 ms limit
     assert breach_start(times, values, fmt, 500.0) is None
 
 

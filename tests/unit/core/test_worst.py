@@ -56,3 +56,12 @@ def test_the_challenge_restarts_when_the_lead_drops_in_between() -> None:
     assert follow.choose({A: Standing(OK, 0.4), B: Standing(OK, 0.65)}, 7.0) == A
     assert follow.choose({A: Standing(OK, 0.4), B: Standing(OK, 0.65)}, 16.0) == A
     assert follow.choose({A: Standing(OK, 0.4), B: Standing(OK, 0.65)}, 17.0) == B
+
+
+def test_reset_takes_the_worst_now() -> None:
+    follow = WorstFollower(margin=0.15, hold_s=10.0)
+    follow.choose({A: Standing(CRIT, 1.8), B: Standing(OK, 0.3)}, 0.0)
+    standings = {A: Standing(CRIT, 1.8), B: Standing(CRIT, 4.0)}
+    assert follow.choose(standings, 1.0) == A  # clearly worse, but held
+    follow.reset()
+    assert follow.choose(standings, 2.0) == B

@@ -1,22 +1,58 @@
-"""Services overview: one row per (backend, service), worst health first, with the reason why."""
+"""Services overview: one row per (backend, service), worst health first, with the reason why.
+
+Until the operator picks a service the charts follow the worst one; rows keep still while the
+pointer is over them (a re-sort waits until it leaves or rests).
+"""
 
 from __future__ import annotations
 
+import html
 import math
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import (
+    QEvent,
     QItemSelectionModel,
     QModelIndex,
     Qt,
+    QTimer,
+    Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPixmap,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
-from opsconsole.core.health import Health, service_health, settled
+from opsconsole.core.commands import Command
+from opsconsole.core.health import (
+    FORMATS,
+    JUDGE_WINDOW_S,
+    Health,
+    ServiceEvaluation,
+    SignalEvaluation,
+    evaluate,
+    evaluate_series,
+    span_text,
+)
 from opsconsole.core.models import ConnectionState, Service
 from opsconsole.core.store import BackendState
+from opsconsole.core.worst import Standing, WorstFollower
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar, matches
@@ -28,6 +64,10 @@ NO_DATA = "—"  # never 0: a missing value must not read as a healthy zero
 FONT_POINTS = 10
 CELL_PADDING = 4  # px left and right of every cell's text
 DOT_SIZE = 10
+# Rows hold still while the pointer moves over them or keys move in them; the re-sort waits
+# until the pointer leaves, or until this long without a move or a key.
+QUIET_S = 5.0
+FOLLOW_COMMAND = "charts.follow_worst"
 
 # Worst first: critical, operator-forced, warning, then unknown/stale (the operator cannot
 # vouch for those), healthy last.
@@ -58,26 +98,39 @@ def _rps(v: float) -> str:
     return f"{v:.1f}"
 
 
-def _pct2(v: float) -> str:
-    return f"{v * 100:.2f}"
-
-
-def _pct0(v: float) -> str:
-    return f"{v * 100:.0f}"
-
-
 BACKEND_COLUMN = Column("backend", "Backend", "Which backend reports this service")
 COLUMNS: tuple[Column, ...] = (
     Column("service", "Service", "Display name; hover for name, tier and backend"),
     Column("health", "Health", "Worst golden signal against its threshold"),
     Column("p50", "p50 ms", "Median latency", True, "latency_p50_ms", _ms),
     Column("p95", "p95 ms", "95th percentile latency", True, "latency_p95_ms", _ms),
-    Column("p99", "p99 ms", "99th percentile latency", True, "latency_p99_ms", _ms),
+    # The limited signals are written by their core format: the Why text uses the same one,
+    # so a cell and its reason always show the same digits.
+    Column(
+        "p99",
+        "p99 ms",
+        "99th percentile latency (newest sample)",
+        True,
+        "latency_p99_ms",
+        FORMATS["latency_p99_ms"].number,
+    ),
     Column("rps", "rps", "Traffic: requests per second", True, "rps", _rps),
-    Column("errors", "Err %", "Errors: share of failed requests", True, "error_ratio", _pct2),
-    Column("cpu", "CPU %", "CPU utilisation", True, "cpu", _pct0),
-    Column("mem", "Mem %", "Memory utilisation", True, "memory", _pct0),
-    Column("why", "Why", "The reason for the health verdict"),
+    Column(
+        "errors",
+        "Err %",
+        "Errors: share of failed requests",
+        True,
+        "error_ratio",
+        FORMATS["error_ratio"].number,
+    ),
+    Column("cpu", "CPU %", "CPU utilisation", True, "cpu", FORMATS["cpu"].number),
+    Column("mem", "Mem %", "Memory utilisation", True, "memory", FORMATS["memory"].number),
+    Column(
+        "why",
+        "Why",
+        f"The reason for the health verdict: judged on the median of the last "
+        f"{JUDGE_WINDOW_S:g} s; a value over its limit is marked at once",
+    ),
 )
 WIDEST_NUMBER = {"p50": "88888", "p95": "88888", "p99": "88888", "rps": "8888.8"}
 
@@ -95,6 +148,9 @@ def stale_reason(age: float | None) -> str:
     return f"STALE — last data {format_age(age, precise=False)} ago"
 
 
+_SIGNAL_COLUMNS = {c.field: c.key for c in COLUMNS if c.field}
+
+
 @dataclass(frozen=True)
 class RowView:
     """Everything one row shows, computed once per change; the model only reads it."""
@@ -103,10 +159,15 @@ class RowView:
     service: str
     texts: dict[str, str]  # column key → display text
     health: Health
-    signal_column: str | None  # the column of the signal behind the verdict, coloured
+    signal_column: str | None  # the column of the signal behind the verdict
     stale: bool
     tooltip: str
     why_tooltip: str
+    # Signal column key → its own colour level: a cell over its limit is CRITICAL at once,
+    # before the median turns the row CRITICAL.
+    cells: dict[str, Health] = field(default_factory=dict)
+    evaluation: ServiceEvaluation | None = None
+    has_data: bool = False  # samples exist: worth pointing the charts at
 
     @property
     def key(self) -> tuple[str, str]:
@@ -116,8 +177,54 @@ class RowView:
     def sort_key(self) -> tuple[int, str, str]:
         return (SORT_RANK[self.health], self.backend, self.service)
 
+    @property
+    def why_level(self) -> Health:
+        """The Why text's colour: the row's level, or a breach the row does not show yet."""
+        return min((self.health, *self.cells.values()), key=SORT_RANK.__getitem__)
 
-_SIGNAL_COLUMNS = {c.field: c.key for c in COLUMNS if c.field}
+    @property
+    def standing(self) -> Standing:
+        """How bad the row is, for following the worst service."""
+        if self.stale or self.evaluation is None:
+            return Standing(Health.UNKNOWN, 0.0)
+        return Standing(self.health, self.evaluation.pressure)
+
+    def cell_tooltip(self, column: str) -> str | None:
+        """A signal cell's numbers: newest, judged, limit, and since when it is over it."""
+        ev = self.evaluation
+        name = next((f for f, key in _SIGNAL_COLUMNS.items() if key == column), None)
+        signal = None if ev is None or name is None else ev.get(name)
+        if signal is None:
+            return None
+        return signal_tooltip(signal)
+
+
+def _clock(ts: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def signal_tooltip(s: SignalEvaluation) -> str:
+    fmt = s.fmt
+    lines = [
+        f"{s.label} now {_shown(fmt.text, s.latest)}",
+        f"{s.window_s:g} s median {_shown(fmt.text, s.value)} (health is judged on it)"
+        if s.window_s > 0
+        else f"judged {_shown(fmt.text, s.value)}",
+        f"limit {fmt.limit_text(s.limit)}",
+    ]
+    if s.breaching:
+        since = s.breaching_since
+        duration = s.breaching_for
+        lines.append(
+            "over the limit"
+            + ("" if since is None else f" since {_clock(since)}")
+            + ("" if duration is None else f" (breaching {span_text(duration)})")
+        )
+    return "\n".join(lines)
+
+
+def _shown(text: Callable[[float], str], value: float) -> str:
+    return text(value) if math.isfinite(value) else NO_DATA
 
 
 def build_row(
@@ -127,36 +234,60 @@ def build_row(
     stale_age: float | None,
     stale: bool,
     judged: dict[str, float] | None = None,
+    evaluation: ServiceEvaluation | None = None,
 ) -> RowView:
-    """One row: numbers from the newest sample, health from `judged` (default: the same).
+    """One row: numbers from the newest sample, health and Why from one evaluation.
 
-    `stale_age` is the data age shown for stale backends.
+    `evaluation` defaults to judging `judged` (or `latest` itself when None); `stale_age`
+    is the data age shown for stale backends.
     """
-    verdict = service_health(latest if judged is None else judged, service.thresholds, stale)
+    if evaluation is None:
+        window = 0.0 if judged is None else JUDGE_WINDOW_S
+        base = latest if judged is None else judged
+        evaluation = evaluate(base, service.thresholds, latest=latest, stale=stale, window_s=window)
     texts = {
         "backend": backend,
         "service": service.display_name or service.name,
-        "health": "STALE" if stale else theme.STATE_WORDS[verdict.level],
+        "health": "STALE" if stale else theme.STATE_WORDS[evaluation.level],
     }
     for col in COLUMNS:
         if col.field is not None:
             texts[col.key] = format_value(col, None if latest is None else latest.get(col.field))
-    texts["why"] = stale_reason(stale_age) if stale else verdict.reason
+    why = evaluation.reason
+    texts["why"] = stale_reason(stale_age) if stale else why
     t = service.thresholds
+    limits = ", ".join(
+        f"{fmt.label} {fmt.limit_text(getattr(t, name))}" for name, fmt in FORMATS.items()
+    )
     tooltip = (
         f"{service.name}\ntier: {service.tier or 'unknown'}\nbackend: {backend}\n"
-        f"thresholds: p99 {t.latency_p99_ms:.0f} ms, errors {t.error_ratio * 100:.1f} %, "
-        f"CPU {t.cpu * 100:.0f} %, memory {t.memory * 100:.0f} %"
+        f"thresholds: {limits}"
     )
+    cells: dict[str, Health] = {}
+    if not stale:
+        for signal in evaluation.signals:
+            if signal.severity >= Health.WARNING:
+                cells[_SIGNAL_COLUMNS[signal.name]] = signal.severity
+    if stale:
+        why_tooltip = texts["why"]
+    else:
+        why_tooltip = why.replace("; ", "\n") or "All signals within their thresholds"
+        why_tooltip += (
+            f"\n(health: median of the last {JUDGE_WINDOW_S:g} s; "
+            "a value over its limit is marked at once)"
+        )
     return RowView(
         backend=backend,
         service=service.name,
         texts=texts,
-        health=verdict.level,
-        signal_column=None if stale else _SIGNAL_COLUMNS.get(verdict.signal or ""),
+        health=evaluation.level,
+        signal_column=None if stale else _SIGNAL_COLUMNS.get(evaluation.signal or ""),
         stale=stale,
         tooltip=tooltip,
-        why_tooltip=texts["why"] or "All signals within their thresholds",
+        why_tooltip=why_tooltip,
+        cells=cells,
+        evaluation=None if stale else evaluation,
+        has_data=latest is not None,
     )
 
 
@@ -186,6 +317,11 @@ class ServicesModel(RowTableModel):
         self.bold_font.setBold(True)
         self._dots: dict[tuple[Health, bool], QPixmap] = {}
         self.resets = 0  # model resets so far: they should be rare (row-set changes only)
+        self.resorts = 0  # re-sorts applied (layout changes that move rows)
+        # While True a changed health does not move rows (the pointer is on them); the
+        # re-sort is owed and applied by `release_order()`.
+        self.hold_order = False
+        self.order_owed = False
 
     # ------------------------------------------------------------ Qt model API
 
@@ -206,15 +342,21 @@ class ServicesModel(RowTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col.key == "health":
             return self._dot(row)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.why_tooltip if col.key in ("why", "health") else row.tooltip
+            if col.key in ("why", "health"):
+                return row.why_tooltip
+            return row.cell_tooltip(col.key) or row.tooltip
         return None
 
     def _foreground(self, row: RowView, col: Column) -> QColor | None:
         if row.stale:
             return QColor(theme.TEXT_DIM)
-        if col.key == "health" or (col.key in ("why", row.signal_column)):
+        if col.key == "health":
             return None if row.health is Health.HEALTHY else theme.colour(row.health)
-        return None
+        if col.key == "why":
+            level = row.why_level
+            return None if level is Health.HEALTHY else theme.colour(level)
+        level = row.cells.get(col.key)
+        return None if level is None else theme.colour(level)
 
     def _dot(self, row: RowView) -> QPixmap:
         key = (row.health, row.stale)
@@ -247,6 +389,9 @@ class ServicesModel(RowTableModel):
     def row_view(self, row: int) -> RowView:
         return self._rows[row]
 
+    def rows(self) -> tuple[RowView, ...]:
+        return tuple(self._rows)
+
     def text(self, row: int, key: str) -> str:
         return self._rows[row].texts[key]
 
@@ -258,6 +403,7 @@ class ServicesModel(RowTableModel):
         self._columns = (BACKEND_COLUMN, *COLUMNS) if show_backend else COLUMNS
         self._rows = sorted(rows, key=lambda r: r.sort_key)
         self._pos = {r.key: i for i, r in enumerate(self._rows)}
+        self.order_owed = False
         self.endResetModel()
         self.resets += 1
 
@@ -272,12 +418,20 @@ class ServicesModel(RowTableModel):
             reorder = reorder or view.sort_key != self._rows[i].sort_key
             self._rows[i] = view
             touched.append(i)
-        if reorder:
+        if reorder and not self.hold_order:
             self._resort()
             return
+        # Held: the rows keep their places (and the new texts show); the order is owed.
+        self.order_owed = self.order_owed or reorder
         last_col = len(self._columns) - 1
         for first, last in row_runs(sorted(touched)):
             self.dataChanged.emit(self.index(first, 0), self.index(last, last_col))
+
+    def release_order(self) -> None:
+        """Rows may move again: apply the re-sort that was held back, if any."""
+        self.hold_order = False
+        if self.order_owed:
+            self._resort()
 
     def _resort(self) -> None:
         # A layout change (not a reset) keeps persistent indexes, so the view's selection and
@@ -289,6 +443,8 @@ class ServicesModel(RowTableModel):
         old = self.persistentIndexList()
         new = [self.index(self._pos[old_rows[i.row()].key], i.column()) for i in old]
         self.changePersistentIndexList(old, new)
+        self.order_owed = False
+        self.resorts += 1
         self.layoutChanged.emit()
 
 
@@ -297,7 +453,11 @@ _RowInputs = tuple[Service, int, bool, str]
 
 
 class ServicesPanel(Panel):
-    """Table of every service of every backend; selecting a row points the charts at it."""
+    """Table of every service of every backend; selecting a row points the charts at it.
+
+    Until the operator picks a row the charts follow the worst service (core.worst), and
+    the line under the table says which they show and how to go back to following.
+    """
 
     panel_id = "services"
     title = "Services"
@@ -311,14 +471,29 @@ class ServicesPanel(Panel):
         self.filter = FilterBar(self, "filter services by name, health or reason")
         self.filter.attach(self.view)
         self.filter.filter_changed.connect(lambda _needle: self._apply_filter())
+        self.charts_note = QLabel(self)
+        self.charts_note.setObjectName("charts_note")
+        self.charts_note.setTextFormat(Qt.TextFormat.RichText)
+        self.charts_note.setStyleSheet(f"color: {theme.TEXT_DIM}; padding: 1px 4px;")
+        self.charts_note.linkActivated.connect(lambda _link: ctx.selection.follow_worst())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
         layout.addWidget(self.filter)
         layout.addWidget(self.view)
+        layout.addWidget(self.charts_note)
         self._inputs: dict[tuple[str, str], _RowInputs] = {}
         self._structure: tuple[int, tuple[tuple[str, str], ...]] | None = None
         self._any_stale = False
         self._syncing = False  # True while we move the view's selection ourselves
+        self.follower = WorstFollower()
+        self.quiet_s = QUIET_S
+        self._last_activity = -math.inf
+        self._quiet = QTimer(self)
+        self._quiet.setSingleShot(True)
+        self._quiet.timeout.connect(self._quiet_elapsed)
+        self.view.activity.connect(self._activity)
+        self.view.left.connect(self._release_order)
 
         store = ctx.store
         for signal in (
@@ -332,6 +507,18 @@ class ServicesPanel(Panel):
         self.view.activated.connect(self._commit)  # Enter/Return on the current row
         self.view.selectionModel().currentRowChanged.connect(self._current_moved)
         ctx.selection.changed.connect(self._follow_selection)
+        ctx.selection.changed.connect(lambda *_: self._show_charts_note())
+        ctx.selection.picked_changed.connect(self._picked_changed)
+        if FOLLOW_COMMAND not in ctx.commands:
+            ctx.commands.register(
+                Command(
+                    FOLLOW_COMMAND,
+                    "Charts: follow the worst service",
+                    ctx.selection.follow_worst,
+                    description="until you pick a service again (click, Enter)",
+                )
+            )
+        self._show_charts_note()
 
     @property
     def wants_tick(self) -> bool:  # type: ignore[override]
@@ -361,10 +548,11 @@ class ServicesPanel(Panel):
             self.model.reset_rows(rows, show_backend=len(store.backends) > 1)
             self._size_columns()
             self._follow_selection(self.ctx.selection.backend, self.ctx.selection.service)
-        else:
+        elif rows:
             self.model.update_rows(rows)
         self._apply_filter()
-        self._auto_select()
+        if rebuild or rows:
+            self._follow_worst()
 
     def _apply_filter(self) -> None:
         needle = self.filter.needle
@@ -387,8 +575,9 @@ class ServicesPanel(Panel):
             if old is not None and old[0] is service and old[1:] == inputs[1:]:
                 continue
             self._inputs[key] = inputs
-            latest = None if series is None else series.latest()
-            out.append(build_row(name, service, latest, age, stale, settled(series)))
+            latest = None if series is None or len(series) == 0 else series.latest()
+            evaluation = evaluate_series(series, service.thresholds, stale)
+            out.append(build_row(name, service, latest, age, stale, evaluation=evaluation))
         return out
 
     def _size_columns(self) -> None:
@@ -411,6 +600,26 @@ class ServicesPanel(Panel):
                 self.view.resizeColumnToContents(i)
                 width = max(self.view.columnWidth(i), header_width)
             header.resizeSection(i, width + 2 * CELL_PADDING + 6)
+
+    # ------------------------------------------------------------ rows that keep still
+
+    def _activity(self) -> None:
+        self._last_activity = self.ctx.clock()
+        self.model.hold_order = True
+        self._quiet.start(max(1, round(self.quiet_s * 1000)))
+
+    def _quiet_elapsed(self) -> None:
+        # A timer can fire a little early: the clock decides.
+        left = self.quiet_s - (self.ctx.clock() - self._last_activity)
+        if left > 0:
+            self._quiet.start(max(1, round(left * 1000)))
+            return
+        self._release_order()
+
+    def _release_order(self) -> None:
+        self._quiet.stop()
+        self.model.release_order()
+        self._apply_filter()  # rows moved: hidden flags follow their services
 
     # ------------------------------------------------------------ selection
 
@@ -443,18 +652,78 @@ class ServicesPanel(Panel):
         finally:
             self._syncing = False
 
-    def _auto_select(self) -> None:
-        """Nothing selected yet: point at the worst row once data exists, so charts show it."""
+    def _follow_worst(self) -> None:
+        """Until the operator picks a service, point the charts at the worst one with data."""
         sel = self.ctx.selection
-        if sel.service is not None or self.model.rowCount() == 0:
+        if sel.picked:
             return
-        if not any(version > 0 for _, version, _, _ in self._inputs.values()):
-            return  # rows but no samples yet: "worst" would mean nothing
-        sel.select(*self.model.key_at(0))
+        standings = {row.key: row.standing for row in self.model.rows() if row.has_data}
+        worst = self.follower.choose(standings, self.ctx.clock())
+        if worst is not None:
+            sel.follow(*worst)
+
+    def _picked_changed(self, picked: bool) -> None:
+        if not picked:
+            # Back to following: the worst service now (no hold on the one followed before
+            # the pick), and the charts move at once, not at the next data.
+            self.follower.reset()
+            self._follow_worst()
+        self._show_charts_note()
+
+    def _show_charts_note(self) -> None:
+        sel = self.ctx.selection
+        name = self._display_name(sel.backend, sel.service)
+        if name is None:
+            text = "Charts follow the worst service once data arrives"
+        elif sel.picked:
+            text = (
+                f"Charts: {html.escape(name)}, your pick · "
+                f"<a href='follow' style='color: {theme.ACCENT}'>follow the worst service</a>"
+            )
+        else:
+            text = f"Charts follow the worst service: {html.escape(name)}"
+        self.charts_note.setText(text)
+
+    def _display_name(self, backend: str | None, service: str | None) -> str | None:
+        if backend is None or service is None:
+            return None
+        state = self.ctx.store.backends.get(backend)
+        record = None if state is None else state.services.get(service)
+        name = service if record is None else (record.display_name or record.name)
+        return f"{name} · {backend}" if len(self.ctx.store.backends) > 1 else name
 
 
-def _make_view(model: ServicesModel, parent: QWidget) -> QTableView:
-    view = QTableView(parent)
+class ServicesView(QTableView):
+    """The table, telling when the operator points or navigates in it (rows must keep still)
+    and when the pointer leaves it. Handlers, not an event filter: Python runs only for
+    these few events, not for every paint."""
+
+    activity = Signal()
+    left = Signal()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self.activity.emit()
+        super().mouseMoveEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.activity.emit()
+        super().mousePressEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        self.activity.emit()
+        super().wheelEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        self.activity.emit()  # navigating with keys: the row under the cursor must not move
+        super().keyPressEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self.left.emit()
+        super().leaveEvent(event)
+
+
+def _make_view(model: ServicesModel, parent: QWidget) -> ServicesView:
+    view = ServicesView(parent)
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -465,6 +734,7 @@ def _make_view(model: ServicesModel, parent: QWidget) -> QTableView:
     view.setWordWrap(False)
     view.setTextElideMode(Qt.TextElideMode.ElideRight)
     view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    view.setMouseTracking(True)  # pointer moves without a button held keep the rows still
     font = view.font()
     font.setPointSize(FONT_POINTS)
     view.setFont(font)
