@@ -283,6 +283,9 @@ def bench_repaint(runs: int) -> dict[str, object]:
     t = time.perf_counter()
     panel_1h = time_panel(3600.0, 50)
     panel_15m = time_panel(900.0, 50)
+    # 24 h asked of a ring holding an hour at 1 Hz: the panel shows the hour it holds (and
+    # says so), decimated to the pixel width like any window.
+    panel_24h = time_panel(86400.0, 50)
     _progress("panel", t)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {
@@ -305,6 +308,7 @@ def bench_repaint(runs: int) -> dict[str, object]:
         "ratio_p95_vs_baseline": round(n["p95_ms"] / f["p95_ms"], 2),
         "panel_refresh_1h_window_3600_points": panel_1h,
         "panel_refresh_15min_window": panel_15m,
+        "panel_refresh_24h_window_1h_held": panel_24h,
         "target_p95_ms": 16,
         "target_p99_ms": 33,
         "meets_target": f["p95_ms"] <= 16 and f["p99_ms"] <= 33,

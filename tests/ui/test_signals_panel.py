@@ -10,11 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtWidgets import QApplication
 
 from opsconsole.backends.opsapi import OpsApiClient
-from opsconsole.core.events import ConnectionChanged, MetricsBatch, SnapshotLoaded
-from opsconsole.core.models import METRIC_FIELDS, ConnectionState, LinkStatus, Service
+from opsconsole.core.events import ConnectionChanged, EventOccurred, MetricsBatch, SnapshotLoaded
+from opsconsole.core.models import METRIC_FIELDS, ConnectionState, Event, LinkStatus, Service
 from opsconsole.core.store import Store
 from opsconsole.sim.embedded import EmbeddedSim
 from opsconsole.ui import theme
@@ -25,6 +28,7 @@ from opsconsole.ui.repaint import RepaintScheduler
 from tests.support.waiting import wait_until
 
 SCREENSHOT = "/tmp/signals_panel.png"
+LIVE_CAPACITY = 36_000
 
 
 @dataclass
@@ -41,7 +45,8 @@ class Live:
 def live(qloop, qtbot, sim_thread) -> Iterator[Live]:
     """A real sim in a thread, the real client feeding a store, the panel under a scheduler."""
     sim = sim_thread()
-    store = Store(capacity=600)
+    # An hour at the UI sim's 10 Hz: the 5 min, 15 min and 1 h windows are all held.
+    store = Store(capacity=LIVE_CAPACITY)
     ctx = UiContext(store, Selection())
     panel = GoldenSignalsPanel(ctx)
     qtbot.addWidget(panel)
@@ -283,14 +288,26 @@ def test_set_data_on_the_same_curve_objects(live: Live, qloop) -> None:
 # ------------------------------------------------------------------ without a backend
 
 
-def fed_store(n: int, gap: slice, t0: float = 1_800_000_000.0) -> Store:
-    """A store holding `n` 1 Hz samples of `svc` with no latency (NaN) in `gap`."""
+def fed_store(
+    n: int,
+    gap: slice,
+    t0: float = 1_800_000_000.0,
+    hole: tuple[int, float] | None = None,
+    services: tuple[Service, ...] = (Service(name="svc"),),
+) -> Store:
+    """A store holding `n` 1 Hz samples of `svc` with no latency (NaN) in `gap`.
+
+    `hole` = (i, seconds): sample `i` comes `seconds` after sample `i - 1` instead of one
+    second, as rows arrive after a backend was unreachable for that long.
+    """
     store = Store(capacity=3600)
-    store.apply(SnapshotLoaded("b", (Service(name="svc"),), (), (), (), ts=t0))
+    store.apply(SnapshotLoaded("b", services, (), (), (), ts=t0))
     values = np.tile(np.arange(1.0, len(METRIC_FIELDS) + 1.0) / 10, (n, 1))
     values[:, 0] = 20.0 + np.arange(n) % 7  # p50 varies, so decimation has something to do
     values[gap, 0] = np.nan
     ts = t0 + np.arange(n, dtype=float)
+    if hole is not None:
+        ts[hole[0] :] += hole[1] - 1.0
     for i in range(n):  # one row per frame, as the wire delivers it
         store.apply(MetricsBatch("b", ("svc",), ts[i : i + 1], values[i : i + 1], METRIC_FIELDS))
     store.apply(ConnectionChanged("b", LinkStatus(ConnectionState.LIVE)))
@@ -445,3 +462,346 @@ def test_no_traffic_is_said_on_the_latency_chart_not_drawn_as_zero(qtbot) -> Non
     panel.mark_dirty()
     panel.run_refresh(time.monotonic())
     assert not panel.no_traffic_label.isVisible()
+
+
+# ------------------------------------------------------------------ gaps, hover, zoom, markers
+
+
+def local_time(h: int, m: int, s: int) -> float:
+    """Epoch seconds of a local wall-clock time today: the read-out's text in any time zone."""
+    now = time.localtime()
+    return time.mktime((now.tm_year, now.tm_mon, now.tm_mday, h, m, s, 0, 0, -1))
+
+
+def panel_on(store: Store, qtbot, service: str = "svc", size=(900, 700)) -> GoldenSignalsPanel:
+    ctx = UiContext(store, Selection())
+    panel = GoldenSignalsPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(*size)
+    panel.show()
+    qtbot.waitExposed(panel)
+    ctx.selection.select("b", service)
+    panel.run_refresh(time.monotonic())
+    return panel
+
+
+def break_between(curve, before: float, after: float) -> bool:
+    """The plotted data has a NaN point between the samples at `before` and `after`, and
+    nothing else in between: the line stops at one and starts again at the other."""
+    x, y = curve.xData, curve.yData
+    inside = (x > before) & (x < after)
+    return bool(inside.any()) and bool(np.isnan(y[inside]).all())
+
+
+def test_an_outage_is_drawn_as_a_gap_not_a_line(live: Live, qloop, sim_thread) -> None:
+    """The backend goes away and comes back (a restart): every curve breaks over the hole."""
+    panel = live.panel
+    live.ctx.selection.select("sim", "orders")
+    qloop.run(wait_until(lambda: has_points(panel, 20), 10, "data"))
+    port = int(live.sim.url.rsplit(":", 1)[1])
+    s = series(live, "orders")
+    store = live.store
+    hole: list[float] = []
+
+    async def outage() -> None:
+        await asyncio.to_thread(live.sim.stop)
+        await wait_until(
+            lambda: store.backend("sim").link.state is not ConnectionState.LIVE, 10, "link lost"
+        )
+        # Long enough to be a hole at 10 Hz, measured by the console's own data age.
+        await wait_until(lambda: (store.data_age("sim") or 0) >= 1.0, 10, "a second of silence")
+        hole.append(float(s.times()[-1]))
+        await asyncio.to_thread(sim_thread, port)
+        await wait_until(lambda: float(s.times()[-1]) > hole[0] + 2.0, 20, "data after it")
+
+    qloop.run(outage())
+    times = s.times()
+    before = hole[0]
+    after = float(times[np.searchsorted(times, before, side="right")])
+    assert after - before >= 1.0
+    panel.run_refresh(time.monotonic())
+    for field, curve in panel.curves.items():
+        assert break_between(curve, before, after), field
+        # The samples either side are still drawn.
+        assert before in curve.xData and after in curve.xData
+
+
+def test_a_hole_stays_a_hole_when_decimated(qtbot) -> None:
+    store = fed_store(3400, slice(0, 0), hole=(2000, 120.0))
+    panel = panel_on(store, qtbot, size=(700, 600))
+    panel.set_window(3600.0)
+    panel.run_refresh(time.monotonic())
+    times = store.backend("b").series.get("svc").times()
+    before, after = float(times[1999]), float(times[2000])
+    for field, curve in panel.curves.items():
+        assert len(curve.xData) < 3400, field  # decimated to the plot width
+        assert break_between(curve, before, after), field
+    # Without holes nothing is broken: the only NaN points are the one hole's.
+    assert np.isnan(panel.curves["rps"].yData).sum() == 1
+
+
+def test_peak_decimate_keeps_holes_and_nan_runs_narrower_than_a_bin() -> None:
+    x = np.arange(1000, dtype=float)
+    x[500:] += 30.0  # a 31 s hole after sample 499
+    y = np.sin(x / 20).astype(np.float32)
+    y[700:703] = np.nan  # three samples of "no data"
+    gaps = np.array([499])
+    cx, cy = peak_decimate(x, y, 100, gaps=gaps)  # bins of 20 samples
+    assert len(cx) <= 100 + 6
+    hole = (cx > x[499]) & (cx < x[500])
+    assert hole.sum() == 1 and np.isnan(cy[hole]).all()
+    # The last bin before the hole ends at it and the next starts after it: no bin spans it.
+    assert cx[np.flatnonzero(hole)[0] + 1] == x[500]
+    nan_run = (cx >= x[700]) & (cx <= x[702])
+    assert nan_run.any() and np.isnan(cy[nan_run]).all()
+    # Everything else is finite and the extremes survive.
+    assert np.isnan(cy).sum() == hole.sum() + nan_run.sum()
+    assert np.nanmax(cy) == np.nanmax(y) and np.nanmin(cy) == np.nanmin(y)
+
+
+def test_hover_reads_the_sample_and_names_the_gap(qtbot, every_mouse_move) -> None:
+    t0 = local_time(12, 22, 1)
+    store = fed_store(200, slice(0, 0), t0=t0, hole=(130, 65.0))
+    panel = panel_on(store, qtbot)
+    times = store.backend("b").series.get("svc").times()
+    assert (times[129], times[130]) == (local_time(12, 24, 10), local_time(12, 25, 15))
+
+    text = panel.readout_at(float(times[10]) + 0.2)
+    assert text == (
+        "12:22:11\n"
+        "p50 23.0 ms  p95 0.20 ms  p99 0.30 ms\n"
+        "rps 0.40 req/s\n"
+        "errors 50.0 %\n"
+        "CPU 60.0 %  memory 70.0 %"
+    )
+    assert all(line.value() == times[10] for line in panel._cursor_lines)
+    assert panel.readout_at(float(times[129]) + 30.0) == "no data 12:24:10 – 12:25:15 (65 s)"
+
+    # The same through the mouse: a move over the Errors plot in the middle of the hole.
+    vb = panel.plots[2].getViewBox()
+    middle = sum(vb.viewRange()[1]) / 2
+    scene = vb.mapViewToScene(pg.Point(float(times[129]) + 20.0, middle))
+    panel.hide_readout()
+    qtbot.mouseMove(panel.chart.viewport(), panel.chart.mapFromScene(scene))
+    qtbot.waitUntil(lambda: panel.readout.isVisible(), timeout=3000)
+    assert panel.readout_text == "no data 12:24:10 – 12:25:15 (65 s)"
+    assert "12:24:10" in panel.readout.text()
+    assert panel.chart.rect().contains(panel.readout.geometry())
+    # Leaving the chart takes it away.
+    QApplication.sendEvent(panel.chart, QEvent(QEvent.Type.Leave))
+    assert not panel.readout.isVisible() and panel.readout_text == ""
+
+
+def test_no_value_reads_as_a_dash_not_zero(qtbot) -> None:
+    store = fed_store(60, slice(20, 30))
+    panel = panel_on(store, qtbot)
+    times = store.backend("b").series.get("svc").times()
+    assert "p50 —  p95 0.20 ms" in panel.readout_at(float(times[25]))
+
+
+@pytest.fixture
+def every_mouse_move(monkeypatch) -> None:
+    """pyqtgraph drops mouse moves closer than 10 ms apart (a rate limit of its own); a
+    hand is slower than that, QTest is not."""
+    monkeypatch.setitem(pg.CONFIG_OPTIONS, "mouseRateLimit", 0)
+
+
+def drag(qtbot, panel: GoldenSignalsPanel, plot: int, a: float, b: float) -> tuple[float, float]:
+    """Drag across `plot` from fraction `a` to `b` of its width; returns the times there."""
+    vb = panel.plots[plot].getViewBox()
+    rect = vb.sceneBoundingRect()
+    y = rect.center().y()
+    points = [QPointF(rect.left() + f * rect.width(), y) for f in (a, (a + b) / 2, b)]
+    view = [panel.chart.mapFromScene(p) for p in points]
+    port = panel.chart.viewport()
+    qtbot.mousePress(port, Qt.MouseButton.LeftButton, pos=view[0])
+    for p in view[1:]:
+        qtbot.mouseMove(port, p)
+    qtbot.mouseRelease(port, Qt.MouseButton.LeftButton, pos=view[-1])
+    return float(vb.mapSceneToView(points[0]).x()), float(vb.mapSceneToView(points[-1]).x())
+
+
+def double_click(qtbot, widget, pos) -> None:
+    """What a mouse sends: press, release, double-click, release (QTest's mouseDClick sends
+    the double-click alone, and pyqtgraph acts on the release after it)."""
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseDClick(widget, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=pos)
+
+
+def test_drag_zooms_and_pauses_then_back_to_live(
+    live: Live, qloop, qtbot, every_mouse_move
+) -> None:
+    panel = live.panel
+    live.ctx.selection.select("sim", "orders")
+    qloop.run(wait_until(lambda: has_points(panel, 30), 10, "data"))
+    panel.set_window(300.0)
+    panel.run_refresh(time.monotonic())
+    s = series(live, "orders")
+    newest = float(s.times()[-1])
+    lo, hi = x_range(panel)
+    # Drag over the newest part of the Traffic plot: the last fifth of the window.
+    t0, t1 = drag(qtbot, panel, 1, 0.8, 0.99)
+    assert lo < t0 < t1 < hi and t1 - t0 == pytest.approx(0.19 * 300.0, rel=0.05)
+    assert not panel.following and panel.zoom == pytest.approx((t0, t1))
+    assert panel.live_button.isVisible()
+    assert panel.note_label.text().startswith("Paused: ")
+    qloop.run(wait_until(lambda: x_range(panel) == pytest.approx((t0, t1)), 5, "the zoom"))
+    # Data keeps arriving and refreshing, but the view stays where the operator put it.
+    count = panel.refresh_count
+    qloop.run(
+        wait_until(
+            lambda: float(s.times()[-1]) > newest + 1.0 and panel.refresh_count > count + 3,
+            10,
+            "more data and refreshes",
+        )
+    )
+    assert x_range(panel) == pytest.approx((t0, t1))
+    # Esc (the panel took focus from the drag) goes back to live.
+    assert panel.hasFocus()
+    qtbot.keyClick(panel, Qt.Key.Key_Escape)
+    assert panel.following and panel.zoom is None and not panel.live_button.isVisible()
+
+    def live_again() -> bool:
+        lo, hi = x_range(panel)
+        return hi - lo == pytest.approx(300.0) and hi >= float(s.times()[-1])
+
+    qloop.run(wait_until(live_again, 5, "the live window again"))
+    assert not panel.note_label.isVisible()
+    # The button and a double click do the same.
+    drag(qtbot, panel, 0, 0.3, 0.6)
+    assert not panel.following
+    panel.live_button.click()
+    assert panel.following
+    drag(qtbot, panel, 3, 0.3, 0.6)
+    assert not panel.following
+    rect = panel.plots[3].getViewBox().sceneBoundingRect()
+    where = panel.chart.mapFromScene(rect.center())
+    double_click(qtbot, panel.chart.viewport(), where)
+    assert panel.following
+    # A click without a drag zooms nothing.
+    qtbot.mouseClick(panel.chart.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert panel.following
+
+
+def test_long_windows_say_what_the_console_holds(qtbot) -> None:
+    store = fed_store(3600, slice(0, 0))  # capacity 3600 at 1 Hz: one hour
+    panel = panel_on(store, qtbot)
+    labels = [b.text() for b in panel._window_group.buttons()]
+    assert labels == ["5 min", "15 min", "1 h", "6 h", "24 h"]
+
+    def width() -> float:
+        lo, hi = x_range(panel)
+        return hi - lo
+
+    for seconds, asked in ((21600.0, "6 h"), (86400.0, "24 h")):
+        panel.set_window(seconds)
+        panel.run_refresh(time.monotonic())
+        assert width() == pytest.approx(3600.0)
+        assert panel.note_label.isVisible()
+        assert panel.note_label.text() == f"{asked} asked: 3,600 samples kept, 1 h at this rate"
+    panel.set_window(3600.0)
+    panel.run_refresh(time.monotonic())
+    assert width() == pytest.approx(3600.0) and not panel.note_label.isVisible()
+
+
+def test_window_commands_include_6h_24h_and_back_to_live(qtbot, tmp_path) -> None:
+    from opsconsole.ui.layout import LayoutStore
+    from opsconsole.ui.mainwindow import MainWindow
+
+    ctx = UiContext(Store(capacity=600), Selection())
+    win = MainWindow(ctx, LayoutStore(tmp_path / "layouts.json"))
+    qtbot.addWidget(win)
+    win.registry.run("charts.window.24h")
+    assert win.signals.window_s == 86400.0
+    win.registry.run("charts.window.6h")
+    assert win.signals.window_s == 21600.0
+    win.signals.zoom_to(1_800_000_000.0, 1_800_000_060.0)
+    win.registry.run("charts.live")
+    assert win.signals.following
+
+
+def test_markers_only_for_the_service_and_its_dependencies(live: Live, qloop) -> None:
+    panel = live.panel
+    live.ctx.selection.select("sim", "orders")
+    qloop.run(wait_until(lambda: has_points(panel), 10, "data"))
+    state = live.store.backend("sim")
+    # What the backend says orders depends on: payments is one, search is not.
+    assert "payments" in state.services["orders"].depends_on
+    assert "search" not in state.services["orders"].depends_on
+
+    def scenario_event(target: str):
+        return next(
+            (e for _, e in live.store.events if e.kind == "scenario" and e.service == target),
+            None,
+        )
+
+    async def scenario() -> None:
+        await live.client.scenario("latency_spike", "search")
+        await live.client.scenario("error_burst", "payments")
+        await wait_until(
+            lambda: scenario_event("search") is not None and scenario_event("payments") is not None,
+            10,
+            "both scenario events",
+        )
+        payments = scenario_event("payments")
+        await wait_until(lambda: payments.ts in panel.marker_lines(), 10, "the payments marker")
+
+    qloop.run(scenario())
+    panel.run_refresh(time.monotonic())
+    assert scenario_event("search").ts not in panel.marker_lines()
+    lo, hi = x_range(panel)
+    assert lo <= scenario_event("search").ts <= hi  # in view, yet not drawn: unrelated
+
+
+def test_close_markers_are_grouped_and_labels_never_overlap(qtbot) -> None:
+    t0 = 1_800_000_000.0
+    services = (Service(name="svc", depends_on=("db-proxy",)), Service(name="other"))
+    store = fed_store(600, slice(0, 0), t0=t0, services=services)
+    seq = iter(range(1, 10_000))
+
+    def event(ts: float, message: str, service: str | None = "svc", **data: object) -> None:
+        ev = Event(ts=ts, kind="deploy", message=message, service=service, data=data, seq=next(seq))
+        store.apply(EventOccurred("b", ev))
+
+    for k in range(4):  # four deploys within three seconds
+        event(t0 + 300 + k, f"deploy v{k}")
+    event(t0 + 100, "deploy early")
+    event(t0 + 450, "breaker db-proxy open", None, circuit="db-proxy")  # a dependency
+    event(t0 + 200, "deploy of other", "other")  # unrelated: not drawn
+    panel = panel_on(store, qtbot, size=(1000, 700))
+    panel.set_window(900.0)
+    panel.run_refresh(time.monotonic())
+    labels = dict(panel.markers())
+    assert labels == {
+        t0 + 303: "deploy v3 ×4",
+        t0 + 100: "deploy early",
+        t0 + 450: "deploy: breaker db-proxy open",
+    }
+    assert sorted(panel.marker_lines()) == [
+        t0 + 100,
+        t0 + 300,
+        t0 + 301,
+        t0 + 302,
+        t0 + 303,
+        t0 + 450,
+    ]
+    tip = next(ln for ln in panel._marker_lines[0] if ln.value() == t0 + 303).toolTip()
+    assert all(f"deploy v{k}" in tip for k in range(4))
+
+    # A busy stretch: 60 events over the window, every label clear of every other.
+    for k in range(60):
+        event(t0 + 10 + 9.5 * k, f"deploy n{k}")
+    panel.run_refresh(time.monotonic())
+    shown = [lb for lb in panel.marker_labels if lb.isVisible()]
+    assert len(shown) >= 5 and len(shown) == len(panel.markers())
+    view = panel.chart.viewportTransform()
+    # Labels are drawn in pixels: their rectangles on screen, from the device transform.
+    rects = [lb.deviceTransform(view).mapRect(lb.boundingRect()) for lb in shown]
+    for i, a in enumerate(rects):
+        for b in rects[i + 1 :]:
+            assert not a.intersects(b)
+    plot_rect = view.mapRect(panel.plots[0].getViewBox().sceneBoundingRect())
+    assert all(plot_rect.contains(r) for r in rects)  # none cut off at an edge
+    counted = sum(int(text.rsplit("×", 1)[1]) if "×" in text else 1 for _, text in panel.markers())
+    assert counted == 66  # every event in view is in exactly one label

@@ -7,9 +7,16 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QPaintEvent, QResizeEvent
-from PySide6.QtWidgets import QLabel, QWidget
+from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent, MouseDragEvent
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPaintEvent, QPen, QResizeEvent
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsSimpleTextItem,
+    QLabel,
+    QWidget,
+)
 
 from opsconsole.core.health import Health
 from opsconsole.ui import theme
@@ -89,6 +96,9 @@ class ChartWidget(pg.GraphicsLayoutWidget):
     that stamps `first_data_painted_at` (what `--self-test` and the startup target wait for).
     """
 
+    #: The mouse left the chart (the hover read-out hides).
+    pointer_left = Signal()
+
     def __init__(self, stats: ConsoleStats | None = None, parent: QWidget | None = None) -> None:
         # Before super(): pyqtgraph's constructor already calls resizeEvent.
         self._banner: QLabel | None = None
@@ -149,6 +159,10 @@ class ChartWidget(pg.GraphicsLayoutWidget):
         super().resizeEvent(ev)
         self._place_banner()
 
+    def leaveEvent(self, ev: QEvent) -> None:
+        super().leaveEvent(ev)
+        self.pointer_left.emit()
+
     def paintEvent(self, ev: QPaintEvent) -> None:
         super().paintEvent(ev)
         self.paints += 1
@@ -160,25 +174,79 @@ class ChartWidget(pg.GraphicsLayoutWidget):
             stats.first_data_painted_at = time.monotonic()
 
 
+class ZoomViewBox(pg.ViewBox):
+    """A view box that never pans: a left drag selects a time span, a double click asks for
+    live again. What to do with either is the owner's business (signals below).
+
+    The selection is drawn as a full-height band, since only time is zoomed; a drag narrower
+    than a few pixels is a click, not a zoom.
+    """
+
+    #: A drag selected the time span (start, end), in data coordinates.
+    sigZoomRequested = Signal(float, float)
+    #: A double click: back to the live window.
+    sigLiveRequested = Signal()
+
+    MIN_DRAG_PX = 4.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        band = QGraphicsRectItem(0, 0, 1, 1)
+        band.setPen(pg.mkPen(theme.ACCENT, width=1))
+        band.setBrush(pg.mkBrush(88, 166, 255, 40))
+        band.setZValue(1e9)
+        band.setParentItem(self)  # pixel coordinates of the box, not data ones
+        band.hide()
+        self.zoom_band = band
+
+    def mouseDragEvent(self, ev: MouseDragEvent, axis: int | None = None) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        lo, hi = sorted((float(ev.buttonDownPos().x()), float(ev.pos().x())))
+        if not ev.isFinish():
+            self.zoom_band.setRect(QRectF(lo, 0.0, hi - lo, self.height()))
+            self.zoom_band.show()
+            return
+        self.zoom_band.hide()
+        if hi - lo < self.MIN_DRAG_PX:
+            return
+        to_view = self.childGroup.mapFromParent
+        t0 = float(to_view(pg.Point(lo, 0.0)).x())
+        t1 = float(to_view(pg.Point(hi, 0.0)).x())
+        self.sigZoomRequested.emit(t0, t1)
+
+    def mouseClickEvent(self, ev: MouseClickEvent) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton and ev.double():
+            ev.accept()
+            self.sigLiveRequested.emit()
+            return
+        super().mouseClickEvent(ev)
+
+
 def add_live_plot(
     chart: ChartWidget,
     row: int,
     col: int = 0,
     title_html: str | None = None,
     time_labels: bool = True,
+    zoomable: bool = False,
 ) -> pg.PlotItem:
-    """A plot set up for live data: no mouse, no auto-range, fixed axes, no grid.
+    """A plot set up for live data: no mouse panning, no auto-range, fixed axes, no grid.
 
     Only plots with `time_labels` get a bottom axis at all: stacked plots share the one at
     the bottom, and a scrolling X axis regenerates its ticks on every frame (measured: about
     a quarter of a 4×4 grid's frame when every plot had one). No grid either: pyqtgraph draws
     it as axis ticks across the plot, and it doubled the 4×4 grid's frame time and added
-    ~18 ms to each refresh of the four-plot signals panel.
+    ~18 ms to each refresh of the four-plot signals panel. `zoomable` plots get a
+    ZoomViewBox (drag to select a time span, double click for live).
     """
     axes: dict[str, pg.AxisItem] = {"left": ValueAxisItem()}
     if time_labels:
         axes["bottom"] = TimeAxisItem()
-    plot = chart.addPlot(row=row, col=col, axisItems=axes)
+    extra: dict[str, object] = {"viewBox": ZoomViewBox()} if zoomable else {}
+    plot = chart.addPlot(row=row, col=col, axisItems=axes, **extra)
     if not time_labels:
         plot.hideAxis("bottom")
     for name in ("top", "right", "bottom"):
@@ -202,6 +270,46 @@ def add_live_plot(
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
     return plot
+
+
+class PixelLabel(QGraphicsRectItem):
+    """Text in a filled box, pinned to a point in data coordinates and drawn in pixels.
+
+    Qt itself keeps it at its point (ItemIgnoresTransformations), so a scrolling view costs
+    no Python for it; pyqtgraph's TextItem and InfLineLabel recompute their position on
+    every range change (measured: a pool of 24 line labels added ~1.5 ms to each refresh
+    of the signals panel, hidden or not). The box hangs below its point, left of it or, with
+    `right`, right of it; `row` moves it down by whole rows.
+    """
+
+    PAD_PX = 3.0
+
+    def __init__(self, view: pg.ViewBox, font: QFont, colour: str, fill: QBrush) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setParentItem(view.childGroup)  # not addItem: no bounds, no view callbacks
+        self.setPen(QPen(Qt.PenStyle.NoPen))
+        self.setBrush(fill)
+        self.setZValue(6)
+        self.text_item = QGraphicsSimpleTextItem(self)
+        self.text_item.setFont(font)
+        self.text_item.setBrush(QColor(colour))
+        self.hide()
+
+    @property
+    def text(self) -> str:
+        return self.text_item.text()
+
+    def place(self, x: float, y: float, text: str, right: bool, top_px: float) -> None:
+        """Show `text` at data point (x, y): its box `top_px` below, on the chosen side."""
+        self.text_item.setText(text)
+        size = self.text_item.boundingRect()
+        w, h = size.width() + 2 * self.PAD_PX, size.height() + 2 * self.PAD_PX
+        left = 0.0 if right else -w
+        self.setRect(left, top_px, w, h)
+        self.text_item.setPos(left + self.PAD_PX, top_px + self.PAD_PX)
+        self.setPos(x, y)
+        self.show()
 
 
 def settle(plots: list[pg.PlotItem]) -> None:
@@ -314,35 +422,85 @@ def threshold_line(label: str, below: bool = False) -> pg.InfiniteLine:
 
 
 def peak_decimate(
-    x: np.ndarray, y: np.ndarray, max_points: int, origin: int = 0
+    x: np.ndarray,
+    y: np.ndarray,
+    max_points: int,
+    origin: int = 0,
+    gaps: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Keep the min and max of each bin so spikes survive; returns new float64 arrays.
 
-    Bins hold `k` samples where `k` makes at most `max_points` points. They are aligned to
-    the absolute sample index `origin + i` (not to the window start), so as the window slides
-    one sample per frame the same samples stay binned together and the curve does not
-    shimmer. A bin that is all NaN stays NaN: gaps survive decimation.
+    Bins hold `k` samples where `k` makes at most `max_points` points (plus a few where bins
+    are split, below). They are aligned to the absolute sample index `origin + i` (not to the
+    window start), so as the window slides one sample per frame the same samples stay binned
+    together and the curve does not shimmer.
+
+    Gaps stay gaps. `gaps` (from `core.gaps.find_gaps`) are holes in time after sample `i`:
+    no bin spans one, and a NaN point is put in each, so the line breaks there even when the
+    hole is narrower than a bin. Runs of NaN values ("no data" samples) get bins of their
+    own, so they come out NaN instead of being bridged by the finite values beside them.
     """
     n = int(y.size)
     bins = max(1, max_points // 2)
     k = -(-n // bins)
     if k < 2:
-        return np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
+        return break_at_gaps(x, y, gaps)
     first = (-origin) % k
     starts = np.arange(first, n, k)
-    if first:
+    forced = []
+    if gaps is not None and gaps.size:
+        forced.append(gaps + 1)
+    nan = np.isnan(y)
+    if nan.any():
+        # Where a NaN run starts or ends: a bin boundary, so no bin mixes the two.
+        forced.append(np.flatnonzero(nan[1:] != nan[:-1]) + 1)
+    if forced:
+        starts = np.union1d(starts, np.concatenate([[0], *forced]))
+    elif first:
         starts = np.concatenate(([0], starts))
     # fmin/fmax ignore NaN unless the whole bin is NaN, and never warn.
     lo = np.fmin.reduceat(y, starts)
     hi = np.fmax.reduceat(y, starts)
     m = starts.size
-    out_x = np.empty(2 * m, dtype=np.float64)
-    out_y = np.empty(2 * m, dtype=np.float64)
-    out_x[0::2] = x[starts]
-    out_x[1::2] = x[starts]
-    out_y[0::2] = lo
-    out_y[1::2] = hi
+    slots = 2 * np.arange(m)
+    breaks = np.empty(0, dtype=np.int64)
+    if gaps is not None and gaps.size:
+        gap_bins = np.searchsorted(starts, gaps + 1)
+        shift = np.zeros(m, dtype=np.int64)
+        shift[gap_bins] = 1
+        slots += np.cumsum(shift)
+        breaks = slots[gap_bins] - 1  # the slot just before the first bin after each hole
+    size = 2 * m + breaks.size
+    out_x = np.empty(size, dtype=np.float64)
+    out_y = np.empty(size, dtype=np.float64)
+    out_x[slots] = x[starts]
+    out_x[slots + 1] = x[starts]
+    out_y[slots] = lo
+    out_y[slots + 1] = hi
+    if breaks.size:
+        assert gaps is not None
+        out_x[breaks] = 0.5 * (x[gaps] + x[gaps + 1])
+        out_y[breaks] = np.nan
     return out_x, out_y
+
+
+def break_at_gaps(
+    x: np.ndarray, y: np.ndarray, gaps: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """New float64 copies of `x`, `y` with a NaN point in the middle of every hole in time.
+
+    Copies, never views: once full, a ring overwrites its oldest slot in place, and pyqtgraph
+    keeps the arrays it was given until the next setData. With `connect="finite"` each NaN
+    point breaks the line, so a hole is drawn as a hole and not as a straight line across.
+    """
+    if gaps is None or gaps.size == 0:
+        return np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
+    at = gaps + 1
+    mid = 0.5 * (x[gaps] + x[at])
+    return (
+        np.insert(np.asarray(x, dtype=np.float64), at, mid),
+        np.insert(np.asarray(y, dtype=np.float64), at, np.nan),
+    )
 
 
 _NICE = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import html
 import math
-import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetricsF, QKeyEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
@@ -21,7 +21,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from opsconsole.core.clocktext import clock_text, span_text
+from opsconsole.core.gaps import (
+    find_gaps,
+    gap_spans,
+    gap_text,
+    length_text,
+    point_at,
+    usual_step,
+)
 from opsconsole.core.health import Health, no_traffic
+from opsconsole.core.markers import MarkerGroup, concerns, group_markers, related_names
 from opsconsole.core.models import ConnectionState, Event, Thresholds
 from opsconsole.core.series import BankSeries
 from opsconsole.ui import theme
@@ -29,7 +39,10 @@ from opsconsole.ui.charts import (
     LABEL_FILL,
     ChartWidget,
     LiveCurve,
+    PixelLabel,
+    ZoomViewBox,
     add_live_plot,
+    break_at_gaps,
     dashed_pen,
     live_curve,
     nice_ceiling,
@@ -67,16 +80,40 @@ PLOTS: tuple[tuple[str, str], ...] = (
 )
 LATENCY, TRAFFIC, ERRORS, SATURATION = range(4)
 
-WINDOWS: tuple[tuple[str, float], ...] = (("5 min", 300.0), ("15 min", 900.0), ("1 h", 3600.0))
+WINDOWS: tuple[tuple[str, float], ...] = (
+    ("5 min", 300.0),
+    ("15 min", 900.0),
+    ("1 h", 3600.0),
+    ("6 h", 21600.0),
+    ("24 h", 86400.0),
+)
 DEFAULT_WINDOW_S = 900.0
+# The usual step behind "how much does the ring hold" comes from the newest samples only:
+# what the rate is now, not an hour ago, and cheap to get on every refresh.
+STEP_SAMPLES = 256
 
-MARKER_POOL = 8  # newest events shown; the lines are made once and reused
+# Lines per plot and labels, made once and reused; every event in view gets a line while
+# they last, group anchors first. Labels (on the top plot only) go in rows so they never
+# overlap, one per group; there are never more groups than labels.
+MARKER_POOL = 32
+MARKER_LABEL_ROWS = 3
+MARKER_FONT_PT = 9
+MARKER_ROW_GAP_PX = 3.0
 MARKER_LABEL_CHARS = 30
-# Events of other services that still explain what the selected one does.
-MARKER_KINDS_ALWAYS = frozenset({"failover", "breaker", "scenario"})
+# Events looked at per refresh at most (a 24 h window on a busy backend), newest first.
+MARKER_SCAN_MAX = 300
+# Reserved after each label for a group count: " ×99".
+MARKER_COUNT_ROOM = " ×99"
+MARKER_TOOLTIP_LINES = 10
 # The event deque is in arrival order, which follows event time to within clock noise; stop
 # scanning once this far before the window.
 MARKER_SCAN_SLACK_S = 120.0
+
+# A zoom narrower than this is a slip of the mouse, not a question about the data.
+MIN_ZOOM_S = 2.0
+# The read-out follows the mouse at most this often: a move costs one search and a label.
+HOVER_INTERVAL_MS = 33
+READOUT_OFFSET_PX = 14
 
 # While stale only the age text and the scrolling window change: twice a second is enough and
 # keeps a wall display showing STALE for hours from burning a core.
@@ -92,8 +129,10 @@ class GoldenSignalsPanel(Panel):
     """Four stacked live plots for `ctx.selection`, redrawn only by `refresh`.
 
     For tests and the app: `curves` (field → PlotCurveItem), `refresh_count`, `window_s` /
-    `set_window()`, `threshold_lines`, `baseline_band`, `markers()`, `stale`, `stale_text`,
-    `chart` (the ChartWidget) and `plots`.
+    `set_window()`, `shown_span_s` and `span_note` (what the ring really holds),
+    `following` / `zoom` / `zoom_to()` / `back_to_live()`, `readout_at()` and
+    `readout_text`, `threshold_lines`, `baseline_band`, `markers()` / `marker_lines()`,
+    `stale`, `stale_text`, `chart` (the ChartWidget) and `plots`.
     """
 
     panel_id = "golden_signals"
@@ -103,14 +142,28 @@ class GoldenSignalsPanel(Panel):
         super().__init__(ctx, parent)
         self.refresh_count = 0
         self.window_s = DEFAULT_WINDOW_S
+        self.shown_span_s = DEFAULT_WINDOW_S
+        self.span_note = ""
+        self.following = True
+        self.zoom: tuple[float, float] | None = None
         self.stale = False
         self.stale_text = ""
+        self.readout_text = ""
         self.baseline: float = math.nan
         self.curves: dict[str, LiveCurve] = {}
         self.threshold_lines: dict[str, pg.InfiniteLine] = {}
         self._pens = {spec.field: pg.mkPen(theme.SERIES[spec.field], width=1) for spec in CURVES}
         self._stale_pen = pg.mkPen(STALE_PEN_COLOUR, width=1)
         self._last_refresh = -math.inf
+        # What the last refresh plotted, for the read-out: the window, the usual step and the
+        # holes in time (copies: the ring moves on under them).
+        self._view = (0.0, 1.0)
+        self._live_end = 0.0
+        self._step = math.nan
+        self._gap_starts = np.empty(0)
+        self._gap_ends = np.empty(0)
+        # Click focus, so Esc reaches the panel after a drag on the chart.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self._build()
         self._reset_selection_state()
         store = ctx.store
@@ -137,6 +190,16 @@ class GoldenSignalsPanel(Panel):
         self._heading.setTextFormat(Qt.TextFormat.RichText)
         bar.addWidget(self._heading)
         bar.addStretch(1)
+        # Says what the chart cannot show: a span the ring does not hold, or a paused view.
+        self.note_label = QLabel()
+        self.note_label.setStyleSheet(f"color: {theme.THRESHOLD};")
+        self.note_label.hide()
+        bar.addWidget(self.note_label)
+        self.live_button = QPushButton("Back to live")
+        self.live_button.setToolTip("Follow the newest data again (Esc, or double-click the chart)")
+        self.live_button.clicked.connect(self.back_to_live)
+        self.live_button.hide()
+        bar.addWidget(self.live_button)
         self._window_group = QButtonGroup(self)
         self._window_group.setExclusive(True)
         self._window_buttons: dict[float, QPushButton] = {}
@@ -171,8 +234,14 @@ class GoldenSignalsPanel(Panel):
                     for s in specs
                 )
             )
-            plot = add_live_plot(self.chart, i, 0, title, time_labels=i == len(PLOTS) - 1)
+            plot = add_live_plot(
+                self.chart, i, 0, title, time_labels=i == len(PLOTS) - 1, zoomable=True
+            )
             self.plots.append(plot)
+            vb = plot.getViewBox()
+            assert isinstance(vb, ZoomViewBox)
+            vb.sigZoomRequested.connect(self.zoom_to)
+            vb.sigLiveRequested.connect(self.back_to_live)
             for spec in specs:
                 curve = live_curve(theme.SERIES[spec.field])
                 plot.addItem(curve)
@@ -225,54 +294,103 @@ class GoldenSignalsPanel(Panel):
         self.no_traffic_label.setPos(6, 4)
         self.no_traffic_label.hide()
 
-        # Event markers: a fixed pool of vertical lines per plot, moved and relabelled as
-        # events come and go; only the top plot carries the text.
+        self._build_markers()
+        self._build_readout()
+        self._stack.setCurrentWidget(self.placeholder)
+
+    def _build_markers(self) -> None:
+        """Fixed pools, moved and relabelled as events come and go: vertical lines on every
+        plot, and labels (one per group of events) at the top of the latency plot."""
         self._marker_lines: list[list[pg.InfiniteLine]] = []
         marker_pen = dashed_pen(theme.EVENT_MARKER)
-        for i, plot in enumerate(self.plots):
+        for plot in self.plots:
             lines = []
             for _ in range(MARKER_POOL):
-                opts: dict[str, object] = {}
-                if i == 0:
-                    opts = {
-                        "label": "",
-                        "labelOpts": {
-                            "color": theme.TEXT,
-                            # Text right of the line, flipping to its left near the right
-                            # edge (where the newest events are) so it is never cut off.
-                            "anchors": [(0, 0), (1, 0)],
-                            "fill": LABEL_FILL,
-                        },
-                    }
-                line = pg.InfiniteLine(pos=0.0, angle=90, pen=marker_pen, movable=False, **opts)
-                if i == 0:
-                    # Staggered heights: events close in time do not print over each other.
-                    line.label.setPosition(0.97 - 0.16 * (len(lines) % 4))
+                line = pg.InfiniteLine(pos=0.0, angle=90, pen=marker_pen, movable=False)
                 line.setZValue(4)
                 line.hide()
                 plot.addItem(line, ignoreBounds=True)
                 lines.append(line)
             self._marker_lines.append(lines)
-        self._marker_events: tuple[Event, ...] = ()
-        self._stack.setCurrentWidget(self.placeholder)
+        font = QFont(self.font())
+        font.setPointSize(MARKER_FONT_PT)
+        top_view = self.plots[LATENCY].getViewBox()
+        self.marker_labels = [
+            PixelLabel(top_view, font, theme.TEXT, LABEL_FILL) for _ in range(MARKER_POOL)
+        ]
+        self._label_metrics = QFontMetricsF(font)
+        self._marker_layout: tuple[object, ...] = ()
+        self._marker_texts: list[tuple[float, str]] = []
+
+    def _build_readout(self) -> None:
+        """The hover read-out: a line across every plot and a text box by the pointer."""
+        self._cursor_lines: list[pg.InfiniteLine] = []
+        pen = pg.mkPen(theme.TEXT_DIM, width=1)
+        for plot in self.plots:
+            line = pg.InfiniteLine(pos=0.0, angle=90, pen=pen, movable=False)
+            line.setZValue(20)
+            line.hide()
+            plot.addItem(line, ignoreBounds=True)
+            self._cursor_lines.append(line)
+        readout = QLabel(self.chart)
+        readout.setObjectName("chartReadout")
+        readout.setTextFormat(Qt.TextFormat.RichText)
+        readout.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        readout.setFont(theme.mono_font(9))
+        readout.setStyleSheet(
+            f"#chartReadout {{ color: {theme.TEXT}; background: rgba(22, 27, 34, 235);"
+            f" border: 1px solid {theme.BORDER}; border-radius: 4px; padding: 4px 6px; }}"
+        )
+        readout.hide()
+        self.readout = readout
+        self._hover_pos: QPointF | None = None
+        self._hover_timer = QTimer(self)
+        self._hover_timer.setSingleShot(True)
+        self._hover_timer.setInterval(HOVER_INTERVAL_MS)
+        self._hover_timer.timeout.connect(self._hover_now)
+        self.chart.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.chart.pointer_left.connect(self.hide_readout)
 
     # ------------------------------------------------------------------ public
 
     def set_window(self, seconds: float) -> None:
-        """Show the last `seconds` (one of WINDOWS); the next refresh re-slices."""
+        """Show the last `seconds` (one of WINDOWS), live; the next refresh re-slices."""
         self.window_s = float(seconds)
         button = self._window_buttons.get(self.window_s)
         if button is not None and not button.isChecked():
             button.setChecked(True)
+        self.back_to_live()
+
+    def zoom_to(self, start: float, end: float) -> None:
+        """Show `start`…`end` and stop following the live edge until `back_to_live()`."""
+        start, end = sorted((float(start), float(end)))
+        if end - start < MIN_ZOOM_S:
+            return
+        self.zoom = (start, end)
+        self.following = False
+        self.live_button.show()
+        self._update_note()
+        self.hide_readout()  # the view moves under it; the next mouse move brings it back
+        # A drag does not focus anything by itself; Esc should work right after it.
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        self.mark_dirty()
+
+    def back_to_live(self) -> None:
+        """Follow the newest data again in the chosen window."""
+        self.zoom = None
+        self.following = True
+        self.live_button.hide()
+        self._update_note()
+        self.hide_readout()
         self.mark_dirty()
 
     def markers(self) -> list[tuple[float, str]]:
-        """The event markers on screen now: (time, label)."""
-        return [
-            (float(line.value()), line.label.toPlainText())
-            for line in self._marker_lines[0]
-            if line.isVisible()
-        ]
+        """The labelled event markers on screen now: (time of the group's newest, label)."""
+        return list(self._marker_texts)
+
+    def marker_lines(self) -> list[float]:
+        """Times of every event line on screen now."""
+        return [float(line.value()) for line in self._marker_lines[0] if line.isVisible()]
 
     def needs_refresh(self) -> bool:
         if not self.isVisible():
@@ -281,6 +399,13 @@ class GoldenSignalsPanel(Panel):
             return True
         # Stale: nothing arrives to mark us dirty, yet the age must count up.
         return self.stale and self.ctx.clock() - self._last_refresh >= STALE_REFRESH_S
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and not self.following:
+            self.back_to_live()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # ------------------------------------------------------------------ store signals
 
@@ -300,6 +425,7 @@ class GoldenSignalsPanel(Panel):
     def _on_selection(self, backend: str, service: str) -> None:
         self._reset_selection_state()
         self._update_heading()
+        self.hide_readout()
         self.mark_dirty()
 
     def _reset_selection_state(self) -> None:
@@ -346,16 +472,23 @@ class GoldenSignalsPanel(Panel):
         # The window ends at the server's "now" as best we know it: the newest server time
         # seen (a sample, or an event that came after it) plus the time since anything
         # arrived. Live, that is the newest sample; stale, the gap grows.
-        end = max(float(times[-1]), self._newest_server_event_ts(backend)) + age
-        start = end - self.window_s
+        live_end = max(float(times[-1]), self._newest_server_event_ts(backend)) + age
+        self._update_span(series, times)
+        if self.zoom is None:
+            start, end = live_end - self.shown_span_s, live_end
+        else:
+            start, end = self.zoom
+        self._view = (start, end)
+        self._live_end = live_end
         svc = state.services.get(service)
         thresholds = svc.thresholds if svc is not None else Thresholds()
         self._update_baseline(series, thresholds)
-        self._update_curves(series, times, start, thresholds)
+        self._update_curves(series, times, start, end, thresholds)
         self._update_no_traffic(series)
         self._update_thresholds(thresholds)
-        self._update_markers(backend, service, start)
+        self._update_markers(backend, service, start, end)
         self._update_stale(state.link.state, age)
+        self._update_note()
         self._x_owner.setXRange(start, end, padding=0.0)
         settle(self.plots)
 
@@ -370,6 +503,38 @@ class GoldenSignalsPanel(Panel):
                 return ev.ts
         return -math.inf
 
+    def _update_span(self, series: BankSeries, times: np.ndarray) -> None:
+        """The span the chart can honestly show: the window asked for, or what the ring holds.
+
+        The ring keeps `capacity` samples, so at the current rate it holds capacity × step
+        seconds; a longer window would be mostly empty while looking like history that was
+        never kept. The chart shows what is held and says so.
+        """
+        step = usual_step(times[-STEP_SAMPLES:])
+        held = series.capacity * step if math.isfinite(step) and step > 0 else math.inf
+        if self.window_s > held:
+            self.shown_span_s = held
+            asked = next((lb for lb, s in WINDOWS if s == self.window_s), None)
+            asked = asked or length_text(self.window_s)
+            self.span_note = (
+                f"{asked} asked: {series.capacity:,} samples kept, {length_text(held)} at this rate"
+            )
+        else:
+            self.shown_span_s = self.window_s
+            self.span_note = ""
+
+    def _update_note(self) -> None:
+        parts = []
+        if self.zoom is not None:
+            parts.append(f"Paused: {span_text(*self.zoom, sep=' – ')}")
+        elif self.span_note:
+            parts.append(self.span_note)
+        text = "   ".join(parts)
+        if self.note_label.text() != text:
+            self.note_label.setText(text)
+        if self.note_label.isHidden() == bool(text):
+            self.note_label.setVisible(bool(text))
+
     def _update_no_traffic(self, series: BankSeries) -> None:
         latest = series.latest()
         idle = no_traffic(latest)
@@ -383,32 +548,44 @@ class GoldenSignalsPanel(Panel):
             self._stack.setCurrentWidget(self.placeholder)
         self._set_stale(False)  # nothing is shown, so nothing is stale; pens back to colour
         self.chart.has_data = False
+        self.hide_readout()
 
     def _update_curves(
-        self, series: BankSeries, times: np.ndarray, start: float, thresholds: Thresholds
+        self,
+        series: BankSeries,
+        times: np.ndarray,
+        start: float,
+        end: float,
+        thresholds: Thresholds,
     ) -> None:
         width = int(self.plots[0].getViewBox().width())
         max_points = 2 * (width if width >= 50 else 1000)
-        key = (series.name, series.version, len(series), self.window_s, max_points)
+        key = (series.name, series.version, len(series), start if self.zoom else None)
+        key += (end if self.zoom else None, self.shown_span_s, max_points)
         if key == self._data_key:
             return  # nothing new (a stale tick): only the X range moves
         self._data_key = key
-        # Only the visible window is handed to Qt, plus one point to the left so the line
-        # enters from the edge.
+        # Only the visible window is handed to Qt, plus one point beyond each edge so the
+        # line enters from the edge.
         i0 = max(int(np.searchsorted(times, start, side="left")) - 1, 0)
-        x = times[i0:]
+        i1 = min(int(np.searchsorted(times, end, side="right")) + 1, times.size)
+        x = times[i0:i1]
+        # Holes in time become NaN points (drawn as breaks by connect="finite"); the same
+        # holes are what the read-out names when the pointer is over one.
+        step = usual_step(x)
+        gaps = find_gaps(x, step=step)
+        self._step = step
+        self._gap_starts, self._gap_ends = gap_spans(x, gaps)
         # Absolute index of x[0]: `version` counts every sample ever kept for this series.
         origin = series.version - len(series) + i0
         peaks = [0.0] * len(PLOTS)
         any_finite = False
         for spec in CURVES:
-            y = series.values(spec.field)[i0:]
+            y = series.values(spec.field)[i0:i1]
             if x.size > max_points:
-                cx, cy = peak_decimate(x, y, max_points, origin)
+                cx, cy = peak_decimate(x, y, max_points, origin, gaps)
             else:
-                # Copies, never views: once full, the ring overwrites its oldest slot in place
-                # and pyqtgraph keeps the arrays it was given until the next setData.
-                cx, cy = np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
+                cx, cy = break_at_gaps(x, y, gaps)
             if spec.scale != 1.0:
                 cy *= spec.scale
             curve = self.curves[spec.field]
@@ -461,40 +638,142 @@ class GoldenSignalsPanel(Panel):
                 line.setValue(value)
                 line.label.setFormat(fmt.format(value))
 
-    def _update_markers(self, backend: str, service: str, start: float) -> None:
+    # ------------------------------------------------------------------ event markers
+
+    def _events_in_view(self, backend: str, service: str, start: float, end: float) -> list[Event]:
+        """Events of the shown service, its dependencies and the whole backend, oldest first."""
+        state = self.ctx.store.backends[backend]
+        related = related_names(state.services, service)
         chosen: list[Event] = []
         for b, ev in reversed(self.ctx.store.events):
             # Only server-stamped events end the scan: a console-made one carries the local
             # clock, which may be minutes off and must not hide older server events.
             if ev.seq is not None and ev.ts < start - MARKER_SCAN_SLACK_S:
                 break
-            if b != backend or ev.ts < start:
+            if b != backend or not start <= ev.ts <= end:
                 continue
-            if ev.service is None or ev.service == service or ev.kind in MARKER_KINDS_ALWAYS:
+            if concerns(ev, related, state.clusters):
                 chosen.append(ev)
-                if len(chosen) == MARKER_POOL:
+                if len(chosen) == MARKER_SCAN_MAX:
                     break
-        events = tuple(chosen)
-        if events == self._marker_events:
+        chosen.sort(key=lambda e: e.ts)
+        return chosen
+
+    def _update_markers(self, backend: str, service: str, start: float, end: float) -> None:
+        events = self._events_in_view(backend, service, start, end)
+        vb = self.plots[LATENCY].getViewBox()
+        width = max(float(vb.width()), 1.0)
+        scale = width / max(end - start, 1e-9)
+        xs = [(ev.ts - start) * scale for ev in events]
+        texts = [_marker_text(ev) for ev in events]
+        pad = 2 * PixelLabel.PAD_PX
+        widths = [self._label_metrics.horizontalAdvance(t + MARKER_COUNT_ROOM) + pad for t in texts]
+        groups = group_markers(xs, widths, width, MARKER_LABEL_ROWS, max_groups=MARKER_POOL)
+        # Lines: every group's anchor first (newest groups first), then the other members.
+        order = [g.anchor for g in groups] + [i for g in groups for i in g.members[1:]]
+        shown = order[:MARKER_POOL]
+        top = float(vb.viewRange()[1][1])
+        # What the lines and labels would show; Qt items are touched only when it changes.
+        layout: tuple[object, ...] = (top, tuple(groups), *(events[i].ts for i in shown))
+        layout += tuple(texts[i] for i in shown)
+        if layout == self._marker_layout:
             return
-        self._marker_events = events
+        self._marker_layout = layout
+        groups_of = {i: g for g in groups for i in g.members}
         for lines in self._marker_lines:
-            for i, line in enumerate(lines):
-                if i >= len(events):
-                    line.hide()
+            for slot, line in enumerate(lines):
+                if slot >= len(shown):
+                    if line.isVisible():
+                        line.hide()
                     continue
-                ev = events[i]
-                # Shown first: a hidden InfLineLabel ignores new text.
+                i = shown[slot]
+                line.setValue(events[i].ts)
+                line.setToolTip(_tooltip(events, groups_of[i].members))
                 line.show()
-                line.setValue(ev.ts)
-                when = time.strftime("%H:%M:%S", time.localtime(ev.ts))
-                # Rich text on purpose: the escaped message shows as written, markup or not.
-                tip = html.escape(f"{when}  {ev.kind}: {ev.message}")
-                line.setToolTip(f"<p>{tip}</p>")
-                if lines is self._marker_lines[0]:
-                    # The label text is a format string ({value}); braces in messages are not.
-                    text = _marker_text(ev).replace("{", "{{").replace("}", "}}")
-                    line.label.setFormat(text)
+        row_px = self._label_metrics.height() + pad + MARKER_ROW_GAP_PX
+        self._marker_texts = []
+        for slot, label in enumerate(self.marker_labels):
+            if slot >= len(groups):
+                if label.isVisible():
+                    label.hide()
+                continue
+            group = groups[slot]
+            ev = events[group.anchor]
+            text = _group_text(texts, group)
+            label.place(ev.ts, top, text, group.right, MARKER_ROW_GAP_PX + group.row * row_px)
+            label.setToolTip(_tooltip(events, group.members))
+            self._marker_texts.append((ev.ts, text))
+
+    # ------------------------------------------------------------------ hover read-out
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        self._hover_pos = QPointF(scene_pos)
+        if not self._hover_timer.isActive():
+            self._hover_timer.start()
+
+    def _hover_now(self) -> None:
+        pos = self._hover_pos
+        if pos is None or self._stack.currentWidget() is not self.chart:
+            return
+        for plot in self.plots:
+            vb = plot.getViewBox()
+            if vb.sceneBoundingRect().contains(pos):
+                t = float(vb.mapSceneToView(pos).x())
+                self.readout_at(t)
+                self._place_readout(self.chart.mapFromScene(pos))
+                return
+        self.hide_readout()
+
+    def readout_at(self, t: float) -> str:
+        """Show the read-out for time `t` (the line and the text); returns it as plain text."""
+        sel = self.ctx.selection
+        state = self.ctx.store.backends.get(sel.backend or "")
+        series = state.series.get(sel.service or "") if state is not None else None
+        if series is None or len(series) == 0:
+            self.hide_readout()
+            return ""
+        times = series.times()
+        pointed = point_at(times, self._gap_starts, self._gap_ends, t, self._step)
+        if pointed.is_gap:
+            plain = gap_text(pointed, self._live_end)
+            rich = f'<span style="color:{theme.TEXT_DIM}">{html.escape(plain)}</span>'
+            at = t
+        else:
+            assert pointed.index is not None
+            at = float(times[pointed.index])
+            plain, rich = _sample_text(series, pointed.index, at, self.curves)
+        self.readout_text = plain
+        self.readout.setText(rich)
+        self.readout.adjustSize()
+        for line in self._cursor_lines:
+            line.setValue(at)
+            line.show()
+        if self.readout.isHidden():
+            self.readout.show()
+            self.readout.raise_()
+        return plain
+
+    def _place_readout(self, at: QPoint) -> None:
+        """Put the text box by the pointer, on whichever side keeps it inside the chart."""
+        x, y = at.x(), at.y()
+        w, h = self.readout.width(), self.readout.height()
+        left = x + READOUT_OFFSET_PX
+        if left + w > self.chart.width():
+            left = x - READOUT_OFFSET_PX - w
+        top = min(max(y + READOUT_OFFSET_PX, 0), max(self.chart.height() - h, 0))
+        self.readout.move(int(max(left, 0)), int(top))
+
+    def hide_readout(self) -> None:
+        self._hover_pos = None
+        self._hover_timer.stop()
+        self.readout_text = ""
+        if not self.readout.isHidden():
+            self.readout.hide()
+        for line in self._cursor_lines:
+            if line.isVisible():
+                line.hide()
+
+    # ------------------------------------------------------------------ stale
 
     def _set_stale(self, stale: bool) -> None:
         if stale != self.stale:
@@ -523,3 +802,58 @@ def _marker_text(ev: Event, limit: int = MARKER_LABEL_CHARS) -> str:
     """Short label: the message, prefixed by the kind unless the message already says it."""
     text = ev.message if ev.message.startswith(ev.kind) else f"{ev.kind}: {ev.message}"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _group_text(texts: list[str], group: MarkerGroup) -> str:
+    """The newest event's label, and how many events the label stands for ("×4")."""
+    n = len(group.members)
+    text = texts[group.anchor]
+    return text if n == 1 else f"{text} ×{min(n, 99)}"
+
+
+def _tooltip(events: list[Event], members: tuple[int, ...]) -> str:
+    """Every event of a group with its time, newest first (rich text, escaped)."""
+    lines = [
+        html.escape(f"{clock_text(events[i].ts)}  {events[i].kind}: {events[i].message}")
+        for i in members[:MARKER_TOOLTIP_LINES]
+    ]
+    if len(members) > MARKER_TOOLTIP_LINES:
+        lines.append(f"… and {len(members) - MARKER_TOOLTIP_LINES} more")
+    return "<p>" + "<br>".join(lines) + "</p>"
+
+
+def _value_text(value: float) -> str:
+    """A reading with as many digits as are worth reading: 1234, 45.6, 0.12; "—" for none."""
+    if not math.isfinite(value):
+        return "—"
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def _sample_text(
+    series: BankSeries, index: int, ts: float, curves: dict[str, LiveCurve]
+) -> tuple[str, str]:
+    """(plain, rich) read-out of one sample: its time, then each visible series per plot."""
+    plain = [clock_text(ts)]
+    rich = [f"<b>{clock_text(ts)}</b>"]
+    for p, (_name, unit) in enumerate(PLOTS):
+        plain_parts, rich_parts = [], []
+        for spec in CURVES:
+            if spec.plot != p or not curves[spec.field].isVisible():
+                continue
+            value = float(series.values(spec.field)[index]) * spec.scale
+            reading = _value_text(value)
+            suffix = f" {unit}" if math.isfinite(value) else ""
+            plain_parts.append(f"{spec.label} {reading}{suffix}")
+            rich_parts.append(
+                f'<span style="color:{theme.SERIES[spec.field]}">{html.escape(spec.label)}</span>'
+                f" {html.escape(reading + suffix)}"
+            )
+        if plain_parts:
+            plain.append("  ".join(plain_parts))
+            rich.append("&nbsp;&nbsp;".join(rich_parts))
+    return "\n".join(plain), "<br>".join(rich)
