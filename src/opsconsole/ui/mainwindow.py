@@ -280,6 +280,13 @@ class MainWindow(QMainWindow):
                 "charts.window.15m", "Charts: last 15 minutes", lambda: self.signals.set_window(900)
             ),
             Command("charts.window.1h", "Charts: last hour", lambda: self.signals.set_window(3600)),
+            Command(
+                "charts.window.6h", "Charts: last 6 hours", lambda: self.signals.set_window(21600)
+            ),
+            Command(
+                "charts.window.24h", "Charts: last 24 hours", lambda: self.signals.set_window(86400)
+            ),
+            Command("charts.live", "Charts: back to live", lambda: self.signals.back_to_live()),
         ):
             if command.id not in reg:
                 reg.register(command)
