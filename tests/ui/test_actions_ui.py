@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from PySide6.QtCore import Qt
@@ -17,6 +18,7 @@ from opsconsole.core.models import ConnectionState
 from opsconsole.core.store import Store
 from opsconsole.ui.confirm import ConfirmDialog
 from opsconsole.ui.context import Selection, UiContext
+from tests.support.tcpproxy import FaultProxy
 from tests.support.waiting import wait_until
 
 
@@ -240,3 +242,91 @@ def test_a_blocked_action_reads_once_and_the_last_action_leaves_the_status_bar(
             await client.aclose()
 
     qloop.run(scenario(), timeout=60)
+
+
+def test_an_outcome_seen_while_blind_reads_unknown_then_settles(qtbot, qloop, tmp_path, sim_thread):
+    """The link dies as the operator confirms: the status bar, the timeline and the audit log
+    say "unknown" (never "no change"), then the settled result once the link is back."""
+    sim = sim_thread(time_scale=20)
+    store = Store(capacity=600)
+    proxy = FaultProxy("127.0.0.1", int(sim.url.rsplit(":", 1)[1]))
+    qloop.run(proxy.start())
+    # The console's view goes through the proxy; its requests go straight to the backend,
+    # so a cut link hides what the request did instead of stopping it.
+    client = OpsApiClient("sim", proxy.url, store.apply)
+    rest = OpsApiClient("sim", sim.url, lambda e: None)
+    built = build_console(
+        UiContext(store, Selection()),
+        {"sim": client},
+        audit_path=tmp_path / "audit.jsonl",
+        timeline_path=tmp_path / "timeline.sqlite3",
+        outcome_timeout_s=6,  # the link reads STALE after 3 s without a frame
+    )
+    qtbot.addWidget(built.window)
+    built.window.show()
+    built.window.start()
+    window = built.window
+
+    def audit() -> list[tuple[str, str | None]]:
+        lines = built.audit.path.read_text().splitlines() if built.audit.path.exists() else []
+        return [(r["phase"], r.get("outcome")) for r in map(json.loads, lines)]
+
+    def actions() -> list[str]:
+        return [e.message for e in built.timeline.recent(50, kinds=["action"])]
+
+    built.runner.clients = {"sim": rest}
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_until(
+                lambda: (
+                    client.status.state is ConnectionState.LIVE
+                    and "payment-service" in store.backend("sim").circuits
+                ),
+                10,
+                "circuits",
+            )
+            task = built.ctx.commands.run(
+                "breaker.force_open", backend="sim", name="payment-service"
+            )
+            await wait_until(lambda: open_dialog(window) is not None, 5, "the confirmation")
+            dialog = open_dialog(window)
+            proxy.silence_existing()  # the link dies as the operator confirms
+            proxy.new_links_silent = True
+            qtbot.keyClicks(dialog.name_edit, "payment-service")
+            qtbot.keyClick(dialog.name_edit, Qt.Key.Key_Return)
+            result = await task
+            assert result.status == "unknown", result.message
+            assert (await rest.circuits()).circuits["payment-service"].state == "forced_open"
+            assert re.fullmatch(
+                r"force open payment-service on sim: unknown — the link to sim has been down "
+                r"since \d\d:\d\d:\d\d; will settle when it is back",
+                window.last_action.text(),
+            )
+            assert audit() == [("intent", None), ("result", "unknown")]
+            assert any("payment-service: unknown — the link to sim" in m for m in actions())
+
+            proxy.new_links_silent = False
+            proxy.reset_all()  # the link comes back
+            await wait_until(lambda: len(audit()) == 3, 20, "the settled result")
+            assert audit()[-1] == ("settled", "succeeded")
+            assert re.fullmatch(
+                r"force open payment-service on sim: succeeded — payment-service is forced "
+                r"open \(seen after the link came back at \d\d:\d\d:\d\d\)",
+                window.last_action.text(),
+            )
+            assert any(
+                "payment-service: succeeded — payment-service is forced open (seen after" in m
+                for m in actions()
+            )
+            assert verify(built.audit.path).ok
+        finally:
+            await client.aclose()
+            await rest.aclose()
+            await proxy.stop()
+
+    try:
+        qloop.run(scenario(), timeout=60)
+    finally:
+        built.close()

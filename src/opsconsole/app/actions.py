@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,18 @@ from opsconsole.core.actions import (
 )
 from opsconsole.core.audit import AuditLog, os_user
 from opsconsole.core.commands import Command, CommandRegistry
+from opsconsole.core.models import ConnectionState
+from opsconsole.core.outcome import (
+    DEFAULT_STALE_AFTER_S,
+    SETTLE_LIMIT_S,
+    Sight,
+    Verdict,
+    at_timeout,
+    blind_for,
+    given_up,
+    not_settled,
+    settled,
+)
 from opsconsole.core.store import Store
 
 log = logging.getLogger(__name__)
@@ -36,11 +49,14 @@ log = logging.getLogger(__name__)
 Confirm = Callable[[Intent], Awaitable[bool]]
 Report = Callable[[Intent, "ActionResult"], None]
 OUTCOME_TIMEOUT_S = 30.0
+# How often a watch looks at its backend between state changes: the data age grows silently.
+WATCH_TICK_S = 0.25
 
 
 @dataclass(frozen=True)
 class ActionResult:
-    """How an intent ended: `status` is blocked, cancelled, refused, succeeded or no_change.
+    """How an intent ended: `status` is blocked, cancelled, refused, succeeded, failed,
+    no_change or unknown (the console was blind while it watched; a settled result follows).
 
     `message` is plain words for the operator; `rules` names the preconditions that blocked
     it (for the audit log), so the words need not repeat the status or the rule id.
@@ -68,6 +84,8 @@ class ActionRunner:
         report: Report | None = None,
         outcome_timeout_s: float = OUTCOME_TIMEOUT_S,
         read_only: bool = False,
+        settle_limit_s: float = SETTLE_LIMIT_S,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.clients = clients
@@ -76,13 +94,44 @@ class ActionRunner:
         self.report = report
         self.outcome_timeout_s = outcome_timeout_s
         self.read_only = read_only  # wall mode: nothing that changes anything runs
+        self.settle_limit_s = settle_limit_s
+        self.wall_clock = wall_clock  # outcome words say local clock times
         self._in_flight: dict[tuple[Any, ...], asyncio.Task[ActionResult]] = {}
         self._intents: dict[tuple[Any, ...], Intent] = {}  # what each in-flight task runs
+        # Intents whose outcome was "unknown", still watched until the link is back.
+        self._settling: dict[str, _Settling] = {}
 
     @property
     def in_flight(self) -> tuple[Intent, ...]:
-        """The intents still running: being confirmed, sent, or watched for their outcome."""
-        return tuple(self._intents[k] for k, t in self._in_flight.items() if not t.done())
+        """The intents still running: being confirmed, sent, watched for their outcome, or
+        waiting to settle an outcome the console could not see."""
+        running = [self._intents[k] for k, t in self._in_flight.items() if not t.done()]
+        settling = [s.intent for s in self._settling.values() if not s.task.done()]
+        return tuple(running + settling)
+
+    def settling(self, intent: Intent) -> asyncio.Task[ActionResult] | None:
+        """The task settling this intent's "unknown" outcome (None when there is none)."""
+        entry = self._settling.get(intent.key)
+        return None if entry is None else entry.task
+
+    def close(self) -> None:
+        """Stop settling: each outcome still unknown gets its last word in the audit log."""
+        for entry in list(self._settling.values()):
+            self._stop_settling(entry)
+            entry.task.cancel()
+
+    def _stop_settling(self, entry: _Settling) -> None:
+        """The last word of a settling stopped early: "not settled", unless already written."""
+        if entry.done:
+            return
+        entry.done = True
+        verdict = not_settled(self.wall_clock())
+        try:
+            self._write_result(
+                entry.intent, "settled", verdict, entry.watcher.sight, settles=entry.seq
+            )
+        except OSError as exc:
+            log.error("audit log %s cannot be written: %s", self.audit.path, exc)
 
     def submit(self, intent: Intent) -> asyncio.Task[ActionResult]:
         """Start an intent, or return the task already running the same one (double Enter)."""
@@ -136,7 +185,10 @@ class ActionRunner:
                 )
             )
         check = expected_outcome(intent)
-        watcher = _OutcomeWatcher(self.store, intent.backend, check)
+        watcher = _OutcomeWatcher(
+            self.store, intent.backend, check, self.wall_clock, _stale_after_s(client)
+        )
+        handed_over = False  # to the settling task, which then closes the watcher
         try:
             try:
                 await self._send(client, intent)
@@ -153,17 +205,87 @@ class ActionRunner:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.outcome_timeout_s):
                     outcome = await watcher.wait()
+            if outcome is None:
+                outcome = watcher.look()  # the last look, at the deadline
+            if outcome is not None:
+                result = ActionResult(
+                    "succeeded" if outcome.succeeded else "failed", outcome.message, intent
+                )
+                return self._finish(result, audit=True)
+            verdict = at_timeout(watcher.sight, intent.backend, self.outcome_timeout_s)
+            if verdict.status != "unknown":
+                return self._finish(ActionResult(verdict.status, verdict.message, intent), True)
+            written = self._write_result(intent, "result", verdict, watcher.sight)
+            result = self._finish(ActionResult(verdict.status, verdict.message, intent))
+            self._start_settling(intent, watcher, written)
+            handed_over = True
+            return result
+        finally:
+            if not handed_over:
+                watcher.close()
+
+    def _write_result(
+        self, intent: Intent, phase: str, verdict: Verdict, sight: Sight, **extra: Any
+    ) -> dict[str, Any]:
+        """An audit record of an outcome the console could not (fully) see: with its spans."""
+        blind = [{"from": span.start, "to": span.end} for span in sight.spans]
+        return self.audit.append(
+            self._record(
+                intent,
+                phase,
+                outcome=verdict.status,
+                message=verdict.message,
+                blind=blind,
+                **extra,
+            )
+        )
+
+    def _start_settling(
+        self, intent: Intent, watcher: _OutcomeWatcher, unknown: dict[str, Any]
+    ) -> None:
+        seq = unknown.get("seq")
+        entry = _Settling(intent, watcher, seq if isinstance(seq, int) else None)
+        entry.task = asyncio.get_running_loop().create_task(self._settle(entry))
+        self._settling[intent.key] = entry
+
+        def forget(task: asyncio.Task[ActionResult]) -> None:
+            if self._settling.get(intent.key) is entry:
+                del self._settling[intent.key]
+
+        entry.task.add_done_callback(forget)
+
+    async def _settle(self, entry: _Settling) -> ActionResult:
+        """Watch on until the console sees the backend again, then say what the state shows.
+
+        The audit log is append-only: the settled result is a new record naming the intent
+        (its idempotency key) and the "unknown" record it settles (its seq).
+        """
+        intent, watcher = entry.intent, entry.watcher
+        try:
+            verdict: Verdict | None = None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settle_limit_s):
+                    outcome = await watcher.settle()
+                    verdict = settled(watcher.sight, outcome, self.wall_clock())
+            if verdict is None:
+                verdict = given_up(watcher.sight, intent.backend, self.settle_limit_s)
+            entry.done = True
+            result = ActionResult(verdict.status, verdict.message, intent)
+            try:
+                self._write_result(intent, "settled", verdict, watcher.sight, settles=entry.seq)
+            except OSError as exc:
+                # Nobody awaits this task: the operator hears of it or of nothing at all.
+                log.error("audit log %s cannot be written: %s", self.audit.path, exc)
+                result = dataclasses.replace(
+                    result,
+                    message=f"{verdict.message} (not in the audit log: {_os_words(exc)})",
+                )
+            return self._finish(result)
+        except asyncio.CancelledError:
+            self._stop_settling(entry)
+            raise
         finally:
             watcher.close()
-        if outcome is None:
-            result = ActionResult(
-                "no_change", f"no change after {self.outcome_timeout_s:g} s", intent
-            )
-        else:
-            result = ActionResult(
-                "succeeded" if outcome.succeeded else "failed", outcome.message, intent
-            )
-        return self._finish(result, audit=True)
 
     async def _send(self, client: object, intent: Intent) -> None:
         """One request for the intent, to the kind of backend that holds its target."""
@@ -254,11 +376,30 @@ def _os_words(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-class _OutcomeWatcher:
-    """Waits until the live state satisfies the action's expected outcome."""
+def _stale_after_s(client: object) -> float:
+    """How old a backend's newest data may be before the console is blind to it."""
+    if isinstance(client, OpsApiClient):
+        return client.timings.stale_after_s
+    if isinstance(client, AlertmanagerClient):
+        return client.stale_after_s  # polled: a few polls, not 3 s
+    return DEFAULT_STALE_AFTER_S
 
-    def __init__(self, store: Store, backend: str, check: Callable[..., Outcome | None]) -> None:
+
+class _OutcomeWatcher:
+    """Waits until the live state satisfies the action's expected outcome, noting every
+    stretch in which the console could not see the backend (its `sight`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        backend: str,
+        check: Callable[..., Outcome | None],
+        wall_clock: Callable[[], float],
+        stale_after_s: float,
+    ) -> None:
         self._store, self._backend, self._check = store, backend, check
+        self._clock, self._stale_after_s = wall_clock, stale_after_s
+        self.sight = Sight(wall_clock())
         self._changed = asyncio.Event()
         self._signals = (
             store.cluster_changed,
@@ -266,26 +407,67 @@ class _OutcomeWatcher:
             store.alert_changed,
             store.silence_changed,
             store.snapshot_loaded,
+            store.connection_changed,
         )
         for signal in self._signals:
             signal.connect(self._poke)
 
     def _poke(self, backend: str, *_: object) -> None:
         if backend == self._backend:
+            self.look_at_link()  # the blind span starts now, not at the next tick
             self._changed.set()
+
+    def look_at_link(self) -> None:
+        state = self._store.backend(self._backend)
+        blind_s = blind_for(
+            state.link.state is ConnectionState.LIVE,
+            self._store.data_age(self._backend),
+            self._stale_after_s,
+        )
+        self.sight = self.sight.observe(self._clock(), blind_s)
+
+    def look(self) -> Outcome | None:
+        """Note whether the backend is seen now; the outcome if the state shows it."""
+        self.look_at_link()
+        return self._check(self._store.backend(self._backend))
+
+    async def _next_change(self) -> None:
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(WATCH_TICK_S):
+                await self._changed.wait()
 
     async def wait(self) -> Outcome:
         """Return once the state shows the outcome; the caller bounds the wait."""
         while True:
-            outcome = self._check(self._store.backend(self._backend))
+            outcome = self.look()
             if outcome is not None:
                 return outcome
-            self._changed.clear()
-            await self._changed.wait()
+            await self._next_change()
+
+    async def settle(self) -> Outcome | None:
+        """The outcome once the state shows it, or None once the console sees the backend
+        again (link LIVE, fresh data) and the state does not; the caller bounds the wait."""
+        while True:
+            outcome = self.look()
+            if outcome is not None or not self.sight.blind_now:
+                return outcome
+            await self._next_change()
 
     def close(self) -> None:
         for signal in self._signals:
             signal.disconnect(self._poke)
+
+
+@dataclass
+class _Settling:
+    """One "unknown" outcome still being watched; `seq` is its audit record's."""
+
+    intent: Intent
+    watcher: _OutcomeWatcher
+    seq: int | None
+    task: asyncio.Task[ActionResult] = dataclasses.field(init=False)
+    done: bool = False  # its last record is written
 
 
 def register_action_commands(registry: CommandRegistry, runner: ActionRunner) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
+import socket
 import subprocess
 import sys
 
@@ -17,6 +20,7 @@ from opsconsole.core.audit import AuditLog, verify
 from opsconsole.core.commands import CommandRegistry
 from opsconsole.core.eligibility import human_bytes
 from opsconsole.core.models import ConnectionState, Transport
+from tests.support.tcpproxy import FaultProxy
 from tests.support.waiting import wait_until, wait_until_async
 from tests.support.wsproxy import FrameProxy
 
@@ -321,3 +325,168 @@ async def test_an_unwritable_audit_log_means_nothing_is_sent(console, store, tmp
     assert refused.status == "blocked"
     assert refused.message.startswith("primary-db cannot take over: is already primary")
     assert "(not in the audit log:" in refused.message
+
+
+class CutsTheLinkOnYes(Operator):
+    """Says yes, and at that moment the console's link goes silent (no FIN, no RST): the
+    request still reaches the backend, the console sees nothing of what it did."""
+
+    def __init__(self, proxy: FaultProxy) -> None:
+        super().__init__()
+        self.proxy = proxy
+
+    async def __call__(self, intent: Intent) -> bool:
+        self.proxy.silence_existing()
+        self.proxy.new_links_silent = True
+        return await super().__call__(intent)
+
+
+@pytest.fixture
+async def blind_console(sim_factory, store, client_factory, tmp_path):
+    """The console's view goes through a fault proxy; its requests go to the backend (so a
+    cut link hides what the request did instead of stopping it)."""
+    opened: list[object] = []
+
+    async def make(send_to: str | None = None):
+        sim = await sim_factory(time_scale=20)
+        proxy = FaultProxy("127.0.0.1", int(sim.url.rsplit(":", 1)[1]))
+        await proxy.start()
+        opened.append(proxy)
+        client = client_factory(proxy.url)
+        rest = OpsApiClient("sim", send_to or sim.url, lambda e: None)
+        opened.append(rest)
+        await wait_until(lambda: client.status.state is ConnectionState.LIVE, 10, "LIVE")
+        await wait_until(lambda: "orders-db" in store.backend("sim").clusters, 5, "clusters")
+        results: list[ActionResult] = []
+        runner = ActionRunner(
+            store,
+            {"sim": rest},
+            AuditLog(tmp_path / "audit.jsonl"),
+            CutsTheLinkOnYes(proxy),
+            report=lambda intent, r: results.append(r),
+            outcome_timeout_s=6,  # the link reads STALE after 3 s without a frame
+        )
+        return sim, proxy, runner, results
+
+    yield make
+    for thing in reversed(opened):
+        await (thing.stop() if isinstance(thing, FaultProxy) else thing.aclose())
+
+
+CLOCK = r"\d\d:\d\d:\d\d"
+
+
+async def test_a_failover_watched_while_blind_is_unknown_then_settled(blind_console, store):
+    sim, proxy, runner, results = await blind_console()
+    intent = Intent("db.failover", "sim", "orders-db", {"member": "replica-2"})
+    result = await runner.submit(intent)
+    # The backend failed over; the console could not see it, and does not claim "no change".
+    assert result.status == "unknown", result.message
+    assert re.fullmatch(
+        rf"the link to sim has been down since {CLOCK}; will settle when it is back",
+        result.message,
+    )
+    assert store.backend("sim").clusters["orders-db"].primary == "primary-db"
+    direct = OpsApiClient("sim", sim.url, lambda e: None)
+    try:
+        assert (await direct.clusters()).clusters[0].primary == "replica-2"
+    finally:
+        await direct.aclose()
+    records = audit_lines(runner.audit)
+    assert [(r["phase"], r.get("outcome")) for r in records] == [
+        ("intent", None),
+        ("result", "unknown"),
+    ]
+    [span] = records[1]["blind"]
+    assert span["to"] is None and span["from"] > records[0]["ts"]
+    assert runner.in_flight == (intent,)  # still watched: quitting now asks first
+    settling = runner.settling(intent)
+    assert settling is not None and not settling.done()
+
+    proxy.new_links_silent = False
+    proxy.reset_all()  # the link comes back
+    final = await asyncio.wait_for(settling, 20)
+    assert final.status == "succeeded", final.message
+    assert re.fullmatch(
+        rf"replica-2 is primary, timeline 2 \(seen after the link came back at {CLOCK}\)",
+        final.message,
+    )
+    assert [r.status for r in results] == ["unknown", "succeeded"]
+    records = audit_lines(runner.audit)
+    assert [(r["phase"], r.get("outcome")) for r in records] == [
+        ("intent", None),
+        ("result", "unknown"),
+        ("settled", "succeeded"),
+    ]
+    # Appended, never rewritten: it names the intent and the record it settles.
+    assert records[2]["idempotency_key"] == intent.key == records[0]["idempotency_key"]
+    assert records[2]["settles"] == records[1]["seq"]
+    assert records[2]["message"] == final.message
+    [span] = records[2]["blind"]
+    assert span["to"] is not None and span["to"] > span["from"]
+    assert verify(runner.audit.path).ok
+    assert runner.in_flight == () and runner.settling(intent) is None
+
+
+async def test_an_unknown_settles_as_no_change_when_the_state_never_shows_it(blind_console, store):
+    # The request is sent to a port nobody listens on: it never arrives, the link is cut.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{s.getsockname()[1]}"
+    _sim, proxy, runner, results = await blind_console(send_to=nowhere)
+    intent = Intent("breaker.force_open", "sim", "payment-service")
+    result = await runner.submit(intent)
+    assert result.status == "unknown", result.message
+    settling = runner.settling(intent)
+    assert settling is not None
+    proxy.new_links_silent = False
+    proxy.reset_all()
+    final = await asyncio.wait_for(settling, 20)
+    assert (final.status, re.sub(CLOCK, "T", final.message)) == (
+        "no_change",
+        "not seen after the link came back at T",
+    )
+    assert store.backend("sim").circuits["payment-service"].state == "closed"
+    assert [r.status for r in results] == ["unknown", "no_change"]
+    phases = [(r["phase"], r.get("outcome")) for r in audit_lines(runner.audit)]
+    assert phases == [("intent", None), ("result", "unknown"), ("settled", "no_change")]
+
+
+async def test_an_unknown_the_link_never_comes_back_to_ends_in_words_on_record(
+    blind_console,
+):
+    _sim, _proxy, runner, results = await blind_console()
+    runner.settle_limit_s = 1.0  # ten minutes in the console
+    intent = Intent("breaker.force_open", "sim", "payment-service")
+    assert (await runner.submit(intent)).status == "unknown"
+    final = await asyncio.wait_for(runner.settling(intent), 10)
+    assert final.status == "unknown"
+    assert re.fullmatch(
+        rf"still unknown after 1 s: the link to sim has been down since {CLOCK}; "
+        "check the state by hand",
+        final.message,
+    )
+    assert [r.status for r in results] == ["unknown", "unknown"]
+    records = audit_lines(runner.audit)
+    assert [(r["phase"], r.get("outcome")) for r in records][-1] == ("settled", "unknown")
+    assert runner.in_flight == ()
+
+
+async def test_closing_the_console_while_unknown_leaves_the_last_word_on_record(
+    blind_console,
+):
+    _sim, _proxy, runner, results = await blind_console()
+    intent = Intent("breaker.force_open", "sim", "payment-service")
+    assert (await runner.submit(intent)).status == "unknown"
+    settling = runner.settling(intent)
+    runner.close()
+    with contextlib.suppress(asyncio.CancelledError):
+        await settling
+    records = audit_lines(runner.audit)
+    assert [(r["phase"], r.get("outcome")) for r in records][-1] == ("settled", "unknown")
+    assert re.fullmatch(
+        rf"not settled: the console stopped watching at {CLOCK}; check the state by hand",
+        records[-1]["message"],
+    )
+    assert verify(runner.audit.path).ok
+    assert [r.status for r in results] == ["unknown"]
