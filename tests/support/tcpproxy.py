@@ -26,6 +26,7 @@ class FaultProxy:
         self._links: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter, dict]] = []
         self.chunk: int | None = None  # forward in slices of this many bytes (tiny segments)
         self.new_links_silent = False  # accept new links and forward nothing (a hung peer)
+        self.delay_s = 0.0  # hold every chunk this long before forwarding it (latency)
         self.port = 0
 
     async def start(self, port: int = 0) -> int:
@@ -85,7 +86,36 @@ class FaultProxy:
                 return
             if state["mode"] is Mode.SILENT:
                 continue  # swallow: the peer hears nothing, and nothing is closed
+            if self.delay_s > 0:
+                # Latency, not a stall: bytes arrive in order, each `delay_s` after it was sent.
+                due = asyncio.get_running_loop().time() + self.delay_s
+                late = state.setdefault(("late", id(writer)), _LatePipe(writer))
+                late.push(due, data, self.chunk)
+                continue
             step = self.chunk or len(data)
             for i in range(0, len(data), step):
                 writer.write(data[i : i + step])
                 await writer.drain()
+
+
+class _LatePipe:
+    """Forwards chunks to `writer` at their due times, in order (one task per direction)."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+        self._queue: asyncio.Queue[tuple[float, bytes, int | None]] = asyncio.Queue()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def push(self, due: float, data: bytes, chunk: int | None) -> None:
+        self._queue.put_nowait((due, data, chunk))
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(Exception):
+            while True:
+                due, data, chunk = await self._queue.get()
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                step = chunk or len(data)
+                for i in range(0, len(data), step):
+                    self._writer.write(data[i : i + step])
+                    await self._writer.drain()

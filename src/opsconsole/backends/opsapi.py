@@ -130,6 +130,7 @@ class OpsApiClient:
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
         history_s: float = 3600.0,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         parts = urlsplit(base_url.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -147,6 +148,7 @@ class OpsApiClient:
         self._transports = transports
         self._backoff = backoff or Backoff()
         self._clock = clock
+        self._wall = wall_clock  # arrival times, against the samples' own (backend) times
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             verify=self._tls or True,
@@ -343,6 +345,8 @@ class OpsApiClient:
                 raise LinkDead("re-trying the preferred transport")
             if silent >= t.stale_after_s and self._link_live:
                 self._set_status(ConnectionState.STALE, f"no data for {silent:.0f} s")
+            elif self._link_live and (late := self._late_data()) is not None:
+                self._set_status(ConnectionState.STALE, late)
 
     def _link_opened(self) -> tuple[str, int] | None:
         self.stats.links_opened += 1
@@ -381,10 +385,22 @@ class OpsApiClient:
         if not self.session.awaiting_snapshot:
             if not self._link_live:
                 self._link_live = True
-            if self.status.state is not ConnectionState.LIVE or self.status.transport is not (
+            # LIVE means fresh samples, not bytes arriving: rows crawling through a slow link
+            # (or replayed old ones) leave the link STALE until a fresh sample arrives.
+            stale = self._late_data()
+            if stale is not None:
+                self._set_status(ConnectionState.STALE, stale)
+            elif self.status.state is not ConnectionState.LIVE or self.status.transport is not (
                 self.transport
             ):
                 self._set_status(ConnectionState.LIVE, "")
+
+    def _late_data(self) -> str | None:
+        """Why the data is stale although frames arrive, or None while it is fresh."""
+        age = self.session.data_age(self._wall())
+        if age is None or age < self.timings.stale_after_s:
+            return None
+        return f"data {age:.0f} s old, arriving late"
 
     # ------------------------------------------------------------------ WebSocket
 
@@ -424,7 +440,7 @@ class OpsApiClient:
             first = True
             async for message in ws:
                 self._frame_arrived()
-                feed = self.session.feed(message)
+                feed = self.session.feed(message, at=self._wall())
                 if first and feed.hello is not None:
                     first = False
                     await ws.send(encode(_subscribe(resume)).decode())
@@ -460,7 +476,7 @@ class OpsApiClient:
             async for chunk in response.aiter_raw():
                 for event in parser.feed(chunk):
                     self._frame_arrived()
-                    self._handle(self.session.feed(event.data))
+                    self._handle(self.session.feed(event.data, at=self._wall()))
 
     # ------------------------------------------------------------------ polling
 
@@ -472,7 +488,7 @@ class OpsApiClient:
         hello = HelloFrame(
             version=health.version, epoch=health.epoch, server_time=health.server_time, seq=0
         )
-        self.session.feed_frame(hello)
+        self.session.feed_frame(hello, at=self._wall())
         replay = self.session.resume_requested
         if not replay:
             replay = await self._poll_snapshot()
@@ -504,7 +520,7 @@ class OpsApiClient:
             alerts=alerts.alerts,
             epoch=position[0] if position else None,
         )
-        self._handle(self.session.feed_frame(snap))
+        self._handle(self.session.feed_frame(snap, at=self._wall()))
         return position is not None
 
     async def _events_position(self) -> tuple[str, int] | None:
@@ -540,7 +556,7 @@ class OpsApiClient:
             return await self._poll_snapshot()
         self.session.awaiting_snapshot = False
         for raw in body.events:
-            self._handle(self.session.feed(bytes(raw)))
+            self._handle(self.session.feed(bytes(raw), at=self._wall()))
         if not body.events:
             self._handle(Feed())
         return True

@@ -7,7 +7,7 @@ from datetime import tzinfo
 
 import numpy as np
 
-from opsconsole.core.clocktext import clock_text
+from opsconsole.core.clocktext import age_text, clock_text
 from opsconsole.core.events import (
     LINK_RESTARTED,
     ActionFinished,
@@ -40,6 +40,7 @@ from opsconsole.core.protocol import (
     named_circuits,
 )
 from opsconsole.core.sequence import SeqTracker, SeqVerdict
+from opsconsole.core.serverclock import BEHIND_TOLERANCE_S, ServerClock
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,15 @@ class StreamSession:
     # restart, whoever noticed the new epoch first (the hello, or polling's events answer).
     data_epoch: str | None = None
     tz: tzinfo | None = None
+    # The backend's clock as judged from its frames (needs the arrival time: `feed(at=…)`).
+    clock: ServerClock = field(default_factory=ServerClock)
+    # Added to every row's time: after a restart whose clock differs from the previous run's
+    # by more than transit delay could explain, the new rows are placed on the old run's
+    # clock, so the charts continue instead of dropping every row as older than the last.
+    shift: float = 0.0
+    _base_offset: float | None = None  # the clock offset when the store first got data
+    _said_offset: float = 0.0
+    _at: float | None = None  # arrival time (local wall clock) of the frame being fed
 
     def link_opened(self) -> tuple[str, int] | None:
         """A new link: nothing is applied until it has replayed or sent a snapshot.
@@ -106,13 +116,55 @@ class StreamSession:
         self.resume_from = self.tracker.resume_point()
         return self.resume_from
 
-    def feed(self, data: bytes | str) -> Feed:
+    def feed(self, data: bytes | str, at: float | None = None) -> Feed:
+        """One frame off the wire; `at` is when it arrived (local wall clock), if known."""
         frame = decode_frame(data)
         if isinstance(frame, ProtocolError):
             return Feed((FrameRejected(self.backend, frame.kind, frame.reason),), rejected=frame)
-        return self.feed_frame(frame)
+        return self.feed_frame(frame, at)
 
-    def feed_frame(self, frame: AnyFrame) -> Feed:
+    def data_age(self, local_now: float) -> float | None:
+        """Age of the newest sample now, on the backend's clock; None before any sample."""
+        if self.newest_ts is None:
+            return None
+        return self.clock.sample_age(self.newest_ts, local_now)
+
+    def feed_frame(self, frame: AnyFrame, at: float | None = None) -> Feed:
+        self._at = at
+        feed = self._feed_frame(frame)
+        if at is not None and not feed.resync_reason:
+            stamped = _server_time(frame)
+            if stamped is not None:
+                self.clock.observe(stamped, at)
+            note = self._skew_note(frame)
+            if note is not None:
+                feed = Feed(
+                    (*feed.events, note),
+                    feed.resync_reason,
+                    feed.rejected,
+                    feed.hello,
+                    feed.duplicate,
+                )
+        return feed
+
+    def _skew_note(self, frame: AnyFrame) -> EventOccurred | None:
+        """Said once per run when the backend's clock is found to differ from ours."""
+        offset = self.clock.offset
+        if offset == self._said_offset or abs(offset - self._said_offset) < 1.0:
+            return None
+        self._said_offset = offset
+        if offset == 0.0:
+            return None
+        words = "ahead of" if offset > 0 else "behind"
+        by = age_text(abs(offset), precise=False)
+        message = (
+            f"{self.backend}'s clock is {by} {words} this computer's; "
+            "data ages are judged on its own clock"
+        )
+        ts = _server_time(frame) or (self._at or 0.0) + offset
+        return EventOccurred(self.backend, Event(ts=ts, kind="info", message=message))
+
+    def _feed_frame(self, frame: AnyFrame) -> Feed:
         if isinstance(frame, HelloFrame):
             if not self.awaiting_snapshot:
                 # A hello on a link that is already streaming. The same run saying hello
@@ -123,6 +175,9 @@ class StreamSession:
                 return Feed(resync_reason=f"a new hello (run {frame.epoch!r}) on an open link")
             self.fields = frame.metric_fields
             self.resume_requested = self.tracker.on_hello(frame.epoch)
+            if not self.resume_requested and frame.epoch != self.data_epoch:
+                self.clock.reset()  # a new run of the backend: its clock may be set anew
+                self._said_offset = 0.0
             # A new epoch after we held data means the server restarted: whatever its next
             # snapshot says, frames were lost and the operator must be told.
             self.epoch_changed = self.resume_from is not None and not self.resume_requested
@@ -173,8 +228,12 @@ class StreamSession:
             and epoch != self.data_epoch
         )
         self.data_epoch = epoch
+        if self._at is not None:
+            self.clock.observe(frame.ts, self._at)
         if restarted:
             self.newest_ts = None  # the new run's clock may differ: its data starts afresh
+        # Before the gap is told: after a clock jump, the gap ends on the placed clock.
+        placement = self._place_after_restart(restarted)
         self.awaiting_snapshot = False
         self.circuits = named_circuits(frame.circuits)
         events: list[StoreEvent] = []
@@ -182,7 +241,9 @@ class StreamSession:
             # Told before the new state is applied: after a restart, the timeline takes the new
             # run's state as a fresh baseline instead of comparing it with the old run's.
             events.append(
-                EventOccurred(self.backend, self._gap_event(frame.ts, lost_since, restarted))
+                EventOccurred(
+                    self.backend, self._gap_event(frame.ts + self.shift, lost_since, restarted)
+                )
             )
         events.append(
             SnapshotLoaded(
@@ -197,12 +258,49 @@ class StreamSession:
                 restarted=restarted,
             )
         )
+        if placement is not None:
+            events.append(placement)
         if frame.realtime is not None and frame.realtime.services:
             batch = realtime_batch(self.backend, frame.realtime)
-            events.append(batch)
             self._saw_ts(batch.ts)
+            events.append(self._placed(batch))
         self.epoch_changed = False
         return Feed(tuple(events))
+
+    def _place_after_restart(self, restarted: bool) -> EventOccurred | None:
+        """Keep rows on the first run's clock when a restarted backend's clock jumped."""
+        offset = self.clock.offset
+        if self._base_offset is None:
+            self._base_offset = offset
+            return None
+        if not restarted:
+            return None
+        jump = offset - self._base_offset
+        shift = -jump if abs(jump) >= BEHIND_TOLERANCE_S else 0.0
+        if shift == self.shift:
+            return None
+        self.shift = shift
+        if shift == 0.0:
+            return None
+        words = "behind" if jump < 0 else "ahead of"
+        message = (
+            f"{self.backend} restarted with its clock {age_text(abs(jump), precise=False)} {words} "
+            "its previous run; its new samples are placed on the previous run's clock"
+        )
+        ts = (self._at or 0.0) + offset
+        return EventOccurred(self.backend, Event(ts=ts, kind="info", message=message))
+
+    def _placed(self, batch: MetricsBatch) -> MetricsBatch:
+        """The batch on the store's clock, with how old its newest row was on arrival."""
+        age = 0.0
+        if self._at is not None and batch.ts.size:
+            age = self.clock.sample_age(float(batch.ts.max()), self._at)
+        if self.shift == 0.0 and age == 0.0:
+            return batch
+        ts = batch.ts + self.shift if self.shift else batch.ts
+        return MetricsBatch(
+            batch.backend, batch.services, ts, batch.values, batch.fields, age_at_arrival=age
+        )
 
     def _gap_event(self, ts: float, lost_since: float | None, restarted: bool) -> Event:
         """ "Backend sim restarted; no data from 12:24:10 to 12:25:15" (or "Resynchronised
@@ -234,7 +332,11 @@ class StreamSession:
                 # The seq was consumed: drop the rows but keep the sequence position.
                 return Feed((FrameRejected(b, rows.kind, rows.reason),), rejected=rows)
             self._saw_ts(rows.ts)
-            return Feed((MetricsBatch(b, rows.services, rows.ts, rows.values, rows.fields),))
+            if self._at is not None and rows.ts.size:
+                # A row is sent as soon as it is sampled: its time is a clock reading too.
+                self.clock.observe(float(rows.ts.max()), self._at)
+            batch = MetricsBatch(b, rows.services, rows.ts, rows.values, rows.fields)
+            return Feed((self._placed(batch),))
         if isinstance(frame, CircuitFrame):
             circuit = circuit_from_frame(frame, self.circuits.get(frame.name))
             self.circuits[frame.name] = circuit
@@ -258,3 +360,12 @@ class StreamSession:
                 (ActionFinished(b, frame.action_id, frame.status, frame.message, frame.ts),)
             )
         return Feed()
+
+
+def _server_time(frame: AnyFrame) -> float | None:
+    """The backend's clock reading a frame carries, if any (metrics: see `_state_frame`)."""
+    if isinstance(frame, HelloFrame):
+        return frame.server_time
+    if isinstance(frame, (HeartbeatFrame, SnapshotFrame)):
+        return frame.ts
+    return None

@@ -49,6 +49,9 @@ class MetricsBatch(StoreEvent, frozen=True):
     ts: np.ndarray
     values: np.ndarray
     fields: tuple[str, ...]
+    # How old the newest row already was when it arrived (judged on the backend's clock):
+    # rows that crawl through a slow link are not fresh just because they just arrived.
+    age_at_arrival: float = 0.0
 
 
 class HistoryLoaded(StoreEvent, frozen=True):

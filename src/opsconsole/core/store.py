@@ -170,7 +170,9 @@ class Store:
             newest = float(ev.ts.max())
             if state.newest_data_ts is None or newest > state.newest_data_ts:
                 state.newest_data_ts = newest
-                state.newest_data_mono = state.data_mono = self._clock()
+                state.newest_data_mono = state.data_mono = self._clock() - max(
+                    0.0, ev.age_at_arrival
+                )
         unknown = touched.difference(state.services)
         if unknown:
             # A row for a service that no snapshot announced: keep it, show it by name.

@@ -201,3 +201,55 @@ def test_a_frame_before_any_snapshot_position_is_a_gap_in_words() -> None:
     s.awaiting_snapshot = False  # as if a replay had been accepted with nothing held
     out = s.feed(metrics(5))
     assert out.resync_reason == "sequence gap: expected a snapshot first, got 5"
+
+
+def _batch(feed) -> MetricsBatch:
+    (batch,) = [e for e in feed.events if isinstance(e, MetricsBatch)]
+    return batch
+
+
+def test_rows_that_arrive_late_carry_their_age() -> None:
+    s = StreamSession("b")
+    s.link_opened()
+    s.feed(hello(), at=1e9 + 0.01)
+    s.feed(snapshot(), at=1e9 + 0.01)
+    batch = _batch(s.feed(metrics(11, ts=1e9 + 1), at=1e9 + 6))  # 5 s in transit
+    assert abs(batch.age_at_arrival - 5.0) < 0.02
+    assert abs(s.data_age(1e9 + 7) - 6.0) < 0.02
+
+
+def test_a_backend_clock_minutes_behind_is_followed_and_said_once() -> None:
+    s = StreamSession("b")
+    s.link_opened()
+    behind = 300.0
+    first = s.feed(hello(), at=1e9 + behind)
+    out = s.feed(snapshot(), at=1e9 + behind)
+    notes = [
+        e.event.message for f in (first, out) for e in f.events if isinstance(e, EventOccurred)
+    ]
+    assert notes == [
+        "b's clock is 5 min 00 s behind this computer's; data ages are judged on its own clock"
+    ]
+    batch = _batch(s.feed(metrics(11, ts=1e9 + 1), at=1e9 + 1 + behind + 0.05))
+    assert batch.age_at_arrival < 0.1  # fresh on its own clock
+    again = s.feed(metrics(12, ts=1e9 + 2), at=1e9 + 2 + behind + 0.05)
+    assert not [e for e in again.events if isinstance(e, EventOccurred)]
+
+
+def test_a_restart_with_the_clock_behind_places_new_rows_after_the_old_ones() -> None:
+    s = StreamSession("b")
+    s.link_opened()
+    s.feed(hello("e1"), at=1e9)
+    s.feed(snapshot(ts=1e9), at=1e9)
+    s.feed(metrics(11, ts=1e9 + 1), at=1e9 + 1)
+    # The backend restarts 60 s later with its clock 5 minutes behind.
+    s.link_opened()
+    now = 1e9 + 61
+    s.feed(frame(type="hello", version="1", epoch="e2", server_time=now - 300, seq=1), at=now)
+    out = s.feed(snapshot(seq=1, ts=now - 300), at=now)
+    messages = [e.event.message for e in out.events if isinstance(e, EventOccurred)]
+    assert any("restarted with its clock 5 min 00 s behind" in m for m in messages), messages
+    assert any(m.startswith("Backend b restarted; no data from") for m in messages), messages
+    batch = _batch(s.feed(metrics(2, ts=now + 1 - 300), at=now + 1))
+    assert batch.ts.tolist() == [now + 1]  # on the first run's clock: after the old rows
+    assert batch.age_at_arrival < 0.1

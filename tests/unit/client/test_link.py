@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -358,5 +359,29 @@ async def test_a_silent_peer_on_sse_is_replaced_even_before_its_first_frame(
         proxy.new_links_silent = False
         took = await wait_until(lambda: live(client), 15, "LIVE once the fault is gone")
         assert took < 15
+    finally:
+        await proxy.stop()
+
+
+async def test_late_data_is_never_live(sim, store, client_factory):
+    """5 s of latency on an open link: frames keep arriving, but every sample is 5 s old.
+    LIVE must never stand over data older than the stale limit (3 s)."""
+    proxy = FaultProxy("127.0.0.1", port_of(sim.url))
+    await proxy.start()
+    try:
+        client = client_factory(proxy.url, transports=WS_ONLY, **NO_HISTORY)
+        await wait_until(lambda: live(client), 5, "LIVE")
+        proxy.delay_s = 5.0
+        await wait_until(lambda: "arriving late" in client.status.detail, 12, "late data said")
+        end = time.monotonic() + 4.0
+        while time.monotonic() < end:
+            age = client.session.data_age(time.time())
+            assert age is not None and age > 3.0
+            assert client.status.state is not ConnectionState.LIVE, (client.status, age)
+            assert store.data_age("sim") > 3.0  # the age shown is the samples', not arrival's
+            await asyncio.sleep(0.1)  # the probe's sampling period
+        proxy.delay_s = 0.0
+        proxy.reset_all()  # a fresh link without the queued latency
+        await wait_until(lambda: live(client), 10, "LIVE once the latency is gone")
     finally:
         await proxy.stop()
