@@ -81,6 +81,8 @@ Sink = Callable[[StoreEvent], None]
 # Handshake answers that mean "this transport is not offered here" rather than "try later".
 _REFUSAL_STATUSES = frozenset({200, 400, 404, 405, 406, 415, 426, 501})
 _AUTH_STATUSES = frozenset({401, 403})
+# While a backend does not answer at all, it is probed this often during the backoff wait.
+PROBE_EVERY_S = 0.25
 # A refused transport is retried after this long: the proxy in the way may have been fixed.
 REFUSAL_MEMORY_S = 300.0
 
@@ -236,6 +238,7 @@ class OpsApiClient:
             transport = self._pick_transport()
             resync = False
             why = "reconnecting"
+            unreachable = False
             try:
                 await self._run_link(transport)
             except AuthFailed as exc:
@@ -271,6 +274,10 @@ class OpsApiClient:
                     log.warning("%s: %s", self.name, tls)
                 else:
                     log.info("%s: link ended: %s", self.name, _describe(exc))
+                # Nothing answered (refused, unreachable): worth probing during the wait.
+                unreachable = isinstance(exc, (ConnectionRefusedError, httpx.ConnectError)) or (
+                    isinstance(exc, OSError) and not isinstance(exc, TimeoutError)
+                )
             except Exception as exc:
                 # A defect (ours, or a backend answer nothing foresaw) must never end the
                 # link for good behind a LIVE word: log it once per kind, show the link as
@@ -292,7 +299,29 @@ class OpsApiClient:
                 self._last_quick_resync = now
             delay = 0.0 if quick else self._backoff.next_delay()
             self._set_status(ConnectionState.RECONNECTING, why, round(delay, 1))
-            await asyncio.sleep(delay)
+            if unreachable and delay > PROBE_EVERY_S:
+                await self._wait_until_reachable(delay)
+            else:
+                await asyncio.sleep(delay)
+
+    async def _wait_until_reachable(self, delay: float) -> None:
+        """Sleep out the backoff, but end it as soon as the backend answers a cheap probe.
+
+        The backoff spares a backend that answers and fails; one that did not answer at all
+        (refused port, restarting) costs nothing to probe, so a restart is seen within
+        `PROBE_EVERY_S` instead of after the rest of a backoff of up to 10 s.
+        """
+        end = self._clock() + delay
+        while (left := end - self._clock()) > 0:
+            await asyncio.sleep(min(PROBE_EVERY_S, left))
+            if self._clock() >= end:
+                return
+            try:
+                await self._http.get("/api/v1/health", timeout=PROBE_EVERY_S * 2)
+            except httpx.HTTPError:
+                continue
+            log.info("%s: reachable again; reconnecting now", self.name)
+            return
 
     def _pick_transport(self) -> Transport:
         now = self._clock()

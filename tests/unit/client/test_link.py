@@ -385,3 +385,20 @@ async def test_late_data_is_never_live(sim, store, client_factory):
         await wait_until(lambda: live(client), 10, "LIVE once the latency is gone")
     finally:
         await proxy.stop()
+
+
+async def test_a_backend_back_on_a_refused_port_is_streaming_again_within_a_second(
+    sim_factory, store, client_factory
+):
+    first = await sim_factory()
+    port = port_of(first.url)
+    client = client_factory(first.url, **NO_HISTORY)
+    await wait_until(lambda: live(client), 5, "LIVE")
+    await first.stop()
+    # Let the backoff grow past a few refused attempts (its waits now reach several seconds).
+    await wait_until(lambda: client._backoff.attempt >= 5, 30, "five refused attempts")
+    await sim_factory(port=port)
+    back = time.monotonic()
+    await wait_until(lambda: live(client), 10, "LIVE again")
+    took = time.monotonic() - back
+    assert took <= 1.5, f"streaming again {took:.2f} s after the port answered"
