@@ -43,6 +43,7 @@ class Console:
     walls: WallSwitch
 
     def close(self) -> None:
+        self.runner.close()  # an outcome still unknown gets its last word in the audit log
         self.recorder.close()
         self.timeline.close()
 
