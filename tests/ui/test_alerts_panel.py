@@ -224,6 +224,7 @@ def test_picking_an_alert_selects_its_service(ui: Harness, qtbot) -> None:
     ui.feed(alert(id="lat", service="orders"), backend="am")
     ui.feed(alert(id="err", service="payments", rule="errors", since_ts=ui.now - 5))
     ui.ctx.selection.select("sim", "search")
+    ui.ctx.selection.follow_worst()  # the charts follow the worst service: nobody picked one
     seen: list[tuple[str, str]] = []
     ui.ctx.selection.changed.connect(lambda b, s: seen.append((b, s)))
     view = ui.panel.view
@@ -231,6 +232,7 @@ def test_picking_an_alert_selects_its_service(ui: Harness, qtbot) -> None:
     qtbot.keyClick(view, Qt.Key.Key_Down)
     assert ui.panel.selected() == ("am", "lat")
     assert (ui.ctx.selection.backend, ui.ctx.selection.service) == ("prom", "orders")
+    assert ui.ctx.selection.picked  # an alert picked is the operator's pick: the charts stay
     qtbot.keyClick(view, Qt.Key.Key_Down)
     assert (ui.ctx.selection.backend, ui.ctx.selection.service) == ("sim", "payments")
     assert seen == [("prom", "orders"), ("sim", "payments")]

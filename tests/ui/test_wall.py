@@ -322,6 +322,7 @@ def test_rotation_cycles_pages_and_holds_on_a_critical_one(
             # The signals page then shows the worst service's charts.
             wall.show_page("signals")
             assert (ctx.selection.backend, ctx.selection.service) == ("sim", "orders")
+            assert not ctx.selection.picked  # the wall follows the worst; nobody picked it
             assert wall.holding  # its charts show the critical service
         finally:
             await client.aclose()

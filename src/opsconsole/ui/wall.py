@@ -1330,7 +1330,8 @@ class WallMode(QObject):
     def _select_worst(self) -> None:
         worst = worst_service(self.ctx.store)
         if worst is not None:
-            self.ctx.selection.select(*worst)
+            # The wall follows the worst service: showing it is no operator's pick.
+            self.ctx.selection.select(*worst, picked=False)
 
     def _signals_alarm(self) -> str | None:
         sel = self.ctx.selection

@@ -888,7 +888,7 @@ class AlertsPanel(KeyedTableMixin, Panel):
         alert = self._alerts.get(key)
         target = None if alert is None else self._service_of(key[0], alert.service)
         if target is not None:
-            self.ctx.selection.select(*target)
+            self.ctx.selection.select(*target, picked=True)  # the charts stay on it
 
     def _service_of(self, backend: str, service: str) -> tuple[str, str] | None:
         """(backend, service) that measures the alert's service: its own backend when it has
