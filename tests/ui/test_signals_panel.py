@@ -684,6 +684,18 @@ def test_drag_zooms_and_pauses_then_back_to_live(
     assert panel.following
 
 
+def test_a_wall_page_does_not_zoom_or_read_out(qtbot) -> None:
+    store = fed_store(300, slice(0, 0))
+    panel = panel_on(store, qtbot)
+    panel.set_interactive(False)
+    times = store.backend("b").series.get("svc").times()
+    panel.zoom_to(float(times[10]), float(times[100]))
+    assert panel.following and panel.zoom is None and not panel.live_button.isVisible()
+    vb = panel.plots[0].getViewBox()
+    panel.chart.scene().sigMouseMoved.emit(vb.sceneBoundingRect().center())
+    assert not panel._hover_timer.isActive() and not panel.readout.isVisible()
+
+
 def test_long_windows_say_what_the_console_holds(qtbot) -> None:
     store = fed_store(3600, slice(0, 0))  # capacity 3600 at 1 Hz: one hour
     panel = panel_on(store, qtbot)

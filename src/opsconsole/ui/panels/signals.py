@@ -146,6 +146,8 @@ class GoldenSignalsPanel(Panel):
         self.span_note = ""
         self.following = True
         self.zoom: tuple[float, float] | None = None
+        # A wall display is looked at, not pointed at: no zoom, no read-out there.
+        self.interactive = True
         self.stale = False
         self.stale_text = ""
         self.readout_text = ""
@@ -360,11 +362,18 @@ class GoldenSignalsPanel(Panel):
         if button is not None and not button.isChecked():
             button.setChecked(True)
         self.back_to_live()
+        self.mark_dirty()
+
+    def set_interactive(self, enabled: bool) -> None:
+        """Off (a wall page): drags, double clicks and the pointer change nothing."""
+        self.interactive = enabled
+        if not enabled:
+            self.back_to_live()
 
     def zoom_to(self, start: float, end: float) -> None:
         """Show `start`…`end` and stop following the live edge until `back_to_live()`."""
         start, end = sorted((float(start), float(end)))
-        if end - start < MIN_ZOOM_S:
+        if end - start < MIN_ZOOM_S or not self.interactive:
             return
         self.zoom = (start, end)
         self.following = False
@@ -377,6 +386,8 @@ class GoldenSignalsPanel(Panel):
 
     def back_to_live(self) -> None:
         """Follow the newest data again in the chosen window."""
+        if self.zoom is None and self.following:
+            return  # nothing to undo; a wall's hidden button stays hidden
         self.zoom = None
         self.following = True
         self.live_button.hide()
@@ -707,6 +718,8 @@ class GoldenSignalsPanel(Panel):
     # ------------------------------------------------------------------ hover read-out
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        if not self.interactive:
+            return
         self._hover_pos = QPointF(scene_pos)
         if not self._hover_timer.isActive():
             self._hover_timer.start()
