@@ -13,24 +13,43 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from opsconsole.core.audit import AUDIT_FILE, read_records, verify
+from opsconsole.core.audit import (
+    AUDIT_FILE,
+    NOTE,
+    TAMPERED,
+    TORN,
+    TRUNCATED,
+    VerifyResult,
+    read_records,
+    torn_bytes,
+    verify,
+)
 from opsconsole.core.durations import parse_duration
 from opsconsole.core.eligibility import human_bytes
 from opsconsole.core.paths import data_dir
 
 VERIFY_EXIT = """\
+The head file beside the log (audit.jsonl.head: how many records, the last one's hash)
+is how records cut off the end are noticed; move the two files together.
+
 exit codes:
-  0  the chain is intact
-  1  the log is missing, damaged or altered (the first bad line is named)
+  0  OK: the chain is intact and the log is as long as its head file says
+  1  ALTERED: a record was changed, removed from the middle or damaged (the first bad
+     line is named), or there is no log at that path
   2  wrong arguments
+  3  TORN BY A CRASH: the last line was cut off mid-write (the records before it are
+     intact); the console sets it aside when it next opens the log
+  4  TRUNCATED: records are missing from the end (or the head file is damaged)
 """
+VERIFY_CODES = {TAMPERED: 1, TORN: 3, TRUNCATED: 4}
 SHOW_EXIT = """\
 times are this computer's local time; a line with the date starts each day.
 
 exit codes:
   0  listed (also when no record is newer than --since)
-  1  there is no audit log at that path, it cannot be read, or some lines are damaged
-     (the readable records are still listed; run `opsconsole audit verify`)
+  1  there is no audit log at that path, it cannot be read, some lines are damaged or
+     the last one is torn by a crash (the readable records are still listed; run
+     `opsconsole audit verify`)
   2  wrong arguments, e.g. a --since that is neither a duration nor a time
 """
 COLUMNS = ("time", "operator", "action", "target", "result", "message")
@@ -98,15 +117,29 @@ def audit_main(argv: list[str]) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
     result = verify(path)
+    print(verdict_words(path, result), file=sys.stdout if result.ok else sys.stderr)
+    for remark in result.remarks:
+        print(f"  note: {remark}", file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else VERIFY_CODES.get(result.verdict, 1)
+
+
+def verdict_words(path: Path, result: VerifyResult) -> str:
+    """The verdict in one line; each kind of trouble in its own words."""
     if result.ok:
-        print(f"{path}: OK, {result.records} records, chain intact")
-        return 0
-    where = f"record at line {result.first_bad_line}" if result.first_bad_line else "the log"
-    print(
-        f"{path}: FAILED at {where}: {result.reason} ({result.records} good records before it)",
-        file=sys.stderr,
-    )
-    return 1
+        return f"{path}: OK, {result.records} records, chain intact"
+    line = f"line {result.first_bad_line}: " if result.first_bad_line else ""
+    if result.verdict == TORN:
+        return f"{path}: TORN BY A CRASH: {line}{result.reason}"
+    if result.verdict == TRUNCATED:
+        return f"{path}: TRUNCATED: {line}{result.reason}"
+    if result.verdict == TAMPERED and result.first_bad_line:
+        return (
+            f"{path}: ALTERED at line {result.first_bad_line}: {result.reason} "
+            f"({result.records} good records before it)"
+        )
+    if result.verdict == TAMPERED:
+        return f"{path}: ALTERED: {result.reason}"
+    return f"{path}: FAILED: {result.reason}"
 
 
 # ---------------------------------------------------------------- show
@@ -141,7 +174,9 @@ def show(path: Path, since: float | None, as_json: bool, out: TextIO, err: TextI
     records: list[dict[str, Any]] = []
     damaged: list[int] = []
     try:
-        for number, record in read_records(path):
+        torn = torn_bytes(path)
+        # A torn last line is no record, whole JSON or not: said below in its own words.
+        for number, record in read_records(path, complete_only=True):
             if record is None:
                 damaged.append(number)
             elif since is None or _ts(record) >= since:
@@ -167,8 +202,13 @@ def show(path: Path, since: float | None, as_json: bool, out: TextIO, err: TextI
             "run `opsconsole audit verify`",
             file=err,
         )
-        return 1
-    return 0
+    if torn:
+        print(
+            f"opsconsole audit: the last line ({torn} bytes) is a record torn by a crash, "
+            "not listed; run `opsconsole audit verify`",
+            file=err,
+        )
+    return 1 if damaged or torn else 0
 
 
 def json_record(record: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +224,12 @@ def row(record: dict[str, Any]) -> tuple[str, ...]:
     """One record as the table's columns (COLUMNS), in plain words."""
     phase = record.get("phase")
     args = record.get("args") if isinstance(record.get("args"), dict) else {}
-    if phase == "intent":
+    if phase == NOTE:
+        # The console's own words about the log (a torn record set aside, records missing).
+        result = {TORN: "repaired"}.get(str(record.get("event")), str(record.get("event", "")))
+        message = str(record.get("message", ""))
+        record = {**record, "command": "audit log", "target": ""}
+    elif phase == "intent":
         result = "sent"
         message = _intent_words(record, args)
     elif phase == "refused":

@@ -17,7 +17,7 @@ from opsconsole.core.actions import Intent
 from opsconsole.core.audit import AuditLog
 from opsconsole.core.commands import Command, CommandError
 from opsconsole.core.keymap import load_keymap
-from opsconsole.core.timeline import TimelineRecorder, TimelineStore
+from opsconsole.core.timeline import TimelineEntry, TimelineRecorder, TimelineStore
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.keyboard import KeyboardUi, install_keyboard
 from opsconsole.ui.layout import LayoutStore
@@ -105,7 +105,20 @@ def build_console(
     timeline = TimelineStore(timeline_path)
     window = MainWindow(ctx, layouts, timeline=timeline)
     recorder = TimelineRecorder(ctx.store, timeline, on_entry=window.timeline_entry_added)
-    audit = AuditLog(audit_path)
+
+    def audit_notice(text: str) -> None:
+        # A torn record set aside, records missing: said once, now and in the history.
+        window.statusBar().showMessage(text, 60_000)
+        entry = TimelineEntry(ts=time.time(), backend="console", kind="info", message=text)
+        stored = timeline.append(entry)
+        if stored is not None:
+            window.timeline_entry_added(stored)
+
+    audit = AuditLog(audit_path, on_notice=audit_notice)
+    try:
+        audit.open()  # repairs a crash's torn record before the first action, not during it
+    except OSError as exc:
+        log.warning("audit log %s cannot be opened: %s", audit_path, exc)
 
     def report(intent: Intent, result: ActionResult) -> None:
         window.show_action_result(intent, result.status, result.message)

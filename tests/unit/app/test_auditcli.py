@@ -161,3 +161,95 @@ def test_help_documents_the_exit_codes(capsys):
     text = capsys.readouterr().out
     assert "exit codes:" in text and "there is no audit log at that path" in text
     assert "--since T" in text and "--json" in text
+
+
+# ---------------------------------------------------------------- verify
+
+
+def written_log(path: Path, n: int) -> AuditLog:
+    log = AuditLog(path)
+    for i in range(n):
+        log.append({"phase": "intent", "command": "breaker.close", "target": f"svc-{i}"})
+    return log
+
+
+def test_verify_says_each_verdict_in_its_own_words_and_exit_code(tmp_path, capsys):
+    path = tmp_path / "audit.jsonl"
+    written_log(path, 4)
+    assert audit_main(["verify", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: OK, 4 records, chain intact\n"
+
+    whole = path.read_bytes()
+    with open(path, "ab") as f:
+        f.write(b'{"seq":5,"ts":17')  # a crash mid-write
+    assert audit_main(["verify", str(path)]) == 3
+    assert capsys.readouterr().err == (
+        f"{path}: TORN BY A CRASH: line 5: the last line (16 bytes) is a record torn by a "
+        "crash; the 4 records before it are intact, and the console sets the torn bytes "
+        "aside when it next opens the log\n"
+    )
+
+    path.write_bytes(b"".join(whole.splitlines(keepends=True)[:2]))
+    assert audit_main(["verify", str(path)]) == 4
+    assert capsys.readouterr().err == (
+        f"{path}: TRUNCATED: records were cut off the end: 4 records expected, 2 found\n"
+    )
+
+    path.write_bytes(whole.replace(b"svc-1", b"svc-X"))
+    assert audit_main(["verify", str(path)]) == 1
+    assert capsys.readouterr().err == (
+        f"{path}: ALTERED at line 2: hash mismatch: the record was altered "
+        "(1 good records before it)\n"
+    )
+
+
+def test_verify_after_the_console_repaired_a_crash_is_ok_and_says_what_happened(tmp_path, capsys):
+    path = tmp_path / "audit.jsonl"
+    written_log(path, 2)
+    with open(path, "ab") as f:
+        f.write(b'{"seq":3,"ts":17')
+    [notice] = AuditLog(path).open()
+    assert "torn by a crash" in notice
+    assert audit_main(["verify", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{path}: OK, 3 records, chain intact"
+    assert out[1].startswith("  note: line 3: at ")
+    assert "the console set aside a record torn by a crash" in out[1]
+    # `show` lists the repair as the console's own line.
+    assert audit_main(["show", str(path)]) == 0
+    *_, last = capsys.readouterr().out.splitlines()
+    assert "audit log" in last and "repaired" in last and "torn by a crash" in last
+
+
+def test_an_old_log_without_a_head_file_verifies_with_a_warning(tmp_path, capsys):
+    path = tmp_path / "audit.jsonl"
+    written_log(path, 2)
+    (tmp_path / "audit.jsonl.head").unlink()
+    assert audit_main(["verify", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        f"{path}: OK, 2 records, chain intact\n"
+        "  note: no head file: truncation cannot be checked (a log from an older console)\n"
+    )
+
+
+def test_show_says_a_torn_last_line_is_a_crash(tmp_path, capsys):
+    path = tmp_path / "audit.jsonl"
+    written_log(path, 1)
+    with open(path, "ab") as f:
+        f.write(b'{"seq":2,"ts":17')
+    assert audit_main(["show", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "svc-0" in captured.out
+    assert captured.err == (
+        "opsconsole audit: the last line (16 bytes) is a record torn by a crash, not listed; "
+        "run `opsconsole audit verify`\n"
+    )
+
+
+def test_verify_help_documents_the_verdicts_and_exit_codes(capsys):
+    with pytest.raises(SystemExit) as shown:
+        audit_main(["verify", "--help"])
+    assert shown.value.code == 0
+    text = capsys.readouterr().out
+    for words in ("0  OK", "1  ALTERED", "3  TORN BY A CRASH", "4  TRUNCATED", "audit.jsonl.head"):
+        assert words in text
