@@ -349,7 +349,9 @@ async def test_a_hung_prometheus_makes_the_data_stale(
             timeout=10.0,
             what="STALE",
         )
-        assert link.state.link.detail.startswith("no fresh data from Prometheus for ")
+        assert link.state.link.detail.startswith("no answer from Prometheus for "), (
+            link.state.link.detail
+        )
         proxy.reset_all()  # the hung requests fail at once; new connections pass
         await wait_until(
             lambda: link.state.link.state is ConnectionState.LIVE, timeout=15.0, what="LIVE again"
@@ -379,3 +381,38 @@ async def test_refused_credentials_stop_the_retries(
         what="a retry with the new token",
     )
     assert link.state.link.state is not ConnectionState.AUTH_FAILED
+
+
+async def test_answers_without_new_samples_are_not_live(
+    sim_factory: Callable[..., Any],
+    prometheus_factory: Callable[..., Any],
+    connect: Callable[..., Link],
+) -> None:
+    # The scrape target goes away: Prometheus keeps answering every query, with nothing in it.
+    sim = await sim_factory()
+    prom = await prometheus_factory(targets=[_host(sim.url)])
+    link = connect(prom.url)
+    await wait_until(
+        lambda: link.has_rps("orders") and link.state.link.state is ConnectionState.LIVE,
+        timeout=30.0,
+        what="a live link with traffic",
+    )
+    await sim.stop()
+    answered = link.client.refreshes
+    await wait_until(
+        lambda: link.state.link.state is ConnectionState.STALE,
+        timeout=15.0,
+        what="STALE once no new samples come",
+    )
+    assert link.state.link.detail.startswith("no new samples for "), link.state.link.detail
+    assert "behind" not in link.state.link.detail  # `up` is fresh: Prometheus keeps up
+    # Prometheus still answers, the link stays STALE and the data only ages.
+    before = link.client.refreshes
+    age = link.store.data_age("prom")
+    await wait_until(
+        lambda: link.client.refreshes >= before + 3, timeout=10.0, what="empty refreshes"
+    )
+    assert link.client.refreshes > answered
+    assert link.state.link.state is ConnectionState.STALE
+    later = link.store.data_age("prom")
+    assert age is not None and later is not None and later > age

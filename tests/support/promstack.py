@@ -1,4 +1,4 @@
-"""Real Prometheus and Alertmanager (Debian's binaries) on free loopback ports for tests."""
+"""Real Prometheus, Alertmanager and VictoriaMetrics (Debian's binaries) on free loopback ports."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ import pytest
 
 PROMETHEUS = "prometheus"
 ALERTMANAGER = "prometheus-alertmanager"
+VICTORIAMETRICS = "victoria-metrics"
+# The Debian package of each binary, for the words of a skip.
+PACKAGES = {
+    PROMETHEUS: "prometheus",
+    ALERTMANAGER: "prometheus-alertmanager",
+    VICTORIAMETRICS: "victoria-metrics",
+}
 POLL_S = 0.1  # between readiness probes of a starting server
 
 # domain.md's default alert rules as PromQL over the reference backend's /metrics. `{for_*}`
@@ -69,8 +76,8 @@ def require(binary: str) -> str:
     path = shutil.which(binary)
     if path is None:
         why = (
-            f"{binary} is not installed (Debian: apt-get install prometheus "
-            "prometheus-alertmanager; `make system-deps` and .ci/run install them)"
+            f"{binary} is not installed (Debian: apt-get install {PACKAGES.get(binary, binary)}; "
+            "`make system-deps` and .ci/run install it)"
         )
         if os.environ.get("CI") == "true":
             pytest.fail(why)  # CI promises the real servers: missing is a failure
@@ -251,6 +258,54 @@ def spawn_prometheus(
     return daemon
 
 
+async def start_victoriametrics(
+    workdir: Path, targets: list[str], scrape_interval: str = "1s", flags: tuple[str, ...] = ()
+) -> Daemon:
+    """VictoriaMetrics scraping `targets` itself, with its default flags, fresh storage.
+
+    Its defaults matter: `-search.latencyOffset` (30 s) keeps the newest 30 s out of query
+    answers, as an operator's packaged VictoriaMetrics does. `flags` adds to them.
+    """
+    daemon = spawn_victoriametrics(workdir, targets, scrape_interval, flags)
+    await _wait_ready(daemon)
+    return daemon
+
+
+def spawn_victoriametrics(
+    workdir: Path, targets: list[str], scrape_interval: str, flags: tuple[str, ...] = ()
+) -> Daemon:
+    binary = require(VICTORIAMETRICS)
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = workdir / "scrape.yml"
+    config.write_text(
+        "\n".join(
+            [
+                "global:",
+                f"  scrape_interval: {scrape_interval}",
+                "scrape_configs:",
+                "- job_name: sim",
+                "  static_configs:",
+                f"  - targets: [{', '.join(repr(t) for t in targets)}]",
+            ]
+        )
+        + "\n"
+    )
+    url = f"http://127.0.0.1:{port}"
+    return _spawn(
+        "victoria-metrics",
+        [
+            binary,
+            f"-storageDataPath={workdir / 'data'}",
+            f"-httpListenAddr=127.0.0.1:{port}",
+            f"-promscrape.config={config}",
+            *flags,
+        ],
+        workdir,
+        url,
+    )
+
+
 async def wait_scraped(prom: Daemon, metric: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109
     """Until Prometheus holds at least one sample of `metric` (its first scrape landed)."""
     deadline = time.monotonic() + timeout
@@ -264,9 +319,13 @@ async def wait_scraped(prom: Daemon, metric: str, timeout: float = 30.0) -> None
             await asyncio.sleep(POLL_S)
 
 
-async def restart(daemon: Daemon) -> Daemon:
-    """Stop a server and start it again with the same arguments (same port, same storage)."""
+async def restart(daemon: Daemon, flags: tuple[str, ...] = ()) -> Daemon:
+    """Stop a server and start it again with the same arguments (same port, same storage).
+
+    `flags` are added to the arguments (a later flag wins over an earlier one).
+    """
     daemon.stop()
-    again = _spawn(daemon.name, [str(a) for a in daemon.proc.args], daemon.workdir, daemon.url)
+    argv = [str(a) for a in daemon.proc.args] + list(flags)
+    again = _spawn(daemon.name, argv, daemon.workdir, daemon.url)
     await _wait_ready(again)
     return again

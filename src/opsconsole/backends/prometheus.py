@@ -31,6 +31,10 @@ from opsconsole.core.models import (
 )
 from opsconsole.core.promql import (
     CIRCUITS_QUERY,
+    CLOCK_QUERY,
+    FRESHNESS_QUERY,
+    LAG_RECHECK_S,
+    PROBE_RETRY_S,
     Matrix,
     PromError,
     QueryTemplateError,
@@ -41,16 +45,22 @@ from opsconsole.core.promql import (
     backfill_range,
     check_overrides,
     circuits_from_vector,
+    clock_from_time,
     clock_offset_from_date,
     decode_answer,
     format_duration,
+    lag_words,
     merge_signals,
     next_due,
+    next_lag,
     plain_words,
     rate_window,
     refresh_range,
     render_queries,
     render_query,
+    rewind_for_lag,
+    server_lag,
+    silence_words,
     stale_after,
 )
 
@@ -71,6 +81,10 @@ class PrometheusClient:
     The first load backfills `history_s` with range queries; each refresh then fetches only
     the steps that became readable since. All queries of a refresh run concurrently; their
     number does not depend on how many services Prometheus knows.
+
+    A server that answers late (VictoriaMetrics keeps the last 30 s back by default) is
+    measured (`core.promql.server_lag`) and read up to "server now − lag"; the link says
+    "server data 30 s behind". The link is LIVE only while new samples arrive.
     """
 
     def __init__(
@@ -114,6 +128,13 @@ class PrometheusClient:
             self._circuits_error: str | None = None
         except QueryTemplateError as exc:
             self._circuits_promql, self._circuits_error = None, str(exc)
+        try:
+            self._freshness_promql: str | None = render_query(
+                FRESHNESS_QUERY, self._overrides, service_label, "1s"
+            )
+        except QueryTemplateError as exc:
+            log.warning("%s: %s; the server's lag is judged by time() alone", name, exc)
+            self._freshness_promql = None
         # Per request: long enough for a loaded Prometheus, short enough to notice a hang
         # well before a few refreshes are missed.
         self.timeout_s = min(30.0, max(5.0, 2.0 * self.step_s))
@@ -128,14 +149,20 @@ class PrometheusClient:
         self.last_refresh_requests = 0
         self.refreshes = 0  # completed refreshes, the first load included
         self.unlabelled_series = 0
+        self.lag_probes = 0  # lag measurements (two requests each, not part of a refresh)
         self._link = LinkReporter(
             name, apply, wall_clock=clock, initial_transport=Transport.PROMETHEUS
         )
         self._offset: float | None = None  # server clock − time.monotonic()
         self._offset_precise = False  # from time() (ms) rather than the Date header (1 s)
         self._last_end: float | None = None  # newest step fetched (server time)
-        self._last_ok: float | None = None  # monotonic time of the newest refresh with data
+        self._newest_ts: float | None = None  # newest sample received (server time)
+        self._last_new: float | None = None  # monotonic: when a sample newer than any came
+        self._last_answer: float | None = None  # monotonic: the newest refresh with answers
         self._last_start: float | None = None  # monotonic start of the newest refresh
+        self.lag_s = 0.0  # how far behind its clock the server answers with data
+        self._lag_probed: float | None = None  # monotonic time of the last lag measurement
+        self._starved = False  # the last refresh answered, but with nothing new
         self._in_refresh = 0
         self._services: frozenset[str] | None = None
         self._circuits: dict[str, Circuit] = {}
@@ -182,6 +209,10 @@ class PrometheusClient:
             return self._clock()
         return time.monotonic() + self._offset
 
+    def data_now(self) -> float:
+        """The newest moment (server clock) the server answers with data: now − its lag."""
+        return self.server_now() - self.lag_s
+
     # ------------------------------------------------------------------ the run loop
 
     async def run(self) -> None:
@@ -201,6 +232,8 @@ class PrometheusClient:
                 if self._last_end is None:
                     await self._first_load()
                 else:
+                    if self._probe_due():
+                        await self._probe_lag()
                     ran = await self._refresh()
             except AuthFailed as exc:
                 log.warning("%s: %s; not retrying until credentials change", self.name, exc)
@@ -222,31 +255,79 @@ class PrometheusClient:
     def _wait_s(self, ran: bool) -> float:
         """Seconds until the next step is readable, and never sooner than one step apart."""
         assert self._last_end is not None
-        delay = next_due(self._last_end, self.step_s) - self.server_now()
+        delay = next_due(self._last_end, self.step_s) - self.data_now()
         if self._last_start is not None:
             delay = max(delay, self._last_start + self.step_s - time.monotonic())
         return max(delay, 0.0 if ran else MIN_WAIT_S)
 
     async def _watchdog(self) -> None:
-        """STALE once no refresh brought data for max(3 s, 2.5 × step)."""
+        """STALE once no new sample came for max(3 s, 2.5 × step)."""
         limit = stale_after(self.step_s)
         while True:
             await asyncio.sleep(WATCHDOG_TICK_S)
-            if self.status.state not in UP or self._last_ok is None:
+            # Before the first sample `_fetch` says "no samples yet"; the watchdog times
+            # the silence after one.
+            if self.status.state not in UP or self._last_new is None:
                 continue
-            silent = time.monotonic() - self._last_ok
-            if silent >= limit:
-                words = f"no fresh data from Prometheus for {silent:.0f} s"
-                self._set_status(ConnectionState.STALE, _join(words, self._problems))
+            now = time.monotonic()
+            if now - self._last_new >= limit:
+                self._set_status(ConnectionState.STALE, self._stale_detail(now))
+
+    def _stale_detail(self, now: float) -> str:
+        assert self._last_new is not None
+        no_new = now - self._last_new
+        # A new sample always comes in an answer, so _last_answer is set too.
+        unanswered = now - (self._last_answer or self._last_new)
+        words = silence_words(unanswered, no_new, stale_after(self.step_s))
+        return _join(words, lag_words(self.lag_s), self._problems)
 
     async def _first_load(self) -> None:
         self._begin()
         await self._sync_clock()  # the backfill's range is in the server's time
-        start, end, step = backfill_range(self.server_now(), self.history_s, self.step_s)
+        # Before the backfill: a lagging server would pad its last seconds with copies.
+        await self._probe_lag()
+        start, end, step = backfill_range(self.data_now(), self.history_s, self.step_s)
         await self._fetch(self.queries_for(step), start, end, step, BACKFILL_TIMEOUT_S, False)
 
+    def _probe_due(self) -> bool:
+        if self._lag_probed is None:
+            return True
+        since = time.monotonic() - self._lag_probed
+        if self.lag_s > 0.0 and since >= LAG_RECHECK_S:
+            return True  # it may have caught up (or fallen further behind)
+        return self._starved and since >= max(PROBE_RETRY_S, self.step_s)
+
+    async def _probe_lag(self) -> None:
+        """Measure how far behind the server answers; read again what came too early."""
+        self._lag_probed = time.monotonic()
+        self.lag_probes += 1
+        asked = round(self.server_now(), 3)
+        jobs: list[Any] = [self._instant(CLOCK_QUERY, "scalar", self.timeout_s, at=asked)]
+        if self._freshness_promql is not None:
+            jobs.append(self._instant(self._freshness_promql, "vector", self.timeout_s, at=asked))
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        _raise_first(results)
+        evaluated = results[0].value if isinstance(results[0], Scalar) else None
+        newest = None
+        if len(results) > 1 and isinstance(results[1], Vector) and results[1].samples:
+            newest = max(s.value for s in results[1].samples)
+        lag = next_lag(self.lag_s, server_lag(asked, evaluated, newest, self.step_s))
+        if lag == self.lag_s:
+            return
+        log.info(
+            "%s: the server's data is %.1f s behind its clock (was %.1f s)",
+            self.name,
+            lag,
+            self.lag_s,
+        )
+        if self._last_end is not None:
+            self._last_end = rewind_for_lag(
+                self._last_end, lag - self.lag_s, self._newest_ts, self.step_s
+            )
+        self.lag_s = lag
+
     async def _refresh(self) -> bool:
-        rng = refresh_range(self.server_now(), self.step_s, self._last_end)
+        rng = refresh_range(self.data_now(), self.step_s, self._last_end)
         if rng is None:
             return False
         self._begin()
@@ -270,7 +351,8 @@ class PrometheusClient:
         runnable = [q for q in queries if q.promql]
         jobs: list[Any] = [self._range(q.promql, start, end, step, timeout_s) for q in runnable]
         if self._circuits_promql is not None:
-            jobs.append(self._instant(self._circuits_promql, "vector", timeout_s))
+            # The breakers as of the newest step read, like the signals beside them.
+            jobs.append(self._instant(self._circuits_promql, "vector", timeout_s, at=end))
         if sync_clock:
             # Measured now, used for the next refresh's range: keeps the estimate fresh after
             # a suspend or an NTP step without a request of its own.
@@ -319,17 +401,42 @@ class PrometheusClient:
                     ts=self.server_now(),
                 )
             )
-        if merged.ts.size:
+        now = time.monotonic()
+        newest = float(merged.ts.max()) if merged.ts.size else None
+        fresh = newest is not None and (self._newest_ts is None or newest > self._newest_ts)
+        if newest is not None:
             self._apply(
-                MetricsBatch(self.name, merged.services, merged.ts, merged.values, merged.fields)
+                MetricsBatch(
+                    self.name,
+                    merged.services,
+                    merged.ts,
+                    merged.values,
+                    merged.fields,
+                    # The data age shown is the newest sample's, not the answer's.
+                    age_at_arrival=max(0.0, self.server_now() - newest),
+                )
             )
         if answers:
-            self._last_ok = time.monotonic()
-            self._backoff.connected(self._last_ok)
-            self._set_status(ConnectionState.LIVE, self._problems)
-        else:
+            self._last_answer = now
+            self._backoff.connected(now)
+        self._starved = bool(answers) and not fresh
+        lag = lag_words(self.lag_s)
+        if fresh:
+            self._newest_ts, self._last_new = newest, now
+            self._set_status(ConnectionState.LIVE, _join(lag, self._problems))
+        elif not answers:
             # Prometheus answers, but not one signal does: the data stops, say why.
             self._set_status(ConnectionState.STALE, self._problems or "no signal answered")
+        elif self._last_new is None:
+            words = "no samples from Prometheus yet"
+            self._set_status(ConnectionState.STALE, _join(words, lag, self._problems))
+        elif self.status.state is ConnectionState.LIVE and now - self._last_new < stale_after(
+            self.step_s
+        ):
+            # One step without news is within the limit; the watchdog says STALE after it.
+            self._set_status(ConnectionState.LIVE, _join(lag, self._problems))
+        else:
+            self._set_status(ConnectionState.STALE, self._stale_detail(now))
 
     def _update_circuits(self, vector: Vector) -> None:
         for circuit in circuits_from_vector(vector):
@@ -380,9 +487,11 @@ class PrometheusClient:
         return result
 
     async def _instant(
-        self, promql: str, expect: ResultKind, timeout_s: float
+        self, promql: str, expect: ResultKind, timeout_s: float, at: float | None = None
     ) -> Vector | Scalar | PromError:
         params = {"query": promql, "timeout": self._server_timeout(timeout_s)}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
         response, _, _ = await self._get("/api/v1/query", params, timeout_s)
         result = decode_answer(response.status_code, response.content, expect)
         assert not isinstance(result, Matrix)
@@ -390,11 +499,12 @@ class PrometheusClient:
 
     async def _sync_clock(self) -> None:
         """Estimate the server clock from `time()`, to the millisecond, less half the RTT."""
-        params = {"query": "time()"}
+        params = {"query": CLOCK_QUERY}
         response, sent, received = await self._get("/api/v1/query", params, self.timeout_s)
         result = decode_answer(response.status_code, response.content, "scalar")
-        if isinstance(result, Scalar):
-            self._offset = result.value - (sent + received) / 2.0
+        clock = clock_from_time(result) if isinstance(result, Scalar) else None
+        if clock is not None:
+            self._offset = clock - (sent + received) / 2.0
             self._offset_precise = True
 
     # ------------------------------------------------------------------ status

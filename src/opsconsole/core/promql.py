@@ -7,7 +7,9 @@ Rules this module owns:
 
 * **One query per signal for all services.** A query aggregates `by ({service_label})`, so the
   number of requests per refresh is fixed (7 signals + circuits + the server clock), whether
-  Prometheus holds 8 services or 8,000.
+  Prometheus holds 8 services or 8,000. The lag probe (two instant queries) is not part of a
+  refresh: it runs at start, after a refresh that brought nothing new, and every minute
+  while the server is behind.
 * **Step-aligned ranges.** Every evaluation time is a multiple of the step, so the points of
   a backfill, of each refresh and of a later ad-hoc query land on the same grid (and caching
   front-ends such as Thanos or Mimir can reuse them).
@@ -18,6 +20,11 @@ Rules this module owns:
 * **Settle before reading a step.** A scraped sample carries the scrape's start time but is
   appended a moment later; a step is read only `SETTLE_S` after it passed, so that the value
   the console keeps is the value a later query for the same time gives.
+* **Some servers answer late.** VictoriaMetrics (`-search.latencyOffset`, 30 s by default)
+  evaluates an instant query for "now" as of 30 s ago and pads or drops the range points of
+  the last 30 s; a remote-write receiver may simply hold no recent samples yet. The console
+  learns how far behind the server answers (`server_lag`), reads steps only up to
+  "server now − lag" and says "server data 30 s behind" rather than showing nothing.
 * **No traffic is not no data.** `histogram_quantile` over a service that served nothing is
   NaN (0/0), and so is the error ratio. Such a row still carries the traffic answer, which is
   0.0: "rps == 0 and latency NaN" is how the UI recognises *no traffic* and says so, instead
@@ -37,6 +44,7 @@ from typing import Literal
 import msgspec
 import numpy as np
 
+from opsconsole.core.clocktext import age_text
 from opsconsole.core.models import METRIC_FIELDS, Circuit, CircuitStateName
 
 # ---------------------------------------------------------------- the queries
@@ -64,6 +72,10 @@ DEFAULT_QUERIES: dict[str, str] = {
         "max by (name, state) (resilience4j_circuitbreaker_state) or label_replace("
         'max by (name) (resilience4j_circuitbreaker_failure_rate), "state", "failure_rate", "", "")'
     ),
+    # The newest sample the server holds (see server_lag). `up` is written for every scrape,
+    # even of a target that is down; a server fed by remote write without `up` can point
+    # this at any raw series, e.g. max(timestamp(http_requests_total)).
+    "freshness": "max(timestamp(up))",
 }
 
 LATENCY_QUANTILES: tuple[tuple[float, str], ...] = (
@@ -80,6 +92,8 @@ _SIGNAL_FIELDS: dict[str, tuple[str, float]] = {
 }
 SECONDS_TO_MS = 1000.0
 CIRCUITS_QUERY = "circuits"
+FRESHNESS_QUERY = "freshness"
+CLOCK_QUERY = "time()"
 FAILURE_RATE_STATE = "failure_rate"  # the circuits answer's rows that carry the rate
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
@@ -230,8 +244,103 @@ def next_due(last_end: float, step: float, *, settle_s: float = SETTLE_S) -> flo
 
 
 def stale_after(step: float) -> float:
-    """Seconds without a successful refresh before the data is STALE."""
+    """Seconds without a new sample before the data is STALE."""
     return max(3.0, 2.5 * step)
+
+
+# ---------------------------------------------------------------- a server that answers late
+
+# A server whose `time()` for "now" is more than this behind the time asked evaluates in the
+# past (VictoriaMetrics' timestamps of "now" are whole seconds: below 1 s is rounding).
+SHIFT_FLOOR_S = 1.0
+# A learned lag moves only by more than this: the measure wobbles with the clock estimate
+# (±0.5 s from a `Date` header) and the words on screen should not.
+LAG_CHANGE_S = 1.0
+LAG_RECHECK_S = 60.0  # while behind, measure again this often (the server may catch up)
+PROBE_RETRY_S = 10.0  # after a refresh brought nothing new, measure again at most this often
+
+
+def server_lag(
+    asked_at: float,
+    evaluated_at: float | None,
+    newest_sample: float | None,
+    step: float,
+    *,
+    settle_s: float = SETTLE_S,
+) -> float:
+    """Seconds the server's data is behind `asked_at` (its clock), 0.0 when it keeps up.
+
+    Measured by two instant queries at `asked_at`: `time()` (when the server really
+    evaluated it) and the `freshness` query (the newest sample it holds). Two kinds of lag
+    add up:
+
+    * **evaluation shift**: a server that answers "now" as of earlier (VictoriaMetrics
+      `-search.latencyOffset`, 30 s by default) says so in `time()`;
+    * **ingestion lag**: the newest sample, as of the evaluation time, is older than a scrape
+      can explain. A sample is up to one scrape interval old (the step is at least that)
+      plus the settle time, so only an age beyond that counts.
+
+    None or NaN inputs (no `up` series, a failed query) count as no evidence of lag.
+    """
+    shift = 0.0
+    if evaluated_at is not None and math.isfinite(evaluated_at):
+        shift = max(0.0, asked_at - evaluated_at)
+        if shift <= SHIFT_FLOOR_S:
+            shift = 0.0
+    behind = 0.0
+    if newest_sample is not None and math.isfinite(newest_sample):
+        age = asked_at - shift - newest_sample
+        if age > step + settle_s:
+            behind = age
+    return round(shift + behind, 3)
+
+
+def next_lag(known: float, measured: float) -> float:
+    """The lag to use from now on: the measure, unless it is within LAG_CHANGE_S of `known`."""
+    if known > 0.0 and abs(measured - known) <= LAG_CHANGE_S:
+        return known
+    return measured if measured > SHIFT_FLOOR_S else 0.0
+
+
+def rewind_for_lag(
+    last_end: float, growth: float, newest_sample: float | None, step: float
+) -> float:
+    """Where to read again from after the lag grew by `growth`.
+
+    The steps of the last `growth` seconds were read before the server had them (they came
+    back empty): read them again, but never what already came with data.
+    """
+    if growth <= 0.0:
+        return last_end
+    back = align_down(last_end - growth, step)
+    if newest_sample is not None:
+        back = max(back, newest_sample)
+    return min(last_end, back)
+
+
+def lag_words(lag: float) -> str:
+    """ "server data 30 s behind" for the link detail; "" when the server keeps up."""
+    return f"server data {age_text(lag, precise=False)} behind" if lag > 0.0 else ""
+
+
+def silence_words(unanswered_s: float, no_new_s: float, limit_s: float) -> str:
+    """Why the data is STALE: the server stopped answering, or answers with nothing new."""
+    if unanswered_s >= limit_s:
+        return f"no answer from Prometheus for {unanswered_s:.0f} s"
+    return f"no new samples for {no_new_s:.0f} s"
+
+
+def clock_from_time(answer: Scalar) -> float | None:
+    """The server clock from a `time()` answer for "now", or None when it cannot be trusted.
+
+    Prometheus evaluates `time()` at the moment it stamps on the answer. VictoriaMetrics
+    evaluates it 30 s earlier (`-search.latencyOffset`) and stamps the whole second asked
+    for: a value more than SHIFT_FLOOR_S from its own stamp is not the clock (the `Date`
+    header is, to the second).
+    """
+    if not math.isfinite(answer.value) or abs(answer.ts - answer.value) > SHIFT_FLOOR_S:
+        return None
+    return answer.value
 
 
 def clock_offset_from_date(date_header: str, sent: float, received: float) -> float | None:
@@ -344,6 +453,9 @@ def decode_answer(
         data = _data.decode(env.data)
     except (msgspec.DecodeError, ValueError) as exc:
         return _invalid(status, f"no result in the answer ({exc})")
+    if expect == "scalar" and data.result_type == "vector":
+        # VictoriaMetrics answers a scalar expression (`time()`) as a one-sample vector.
+        return _scalar_from_vector(status, data.result)
     if data.result_type != expect:
         return _invalid(status, f"expected a {expect} result, got a {data.result_type}")
     warnings = tuple(env.warnings)
@@ -356,6 +468,17 @@ def decode_answer(
         return Scalar(ts, _number(value))
     except (msgspec.DecodeError, ValueError, TypeError) as exc:
         return _invalid(status, f"malformed {expect} ({exc})")
+
+
+def _scalar_from_vector(status: int, raw: msgspec.Raw) -> Scalar | PromError:
+    try:
+        samples = _vector.decode(raw)
+        if len(samples) != 1 or samples[0].metric:
+            return _invalid(status, f"expected a scalar result, got a vector of {len(samples)}")
+        ts, value = samples[0].value
+        return Scalar(ts, _number(value))
+    except (msgspec.DecodeError, ValueError, TypeError) as exc:
+        return _invalid(status, f"malformed scalar ({exc})")
 
 
 def _number(text: str) -> float:

@@ -27,16 +27,22 @@ from opsconsole.core.promql import (
     align_down,
     backfill_range,
     circuits_from_vector,
+    clock_from_time,
     clock_offset_from_date,
     decode_answer,
     format_duration,
+    lag_words,
     merge_signals,
     next_due,
+    next_lag,
     no_traffic,
     plain_words,
     rate_window,
     refresh_range,
     render_queries,
+    rewind_for_lag,
+    server_lag,
+    silence_words,
     stale_after,
 )
 
@@ -182,6 +188,71 @@ def test_clock_offset_from_the_date_header() -> None:
     assert clock_offset_from_date("yesterday", 1.0, 2.0) is None
 
 
+# ---------------------------------------------------------------- a server that answers late
+
+
+def test_prometheus_keeping_up_has_no_lag() -> None:
+    # time() is evaluated when asked; the newest `up` is less than a scrape old.
+    assert server_lag(NOW, NOW, NOW - 0.8, 1.0) == 0.0
+    assert server_lag(NOW, NOW, NOW - 14.0, 15.0) == 0.0  # a 15 s scrape, just before the next
+
+
+def test_victoriametrics_latency_offset_is_the_shift_of_time() -> None:
+    # VictoriaMetrics evaluates "now" 30 s back; its newest sample there is a scrape old: only
+    # the 30 s count (the scrape's age is the ordinary one a step's settle covers).
+    assert server_lag(NOW, NOW - 30.0, NOW - 30.7, 1.0) == 30.0
+    assert server_lag(NOW, NOW - 30.0, NOW - 44.0, 15.0) == 30.0
+
+
+def test_ingestion_behind_counts_beyond_a_scrape_and_the_settle() -> None:
+    assert server_lag(NOW, NOW, NOW - 40.0, 1.0) == 40.0
+    assert server_lag(NOW, NOW, NOW - (1.0 + SETTLE_S), 1.0) == 0.0  # what a scrape explains
+    assert server_lag(NOW, NOW - 30.0, NOW - 75.0, 1.0) == 75.0  # both at once add up
+
+
+@pytest.mark.parametrize(
+    ("evaluated", "newest"), [(None, None), (math.nan, math.nan), (NOW - 0.9, None)]
+)
+def test_no_evidence_is_no_lag(evaluated: float | None, newest: float | None) -> None:
+    # No `up` series, a failed query, or the whole-second rounding of a timestamp.
+    assert server_lag(NOW, evaluated, newest, 1.0) == 0.0
+
+
+def test_a_learned_lag_moves_only_by_more_than_a_second() -> None:
+    assert next_lag(0.0, 30.4) == 30.4
+    assert next_lag(30.4, 29.6) == 30.4 and next_lag(30.4, 31.3) == 30.4
+    assert next_lag(30.4, 60.2) == 60.2
+    assert next_lag(30.4, 0.0) == 0.0  # caught up
+
+
+def test_after_the_lag_grew_the_steps_read_too_early_are_read_again() -> None:
+    last = align_down(NOW, 1.0)
+    # They came back empty: everything after the newest sample is read again...
+    assert rewind_for_lag(last, 30.0, last - 25.0, 1.0) == last - 25.0
+    # ...but no further back than the growth (older steps were read when the server had
+    # them), and nothing that came with data.
+    assert rewind_for_lag(last, 5.0, last - 25.0, 1.0) == last - 5.0
+    assert rewind_for_lag(last, 5.0, None, 1.0) == last - 5.0
+    assert rewind_for_lag(last, 5.0, last - 2.0, 1.0) == last - 2.0
+    assert rewind_for_lag(last, -10.0, last - 25.0, 1.0) == last  # shrank: nothing to re-read
+
+
+def test_lag_and_silence_in_words() -> None:
+    assert lag_words(30.4) == "server data 30 s behind"
+    assert lag_words(185.0) == "server data 3 min 05 s behind"
+    assert lag_words(0.0) == ""
+    assert silence_words(1.0, 4.2, 3.0) == "no new samples for 4 s"
+    assert silence_words(3.4, 4.2, 3.0) == "no answer from Prometheus for 3 s"
+
+
+def test_the_clock_is_time_only_where_it_matches_its_own_stamp() -> None:
+    assert clock_from_time(Scalar(NOW, NOW)) == NOW  # Prometheus
+    # VictoriaMetrics: the whole second asked for, time() evaluated 30 s before it.
+    assert clock_from_time(Scalar(1_795_830_495.0, NOW - 30.0)) is None
+    assert clock_from_time(Scalar(1_795_830_495.0, NOW)) == NOW  # its latencyOffset=0
+    assert clock_from_time(Scalar(NOW, math.nan)) is None
+
+
 # ---------------------------------------------------------------- decoding
 
 
@@ -214,6 +285,26 @@ def test_vector_and_scalar() -> None:
     assert v == Vector((Sample({"name": "x", "state": "open"}, 1_700_000_000.5, 1.0),))
     scalar = b'{"status":"success","data":{"resultType":"scalar","result":[1700000000.5,"17"]}}'
     assert decode_answer(200, scalar, "scalar") == Scalar(1_700_000_000.5, 17.0)
+
+
+def test_a_scalar_as_a_one_sample_vector_is_a_scalar() -> None:
+    # VictoriaMetrics answers time() so.
+    body = (
+        b'{"status":"success","data":{"resultType":"vector","result":'
+        b'[{"metric":{},"value":[1700000030,"1700000000.473"]}]}}'
+    )
+    assert decode_answer(200, body, "scalar") == Scalar(1_700_000_030.0, 1_700_000_000.473)
+    two = (
+        b'{"status":"success","data":{"resultType":"vector","result":'
+        b'[{"metric":{},"value":[1,"1"]},{"metric":{},"value":[1,"2"]}]}}'
+    )
+    labelled = (
+        b'{"status":"success","data":{"resultType":"vector","result":'
+        b'[{"metric":{"a":"b"},"value":[1,"1"]}]}}'
+    )
+    for body in (two, labelled):
+        result = decode_answer(200, body, "scalar")
+        assert isinstance(result, PromError) and result.error_type == INVALID
 
 
 def test_warnings_are_kept() -> None:
