@@ -13,16 +13,19 @@ from opsconsole.app.actions import ActionResult, ActionRunner, register_action_c
 from opsconsole.app.backends import BackendClient
 from opsconsole.backends.errors import BackendError
 from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.backends.secrets import Secret
 from opsconsole.core.actions import Intent
 from opsconsole.core.audit import AuditLog
 from opsconsole.core.commands import Command, CommandError
 from opsconsole.core.keymap import load_keymap
+from opsconsole.core.models import ConnectionState
 from opsconsole.core.timeline import TimelineEntry, TimelineRecorder, TimelineStore
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.keyboard import KeyboardUi, install_keyboard
 from opsconsole.ui.layout import LayoutStore
 from opsconsole.ui.layoutwall import LayoutWall
 from opsconsole.ui.mainwindow import MainWindow
+from opsconsole.ui.tokenprompt import ask_token
 from opsconsole.ui.wall import WallMode
 
 log = logging.getLogger(__name__)
@@ -149,12 +152,71 @@ def build_console(
                 description="fullscreen, read-only, rotating pages; Esc leaves",
             )
         )
+    _register_credentials(ctx, clients, window, walls)
     # Keys last: unknown ids in the keymap can only be told once every command exists.
     bindings, problems = load_keymap(keymap_path, ctx.commands)
     for problem in problems:
         log.warning("keys: %s", problem)
     keyboard = install_keyboard(window, bindings, problems=problems, layouts=window.layout_names)
     return Console(ctx, window, runner, audit, timeline, recorder, clients, keyboard, walls)
+
+
+def _register_credentials(
+    ctx: UiContext, clients: dict[str, BackendClient], window: MainWindow, walls: WallSwitch
+) -> None:
+    """After a 401/403, offer a new token and retry at once: no restart, never on the wall."""
+
+    def refused() -> list[str]:
+        return [
+            name
+            for name, state in ctx.store.backends.items()
+            if state.link.state is ConnectionState.AUTH_FAILED
+        ]
+
+    async def ask(backend: str) -> str:
+        client = clients.get(backend)
+        if client is None or not hasattr(client, "set_token"):
+            return f"{backend}: this backend takes no token"
+        reason = ctx.store.backend(backend).link.detail or "authentication failed"
+        token = await ask_token(backend, reason, window)
+        if token is None:
+            return f"{backend}: no new credentials; still waiting"
+        client.set_token(Secret(token))  # the link retries at once with it
+        return f"{backend}: trying the new credentials"
+
+    def run(backend: str | None = None) -> Any:
+        if walls.active:
+            raise CommandError("credentials are not asked for on the wall display")
+        names = [backend] if backend else refused()
+        if not names:
+            raise CommandError("no backend refused the console's credentials")
+        task = asyncio.get_running_loop().create_task(ask(names[0]))
+        task.add_done_callback(
+            lambda t: (
+                t.cancelled() or t.exception() or window.statusBar().showMessage(t.result(), 15_000)
+            )
+        )
+        return task
+
+    def offer(backend: str, status: object) -> None:
+        if getattr(status, "state", None) is ConnectionState.AUTH_FAILED and not walls.active:
+            window.statusBar().showMessage(
+                f"{backend}: credentials refused — :credentials {backend} (or Ctrl+K, "
+                "'Enter credentials') to try a new token without restarting",
+                120_000,
+            )
+
+    if "backend.credentials" not in ctx.commands:
+        ctx.commands.register(
+            Command(
+                "backend.credentials",
+                "Enter credentials for a backend",
+                run,
+                enabled=lambda: bool(refused()) and not walls.active,
+                description="after an authentication failure: a new token, retried at once",
+            )
+        )
+        ctx.store.connection_changed.connect(offer)
 
 
 SCENARIOS = (

@@ -57,6 +57,7 @@ COMMAND_ARGS: dict[str, tuple[Arg, ...]] = {
     "silence.expire": (Arg.SILENCE,),
     "layout.load": (Arg.LAYOUT,),
     "demo.scenario": (Arg.SCENARIO, Arg.TARGET),
+    "backend.credentials": (Arg.BACKEND,),
 }
 #: Argument slots that name something held by one backend: they also fix `backend=`.
 BACKEND_HELD = frozenset({Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT, Arg.SILENCE})
@@ -132,6 +133,7 @@ VERBS: dict[str, Verb] = {
         Verb("layout", "layout.load", (Arg.LAYOUT,), "layout NAME"),
         Verb("wall", "view.wall", (), "wall"),
         Verb("scenario", "demo.scenario", (Arg.SCENARIO, Arg.TARGET), "scenario NAME [TARGET]", 1),
+        Verb("credentials", "backend.credentials", (Arg.BACKEND,), "credentials [BACKEND]", 1),
         Verb("quit", "app.quit", (), "quit"),
     )
 }
@@ -460,6 +462,8 @@ def parse(text: str, names: Names, available: Container[str] | None = None) -> I
             kwargs["name"] = _pick_listed(value, names.scenarios, "scenario", strict=True)
         elif arg is Arg.TARGET:
             kwargs["target"] = value
+        elif arg is Arg.BACKEND:
+            kwargs["backend"] = _pick_listed(value, tuple(names.backends), "backend", strict=True)
         elif arg is Arg.DURATION:
             kwargs["duration"] = _duration(value)
     if verb.args and verb.args[-1] is Arg.COMMENT:
@@ -626,6 +630,8 @@ def _plain_candidates(arg: Arg, names: Names) -> list[str]:
         return list(DURATIONS)
     if arg is Arg.SCENARIO:
         return list(names.scenarios)
+    if arg is Arg.BACKEND:
+        return list(names.backends)
     if arg is Arg.TARGET:
         every: dict[str, None] = {}
         for b in names.backends.values():

@@ -38,6 +38,7 @@ EVERY_ID = {
     "layout.load",
     "view.wall",
     "demo.scenario",
+    "backend.credentials",
     "app.quit",
 }
 
@@ -184,6 +185,13 @@ def test_no_backend_and_no_names_are_explained() -> None:
     assert "no backend is connected yet" in refusal("failover orders-db replica-1", Names()).message
     empty = Names({"sim": BackendNames()})
     assert "no database clusters are known yet" in refusal("failover x y", empty).message
+
+
+def test_credentials_name_a_known_backend_or_none() -> None:
+    assert run("credentials sim").command_id == "backend.credentials"
+    assert run("credentials sim").kwargs == {"backend": "sim"}
+    assert run("credentials").kwargs == {}  # the backend that refused, found by the handler
+    assert "no backend named 'nope'" in refusal("credentials nope").message
 
 
 def test_layouts_are_passed_through_when_none_are_listed() -> None:
