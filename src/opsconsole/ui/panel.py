@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QWidget
 
 from opsconsole.ui.context import UiContext
@@ -29,6 +29,7 @@ class Panel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._dirty = True
+        self._wired = False  # focus proxy and filter hook, set on first show
         self.setObjectName(self.panel_id)
 
     def mark_dirty(self, *_: object) -> None:
@@ -59,15 +60,18 @@ class Panel(QWidget):
         view = getattr(self, "view", None)
         return view if isinstance(view, QAbstractItemView) else None
 
-    def event(self, event: QEvent) -> bool:
-        # Polish comes once, after the subclass built its widgets and before the first show:
-        # from then on focusing the panel (Alt+N) puts the keys in its list, so `/`, the
-        # arrows and Enter work there, whether or not the subclass set a focus proxy itself.
-        if event.type() == QEvent.Type.Polish:
+    def showEvent(self, event: QShowEvent) -> None:
+        # On show, not in __init__: the subclass has built its widgets by then, and a hidden
+        # dock raised by Alt+N is shown before it takes the focus. From then on focusing the
+        # panel puts the keys in its list, so `/`, the arrows and Enter work there, whether or
+        # not the subclass set a focus proxy itself. (Not `event()`: a Python override there
+        # would run for every event the panel gets.)
+        if not self._wired:
+            self._wired = True
             view = self.main_list()
             if view is not None and self.focusProxy() is None:
                 self.setFocusProxy(view)
             for bar in self.findChildren(FilterBar):
                 # A filter applied at the next refresh would hand back a stale list.
                 bar.before_handing_back = self.catch_up
-        return super().event(event)
+        super().showEvent(event)
