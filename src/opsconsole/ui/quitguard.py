@@ -40,7 +40,7 @@ class QuitDialog(QDialog):
         layout.addWidget(headline)
         consequence = QLabel(
             "Quitting now stops watching for the outcome: the request may already have reached "
-            "the backend, and the console will not record how it ended."
+            "the backend, and how it ended will not be seen here."
         )
         consequence.setWordWrap(True)
         consequence.setStyleSheet(f"color: {theme.STATE_COLOURS[theme.Health.WARNING]};")
