@@ -80,7 +80,8 @@ def audit_main(argv: list[str]) -> int:
     v = sub.add_parser(
         "verify",
         help="check the hash chain of an audit log",
-        description="Check every record's hash and its link to the one before.",
+        description="Check every record's hash and its link to the one before, and that "
+        "no record is missing from the end.",
         epilog=VERIFY_EXIT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
