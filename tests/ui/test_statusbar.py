@@ -202,3 +202,24 @@ def test_live_link_with_a_problem_says_it_in_plain_words() -> None:
     )
     stale = LinkStatus(ConnectionState.STALE, Transport.POLLING, "no data for 4 s")
     assert "no data for" not in describe_link("b", stale, 4.0, 0.0).plain
+
+
+def test_the_tooltip_never_shows_a_password(qapp, qtbot) -> None:
+    from opsconsole.app.backends import describe
+    from opsconsole.core.config import BackendConfig
+    from opsconsole.core.events import BackendDescribed
+    from opsconsole.core.models import BackendInfo
+
+    ctx, bar, _window = make_bar(qtbot)
+    cfg = BackendConfig(name="ops", kind="opsapi", url="http://alice:hunter2@ops.example:8080")
+    ctx.store.apply(BackendDescribed("ops", describe(cfg)))
+    # Described by hand, as a future path might: the tooltip strips the password itself too.
+    raw = BackendInfo("raw", "prometheus", "https://bob:pa55word@prom.example/x")
+    ctx.store.apply(BackendDescribed("raw", raw))
+    bar.refresh(time.monotonic())
+    ops = bar.findChild(QWidget, "link_ops").toolTip()
+    prom = bar.findChild(QWidget, "link_raw").toolTip()
+    assert "opsapi at http://ops.example:8080" in ops
+    assert "prometheus at https://prom.example/x" in prom
+    for secret in ("alice", "hunter2", "bob", "pa55word"):
+        assert secret not in ops + prom

@@ -17,10 +17,11 @@ from opsconsole.backends.credentials import lookup_tokens
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.backends.prometheus import PrometheusClient
 from opsconsole.backends.secrets import Secret
-from opsconsole.core.config import BackendConfig, Config, load_config
+from opsconsole.core.config import BackendConfig, Config, ConfigError, ConfigProblem, load_config
 from opsconsole.core.events import BackendDescribed, ConnectionChanged, StoreEvent
 from opsconsole.core.models import BackendInfo, ConnectionState, LinkStatus
 from opsconsole.core.paths import CONFIG_FILE, config_dir
+from opsconsole.core.urls import UrlProblem, check_backend_url, without_credentials
 
 if TYPE_CHECKING:
     from opsconsole.sim.embedded import EmbeddedSim
@@ -58,21 +59,25 @@ class Plan:
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
-    """--demo or --url win over the config file; a missing default file means the demo.
+    """--demo or --url win over the config file's backends; no default file means the demo.
 
-    Raises `ConfigError` (with file, line and key) for a broken file that was asked for or
-    that exists at the default place: a typo must never silently start the demo instead.
+    Raises `ConfigError` (with file, line and key, or the option) for a broken file that was
+    asked for or that exists at the default place, for a file given with --config that names no
+    backend, and for an unusable --url: a typo must never silently start the demo instead.
     """
     explicit = getattr(args, "config", None)
     path = Path(explicit) if explicit else config_dir() / CONFIG_FILE
+    url = url_option(args.url) if args.url is not None else None
+    if explicit and (args.demo or url):
+        load_config(path)  # its [keys] still apply, so a broken file is said now, not ignored
     if args.demo:
         return Plan((), demo=True, config_path=path if path.is_file() else None)
-    if args.url:
+    if url:
         url_backend = BackendConfig(
-            name=name_for_url(args.url),
+            name=name_for_url(url),
             from_url=True,
             kind="opsapi",
-            url=args.url.rstrip("/"),
+            url=url,
             verify_tls=not args.no_verify_tls,
         )
         return Plan((url_backend,), config_path=path if path.is_file() else None)
@@ -80,8 +85,27 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         config: Config = load_config(path)
         if config.backends:
             return Plan(config.backends, config_path=path)
-        return Plan((), demo=True, config_path=path)
+        if config.demo or not explicit:
+            # A comment-only file at the default place is how the first-run choice remembered
+            # the demo before `demo = true`; such files keep starting the demo.
+            return Plan((), demo=True, config_path=path)
+        message = "no [[backend]] tables; add one (see the README) or start with --demo"
+        raise ConfigError([ConfigProblem(path, None, "", message)])
     return Plan((), demo=True, config_path=path, first_run=True)
+
+
+def url_option(raw: str) -> str:
+    """The --url address checked; `ConfigError` naming the option says what is wrong."""
+    try:
+        return check_backend_url(raw)
+    except UrlProblem as exc:
+        message = (
+            "credentials in the URL are not accepted; use --token-env VAR or "
+            "`opsconsole auth set NAME`"
+            if exc.credentials
+            else str(exc)
+        )
+        raise ConfigError([ConfigProblem(None, None, "--url", message)]) from None
 
 
 def name_for_url(url: str) -> str:
@@ -113,7 +137,9 @@ def remember_choice(kind: str, url: str | None, config_path: Path) -> None:
     if kind == "demo" or url is None:
         text = (
             "# Written by the first-run choice: the built-in demo backend.\n"
-            "# Add [[backend]] tables to watch real systems (see the README).\n"
+            "# To watch real systems instead, replace `demo = true` with [[backend]] tables\n"
+            "# (see the README).\n"
+            "demo = true\n"
         )
     else:
         text = (
@@ -133,7 +159,7 @@ def describe(cfg: BackendConfig) -> BackendInfo:
     return BackendInfo(
         name=cfg.name,
         kind=cfg.kind,  # type: ignore[arg-type]  # validated by the config loader
-        url=cfg.url,
+        url=without_credentials(cfg.url),  # checked already; this keeps any slip off screen
         insecure=not cfg.verify_tls,
         actions=ACTIONS_BY_KIND[cfg.kind],
     )

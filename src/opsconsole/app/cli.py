@@ -134,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plan = plan_from_args(args)
     except ConfigError as exc:
-        print(f"opsconsole: the configuration has problems:\n{exc}", file=sys.stderr)
+        if all(problem.path is None for problem in exc.problems):  # an option, e.g. --url
+            print(f"opsconsole: {exc}", file=sys.stderr)
+        else:
+            print(f"opsconsole: the configuration has problems:\n{exc}", file=sys.stderr)
         return 2
     if not args.text and not _display_available():
         if args.self_test:

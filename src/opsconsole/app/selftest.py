@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opsconsole.backends.secrets import redact
 from opsconsole.core.models import ConnectionState
 from opsconsole.core.store import Store
+from opsconsole.core.urls import without_credentials
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,7 +72,7 @@ async def self_test(
     if stats.first_data_painted_at is None:
         words = "; ".join(_describe(store, name) for name in backends) or "no backend configured"
         report["reason"] = f"no live data painted within {args.self_test_timeout:g} s: {words}"
-        print(json.dumps(report), flush=True)
+        _print_report(report)
         return 1
     report["first_data_s"] = round(
         process_age_s() - (time.monotonic() - stats.first_data_painted_at), 3
@@ -99,12 +101,17 @@ async def self_test(
             for n in backends
             if store.backend(n).link.state is not ConnectionState.LIVE
         )
-    print(json.dumps(report), flush=True)
+    _print_report(report)
     return 0 if report["ok"] else 1
+
+
+def _print_report(report: dict[str, object]) -> None:
+    # Link details quote what backends and libraries said: no token or password goes out.
+    print(redact(json.dumps(report)), flush=True)
 
 
 def _describe(store: Store, name: str) -> str:
     state = store.backend(name)
-    where = f" ({state.info.url})" if state.info is not None else ""
+    where = f" ({without_credentials(state.info.url)})" if state.info is not None else ""
     detail = f" ({state.link.detail})" if state.link.detail else ""
     return f"backend {name}{where} is {state.link.state.value}{detail}"

@@ -6,6 +6,8 @@ import logging
 import re
 import threading
 
+from opsconsole.core.urls import strip_credentials
+
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",;]+")
 _known: set[str] = set()
 _lock = threading.Lock()
@@ -42,8 +44,8 @@ class Secret:
 
 
 def redact(text: str) -> str:
-    """Mask every known token and every `Bearer xyz` in a text."""
-    text = _BEARER.sub(r"\1***", text)
+    """Mask every known token and every `Bearer xyz` in a text; drop user:password@ from URLs."""
+    text = strip_credentials(_BEARER.sub(r"\1***", text))
     with _lock:
         known = sorted(_known, key=len, reverse=True)
     for value in known:

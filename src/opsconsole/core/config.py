@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 from opsconsole.core.durations import format_duration, parse_duration
+from opsconsole.core.urls import UrlProblem, check_backend_url
 
 BACKEND_KINDS = ("opsapi", "prometheus", "alertmanager")
 QUERY_NAMES = ("latency", "traffic", "errors", "cpu", "memory", "circuits")
 QUERY_PLACEHOLDERS = ("service_label", "window", "quantile")
 
-TOP_LEVEL_KEYS = ("backend", "keys")  # `[keys]` belongs to opsconsole.core.keymap
+TOP_LEVEL_KEYS = ("backend", "keys", "demo")  # `[keys]` belongs to opsconsole.core.keymap
 BACKEND_KEYS = (
     "name",
     "kind",
@@ -44,6 +44,7 @@ MAX_HISTORY_S = 32 * 86400.0  # above Prometheus' 15-day default retention, shor
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}", re.ASCII)  # ":" for "host:port" names
 _LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+_LONG_NUMBER = re.compile(r"[0-9A-Fa-f_]{4000,}", re.ASCII)
 
 _SECRET_MESSAGE = (
     "tokens never go in the config file; use `opsconsole auth set NAME` "
@@ -76,6 +77,7 @@ class Config:
 
     path: Path | None
     backends: tuple[BackendConfig, ...]
+    demo: bool = False  # `demo = true`: the built-in demo backend, as the first-run choice wrote
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,9 @@ class ConfigError(Exception):
 # inside a multi-line PromQL string for a key.
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
+# Paths deeper than this are never reported; building them would be quadratic in a hostile
+# `a.a.a…` key of thousands of parts.
+_MAX_PATH = 8
 
 
 def _read_key(text: str, pos: int) -> tuple[list[str], int] | None:
@@ -155,6 +160,7 @@ class _ValueScan:
 
     quote: str | None = None  # '"""' or "'''" while inside a multi-line string
     depth: int = 0  # open [ and { brackets
+    peak: int = 0  # the most brackets open at once since the caller last reset it
 
     @property
     def open(self) -> bool:
@@ -188,6 +194,7 @@ class _ValueScan:
             else:
                 if ch in "[{":
                     self.depth += 1
+                    self.peak = max(self.peak, self.depth)
                 elif ch in "]}" and self.depth > 0:
                     self.depth -= 1
                 pos += 1
@@ -206,12 +213,15 @@ class _Locator:
     def __init__(self, text: str) -> None:
         self.lines: dict[tuple[str | int, ...], int] = {}
         self._arrays: dict[tuple[str | int, ...], int] = {}  # array-of-tables path → count
+        self.deepest: tuple[int, int | None] = (0, None)  # most nesting on one line, that line
         prefix: tuple[str | int, ...] = ()
         scan = _ValueScan()
         # Split on "\n" only, as TOML counts lines: splitlines() would also break at U+2028 etc.
         for number, line in enumerate(text.split("\n"), start=1):
             if scan.open:
+                scan.peak = scan.depth
                 scan.feed(line)
+                self._nesting(scan.peak, number)
                 continue
             stripped = line.lstrip(" \t")
             if not stripped or stripped.startswith("#"):
@@ -220,7 +230,8 @@ class _Locator:
                 array = stripped.startswith("[[")
                 parsed = _read_key(stripped, 2 if array else 1)
                 if parsed is not None:
-                    prefix = self._table(parsed[0], array)
+                    self._nesting(len(parsed[0]), number)
+                    prefix = self._table(parsed[0][:_MAX_PATH], array)
                     self.lines.setdefault(prefix, number)
                     if array:  # the array as a whole sits where its first table starts
                         self.lines.setdefault(prefix[:-1], number)
@@ -231,10 +242,16 @@ class _Locator:
             parts, end = parsed
             if end < len(stripped) and stripped[end] == "=":
                 path = prefix
-                for part in parts:
+                for part in parts[:_MAX_PATH]:
                     path = (*path, part)
                     self.lines.setdefault(path, number)
+                scan.peak = scan.depth
                 scan.feed(stripped, end + 1)
+                self._nesting(len(parts) + scan.peak, number)
+
+    def _nesting(self, depth: int, number: int) -> None:
+        if depth > self.deepest[0]:
+            self.deepest = (depth, number)
 
     def _resolve(self, parts: Iterable[str]) -> tuple[str | int, ...]:
         """A header's path with the current index inserted after each array of tables."""
@@ -321,22 +338,15 @@ def _duration(
 
 def _check_url(raw: str) -> tuple[str | None, str | None]:
     """The URL without trailing slash, or the reason it cannot be used."""
-    text = raw.strip()
     try:
-        parts = urlsplit(text)
-        _ = parts.port  # raises ValueError for a port that is not a number in range
-    except ValueError as exc:
-        return None, f"{raw!r} is not a URL ({exc})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None, f"{raw!r} is not a URL; write e.g. https://prometheus.example:9090"
-    if parts.username is not None or parts.password is not None:
-        return None, (
-            "credentials never go in the config file; remove user:password@ from the URL and "
-            "use `opsconsole auth set NAME` with token_key"
-        )
-    if parts.query or parts.fragment:
-        return None, f"{raw!r}: the URL must not have a ?query or #fragment (paths are added)"
-    return text.rstrip("/"), None
+        return check_backend_url(raw), None
+    except UrlProblem as exc:
+        if exc.credentials:
+            return None, (
+                "credentials never go in the config file; remove user:password@ from the URL "
+                "and use `opsconsole auth set NAME` with token_key"
+            )
+        return None, str(exc)
 
 
 def _check_template(template: str) -> str | None:
@@ -491,11 +501,31 @@ def _check_backend(
 def parse_config(text: str, path: Path | None = None) -> Config:
     """Check a config file's text; raise ConfigError listing every problem found."""
     try:
+        return _parse_config(text, path)
+    except RecursionError:
+        # tomllib and the secret search read nested arrays, tables and dotted keys by
+        # recursion: thousands of levels exhaust the stack. No setting nests more than four.
+        _depth, line = _Locator(text).deepest
+        message = "nesting too deep: arrays or tables are nested inside each other too often"
+        raise ConfigError([ConfigProblem(path, line, "", message)]) from None
+
+
+def _parse_config(text: str, path: Path | None) -> Config:
+    try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = _TOML_POSITION.search(str(exc))
         line = int(match.group(1)) if match else None
         raise ConfigError([ConfigProblem(path, line, "", f"not valid TOML: {exc}")]) from None
+    except ValueError as exc:
+        # Python refuses to read an integer of more than 4,300 digits (a guard against slow
+        # conversions); tomllib lets that ValueError through without a position.
+        match = _LONG_NUMBER.search(text)
+        if match is None:
+            raise ConfigError([ConfigProblem(path, None, "", f"not valid TOML: {exc}")]) from None
+        line = text.count("\n", 0, match.start()) + 1
+        message = "a number with thousands of digits; no setting needs one"
+        raise ConfigError([ConfigProblem(path, line, "", message)]) from None
 
     problems = _Problems(path, _Locator(text))
     _find_secrets(data, (), "", problems)
@@ -505,6 +535,12 @@ def parse_config(text: str, path: Path | None = None) -> Config:
 
     backends: list[BackendConfig] = []
     raw_backends = data.get("backend", [])
+    demo = data.get("demo", False)
+    if not isinstance(demo, bool):
+        problems.add(("demo",), "demo", f"expected true or false, got {_type_name(demo)}")
+    elif demo and raw_backends:
+        message = "true runs only the built-in demo; remove it to watch the [[backend]] tables"
+        problems.add(("demo",), "demo", message)
     if isinstance(raw_backends, dict):
         message = "write [[backend]] (an array of tables), not [backend]"
         problems.add(("backend",), "backend", message)
@@ -524,7 +560,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     if problems.items:
         # In file order, so the list reads top to bottom like the file (stable within a line).
         raise ConfigError(sorted(problems.items, key=lambda p: p.line or 0))
-    return Config(path=path, backends=tuple(backends))
+    return Config(path=path, backends=tuple(backends), demo=demo is True)
 
 
 def load_config(path: Path) -> Config:
@@ -532,6 +568,8 @@ def load_config(path: Path) -> Config:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
+        raise ConfigError([ConfigProblem(path, None, "", "no such file")]) from None
+    except ValueError:  # a NUL in the path: no file can have that name
         raise ConfigError([ConfigProblem(path, None, "", "no such file")]) from None
     except OSError as exc:
         message = f"cannot read the file ({exc.strerror or exc})"

@@ -200,6 +200,8 @@ def read_keys_table(path: Path) -> tuple[dict[str, str], list[str]]:
         return {}, [f"{path}: cannot read the key map ({exc.strerror or exc}); using default keys"]
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return {}, [f"{path}: not valid TOML ({exc}); using default keys"]
+    except (RecursionError, ValueError):  # thousands of nesting levels or of digits
+        return {}, [f"{path}: nesting too deep or a number too long; using default keys"]
     table = data.get("keys", {})
     if not isinstance(table, dict):
         return {}, [f'{path}: [keys] must be a table of command id = "key"; using default keys']

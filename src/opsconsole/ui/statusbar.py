@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from opsconsole.core.health import Health
 from opsconsole.core.models import ConnectionState, LinkStatus, Transport
+from opsconsole.core.urls import without_credentials
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.panel import Panel
@@ -207,7 +208,7 @@ class BackendStatusBar(Panel):
         text = describe_link(name, state.link, age, self.ctx.clock(), insecure)
         lines = [f"Backend {name}: {state.link.state.value}"]
         if info is not None:
-            lines.append(f"{info.kind} at {info.url}")
+            lines.append(f"{info.kind} at {without_credentials(info.url)}")
         if insecure:
             lines.append("INSECURE: the TLS certificate is not verified (verify_tls = false)")
         if state.link.transport is not None:

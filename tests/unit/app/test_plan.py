@@ -9,12 +9,13 @@ import pytest
 from opsconsole.app.backends import (
     ACTIONS_BY_KIND,
     describe,
+    name_for_url,
     plan_from_args,
     plan_from_choice,
     remember_choice,
 )
 from opsconsole.app.cli import parse_args
-from opsconsole.core.config import ConfigError
+from opsconsole.core.config import BackendConfig, ConfigError
 
 GOOD = """\
 [[backend]]
@@ -122,7 +123,6 @@ def test_described_backends_carry_tls_trust_and_abilities(tmp_path: Path) -> Non
         ("http://127.0.0.1:8080", "127.0.0.1:8080"),
         ("http://localhost:9000/api", "localhost:9000"),
         ("http://[::1]:8080", "::1:8080"),
-        ("https://alice:hunter2@ops.example", "ops.example"),  # credentials never in a name
         ("http://ops.example", "ops.example"),
     ],
 )
@@ -130,7 +130,7 @@ def test_a_backend_given_by_url_is_named_by_its_host(url: str, name: str, xdg: P
     (only,) = plan_from_args(parse_args(["--url", url])).backends
     assert only.name == name
     assert only.from_url
-    assert "hunter2" not in only.name
+    assert name_for_url("https://alice:hunter2@ops.example") == "ops.example"
 
 
 def test_a_remembered_url_choice_keeps_its_host_name(xdg: Path) -> None:
@@ -138,3 +138,89 @@ def test_a_remembered_url_choice_keeps_its_host_name(xdg: Path) -> None:
     (backend,) = plan_from_args(parse_args([])).backends
     assert backend.name == "127.0.0.1:8080"
     assert not backend.from_url  # read from the file: its token comes from the keyring
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://alice:hunter2@ops.example",
+        "https://hunter2@127.0.0.1:8080",
+        "http://a:hunter2@h:99999",
+    ],
+)
+def test_a_url_with_credentials_is_refused_without_repeating_them(url: str, xdg: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        plan_from_args(parse_args(["--url", url]))
+    (problem,) = err.value.problems
+    assert (problem.path, problem.line, problem.key) == (None, None, "--url")
+    assert problem.message == (
+        "credentials in the URL are not accepted; use --token-env VAR or `opsconsole auth set NAME`"
+    )
+    assert "hunter2" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://127.0.0.1:99999", "the port must be a number from 1 to 65535"),
+        ("http://h\x01:80", "control characters"),
+        ("http://h:80/\x00", "contains a NUL byte"),
+        ("ftp://h", "is not a URL"),
+        ("", "empty"),
+    ],
+)
+def test_an_unusable_url_is_an_error_naming_the_option(url: str, words: str, xdg: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        plan_from_args(parse_args(["--url", url]))
+    assert str(err.value).startswith("--url: ")
+    assert words in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["", "# nothing here yet\n", '[keys]\n"app.quit" = "Ctrl+Q"\n'])
+def test_a_config_file_given_without_backends_is_an_error(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "empty.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        plan_from_args(parse_args(["--config", str(path)]))
+    assert str(err.value).startswith(f"{path}: no [[backend]] tables")
+
+
+def test_an_explicit_demo_file_starts_the_demo(tmp_path: Path) -> None:
+    path = tmp_path / "demo.toml"
+    path.write_text("demo = true\n")
+    plan = plan_from_args(parse_args(["--config", str(path)]))
+    assert plan.demo and not plan.first_run and plan.config_path == path
+
+
+def test_a_comment_only_default_file_still_starts_the_demo(xdg: Path) -> None:
+    """What the first-run choice wrote for the demo before it wrote `demo = true`."""
+    xdg.parent.mkdir(parents=True)
+    xdg.write_text(
+        "# Written by the first-run choice: the built-in demo backend.\n"
+        "# Add [[backend]] tables to watch real systems (see the README).\n"
+    )
+    plan = plan_from_args(parse_args([]))
+    assert plan.demo and not plan.first_run
+
+
+def test_the_remembered_demo_says_so_in_the_file(xdg: Path) -> None:
+    remember_choice("demo", None, xdg)
+    assert "demo = true" in xdg.read_text()
+    plan = plan_from_args(parse_args(["--config", str(xdg)]))  # also when named explicitly
+    assert plan.demo
+
+
+def test_a_broken_file_given_with_demo_or_url_is_still_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    for flag in (["--demo"], ["--url", "http://127.0.0.1:8080"], []):
+        with pytest.raises(ConfigError) as err:
+            plan_from_args(parse_args([*flag, "--config", str(path)]))
+        assert str(err.value) == f"{path}:1: " + (
+            "nesting too deep: arrays or tables are nested inside each other too often"
+        )
+
+
+def test_described_urls_never_carry_credentials() -> None:
+    cfg = BackendConfig(name="ops", kind="opsapi", url="http://alice:hunter2@ops.example:8080")
+    assert describe(cfg).url == "http://ops.example:8080"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from opsconsole.core.config import (
+    BACKEND_KEYS,
     BACKEND_KINDS,
     QUERY_NAMES,
     BackendConfig,
@@ -237,7 +241,7 @@ def test_unknown_top_level_key_suggests_the_nearest() -> None:
     assert only_problem("zzz = 1\n") == (
         1,
         "zzz",
-        "unknown key 'zzz'; the keys here are: backend, keys",
+        "unknown key 'zzz'; the keys here are: backend, keys, demo",
     )
 
 
@@ -423,3 +427,214 @@ def test_alertmanager_is_read_every_5_s_unless_told_otherwise() -> None:
     assert am.step_s == 5.0
     (prom,) = parse_config(text.replace("alertmanager", "prometheus")).backends
     assert prom.step_s == 15.0
+
+
+# --- hostile files: a plain problem with file and line, never another exception ---------------
+
+DEEP = 5000
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("# arrays\nx = " + "[" * DEEP + "]" * DEEP + "\n", 2),
+        ('[[backend]]\nname = "a"\nq = ' + "{a = " * DEEP + "1" + "}" * DEEP + "\n", 3),
+        ("\n\n" + "x" + ".x" * DEEP + " = 1\n", 3),
+        ("[" + ".".join(["t"] * DEEP) + "]\n", 1),
+        ("x = [\n" + "[\n" * DEEP + "]\n" * DEEP + "]\n", 2),  # spread over lines
+    ],
+)
+def test_thousands_of_nesting_levels_are_a_plain_problem(text: str, line: int) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, Path("config.toml"))
+    (problem,) = err.value.problems
+    assert problem.message.startswith("nesting too deep")
+    assert problem.line is not None and problem.line >= line
+    assert str(err.value).startswith(f"config.toml:{problem.line}: nesting too deep")
+
+
+def test_a_number_with_thousands_of_digits_is_a_plain_problem() -> None:
+    assert only_problem(backend("# big", "step = 1" + "0" * 5000)) == (
+        6,
+        "",
+        "a number with thousands of digits; no setting needs one",
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://h\\u0000x:80", "contains a NUL byte"),
+        ("http://h:80/a\\u0000", "contains a NUL byte"),
+        ("http://h\\tx", "control characters"),
+        ("http://h:99999", "the port must be a number from 1 to 65535"),
+        ("http://h:0", "the port must be a number from 1 to 65535"),
+        ("http://bücher.example", "xn-- form"),
+    ],
+)
+def test_urls_the_connection_would_choke_on_are_refused_at_their_line(url: str, words: str) -> None:
+    text = f'[[backend]]\nname = "p"\nkind = "opsapi"\n\nurl = "{url}"\n'
+    line, key, message = only_problem(text)
+    assert (line, key) == (5, "backend[1].url")
+    assert words in message
+
+
+def test_a_nul_in_the_file_name_is_no_such_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "a\x00b.toml")
+    assert err.value.problems[0].message == "no such file"
+
+
+def test_demo_true_is_the_remembered_demo() -> None:
+    config = parse_config("# the first-run choice\ndemo = true\n")
+    assert config.demo and config.backends == ()
+    assert not parse_config("demo = false\n").demo
+    assert not parse_config("").demo
+    assert only_problem('demo = "yes"\n') == (1, "demo", "expected true or false, got a string")
+    assert only_problem("demo = true\n\n" + backend()) == (
+        1,
+        "demo",
+        "true runs only the built-in demo; remove it to watch the [[backend]] tables",
+    )
+
+
+TOMLISH = st.lists(
+    st.sampled_from(
+        [
+            "[[backend]]",
+            "[backend]",
+            "[backend.queries]",
+            "[keys]",
+            "[",
+            "]",
+            "{",
+            "}",
+            ",",
+            ".",
+            "=",
+            '"',
+            "'",
+            '"""',
+            "'''",
+            "#",
+            " ",
+            "\n",
+            "\n",
+            "\\",
+            "\\u0000",
+            "\\t",
+            "name",
+            "kind",
+            "url",
+            "step",
+            "history",
+            "queries",
+            "latency",
+            "verify_tls",
+            "token_key",
+            "demo",
+            "token",
+            "opsapi",
+            "prometheus",
+            "alertmanager",
+            '"http://h:80"',
+            '"http://u:p@h"',
+            '"http://h:99999"',
+            '"15s"',
+            '"{window}"',
+            '"{x}"',
+            "true",
+            "1e999",
+            "-0",
+            "0x1F",
+            "nan",
+            "inf",
+            "1979-05-27",
+            "\x00",
+            "\r\n",
+            "é",
+            "\u2028",
+        ]
+    )
+    | st.text(max_size=4),
+    max_size=40,
+).map("".join)
+# Starts that break the parser itself rather than our checks; first, so nothing hides them.
+HOSTILE_START = st.sampled_from(
+    [
+        "",
+        "x = 1" + "0" * 4400,
+        "x = " + "[" * 3000,
+        "x = " + "{a = " * 3000,
+        "x" + ".x" * 3000 + " = 1",
+        "[" + "t." * 3000 + "t]",
+        "[[backend]]\nurl = 'http://h\u0000'",
+        '[[backend]]\nurl = "http://h\\u0000"',
+    ]
+)
+
+
+def _toml(value: object) -> str:
+    """A value written as TOML (inline), so the fuzz below reaches the checks, not the parser."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    assert isinstance(value, dict)
+    return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+
+
+KEYS = st.sampled_from([*BACKEND_KEYS, *QUERY_NAMES, "demo", "token", "x"]) | st.text(max_size=4)
+SCALARS = (
+    st.booleans()
+    | st.integers()
+    | st.floats(allow_infinity=False, allow_nan=False)
+    | st.text(max_size=20)
+    | st.sampled_from(["http://h:80", "http://u:p@h", "15s", "{window}", "prometheus", "opsapi"])
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(HOSTILE_START, TOMLISH)
+def test_any_text_is_a_config_or_a_config_error(start: str, text: str) -> None:
+    try:
+        parse_config(start + text, Path("c.toml"))
+    except ConfigError as exc:
+        assert exc.problems and all(p.path == Path("c.toml") for p in exc.problems)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(KEYS, VALUES, max_size=3),
+    st.lists(st.dictionaries(KEYS, VALUES, max_size=8), max_size=3),
+)
+def test_any_values_in_any_keys_are_a_config_or_a_config_error(
+    top: dict[str, object], backends: list[dict[str, object]]
+) -> None:
+    lines = [f"{json.dumps(k)} = {_toml(v)}" for k, v in top.items()]
+    for table in backends:
+        lines += ["[[backend]]", *(f"{json.dumps(k)} = {_toml(v)}" for k, v in table.items())]
+    try:
+        parse_config("\n".join(lines))
+    except ConfigError as exc:
+        assert exc.problems
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.binary(max_size=300))
+def test_any_bytes_in_a_file_are_a_config_or_a_config_error(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "fuzz.toml"
+    path.write_bytes(data)
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        assert exc.problems
