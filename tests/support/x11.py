@@ -8,7 +8,7 @@ import ctypes.util
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -78,14 +78,32 @@ def xdotool(display: str, *args: str) -> str:
     return result.stdout
 
 
-def find_window(display: str, title_regex: str, timeout: float = 30) -> int:
-    """The id of the first visible window whose title matches, once it is mapped."""
+def find_window(
+    display: str,
+    title_regex: str,
+    timeout: float = 30,
+    process: subprocess.Popen[str] | None = None,
+    stderr: Callable[[], str] = lambda: "",
+) -> int:
+    """The id of the first visible window whose title matches, once it is mapped.
+
+    Given the `process` that should show it, fails at once (with its `stderr`) if it exits.
+    """
 
     def found() -> int | None:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(
+                f"exited ({process.returncode}) before showing {title_regex!r}: {stderr()[-2000:]}"
+            )
         ids = xdotool(display, "search", "--onlyvisible", "--name", title_regex).split()
         return int(ids[0]) if ids else None
 
-    return poll_until(found, timeout, f"a window titled {title_regex!r} on {display}")
+    try:
+        return poll_until(found, timeout, f"a window titled {title_regex!r} on {display}")
+    except AssertionError as exc:
+        titles = xdotool(display, "search", "--name", ".").split()
+        names = [xdotool(display, "getwindowname", w).strip() for w in titles]
+        raise AssertionError(f"{exc}; windows there: {names}; stderr: {stderr()[-2000:]}") from None
 
 
 def window_size(display: str, window: int) -> tuple[int, int]:

@@ -65,7 +65,12 @@ def test_sigterm_while_the_first_run_question_waits_exits_zero(tmp_path, display
     # no Python timer running, so only the loop's wake-up pipe gets the signal through.
     console = RunningConsole(tmp_path=tmp_path, env={"QT_QPA_PLATFORM": "xcb", "DISPLAY": display})
     try:
-        find_window(display, "^Welcome to opsconsole$")
+        find_window(
+            display,
+            "^Welcome to opsconsole$",
+            process=console.proc,
+            stderr=lambda: console.stderr,
+        )
         console.proc.send_signal(signal.SIGTERM)
         code = console.wait_exit()
         assert code == 0 and "Traceback" not in console.stderr, console.stderr[-3000:]
