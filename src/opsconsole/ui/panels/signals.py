@@ -131,8 +131,9 @@ class GoldenSignalsPanel(Panel):
     For tests and the app: `curves` (field → PlotCurveItem), `refresh_count`, `window_s` /
     `set_window()`, `shown_span_s` and `span_note` (what the ring really holds),
     `following` / `zoom` / `zoom_to()` / `back_to_live()`, `readout_at()` and
-    `readout_text`, `threshold_lines`, `baseline_band`, `markers()` / `marker_lines()`,
-    `stale`, `stale_text`, `chart` (the ChartWidget) and `plots`.
+    `readout_text`, `set_interactive()` (off for a wall page), `threshold_lines`,
+    `baseline_band`, `markers()` / `marker_lines()` / `marker_labels`, `stale`,
+    `stale_text`, `chart` (the ChartWidget) and `plots`.
     """
 
     panel_id = "golden_signals"
@@ -157,9 +158,8 @@ class GoldenSignalsPanel(Panel):
         self._pens = {spec.field: pg.mkPen(theme.SERIES[spec.field], width=1) for spec in CURVES}
         self._stale_pen = pg.mkPen(STALE_PEN_COLOUR, width=1)
         self._last_refresh = -math.inf
-        # What the last refresh plotted, for the read-out: the window, the usual step and the
-        # holes in time (copies: the ring moves on under them).
-        self._view = (0.0, 1.0)
+        # What the last refresh plotted, for the read-out: the live edge, the usual step and
+        # the holes in time (copies: the ring moves on under them).
         self._live_end = 0.0
         self._step = math.nan
         self._gap_starts = np.empty(0)
@@ -489,7 +489,6 @@ class GoldenSignalsPanel(Panel):
             start, end = live_end - self.shown_span_s, live_end
         else:
             start, end = self.zoom
-        self._view = (start, end)
         self._live_end = live_end
         svc = state.services.get(service)
         thresholds = svc.thresholds if svc is not None else Thresholds()
