@@ -5,13 +5,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import sys
+from collections.abc import Callable
 
 from opsconsole import __version__
 from opsconsole.backends.secrets import Secret, install_log_redaction
 
 log = logging.getLogger("opsconsole")
+
+
+DAY_S = 86400.0
+
+
+def _seconds(most: float | None = None) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds above zero (and at most `most`)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        # nan and inf parse as floats, yet no timer can wait for them.
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"{text!r}: at most {most:g} seconds")
+        return value
+
+    return parse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--self-test-timeout",
-        type=float,
+        type=_seconds(DAY_S),
         default=20.0,
         metavar="S",
         help="self-test: give up after S seconds without live data (default 20)",
@@ -57,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     wall.add_argument(
         "--rotate",
-        type=float,
+        type=_seconds(DAY_S),
         default=None,
         metavar="S",
         help="wall: next page every S seconds (holds on a critical page)",
@@ -66,13 +91,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--layout", metavar="NAME", help="start with this named layout")
     p.add_argument(
         "--status-every",
-        type=float,
+        type=_seconds(DAY_S),
         default=2.0,
         metavar="S",
         help="text mode: print the live status every S seconds",
     )
     p.add_argument(
-        "--duration", type=float, default=None, metavar="S", help="text mode: exit after S seconds"
+        "--duration",
+        type=_seconds(),
+        default=None,
+        metavar="S",
+        help="text mode: exit after S seconds",
     )
     p.add_argument("-v", "--verbose", action="store_true")
     p.add_argument("--version", action="version", version=f"opsconsole {__version__}")

@@ -75,6 +75,21 @@ def _file(text: str) -> Callable[[Path], Path]:
             ["--demo"],  # the file is named, so its [keys] would apply: said, not ignored
             "{path}:1: nesting too deep",
         ),
+        (
+            None,
+            ["--demo", "--wall", "--rotate", "inf"],
+            "opsconsole: error: argument --rotate: 'inf' is not a number of seconds",
+        ),
+        (
+            None,
+            ["--demo", "--text", "--duration", "nan"],  # used to run forever
+            "opsconsole: error: argument --duration: 'nan' is not a number of seconds",
+        ),
+        (
+            None,
+            ["--demo", "--text", "--status-every", "0"],
+            "opsconsole: error: argument --status-every: '0': give a number of seconds above 0",
+        ),
     ],
     ids=[
         "url-port",
@@ -87,6 +102,9 @@ def _file(text: str) -> Callable[[Path], Path]:
         "file-empty",
         "file-comment-only",
         "demo-with-deep-file",
+        "rotate-inf",
+        "duration-nan",
+        "status-every-0",
     ],
 )
 def test_bad_input_is_one_plain_error_and_exit_2(
