@@ -320,7 +320,8 @@ def rewind_for_lag(
 
 def lag_words(lag: float) -> str:
     """ "server data 30 s behind" for the link detail; "" when the server keeps up."""
-    return f"server data {age_text(lag, precise=False)} behind" if lag > 0.0 else ""
+    # Rounded, not cut: the measure is ±0.5 s (a `Date` header's second), 29.8 reads "30 s".
+    return f"server data {age_text(round(lag), precise=False)} behind" if lag > 0.0 else ""
 
 
 def silence_words(unanswered_s: float, no_new_s: float, limit_s: float) -> str:
