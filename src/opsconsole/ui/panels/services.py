@@ -28,6 +28,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPixmap,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -102,6 +103,13 @@ BACKEND_COLUMN = Column("backend", "Backend", "Which backend reports this servic
 COLUMNS: tuple[Column, ...] = (
     Column("service", "Service", "Display name; hover for name, tier and backend"),
     Column("health", "Health", "Worst golden signal against its threshold"),
+    # Third, not last: on a narrow screen the numbers scroll away before the reason does.
+    Column(
+        "why",
+        "Why",
+        f"The reason for the health verdict: judged on the median of the last "
+        f"{JUDGE_WINDOW_S:g} s; a value over its limit is marked at once",
+    ),
     Column("p50", "p50 ms", "Median latency", True, "latency_p50_ms", _ms),
     Column("p95", "p95 ms", "95th percentile latency", True, "latency_p95_ms", _ms),
     # The limited signals are written by their core format: the Why text uses the same one,
@@ -125,13 +133,8 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("cpu", "CPU %", "CPU utilisation", True, "cpu", FORMATS["cpu"].number),
     Column("mem", "Mem %", "Memory utilisation", True, "memory", FORMATS["memory"].number),
-    Column(
-        "why",
-        "Why",
-        f"The reason for the health verdict: judged on the median of the last "
-        f"{JUDGE_WINDOW_S:g} s; a value over its limit is marked at once",
-    ),
 )
+WHY_MIN_PX = 220  # enough for "p99 1004 ms > 500 ms, breaching 8 s" to start being read
 WIDEST_NUMBER = {"p50": "88888", "p95": "88888", "p99": "88888", "rps": "8888.8"}
 
 
@@ -600,6 +603,7 @@ class ServicesPanel(Panel):
                 self.view.resizeColumnToContents(i)
                 width = max(self.view.columnWidth(i), header_width)
             header.resizeSection(i, width + 2 * CELL_PADDING + 6)
+        self.view.fit_why()
 
     # ------------------------------------------------------------ rows that keep still
 
@@ -717,6 +721,21 @@ class ServicesView(QTableView):
         self.activity.emit()  # navigating with keys: the row under the cursor must not move
         super().keyPressEvent(event)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_why()
+
+    def fit_why(self) -> None:
+        """The Why column takes the width the others leave, never less than `WHY_MIN_PX`."""
+        model = self.model()
+        keys = [c.key for c in getattr(model, "columns", ())]
+        if "why" not in keys:
+            return
+        header = self.horizontalHeader()
+        why = keys.index("why")
+        others = sum(header.sectionSize(i) for i in range(len(keys)) if i != why)
+        header.resizeSection(why, max(WHY_MIN_PX, self.viewport().width() - others))
+
     def leaveEvent(self, event: QEvent) -> None:
         self.left.emit()
         super().leaveEvent(event)
@@ -743,7 +762,7 @@ def _make_view(model: ServicesModel, parent: QWidget) -> ServicesView:
     vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     vheader.setDefaultSectionSize(view.fontMetrics().height() + 10)
     header = view.horizontalHeader()
-    header.setStretchLastSection(True)  # the Why column takes the rest
+    header.setStretchLastSection(False)  # the Why column takes the rest (see fit_why)
     header.setHighlightSections(False)
     header.setSectionsClickable(False)  # the order is fixed: worst first
     # A visible focus ring: keyboard operators must see which list has the keys.
