@@ -5,7 +5,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 
-.PHONY: all venv run sim test lint bench clean system-deps bundle bundle-deps install-desktop uninstall-desktop icons test-slow
+.PHONY: all venv run sim test faults lint bench clean system-deps bundle bundle-deps install-desktop uninstall-desktop icons test-slow
 
 all: test
 
@@ -19,12 +19,13 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Debian packages the tests start (command:package): the real Prometheus and Alertmanager for
-# the integration tests, and a real X server (Xvfb) typed into by xdotool for the window tests
+# the integration tests (VictoriaMetrics beside Prometheus, with its defaults), openssl for the
+# self-signed certificates of the TLS tests, and a real X server (Xvfb) typed into by xdotool for the window tests
 # that offscreen Qt cannot stand in for (quitting through the window system). Installed only
 # when missing (needs root or sudo); without them those tests skip on a laptop and fail under
 # CI=true. The libraries Qt's xcb plugin needs for a window come with them.
 SYSTEM_BINARIES := prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager \
-	Xvfb:xvfb xdotool:xdotool
+	victoria-metrics:victoria-metrics Xvfb:xvfb xdotool:xdotool openssl:openssl
 system-deps:
 	@missing=""; for pair in $(SYSTEM_BINARIES); do \
 	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
@@ -49,7 +50,12 @@ sim: $(STAMP)
 # Tests and benchmarks run without a screen; `make run` keeps the real display.
 # `slow` tests (the desktop bundle build) stay out of the everyday run: `make test-slow`.
 test: $(STAMP) system-deps
-	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider -m "not slow"
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider -m "not slow and not full_matrix"
+
+# The whole fault matrix against the real window, one line per fault with its figures
+# (`make test` runs its fast subset).
+faults: $(STAMP) system-deps
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:cacheprovider -rN tests/ui/test_fault_matrix.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

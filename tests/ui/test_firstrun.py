@@ -239,3 +239,13 @@ def test_the_first_start_asks_then_remembers_a_prometheus(qtbot, qloop, tmp_path
 
 def qt_windows() -> list:
     return QApplication.topLevelWidgets()
+
+
+def test_an_address_the_config_would_refuse_is_refused_at_once() -> None:
+    from opsconsole.ui.firstrun import check_url
+
+    # A control character and a non-ASCII host: the config file refuses both, so the first
+    # run must not remember them.
+    assert check_url("http://ops\x01.example").url is None
+    assert check_url("http://ëxample.org").url is None
+    assert check_url("http://ops.example:8080").url == "http://ops.example:8080"

@@ -30,7 +30,8 @@ def status_line(store: Store, name: str) -> str:
         head += f" (retry in {link.retry_in_s:.1f} s)"
     if age is not None:
         head += f", data age {age:.1f} s"
-    if link.detail and link.state is not ConnectionState.LIVE:
+    if link.detail:
+        # Said while LIVE too: "server data 30 s behind" is news, not noise.
         head += f": {link.detail}"
     cells = []
     for service in sorted(state.services)[:8]:

@@ -16,7 +16,7 @@ from opsconsole.core.durations import format_duration, parse_duration
 from opsconsole.core.urls import UrlProblem, check_backend_url
 
 BACKEND_KINDS = ("opsapi", "prometheus", "alertmanager")
-QUERY_NAMES = ("latency", "traffic", "errors", "cpu", "memory", "circuits")
+QUERY_NAMES = ("latency", "traffic", "errors", "cpu", "memory", "circuits", "freshness")
 QUERY_PLACEHOLDERS = ("service_label", "window", "quantile")
 
 TOP_LEVEL_KEYS = ("backend", "keys", "demo")  # `[keys]` belongs to opsconsole.core.keymap

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from opsconsole.core.urls import UrlProblem, check_backend_url
 from opsconsole.ui import theme
 from opsconsole.ui.asking import answer_of
 
@@ -85,6 +86,11 @@ def check_url(text: str, example: str = EXAMPLES["opsapi"]) -> UrlCheck:
         return UrlCheck(None, "The port after ':' must be a number from 1 to 65535.")
     if parts.fragment:
         return UrlCheck(None, "Leave out the '#…' part: it is never sent to the server.")
+    try:
+        # The same rules as --url and the config file, so a remembered choice always loads.
+        check_backend_url(value)
+    except UrlProblem as problem:
+        return UrlCheck(None, f"This address cannot be used: {problem}.")
     url = value.rstrip("/")
     where = parts.hostname + (f":{port}" if port else "")
     return UrlCheck(url, f"Will connect to {where} over {parts.scheme.lower()}.")

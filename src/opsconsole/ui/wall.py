@@ -1032,6 +1032,7 @@ class WallWindow(QWidget):
 
 def style_signals_for_wall(panel: GoldenSignalsPanel, t: WallTheme) -> None:
     """Large ticks, titles and lines on a wall-owned signals panel (never the window's)."""
+    panel.set_interactive(False)  # nobody zooms or hovers a wall: it always shows live
     for button in panel.findChildren(QPushButton):
         button.hide()  # the window buttons: nobody clicks a wall
     for label in panel.findChildren(QLabel, options=Qt.FindChildOption.FindDirectChildrenOnly):
