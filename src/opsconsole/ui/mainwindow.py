@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
-from opsconsole.core.actions import Intent
+from opsconsole.core.actions import Intent, status_lifetime_s
 from opsconsole.core.alertsummary import is_loud_page
 from opsconsole.core.commands import Command, CommandError, DangerTier
 from opsconsole.core.health import Health
@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status, 1)
         self.statusBar().setSizeGripEnabled(False)
         self.scheduler.add([*self.panels, self.status])
+        # The last action's words leave after a while (status_lifetime_s says how long, why).
+        self._last_action_expiry = QTimer(self, singleShot=True, timeout=self.last_action.clear)
         self._register_commands()
         self._build_menus()
         self._restored = bool(layouts and layouts.restore(self))
@@ -336,12 +338,15 @@ class MainWindow(QMainWindow):
         """An action's outcome, in plain words, where the operator is looking."""
         text = f"{intent.describe()} on {intent.backend}: {status.replace('_', ' ')} — {message}"
         self.last_action.setText(text)
-        ok = status == "succeeded"
-        level = (
-            Health.HEALTHY if ok else Health.UNKNOWN if status == "cancelled" else Health.CRITICAL
-        )
+        # "unknown" is not a failure: the console could not see; amber until it settles.
+        level = {
+            "succeeded": Health.HEALTHY,
+            "cancelled": Health.UNKNOWN,
+            "unknown": Health.WARNING,
+        }.get(status, Health.CRITICAL)
         self.last_action.setStyleSheet(f"color: {STATE_COLOURS[level]}; padding: 0 8px;")
-        self.statusBar().showMessage(text, 30_000)
+        # Shown once, in the label: a temporary message beside it would repeat the same words.
+        self._last_action_expiry.start(int(status_lifetime_s(status) * 1000))
 
     def timeline_entry_added(self, _entry: object) -> None:
         self.timeline.mark_dirty()
