@@ -70,3 +70,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     ):
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true (skips hide missing dependencies): {call.excinfo}"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The fault matrix's one line per fault (`make faults`), when it ran."""
+    from tests.support.faultmatrix import summary_lines
+
+    for line in summary_lines():
+        terminalreporter.write_line(line)

@@ -20,6 +20,9 @@ class SimConfig:
     # Fallback tests: behave like a proxy in the way that refuses a transport (404 on it).
     offer_websocket: bool = True
     offer_sse: bool = True
+    # Added to this backend's clock (every time it stamps): a server whose clock is minutes
+    # off, for the console's skew handling.
+    clock_offset_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.tick_s > 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 from concurrent.futures import Future
 
@@ -13,8 +14,11 @@ from opsconsole.sim.server import SimConfig, SimServer
 class EmbeddedSim:
     """A SimServer living on a daemon thread; `stop()` is blocking, joins it, idempotent."""
 
-    def __init__(self, config: SimConfig, host: str, port: int) -> None:
+    def __init__(
+        self, config: SimConfig, host: str, port: int, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.config = config
+        self._ssl = ssl_context
         self._host = host
         self._port = port
         self._started: Future[str] = Future()
@@ -53,7 +57,7 @@ class EmbeddedSim:
                 stop_event.set()
         self.server = SimServer(self.config)
         try:
-            url = await self.server.start(self._host, self._port)
+            url = await self.server.start(self._host, self._port, self._ssl)
             self._started.set_result(url)
             await stop_event.wait()
         finally:
@@ -90,8 +94,9 @@ def start_in_thread(
     host: str = "127.0.0.1",
     port: int = 0,
     timeout: float = 10.0,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> EmbeddedSim:
     """Start a SimServer on a new thread; returns once it listens (its `.url` is ready)."""
-    sim = EmbeddedSim(config, host, port)
+    sim = EmbeddedSim(config, host, port, ssl_context)
     sim.start(timeout)
     return sim

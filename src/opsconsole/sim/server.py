@@ -40,12 +40,16 @@ class SimServer:
     def __init__(self, config: SimConfig = SimConfig()) -> None:  # noqa: B008 - frozen
         self.config = config
         self._epoch = secrets.token_hex(8)  # random even with a seed: every run is new
-        self.world = World(config, time.time())
+        self.world = World(config, self.now())
         self.hub = Hub(FrameLog(self._epoch, config.replay_capacity))
         self._runner: web.AppRunner | None = None
         self._clock_task: asyncio.Task[None] | None = None
         self._stream: StreamApi | None = None
         self._url: str | None = None
+
+    def now(self) -> float:
+        """This backend's clock: the machine's, moved by `clock_offset_s`."""
+        return time.time() + self.config.clock_offset_s
 
     @property
     def url(self) -> str:
@@ -69,11 +73,12 @@ class SimServer:
             ],
             client_max_size=MAX_BODY_BYTES,
         )
-        rest = RestApi(self.world, self.hub, self.publish)
+        rest = RestApi(self.world, self.hub, self.publish, clock=self.now)
         self._stream = StreamApi(
             self.hub,
-            lambda seq, resync: self.world.snapshot(time.time(), seq, resync, self._epoch),
+            lambda seq, resync: self.world.snapshot(self.now(), seq, resync, self._epoch),
             self.config.heartbeat_s,
+            clock=self.now,
             max_queue_frames=self.client_queue_frames,
             transports=frozenset(
                 name
@@ -133,9 +138,9 @@ class SimServer:
 
     async def _clock(self) -> None:
         tick_s = self.config.tick_s
-        next_tick = time.time()  # first sample at once: a fresh console has data immediately
+        next_tick = self.now()  # first sample at once: a fresh console has data immediately
         while True:
-            now = time.time()
+            now = self.now()
             try:
                 if now >= next_tick:
                     self.hub.publish(self.world.tick(now))
@@ -149,4 +154,4 @@ class SimServer:
                 next_tick = max(next_tick, now + tick_s)
             wake = min(next_tick, self.world.next_due())
             # Bounded so a wall-clock jump cannot put the clock to sleep for long.
-            await asyncio.sleep(min(max(0.0, wake - time.time()), tick_s))
+            await asyncio.sleep(min(max(0.0, wake - self.now()), tick_s))
