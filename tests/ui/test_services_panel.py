@@ -598,3 +598,15 @@ def test_keys_hold_the_rows_until_a_quiet_moment(ui, qtbot) -> None:
     qtbot.waitUntil(lambda: model.key_at(0) == ("b", "charlie"), timeout=3000)
     assert model.key_at(view.currentIndex().row()) == walked_to
     assert selected(ui) == walked_to and ui.ctx.selection.picked
+
+
+def test_the_charts_keep_following_with_the_services_list_hidden(ui, qtbot) -> None:
+    three_services(ui, {"alpha": 100.0, "bravo": 300.0, "charlie": 100.0})
+    ui.refresh()
+    assert selected(ui) == ("b", "bravo")
+    ui.panel.hide()  # its dock closed or tabbed away
+    for ts in (2.0, 3.0, 4.0):
+        three_services(ui, {"charlie": 900.0}, ts)
+    ui.scheduler.start()
+    qtbot.waitUntil(lambda: selected(ui) == ("b", "charlie"), timeout=5000)
+    assert not ui.ctx.selection.picked

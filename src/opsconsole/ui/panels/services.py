@@ -134,6 +134,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("cpu", "CPU %", "CPU utilisation", True, "cpu", FORMATS["cpu"].number),
     Column("mem", "Mem %", "Memory utilisation", True, "memory", FORMATS["memory"].number),
 )
+HIDDEN_FOLLOW_S = 1.0  # how often a hidden list re-judges the worst service for the charts
 WHY_MIN_PX = 220  # enough for "p99 1004 ms > 500 ms, breaching 8 s" to start being read
 WIDEST_NUMBER = {"p50": "88888", "p95": "88888", "p99": "88888", "rps": "8888.8"}
 
@@ -473,6 +474,7 @@ class ServicesPanel(Panel):
         # model's row order (and the selection code built on it) stays as it is.
         self.filter = FilterBar(self, "filter services by name, health or reason")
         self.filter.attach(self.view)
+        self._hidden_refresh_at = -1e9
         self.filter.filter_changed.connect(lambda _needle: self._apply_filter())
         self.charts_note = QLabel(self)
         self.charts_note.setObjectName("charts_note")
@@ -528,9 +530,22 @@ class ServicesPanel(Panel):
         # A stale backend's "last data 12 s ago" counts up without any new event.
         return self._any_stale
 
+    def needs_refresh(self) -> bool:
+        if super().needs_refresh():
+            return True
+        # Closed or tabbed away, the list still decides what the charts follow: while they
+        # follow, new data is judged here once a second (no painting: the table is hidden).
+        return (
+            self.dirty
+            and not self.ctx.selection.picked
+            and self.ctx.clock() - self._hidden_refresh_at >= HIDDEN_FOLLOW_S
+        )
+
     # ------------------------------------------------------------ refresh
 
     def refresh(self, now: float) -> None:
+        if not self.isVisible():
+            self._hidden_refresh_at = self.ctx.clock()
         store = self.ctx.store
         keys = tuple((b, s) for b, state in store.backends.items() for s in state.services)
         structure = (len(store.backends), keys)  # the backend count decides the Backend column
