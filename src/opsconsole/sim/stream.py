@@ -91,7 +91,13 @@ class StreamApi:
             raise ApiError(
                 "bad_request", "expected a WebSocket upgrade (or ?transport=sse for SSE)"
             )
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionResetError:
+            # The client left during the handshake (a console quitting as it connects): not
+            # the server's error, and no traceback in its log.
+            log.info("stream: the client left during the WebSocket handshake")
+            return ws
         return await self._websocket(ws, request)
 
     def _hello(self) -> bytes:
@@ -167,7 +173,11 @@ class StreamApi:
                 "X-Accel-Buffering": "no",
             }
         )
-        await response.prepare(request)
+        try:
+            await response.prepare(request)
+        except ConnectionResetError:
+            log.info("stream: the client left before the SSE stream started")
+            return response
         sub = self._new_subscriber(request)
 
         async def send(seq: int | None, data: bytes) -> None:

@@ -114,7 +114,7 @@ async def test_silent_peer_goes_stale_within_3s_and_is_replaced_within_10s(
     proxy = FaultProxy("127.0.0.1", port_of(sim.url))
     await proxy.start()
     try:
-        client = client_factory(proxy.url, transports=WS_ONLY)
+        client = client_factory(proxy.url, transports=WS_ONLY, **NO_HISTORY)
         await wait_until(lambda: live(client), 5, "LIVE")
         silenced = time.monotonic()
         proxy.silence_existing()

@@ -118,6 +118,7 @@ READOUT_OFFSET_PX = 14
 # While stale only the age text and the scrolling window change: twice a second is enough and
 # keeps a wall display showing STALE for hours from burning a core.
 STALE_REFRESH_S = 0.5
+HELD_SLACK = 1.05  # a window at most this much longer than what the ring holds is shown whole
 # The median of an hour of traffic moves slowly; recomputing it every frame would be waste.
 BASELINE_EVERY_S = 5.0
 # An axis top only shrinks when the data falls well under it, so it does not pump each frame.
@@ -522,7 +523,9 @@ class GoldenSignalsPanel(Panel):
         """
         step = usual_step(times[-STEP_SAMPLES:])
         held = series.capacity * step if math.isfinite(step) and step > 0 else math.inf
-        if self.window_s > held:
+        # A few per cent of slack: sampling jitter makes the usual step wobble, and a window
+        # that is all but held must not flip between "1 h" and "59 min 58 s" from frame to frame.
+        if self.window_s > held * HELD_SLACK:
             self.shown_span_s = held
             asked = next((lb for lb, s in WINDOWS if s == self.window_s), None)
             asked = asked or length_text(self.window_s)
