@@ -95,6 +95,7 @@ class Fault:
     tls: bool = False  # the backend serves a self-signed certificate; the link cannot recover
     token: bool = False  # the backend wants TOKEN
     frames: bool = False  # a WebSocket frame proxy in front instead of the TCP one
+    recover_within_s: float | None = None  # targets.md: streaming again ≤ 1 s (+ probe slack)
 
 
 @dataclass
@@ -278,6 +279,9 @@ async def run_fault(fault: Fault, folder: Path) -> FaultResult:
             last_text, last_age = text, age
         if fault.expect_detect and result.detect_s is None:
             result.lies.append("the fault was never shown: LIVE throughout")
+        late = fault.recover_within_s
+        if late is not None and result.recover_s is not None and result.recover_s > late:
+            result.lies.append(f"recovered only {result.recover_s:.1f} s after (target {late} s)")
         if not fault.tls and fault.remove is not None and result.recover_s is None:
             result.lies.append("did not recover within 20 s of the fault's removal")
         if fault.resumable and recovered_at is not None:

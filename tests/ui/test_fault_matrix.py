@@ -83,7 +83,12 @@ full = pytest.mark.full_matrix
 FAULTS = [
     pytest.param(Fault("reset", lambda r: r.proxy.reset_all(), hold_s=2.0, expect_detect=False)),
     pytest.param(
-        Fault("refused port", lambda r: r.proxy.close_port(), lambda r: r.proxy.reopen_port())
+        Fault(
+            "refused port",
+            lambda r: r.proxy.close_port(),
+            lambda r: r.proxy.reopen_port(),
+            recover_within_s=1.5,
+        )
     ),
     pytest.param(
         Fault("blackhole websocket", _blackhole, _set(new_links_silent=False), transports=WS)
@@ -135,7 +140,15 @@ FAULTS = [
         Fault("401 that goes away", _answer(ANSWER_401), _auth_back, token=True), marks=full
     ),
     pytest.param(
-        Fault("restart same port", _stop, _start(), hold_s=3.0, resumable=False), marks=full
+        Fault(
+            "restart same port",
+            _stop,
+            _start(),
+            hold_s=3.0,
+            resumable=False,
+            recover_within_s=1.5,
+        ),
+        marks=full,
     ),
     pytest.param(
         Fault(
@@ -144,6 +157,7 @@ FAULTS = [
             _start(clock_offset_s=-300.0),
             hold_s=3.0,
             resumable=False,
+            recover_within_s=1.5,
         ),
         marks=full,
     ),

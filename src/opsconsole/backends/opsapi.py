@@ -18,6 +18,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidHandshake,
+    InvalidMessage,
     InvalidStatus,
     InvalidUpgrade,
 )
@@ -275,9 +276,11 @@ class OpsApiClient:
                 else:
                     log.info("%s: link ended: %s", self.name, _describe(exc))
                 # Nothing answered (refused, unreachable): worth probing during the wait.
-                unreachable = isinstance(exc, (ConnectionRefusedError, httpx.ConnectError)) or (
-                    isinstance(exc, OSError) and not isinstance(exc, TimeoutError)
-                )
+                # A connection dropped before any HTTP answer (a proxy whose backend is
+                # restarting) is as unanswered as a refused port.
+                unreachable = isinstance(
+                    exc, (httpx.ConnectError, httpx.RemoteProtocolError, InvalidMessage)
+                ) or (isinstance(exc, OSError) and not isinstance(exc, TimeoutError))
             except Exception as exc:
                 # A defect (ours, or a backend answer nothing foresaw) must never end the
                 # link for good behind a LIVE word: log it once per kind, show the link as
