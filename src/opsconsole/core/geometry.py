@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: The size the panels are laid out for; never more than the screen offers.
-PREFERRED_SIZE = (1760, 1040)
-#: Share of the free screen a normal (not maximised) first window takes: the desktop shows.
+#: Share of the free screen a normal (not maximised) first window takes: the desktop shows,
+#: and on a large screen (a 4K NOC monitor) the charts get the room: no fixed cap, which left
+#: a 1760×1040 window in the middle of 3840×2160 with small type all around it.
 SCREEN_SHARE = 0.92
 #: Below this free area every pixel counts (1366×768, 1440×900, 1600×900 laptops): maximised.
 SMALL_SCREEN = (1600, 1000)
@@ -48,8 +48,8 @@ def first_fit(available: Rect) -> WindowFit:
         # Maximised, and the normal geometry is the whole free area too: without a window
         # manager to honour "maximised" the window still fits.
         return WindowFit(available, maximised=True)
-    width = min(PREFERRED_SIZE[0], int(available.width * SCREEN_SHARE))
-    height = min(PREFERRED_SIZE[1], int(available.height * SCREEN_SHARE))
+    width = int(available.width * SCREEN_SHARE)
+    height = int(available.height * SCREEN_SHARE)
     x = available.x + (available.width - width) // 2
     y = available.y + (available.height - height) // 2
     return WindowFit(Rect(x, y, width, height), maximised=False)

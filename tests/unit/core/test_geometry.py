@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opsconsole.core.geometry import PREFERRED_SIZE, Rect, WindowFit, clamp_saved, first_fit
+from opsconsole.core.geometry import SCREEN_SHARE, Rect, WindowFit, clamp_saved, first_fit
 
 
 def inside(rect: Rect, area: Rect) -> bool:
@@ -34,14 +34,17 @@ def test_a_full_hd_screen_gets_a_window_inside_its_free_area_centred() -> None:
     fit = first_fit(available)
     assert not fit.maximised
     assert inside(fit.rect, available)
-    assert fit.rect.width <= PREFERRED_SIZE[0] and fit.rect.height < available.height
+    assert fit.rect.width < available.width and fit.rect.height < available.height
     assert fit.rect.x - available.x == available.right - fit.rect.right
 
 
-def test_a_large_screen_gets_the_preferred_size_not_more() -> None:
+def test_a_large_screen_gives_the_window_the_same_share_not_a_small_island() -> None:
     available = Rect(2560, 0, 3840, 2110)  # the second monitor, right of the first
     fit = first_fit(available)
-    assert (fit.rect.width, fit.rect.height) == PREFERRED_SIZE
+    assert (fit.rect.width, fit.rect.height) == (
+        int(3840 * SCREEN_SHARE),
+        int(2110 * SCREEN_SHARE),
+    )
     assert inside(fit.rect, available) and not fit.maximised
 
 
