@@ -42,6 +42,14 @@ def console(qtbot, tmp_path, sim_thread):
     built.close()
 
 
+def breaker_state(window, name: str) -> str:
+    """The breakers panel's state cell, "" while its row is not drawn yet (a refresh away)."""
+    try:
+        return window.breakers.text("sim", name, "state")
+    except KeyError:
+        return ""
+
+
 def open_dialog(window) -> ConfirmDialog | None:
     dialogs = [d for d in window.findChildren(ConfirmDialog) if d.isVisible()]
     return dialogs[-1] if dialogs else None
@@ -74,7 +82,7 @@ def test_force_open_needs_the_typed_name_and_lands_everywhere(console, qloop, qt
             assert result.ok and result.message == "payment-service is forced open"
             assert (await client.circuits()).circuits["payment-service"].state == "forced_open"
             await wait_until(
-                lambda: "forced" in window.breakers.text("sim", "payment-service", "state"),
+                lambda: "forced" in breaker_state(window, "payment-service"),
                 5,
                 "the breakers panel to show it",
             )

@@ -97,7 +97,9 @@ class StreamApi:
             # The client left during the handshake (a console quitting as it connects): not
             # the server's error, and no traceback in its log.
             log.info("stream: the client left during the WebSocket handshake")
-            return ws
+            # A fresh response: aiohttp writes it to the closing transport and takes the
+            # ConnectionError quietly (the half-prepared WebSocket would raise instead).
+            return web.Response(status=400, text="the client left")
         return await self._websocket(ws, request)
 
     def _hello(self) -> bytes:
@@ -177,7 +179,7 @@ class StreamApi:
             await response.prepare(request)
         except ConnectionResetError:
             log.info("stream: the client left before the SSE stream started")
-            return response
+            return web.Response(status=400, text="the client left")
         sub = self._new_subscriber(request)
 
         async def send(seq: int | None, data: bytes) -> None:
