@@ -224,7 +224,15 @@ async def run_fault(fault: Fault, folder: Path) -> FaultResult:
         client.start()
         if not fault.tls:
             await wait_until(lambda: client.status.state is ConnectionState.LIVE, 15, "LIVE")
-            await asyncio.sleep(1.0)  # a steady state before the fault (probe baseline)
+            # A steady state before the fault: the status bar drawn LIVE and a few ticks held.
+            await wait_until(
+                lambda: (
+                    word_of(window.status.text_for("sim")) == "LIVE"
+                    and len(store.backend("sim").series.get("orders") or ()) >= 5
+                ),
+                15,
+                "a steady LIVE screen",
+            )
         applied = time.monotonic()
         await _call(fault.apply, rig)
         removed_at: float | None = None

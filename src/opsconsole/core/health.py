@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from opsconsole.core.clocktext import age_text
 from opsconsole.core.models import Thresholds
 from opsconsole.core.series import BankSeries
 
@@ -119,16 +120,7 @@ def signal_health(name: str, value: float, thresholds: Thresholds) -> Health:
 
 def span_text(seconds: float) -> str:
     """A duration in whole units: "<1 s", "8 s", "2 min 05 s", "1 h 03 min"."""
-    if seconds < 1:
-        return "<1 s"
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        minutes, secs = divmod(whole, 60)
-        return f"{minutes} min {secs:02d} s"
-    hours, rest = divmod(whole, 3600)
-    return f"{hours} h {rest // 60:02d} min"
+    return "<1 s" if seconds < 1 else age_text(seconds, precise=False)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
+from opsconsole.core.clocktext import age_text as format_age
 from opsconsole.core.health import Health
 from opsconsole.core.models import ConnectionState, LinkStatus, Transport
 from opsconsole.core.urls import without_credentials
@@ -36,21 +37,6 @@ TRANSPORT_WORDS: dict[Transport, str] = {
     Transport.ALERTMANAGER: "Alertmanager",
 }
 INSECURE_WORD = "INSECURE"
-
-
-def format_age(seconds: float, precise: bool = True) -> str:
-    """A compact age: "0.4 s" (precise, under 10 s), "12 s", "3 min 05 s", "2 h 07 min"."""
-    seconds = max(0.0, seconds)
-    if precise and seconds < 10:
-        return f"{seconds:.1f} s"
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        minutes, secs = divmod(whole, 60)
-        return f"{minutes} min {secs:02d} s"
-    hours, rest = divmod(whole, 3600)
-    return f"{hours} h {rest // 60:02d} min"
 
 
 @dataclass(frozen=True)
