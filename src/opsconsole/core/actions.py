@@ -30,6 +30,8 @@ class ActionSpec:
     tier: DangerTier
     verb: str  # for "about to <verb> <target>"
     consequence: str  # one line shown in the confirmation, in plain words
+    button: str = ""  # the panel button's label, e.g. "Force open…"
+    hint: str = ""  # the button's tooltip
 
 
 SPECS: dict[str, ActionSpec] = {
@@ -41,6 +43,8 @@ SPECS: dict[str, ActionSpec] = {
             DangerTier.DANGEROUS,
             "force open",
             "Every call to this dependency will be rejected at once.",
+            "Force open…",
+            "Reject every call to it until closed",
         ),
         ActionSpec(
             "breaker.close",
@@ -48,6 +52,8 @@ SPECS: dict[str, ActionSpec] = {
             DangerTier.CONFIRM,
             "close",
             "Calls pass again; if the dependency is still failing it will re-open.",
+            "Close…",
+            "Let calls through again, failure count reset",
         ),
         ActionSpec(
             "breaker.reset",
@@ -55,6 +61,8 @@ SPECS: dict[str, ActionSpec] = {
             DangerTier.CONFIRM,
             "reset",
             "Clears the breaker's history and closes it.",
+            "Reset…",
+            "Closed, with the failure history cleared",
         ),
         ActionSpec(
             "db.switchover",
@@ -62,6 +70,8 @@ SPECS: dict[str, ActionSpec] = {
             DangerTier.CONFIRM,
             "switch over",
             "Planned handover: the primary steps down without data loss.",
+            "Switchover to…",
+            "Planned: hand the primary to a replica",
         ),
         ActionSpec(
             "db.failover",
@@ -70,6 +80,8 @@ SPECS: dict[str, ActionSpec] = {
             "fail over",
             "Promotes a replica even if the primary is unreachable: writes "
             "not yet replicated may be LOST.",
+            "Failover to…",
+            "Promote a replica even if the primary is down",
         ),
         ActionSpec(
             "db.read_only",
@@ -77,6 +89,8 @@ SPECS: dict[str, ActionSpec] = {
             DangerTier.CONFIRM,
             "set read-only",
             "Writes are refused while read-only is on.",
+            "Read-only on…",
+            "Stop or allow writes to this cluster",
         ),
         ActionSpec(
             "alert.ack",
@@ -84,6 +98,8 @@ SPECS: dict[str, ActionSpec] = {
             DangerTier.CONFIRM,
             "acknowledge",
             "Marks the alert as being handled by you.",
+            "Acknowledge…",
+            "Mark the alert as being handled by you",
         ),
         ActionSpec(
             "alert.silence",
@@ -91,6 +107,8 @@ SPECS: dict[str, ActionSpec] = {
             DangerTier.CONFIRM,
             "silence",
             "Alertmanager stops notifying about this alert until the silence ends.",
+            "Silence…",
+            "Stop notifications about this alert for a while",
         ),
         ActionSpec(
             "silence.expire",
@@ -98,10 +116,15 @@ SPECS: dict[str, ActionSpec] = {
             DangerTier.CONFIRM,
             "expire",
             "The silence ends now: the alerts it muted notify again.",
+            "Expire…",
+            "End this silence now",
         ),
     )
 }
 
+
+# Every action's declaration by command id.
+ACTIONS = SPECS
 
 PROMOTIONS = ("db.switchover", "db.failover")
 

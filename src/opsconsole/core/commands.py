@@ -20,6 +20,10 @@ class CommandError(Exception):
     """A command could not run; the message is for the operator, in plain words."""
 
 
+class CommandRefused(CommandError):
+    """A policy of the registry (e.g. a read-only wall) refuses the command."""
+
+
 @dataclass(frozen=True)
 class Command:
     id: str
@@ -35,11 +39,16 @@ class Command:
         return self.enabled is None or bool(self.enabled())
 
 
+# A policy looks at a command about to run: plain words to refuse it, None to let it run.
+Policy = Callable[[Command], "str | None"]
+
+
 class CommandRegistry:
     """One registry per console; menus, keys, palette, command line and tests all use it."""
 
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
+        self._policies: list[Policy] = []
 
     def register(self, command: Command) -> Command:
         if command.id in self._commands:
@@ -71,6 +80,25 @@ class CommandRegistry:
 
         return wrap
 
+    def add_policy(self, policy: Policy) -> Callable[[], None]:
+        """Consult `policy` before every command runs, from now on (also for commands
+        registered later); returns the function that removes it again."""
+        self._policies.append(policy)
+
+        def remove() -> None:
+            if policy in self._policies:
+                self._policies.remove(policy)
+
+        return remove
+
+    def refusal(self, command: Command) -> str | None:
+        """Why a policy refuses this command now (its words), or None when none does."""
+        for policy in self._policies:
+            words = policy(command)
+            if words is not None:
+                return words
+        return None
+
     def __contains__(self, id: str) -> bool:
         return id in self._commands
 
@@ -87,8 +115,15 @@ class CommandRegistry:
             raise CommandError(f"unknown command {id!r}") from None
 
     def run(self, id: str, /, *args: Any, **kwargs: Any) -> Any:
-        """Run a command by id; returns the handler's result (awaitable for async handlers)."""
+        """Run a command by id; returns the handler's result (awaitable for async handlers).
+
+        Raises CommandRefused when a policy refuses it and CommandError when it cannot run;
+        entry points go through `CommandRunner`, which turns both into words.
+        """
         command = self.get(id)
+        words = self.refusal(command)
+        if words is not None:
+            raise CommandRefused(words)
         if not command.is_enabled():
             raise CommandError(f"{command.title} is not available now")
         return command.handler(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, Signal
 
 from opsconsole.core.commands import CommandRegistry
+from opsconsole.core.runner import CommandRunner
 from opsconsole.core.store import Store
 
 
@@ -96,3 +98,8 @@ class UiContext:
     demo: bool = False
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
+    # The one way every entry point runs a command (see core/runner.py).
+    runner: CommandRunner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.runner = CommandRunner(self.commands, schedule=asyncio.ensure_future)
