@@ -16,7 +16,7 @@ import pytest
 
 from opsconsole.app.actions import ActionRunner, register_action_commands
 from opsconsole.backends.alertmanager import AlertmanagerClient, SilenceRefused
-from opsconsole.backends.errors import ApiError
+from opsconsole.backends.errors import ApiError, BackendError
 from opsconsole.backends.secrets import Secret
 from opsconsole.core.actions import Intent
 from opsconsole.core.alertmanager import intent_of
@@ -237,6 +237,50 @@ async def test_alertmanager_errors_are_told_in_plain_words(alertmanager, store, 
     assert malformed.value.status == 422
     assert "Alertmanager refused the request" in str(malformed.value)
     assert "uuid" in str(malformed.value)
+
+
+# ---------------------------------------------------------------- performing intents
+
+
+async def test_intents_are_performed_and_their_outcome_is_in_the_store_at_once(
+    alertmanager, store, connect
+) -> None:
+    errors = {"alertname": "ErrorRatioHigh", "service": "payments", "severity": "page"}
+    await post_alert(alertmanager, LATENCY_LABELS, summary="p99 high")
+    await post_alert(alertmanager, errors, summary="errors high")
+    # Polled once a minute: only the refresh that follows each intent can show its outcome.
+    client = connect(alertmanager.url, poll_s=60)
+    latency = await live_with(store, client, LATENCY_LABELS)
+    error = await live_with(store, client, errors)
+    assert AlertmanagerClient.performs == AM_ACTIONS
+
+    ack = Intent("alert.ack", "am", latency.id, {"comment": "on it"})
+    await client.perform(ack)
+    shown = store.backend("am").alerts[latency.id]
+    assert shown.acked_by == os_user() and len(shown.silenced_by) == 1
+    acked = {s["id"]: s for s in await am_silences(alertmanager)}[shown.silenced_by[0]]
+    assert acked["comment"] == f"opsconsole ack: on it [intent {ack.key}]"
+    assert iso(acked["endsAt"]) - iso(acked["startsAt"]) == pytest.approx(3600, abs=2)
+
+    silence = Intent(
+        "alert.silence", "am", error.id, {"duration": "2h", "by": "bob", "comment": "deploy"}
+    )
+    await client.perform(silence)
+    (silence_id,) = store.backend("am").alerts[error.id].silenced_by
+    made = {s["id"]: s for s in await am_silences(alertmanager)}[silence_id]
+    assert made["createdBy"] == "bob"
+    assert made["comment"] == f"opsconsole silence: deploy [intent {silence.key}]"
+    assert iso(made["endsAt"]) - iso(made["startsAt"]) == pytest.approx(7200, abs=2)
+
+    await client.perform(Intent("silence.expire", "am", silence_id))
+    assert store.backend("am").silences[silence_id].state == "expired"
+    assert store.backend("am").alerts[error.id].silenced_by == ()
+    assert client.posts == 2
+
+    with pytest.raises(BackendError) as refused:
+        await client.perform(Intent("db.failover", "am", "orders-db", {"member": "replica-1"}))
+    assert str(refused.value) == "am (Alertmanager) cannot carry out db.failover"
+    assert client.posts == 2
 
 
 # ---------------------------------------------------------------- the link

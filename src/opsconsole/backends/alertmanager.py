@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
@@ -15,6 +16,7 @@ import msgspec
 from opsconsole.backends.errors import ApiError, AuthFailed, BackendError, InvalidAnswer
 from opsconsole.backends.linkstatus import UP, LinkReporter
 from opsconsole.backends.secrets import Secret, redact
+from opsconsole.core.actions import Intent, intent_duration_s
 from opsconsole.core.alertmanager import (
     DEFAULT_ACK_S,
     AmSilence,
@@ -36,6 +38,7 @@ from opsconsole.core.alertmanager import (
     silence_body,
     silence_for,
 )
+from opsconsole.core.audit import os_user
 from opsconsole.core.backoff import Backoff
 from opsconsole.core.events import (
     AlertChanged,
@@ -365,6 +368,35 @@ class AlertmanagerClient:
                 return raw.id
         return None
 
+    # ------------------------------------------------------------------ intents
+
+    async def perform(self, intent: Intent) -> None:
+        """Carry out an operator intent by silences, then poll at once so its outcome (a
+        silence muting the alert) is seen in milliseconds rather than at the next poll."""
+        action = self._ACTIONS.get(intent.command_id)
+        if action is None:
+            raise BackendError(f"{self.name} (Alertmanager) cannot carry out {intent.command_id}")
+        await action(self, intent)
+        await self.refresh()
+
+    async def _ack_intent(self, intent: Intent) -> None:
+        by, comment = _author(intent)
+        await self.ack(intent.target, by, comment, intent.key, intent_duration_s(intent))
+
+    async def _silence_intent(self, intent: Intent) -> None:
+        by, comment = _author(intent)
+        await self.silence(intent.target, intent_duration_s(intent), comment, by, intent.key)
+
+    async def _expire_intent(self, intent: Intent) -> None:
+        await self.expire(intent.target, intent.key)
+
+    _ACTIONS: ClassVar[Mapping[str, Callable[[AlertmanagerClient, Intent], Awaitable[None]]]] = {
+        "alert.ack": _ack_intent,
+        "alert.silence": _silence_intent,
+        "silence.expire": _expire_intent,
+    }
+    performs: ClassVar[frozenset[str]] = frozenset(_ACTIONS)
+
     # ------------------------------------------------------------------ HTTP
 
     def _headers(self) -> dict[str, str]:
@@ -403,3 +435,8 @@ class AlertmanagerClient:
         # a refusal (nothing to expire), not a failure worth watching the state for.
         code = 404 if not_found(status, message) else status
         raise ApiError(code, f"http_{status}", plain_error(status, message, silence_id))
+
+
+def _author(intent: Intent) -> tuple[str, str]:
+    """Who made the silence and what they said: the operator's name unless one is given."""
+    return intent.args.get("by") or os_user(), intent.args.get("comment", "")

@@ -8,9 +8,9 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -37,6 +37,8 @@ from opsconsole.backends.secrets import Secret, redact
 from opsconsole.backends.session import Feed, StreamSession, realtime_batch
 from opsconsole.backends.sse import SseParser
 from opsconsole.backends.tls import client_context, tls_problem
+from opsconsole.core.actions import Intent
+from opsconsole.core.audit import os_user
 from opsconsole.core.backoff import Backoff
 from opsconsole.core.events import (
     AlertChanged,
@@ -733,6 +735,45 @@ class OpsApiClient:
         return await self.post(
             f"/api/v1/alerts/{_seg(alert_id)}/ack", {"by": by, "comment": comment}, key
         )
+
+    # ------------------------------------------------------------------ intents
+
+    async def perform(self, intent: Intent) -> None:
+        """Carry out an operator intent: one request, with the intent's idempotency key."""
+        action = self._ACTIONS.get(intent.command_id)
+        if action is None:
+            raise BackendError(f"{self.name} cannot carry out {intent.command_id}")
+        await action(self, intent)
+
+    async def _breaker(self, intent: Intent) -> None:
+        action = intent.command_id.split(".", 1)[1]  # force_open, close or reset
+        await self.circuit_action(intent.target, action, intent.key)
+
+    async def _switchover(self, intent: Intent) -> None:
+        await self.switchover(intent.target, intent.args["member"], intent.key)
+
+    async def _failover(self, intent: Intent) -> None:
+        await self.failover(intent.target, intent.args["member"], intent.key)
+
+    async def _read_only(self, intent: Intent) -> None:
+        await self.read_only(intent.target, bool(intent.args["enabled"]), intent.key)
+
+    async def _ack(self, intent: Intent) -> None:
+        by = intent.args.get("by") or os_user()
+        await self.ack(intent.target, by, intent.args.get("comment", ""), intent.key)
+
+    _ACTIONS: ClassVar[Mapping[str, Callable[[OpsApiClient, Intent], Awaitable[None]]]] = {
+        "breaker.force_open": _breaker,
+        "breaker.close": _breaker,
+        "breaker.reset": _breaker,
+        "db.switchover": _switchover,
+        "db.failover": _failover,
+        "db.read_only": _read_only,
+        "alert.ack": _ack,
+    }
+    performs: ClassVar[frozenset[str]] = frozenset(_ACTIONS)
+
+    # ------------------------------------------------------------------ demo scenarios
 
     async def scenario(
         self, name: str, target: str | None = None, duration_s: float | None = None

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -86,6 +86,8 @@ class PrometheusClient:
     measured (`core.promql.server_lag`) and read up to "server now − lag"; the link says
     "server data 30 s behind". The link is LIVE only while new samples arrive.
     """
+
+    performs: ClassVar[frozenset[str]] = frozenset()  # read-only: it carries out no action
 
     def __init__(
         self,
