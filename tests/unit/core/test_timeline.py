@@ -636,6 +636,13 @@ def test_a_failing_listener_never_breaks_ingestion(clocks, caplog) -> None:
     assert any("could not record" in r.getMessage() for r in caplog.records)
 
 
+def test_recorder_last_id_is_the_newest_stored_entry(rig: Rig) -> None:
+    assert rig.recorder.last_id() == 0
+    rig.apply(event("deploy", "orders v2 deployed", TS))
+    rig.apply(event("deploy", "orders v3 deployed", TS + 1))
+    assert rig.recorder.last_id() == rig.timeline.last_id() == 2
+
+
 def test_close_disconnects(rig: Rig) -> None:
     rig.recorder.close()
     rig.apply(event("deploy", "after close", TS))
