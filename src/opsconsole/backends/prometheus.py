@@ -16,6 +16,7 @@ from opsconsole.backends.errors import AuthFailed
 from opsconsole.backends.linkstatus import UP, LinkReporter
 from opsconsole.backends.secrets import Secret, redact
 from opsconsole.core.backoff import Backoff
+from opsconsole.core.durations import promql_duration
 from opsconsole.core.events import (
     CircuitChanged,
     MetricsBatch,
@@ -48,7 +49,6 @@ from opsconsole.core.promql import (
     clock_from_time,
     clock_offset_from_date,
     decode_answer,
-    format_duration,
     lag_words,
     merge_signals,
     next_due,
@@ -201,7 +201,7 @@ class PrometheusClient:
     def queries_for(self, step: float) -> list[SignalQuery]:
         """The signal queries for range queries at `step` (the rate window follows the step)."""
         if step not in self._rendered:
-            window = format_duration(rate_window(step))
+            window = promql_duration(rate_window(step))
             self._rendered[step] = render_queries(self._overrides, self.service_label, window)
         return self._rendered[step]
 
@@ -471,7 +471,7 @@ class PrometheusClient:
 
     def _server_timeout(self, timeout_s: float) -> str:
         # A little below ours, so Prometheus answers "timeout" in words before we give up.
-        return format_duration(max(1.0, timeout_s - 1.0))
+        return promql_duration(max(1.0, timeout_s - 1.0))
 
     async def _range(
         self, promql: str, start: float, end: float, step: float, timeout_s: float
@@ -480,7 +480,7 @@ class PrometheusClient:
             "query": promql,
             "start": f"{start:.3f}",
             "end": f"{end:.3f}",
-            "step": format_duration(step),
+            "step": promql_duration(step),
             "timeout": self._server_timeout(timeout_s),
         }
         response, _, _ = await self._get("/api/v1/query_range", params, timeout_s)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+# Ages are durations: written once, in core.durations; imported from here by older callers.
+from opsconsole.core.durations import age_text as age_text
+
 
 def _local(ts: float, tz: tzinfo | None) -> datetime:
     # No tz: the workstation's local time zone (what the operator's wall clock says).
@@ -20,18 +23,3 @@ def span_text(start: float, end: float, tz: tzinfo | None = None, sep: str = "â€
     a, b = _local(start, tz), _local(end, tz)
     fmt = "%H:%M:%S" if a.date() == b.date() else "%Y-%m-%d %H:%M:%S"
     return f"{a.strftime(fmt)}{sep}{b.strftime(fmt)}"
-
-
-def age_text(seconds: float, precise: bool = True) -> str:
-    """A compact age or span: "0.4 s" (precise, under 10 s), "12 s", "3 min 05 s", "2 h 07 min"."""
-    seconds = max(0.0, seconds)
-    if precise and seconds < 10:
-        return f"{seconds:.1f} s"
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        minutes, secs = divmod(whole, 60)
-        return f"{minutes} min {secs:02d} s"
-    hours, rest = divmod(whole, 3600)
-    return f"{hours} h {rest // 60:02d} min"

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from opsconsole.core.durations import format_duration, parse_duration
+from opsconsole.core.durations import duration_literal, parse_duration
 from opsconsole.core.urls import UrlProblem, check_backend_url
 
 BACKEND_KINDS = ("opsapi", "prometheus", "alertmanager")
@@ -451,9 +451,9 @@ def _check_backend(
         parsed = _duration(raw["step"], (*base, "step"), f"{label}.step", problems)
         if parsed is not None:
             if parsed < MIN_STEP_S:
-                add("step", f"{raw['step']!r} must be at least {format_duration(MIN_STEP_S)}")
+                add("step", f"{raw['step']!r} must be at least {duration_literal(MIN_STEP_S)}")
             elif parsed > MAX_STEP_S:
-                add("step", f"{raw['step']!r} must be at most {format_duration(MAX_STEP_S)}")
+                add("step", f"{raw['step']!r} must be at most {duration_literal(MAX_STEP_S)}")
             else:
                 step = parsed
 
@@ -463,9 +463,11 @@ def _check_backend(
         parsed = _duration(raw["history"], (*base, "history"), f"{label}.history", problems)
         if parsed is not None:
             if parsed < step:
-                add("history", f"{raw['history']!r} is shorter than step ({format_duration(step)})")
+                add(
+                    "history", f"{raw['history']!r} is shorter than step ({duration_literal(step)})"
+                )
             elif parsed > MAX_HISTORY_S:
-                limit = format_duration(MAX_HISTORY_S)
+                limit = duration_literal(MAX_HISTORY_S)
                 add("history", f"{raw['history']!r} must be at most {limit}")
             else:
                 history = parsed

@@ -1,4 +1,9 @@
-"""Durations as people write them ("15s", "1h30m", "500ms") to seconds and back."""
+"""Durations in each form they are written: config literals, PromQL literals, words for people.
+
+One name per form, never mixed up: `duration_literal` ("1h30m", what `parse_duration` reads
+back), `promql_duration` ("15s", what Prometheus reads), `age_text` ("4 min 10 s", what the
+operator reads) and `rough_age_text` ("4 min", one unit).
+"""
 
 from __future__ import annotations
 
@@ -57,10 +62,10 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def format_duration(seconds: float) -> str:
-    """The compact form of `seconds`, rounded to the millisecond: 5400 → "1h30m", 0.5 → "500ms".
+def duration_literal(seconds: float) -> str:
+    """The config-file form of `seconds`, rounded to the millisecond: 5400 → "1h30m", 0.5 → "500ms".
 
-    `parse_duration(format_duration(x))` gives `x` back for any whole number of milliseconds.
+    `parse_duration(duration_literal(x))` gives `x` back for any whole number of milliseconds.
     """
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{seconds!r} seconds cannot be written as a duration")
@@ -76,3 +81,40 @@ def format_duration(seconds: float) -> str:
     if remaining:
         parts.append(f"{remaining}ms")
     return "".join(parts)
+
+
+def promql_duration(seconds: float) -> str:
+    """A PromQL duration literal (range or step): whole seconds as `15s`, finer in `ms`.
+
+    Never in minutes: Prometheus reads "90s" the same as "1m30s", and one unit is one test.
+    """
+    ms = max(1, round(seconds * 1000.0))
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+def age_text(seconds: float, precise: bool = True) -> str:
+    """An age or span for people: "0.4 s" (precise, under 10 s), "12 s", "3 min 05 s",
+    "2 h 07 min", "3 d 04 h"; negative reads as 0."""
+    seconds = max(0.0, seconds)
+    if precise and seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        minutes, secs = divmod(whole, 60)
+        return f"{minutes} min {secs:02d} s"
+    if whole < 86_400:
+        hours, rest = divmod(whole, 3600)
+        return f"{hours} h {rest // 60:02d} min"
+    days, rest = divmod(whole, 86_400)
+    return f"{days} d {rest // 3600:02d} h"
+
+
+def rough_age_text(seconds: float) -> str:
+    """An age in its largest unit only: "12 s", "2 min", "3 h", "4 d" (whole units, cut)."""
+    whole = max(0, int(seconds))
+    for unit, size in (("d", 86_400), ("h", 3600), ("min", 60)):
+        if whole >= size:
+            return f"{whole // size} {unit}"
+    return f"{whole} s"

@@ -196,12 +196,6 @@ def rate_window(step: float) -> float:
     return RATE_WINDOW_STEPS * step
 
 
-def format_duration(seconds: float) -> str:
-    """A PromQL duration: whole seconds as `15s`, anything finer in milliseconds."""
-    ms = max(1, round(seconds * 1000.0))
-    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
-
-
 def refresh_range(
     server_now: float, step: float, last_end: float | None, *, settle_s: float = SETTLE_S
 ) -> tuple[float, float] | None:

@@ -1,4 +1,5 @@
-"""Durations: the forms people write parse to seconds, garbage is refused in words, and back."""
+"""Durations: the forms people write parse to seconds, garbage is refused in words, and back;
+PromQL literals and the words for people are named apart."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opsconsole.core.durations import format_duration, parse_duration
+from opsconsole.core.durations import (
+    age_text,
+    duration_literal,
+    parse_duration,
+    promql_duration,
+    rough_age_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -67,18 +74,55 @@ def test_a_number_too_big_for_a_float_is_not_infinity() -> None:
         (61.25, "1m1s250ms"),
     ],
 )
-def test_format_duration_is_compact(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text
+def test_duration_literal_is_compact(seconds: float, text: str) -> None:
+    assert duration_literal(seconds) == text
 
 
 @pytest.mark.parametrize("seconds", [-1.0, math.nan, math.inf])
 def test_format_refuses_what_is_no_duration(seconds: float) -> None:
     with pytest.raises(ValueError):
-        format_duration(seconds)
+        duration_literal(seconds)
 
 
 @given(st.integers(min_value=0, max_value=400 * 86_400_000))
 def test_format_then_parse_gives_the_same_milliseconds(ms: int) -> None:
-    text = format_duration(ms / 1000)
+    text = duration_literal(ms / 1000)
     assert round(parse_duration(text) * 1000) == ms
-    assert format_duration(parse_duration(text)) == text
+    assert duration_literal(parse_duration(text)) == text
+
+
+def test_promql_duration_is_seconds_or_milliseconds_never_minutes() -> None:
+    assert [promql_duration(s) for s in (4.0, 60.0, 2.0, 0.5, 90.0)] == [
+        "4s",
+        "60s",
+        "2s",
+        "500ms",
+        "90s",
+    ]
+    assert promql_duration(0.0) == "1ms"  # Prometheus refuses a zero range
+
+
+@pytest.mark.parametrize(
+    ("seconds", "precise", "text"),
+    [
+        (0.04, True, "0.0 s"),
+        (9.94, True, "9.9 s"),
+        (12.9, True, "12 s"),
+        (4.2, False, "4 s"),
+        (-3.0, False, "0 s"),
+        (250, False, "4 min 10 s"),
+        (185, True, "3 min 05 s"),
+        (7500, False, "2 h 05 min"),
+        (3 * 86_400 + 4 * 3600, False, "3 d 04 h"),
+    ],
+)
+def test_age_text_says_min_for_minutes(seconds: float, precise: bool, text: str) -> None:
+    assert age_text(seconds, precise) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(12.7, "12 s"), (125, "2 min"), (7300, "2 h"), (4 * 86_400 + 5, "4 d"), (-1, "0 s")],
+)
+def test_rough_age_text_keeps_the_largest_unit(seconds: float, text: str) -> None:
+    assert rough_age_text(seconds) == text

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from opsconsole.core.durations import promql_duration
 from opsconsole.core.models import METRIC_FIELDS
 from opsconsole.core.promql import (
     DEFAULT_QUERIES,
@@ -30,7 +31,6 @@ from opsconsole.core.promql import (
     clock_from_time,
     clock_offset_from_date,
     decode_answer,
-    format_duration,
     lag_words,
     merge_signals,
     next_due,
@@ -119,7 +119,7 @@ def test_align_down_is_a_multiple_not_after_t_within_one_step(t: float, step: fl
 
 def test_rate_window_holds_four_steps_and_formats_as_duration() -> None:
     assert rate_window(15.0) == 60.0
-    assert [format_duration(s) for s in (4.0, 60.0, 2.0, 0.5)] == ["4s", "60s", "2s", "500ms"]
+    assert [promql_duration(s) for s in (4.0, 60.0, 2.0, 0.5)] == ["4s", "60s", "2s", "500ms"]
 
 
 def test_first_refresh_is_the_newest_settled_step() -> None:
