@@ -24,7 +24,7 @@ from tests.support.waiting import wait_until_async
 T = TypeVar("T")
 
 # Fast but faithful: 20 samples a second, every duration divided by 50.
-FAST = SimConfig(tick_s=0.05, time_scale=50.0, seed=7, heartbeat_s=0.2)
+ACCELERATED_SIM_CONFIG = SimConfig(tick_s=0.05, time_scale=50.0, seed=7, heartbeat_s=0.2)
 
 StartSim = Callable[..., Awaitable[SimServer]]
 

@@ -26,7 +26,7 @@ from opsconsole.core.protocol import (
     decode_frame,
 )
 from opsconsole.sim.server import SimServer
-from tests.unit.sim.sim_helpers import FAST, StartSim, body, eventually, key
+from tests.unit.sim.sim_helpers import ACCELERATED_SIM_CONFIG, StartSim, body, eventually, key
 
 SERVICES = ("api-gateway", "orders", "payments", "inventory")
 CIRCUITS = {"inventory-service", "analytics-service", "payment-service", "user-service"}
@@ -54,7 +54,7 @@ async def events_since(client: httpx.AsyncClient, seq: int) -> list:
 
 
 async def test_health_answers_without_auth(start_sim: StartSim) -> None:
-    sim = await start_sim(dataclasses.replace(FAST, token="s3cret"))
+    sim = await start_sim(dataclasses.replace(ACCELERATED_SIM_CONFIG, token="s3cret"))
     async with httpx.AsyncClient(base_url=sim.url) as c:
         health = body(await c.get("/api/v1/health"), HealthBody)
         assert (health.status, health.version, health.epoch) == ("ok", "1", sim.epoch)
@@ -145,7 +145,9 @@ async def test_historical_buckets_null_where_no_sample_and_limits_points(
 
 
 async def test_auth_401_on_rest_and_403_for_readonly_actions(start_sim: StartSim) -> None:
-    sim = await start_sim(dataclasses.replace(FAST, token="s3cret", readonly_token="look"))
+    sim = await start_sim(
+        dataclasses.replace(ACCELERATED_SIM_CONFIG, token="s3cret", readonly_token="look")
+    )
     async with httpx.AsyncClient(base_url=sim.url) as c:
         err = error(await c.get("/api/v1/services"), 401, "unauthorized")
         assert "s3cret" not in err.error.message
@@ -216,9 +218,9 @@ async def test_unknown_circuit_is_404_and_never_created(client: httpx.AsyncClien
 
 
 async def test_same_key_twice_acts_once_and_repeats_the_first_answer(
-    sim: SimServer, client: httpx.AsyncClient
+    accelerated_sim: SimServer, client: httpx.AsyncClient
 ) -> None:
-    start = sim.hub.log.last_seq
+    start = accelerated_sim.hub.log.last_seq
     headers = key()
     url = "/api/v1/circuits/inventory-service"
     first = await client.post(url, json={"action": "force_open"}, headers=headers)
@@ -242,8 +244,10 @@ async def test_same_key_twice_acts_once_and_repeats_the_first_answer(
     error(conflict, 409, "conflict")
 
 
-async def test_concurrent_duplicates_act_once(sim: SimServer, client: httpx.AsyncClient) -> None:
-    start = sim.hub.log.last_seq
+async def test_concurrent_duplicates_act_once(
+    accelerated_sim: SimServer, client: httpx.AsyncClient
+) -> None:
+    start = accelerated_sim.hub.log.last_seq
     headers = key()
     responses = await asyncio.gather(
         *(
@@ -276,7 +280,7 @@ async def test_realtime_is_206_while_a_circuit_is_open(client: httpx.AsyncClient
 
 
 async def test_events_replay_after_since_seq_and_410_when_too_old(start_sim: StartSim) -> None:
-    sim = await start_sim(dataclasses.replace(FAST, replay_capacity=30))
+    sim = await start_sim(dataclasses.replace(ACCELERATED_SIM_CONFIG, replay_capacity=30))
     async with httpx.AsyncClient(base_url=sim.url) as c:
 
         async def enough() -> bool:
@@ -356,7 +360,7 @@ async def test_prometheus_status_codes_split_the_request_count(
 
 async def test_prometheus_breaker_state_and_failure_rate(start_sim: StartSim) -> None:
     # Real time (scale 1): the breaker's 5-minute call window does not slide during the test.
-    sim = await start_sim(dataclasses.replace(FAST, time_scale=1.0))
+    sim = await start_sim(dataclasses.replace(ACCELERATED_SIM_CONFIG, time_scale=1.0))
     async with httpx.AsyncClient(base_url=sim.url, timeout=10.0) as c:
 
         async def enough_calls() -> bool:
@@ -386,7 +390,7 @@ async def test_prometheus_breaker_state_and_failure_rate(start_sim: StartSim) ->
 
 @pytest.mark.parametrize("services", [1, 200])
 async def test_service_count_is_configurable(start_sim: StartSim, services: int) -> None:
-    sim = await start_sim(dataclasses.replace(FAST, services=services))
+    sim = await start_sim(dataclasses.replace(ACCELERATED_SIM_CONFIG, services=services))
     async with httpx.AsyncClient(base_url=sim.url) as c:
         names = [s.name for s in body(await c.get("/api/v1/services"), ServicesBody).services]
         assert len(names) == services and names[0] == "api-gateway"

@@ -24,7 +24,7 @@ from opsconsole.core.protocol import (
 )
 from opsconsole.sim.scenarios import ScenariosBody
 from opsconsole.sim.server import SimServer
-from tests.unit.sim.sim_helpers import FAST, StartSim, body, eventually, key
+from tests.unit.sim.sim_helpers import ACCELERATED_SIM_CONFIG, StartSim, body, eventually, key
 
 
 async def scenario(client: httpx.AsyncClient, name: str, **fields: Any) -> dict[str, Any]:
@@ -92,9 +92,9 @@ async def test_traffic_surge_raises_rps(client: httpx.AsyncClient) -> None:
 
 
 async def test_dependency_outage_opens_the_breaker_and_answers_206(
-    sim: SimServer, client: httpx.AsyncClient
+    accelerated_sim: SimServer, client: httpx.AsyncClient
 ) -> None:
-    start = sim.hub.log.last_seq
+    start = accelerated_sim.hub.log.last_seq
     await scenario(client, "dependency_outage", duration_s=600)
 
     async def opened() -> bool:
@@ -124,9 +124,9 @@ async def test_dependency_outage_opens_the_breaker_and_answers_206(
 
 
 async def test_primary_down_fails_over_to_a_replica_on_a_new_timeline(
-    sim: SimServer, client: httpx.AsyncClient
+    accelerated_sim: SimServer, client: httpx.AsyncClient
 ) -> None:
-    start = sim.hub.log.last_seq
+    start = accelerated_sim.hub.log.last_seq
     started = await scenario(client, "primary_down", duration_s=3_600)
     assert started["target"] == "primary-db"
 
@@ -147,9 +147,9 @@ async def test_primary_down_fails_over_to_a_replica_on_a_new_timeline(
 
 
 async def test_switchover_and_failover_are_accepted_then_happen(
-    sim: SimServer, client: httpx.AsyncClient
+    accelerated_sim: SimServer, client: httpx.AsyncClient
 ) -> None:
-    start = sim.hub.log.last_seq
+    start = accelerated_sim.hub.log.last_seq
     url = "/api/v1/db/clusters/orders-db"
     accepted = await client.post(
         f"{url}/switchover", json={"candidate": "replica-2"}, headers=key()
@@ -256,7 +256,7 @@ async def test_operator_read_only(client: httpx.AsyncClient) -> None:
 
 async def test_alerts_fire_from_a_scenario_and_can_be_acked(start_sim: StartSim) -> None:
     # Time scale 100: the errors rule's 2 minutes take 1.2 s.
-    sim = await start_sim(dataclasses.replace(FAST, time_scale=100.0))
+    sim = await start_sim(dataclasses.replace(ACCELERATED_SIM_CONFIG, time_scale=100.0))
     async with httpx.AsyncClient(base_url=sim.url, timeout=10.0) as client:
         start = sim.hub.log.last_seq
         await scenario(client, "error_burst", target="payments", duration_s=3_600)

@@ -23,7 +23,7 @@ from opsconsole.core.protocol import (
 )
 from opsconsole.sim.server import SimServer
 from tests.unit.sim.sim_helpers import (
-    FAST,
+    ACCELERATED_SIM_CONFIG,
     StartSim,
     WsClient,
     body,
@@ -44,15 +44,19 @@ async def state_frames(c: WsClient, count: int) -> list:
     return out
 
 
-async def test_hello_subscribe_snapshot_then_consecutive_live_frames(sim: SimServer) -> None:
-    async with ws_connect(sim.url) as c:
+async def test_hello_subscribe_snapshot_then_consecutive_live_frames(
+    accelerated_sim: SimServer,
+) -> None:
+    async with ws_connect(accelerated_sim.url) as c:
         hello = c.hello
         assert isinstance(hello, HelloFrame)
-        assert (hello.version, hello.epoch) == ("1", sim.epoch)
+        assert (hello.version, hello.epoch) == ("1", accelerated_sim.epoch)
         assert hello.metric_fields[0] == "latency_p50_ms" and len(hello.metric_fields) == 7
         await c.subscribe(topics=["metrics", "circuits", "db", "alerts", "events"], services=["*"])
         snap = await c.next_of((SnapshotFrame,))
-        assert snap.resync is False and snap.epoch == sim.epoch and snap.seq >= hello.seq
+        assert (
+            snap.resync is False and snap.epoch == accelerated_sim.epoch and snap.seq >= hello.seq
+        )
         assert len(snap.services) == 8 and set(snap.circuits) >= {"inventory-service"}
         assert snap.clusters[0].name == "orders-db" and snap.realtime is not None
 
@@ -67,7 +71,7 @@ async def test_hello_subscribe_snapshot_then_consecutive_live_frames(sim: SimSer
 
 async def test_heartbeats_carry_the_last_state_seq(start_sim: StartSim) -> None:
     # A slow tick leaves room for heartbeats between frames.
-    sim = await start_sim(dataclasses.replace(FAST, tick_s=1.0, heartbeat_s=0.1))
+    sim = await start_sim(dataclasses.replace(ACCELERATED_SIM_CONFIG, tick_s=1.0, heartbeat_s=0.1))
     async with ws_connect(sim.url) as c:
         await c.subscribe()
         last_seq = (await c.next_of((SnapshotFrame,))).seq
@@ -80,22 +84,24 @@ async def test_heartbeats_carry_the_last_state_seq(start_sim: StartSim) -> None:
                 assert last_seq is not None
 
 
-async def test_resume_with_since_seq_replays_exactly_the_missing_frames(sim: SimServer) -> None:
-    async with ws_connect(sim.url) as c:
+async def test_resume_with_since_seq_replays_exactly_the_missing_frames(
+    accelerated_sim: SimServer,
+) -> None:
+    async with ws_connect(accelerated_sim.url) as c:
         await c.subscribe()
         await c.next_of((SnapshotFrame,))
         seen = (await state_frames(c, 3))[-1].seq
     resume_at = seen
 
     async def moved_on() -> bool:
-        return sim.hub.log.last_seq >= resume_at + 10
+        return accelerated_sim.hub.log.last_seq >= resume_at + 10
 
     await eventually(moved_on, what="10 more frames")
-    async with httpx.AsyncClient(base_url=sim.url) as http:
+    async with httpx.AsyncClient(base_url=accelerated_sim.url) as http:
         response = await http.get("/api/v1/events", params={"since_seq": resume_at})
         expected = [bytes(raw) for raw in body(response, EventsBody).events][:10]
-    async with ws_connect(sim.url) as c:
-        await c.subscribe(since_seq=resume_at, epoch=sim.epoch)
+    async with ws_connect(accelerated_sim.url) as c:
+        await c.subscribe(since_seq=resume_at, epoch=accelerated_sim.epoch)
         got = []
         while len(got) < 10:
             raw = await asyncio.wait_for(c.ws.recv(), 5.0)
@@ -108,7 +114,7 @@ async def test_resume_with_since_seq_replays_exactly_the_missing_frames(sim: Sim
 
 
 async def test_unknown_epoch_or_too_old_seq_gets_a_resync_snapshot(start_sim: StartSim) -> None:
-    sim = await start_sim(dataclasses.replace(FAST, replay_capacity=5))
+    sim = await start_sim(dataclasses.replace(ACCELERATED_SIM_CONFIG, replay_capacity=5))
     async with ws_connect(sim.url) as c:
         await c.subscribe(since_seq=3, epoch="some-older-run")
         snap = await c.next_of((SnapshotFrame,))
@@ -125,8 +131,8 @@ async def test_unknown_epoch_or_too_old_seq_gets_a_resync_snapshot(start_sim: St
         assert (await c.next_of((SnapshotFrame,))).resync is True
 
 
-async def test_malformed_client_messages_are_ignored_not_fatal(sim: SimServer) -> None:
-    async with ws_connect(sim.url) as c:
+async def test_malformed_client_messages_are_ignored_not_fatal(accelerated_sim: SimServer) -> None:
+    async with ws_connect(accelerated_sim.url) as c:
         await c.ws.send("this is not json")
         await c.ws.send('{"op": "dance"}')
         await c.ws.send('{"op": "subscribe", "since_seq": "yesterday"}')
@@ -136,8 +142,8 @@ async def test_malformed_client_messages_are_ignored_not_fatal(sim: SimServer) -
         assert snap.resync is False
 
 
-async def test_topic_and_service_filters(sim: SimServer) -> None:
-    async with ws_connect(sim.url) as c:
+async def test_topic_and_service_filters(accelerated_sim: SimServer) -> None:
+    async with ws_connect(accelerated_sim.url) as c:
         await c.subscribe(topics=["metrics"], services=["orders", "payments"])
         snap = await c.next_of((SnapshotFrame,))
         assert {s.name for s in snap.services} == {"orders", "payments"}
@@ -155,7 +161,9 @@ async def test_topic_and_service_filters(sim: SimServer) -> None:
 
 
 async def test_ws_handshake_needs_the_token(start_sim: StartSim) -> None:
-    sim = await start_sim(dataclasses.replace(FAST, token="s3cret", readonly_token="look"))
+    sim = await start_sim(
+        dataclasses.replace(ACCELERATED_SIM_CONFIG, token="s3cret", readonly_token="look")
+    )
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(ws_url(sim.url)):
             pass
@@ -171,8 +179,8 @@ async def test_ws_handshake_needs_the_token(start_sim: StartSim) -> None:
         assert isinstance(await c.next_of((SnapshotFrame,)), SnapshotFrame)
 
 
-async def test_sse_delivers_the_same_frames_with_ids(sim: SimServer) -> None:
-    async with httpx.AsyncClient(base_url=sim.url, timeout=10.0) as http:
+async def test_sse_delivers_the_same_frames_with_ids(accelerated_sim: SimServer) -> None:
+    async with httpx.AsyncClient(base_url=accelerated_sim.url, timeout=10.0) as http:
         got: list = []
         async with asyncio.timeout(10):
             async for event_id, f in sse_frames(
@@ -205,7 +213,7 @@ async def test_sse_delivers_the_same_frames_with_ids(sim: SimServer) -> None:
 
 
 async def test_sse_needs_the_token_and_rejects_bad_since_seq(start_sim: StartSim) -> None:
-    sim = await start_sim(dataclasses.replace(FAST, token="s3cret"))
+    sim = await start_sim(dataclasses.replace(ACCELERATED_SIM_CONFIG, token="s3cret"))
     async with httpx.AsyncClient(base_url=sim.url) as http:
         refused = await http.get("/api/v1/stream", params={"transport": "sse"})
         assert refused.status_code == 401
@@ -239,7 +247,7 @@ async def test_restart_on_the_same_port_gets_a_new_epoch(start_sim: StartSim) ->
         await c.subscribe()
         await c.next_of((SnapshotFrame,))
         await first.stop()
-    second = SimServer(FAST)
+    second = SimServer(ACCELERATED_SIM_CONFIG)
     try:
         assert await second.start(port=port) == first.url
         assert second.epoch != first.epoch
@@ -262,7 +270,9 @@ async def test_stop_ends_sse_streams_promptly(start_sim: StartSim) -> None:
 
 
 async def test_transports_can_be_turned_off_like_a_proxy_would(start_sim: StartSim) -> None:
-    sim = await start_sim(dataclasses.replace(FAST, offer_websocket=False, offer_sse=False))
+    sim = await start_sim(
+        dataclasses.replace(ACCELERATED_SIM_CONFIG, offer_websocket=False, offer_sse=False)
+    )
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(ws_url(sim.url)):
             pass
