@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -15,12 +16,15 @@ from PySide6.QtWidgets import QApplication, QDialog, QMenuBar, QStatusBar, QTool
 
 from opsconsole.app.wiring import Console, build_console
 from opsconsole.backends.opsapi import OpsApiClient
-from opsconsole.core.commands import Command, CommandError, CommandRegistry
+from opsconsole.core.alarms import SERVICE_RANK
+from opsconsole.core.commands import Command, CommandError, CommandRefused, CommandRegistry
 from opsconsole.core.models import ConnectionState
+from opsconsole.core.runner import CommandRunner, Problem
 from opsconsole.core.store import Store
 from opsconsole.ui import theme
 from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.panels.alerts import AlertsPanel
+from opsconsole.ui.panels.services import SORT_RANK
 from opsconsole.ui.wall import (
     PAGES,
     REFUSAL,
@@ -33,7 +37,6 @@ from opsconsole.ui.wall import (
 )
 from tests.support.waiting import wait_until
 
-SHOTS = Path("/tmp")
 FIRING = re.compile(r"^\d+ FIRING$")
 LIVE_AGE = re.compile(r"^LIVE · data (< 1 s|\d+ s) old$")
 LINK_AGE = re.compile(r"^(STALE|RECONNECTING) · data (< 1 s|\d+ s) old$")
@@ -79,9 +82,13 @@ def open_dialogs() -> list[QDialog]:
 
 
 async def save(wall: WallMode, name: str) -> None:
+    """`wall_NAME.png` for a human to look at, when OPSCONSOLE_SHOTS names a directory."""
+    target = os.environ.get("OPSCONSOLE_SHOTS")
+    if not target:
+        return
     assert wall.view is not None
     await wall.window.scheduler.frames(2)  # layouts and labels settle before the picture
-    assert wall.view.grab().save(str(SHOTS / f"wall_{name}.png"))
+    assert wall.view.grab().save(str(Path(target) / f"wall_{name}.png"))
 
 
 async def page_ready(wall: WallMode, page: str) -> None:
@@ -118,28 +125,54 @@ def test_the_guard_refuses_mutating_commands_and_gives_them_back() -> None:
     )
     refused: list[str] = []
     guard = WallMode.guard(registry, refused.append)
+    assert guard.installed
     assert WallMode.is_allowed(safe) and not WallMode.is_allowed(act)
     registry.run("view.refresh")
-    with pytest.raises(CommandError, match=r"^read-only wall display: Force a circuit open is"):
+    with pytest.raises(CommandRefused, match=r"^read-only wall display: Force a circuit open is"):
         registry.run("breaker.force_open")
+    # A policy of the registry, not a patch: the command itself is untouched.
+    assert registry.get("breaker.force_open") is act
     # One registered while the wall is up is refused as well.
-    registry.register(
+    late = registry.register(
         Command("db.failover", "Fail over", lambda: ran.append("late"), mutating=True)
     )
+    assert registry.get("db.failover") is late
     with pytest.raises(CommandError, match="Fail over is disabled"):
         registry.run("db.failover", backend="sim", cluster="orders-db", member="replica-1")
+    # Through the one command runner (every entry point): reported as refused, in the same
+    # words, and told to the wall as well.
+    problems: list[Problem] = []
+    runner = CommandRunner(registry, problems.append)
+    assert runner.run("breaker.force_open", source="menu") is None
+    assert problems == [
+        Problem(
+            "breaker.force_open", "refused", REFUSAL.format(title="Force a circuit open"), "menu"
+        )
+    ]
     assert ran == ["safe"]
     assert refused == [
         REFUSAL.format(title="Force a circuit open"),
         REFUSAL.format(title="Fail over"),
+        REFUSAL.format(title="Force a circuit open"),
     ]
+    assert guard.refusals == refused
     guard.release()
+    assert not guard.installed
     registry.run("breaker.force_open")
     registry.run("db.failover")
-    assert ran == ["safe", "act", "late"]
+    assert runner.run("breaker.force_open") is None  # ran: a handler returning None
+    assert ran == ["safe", "act", "late", "act"]
+    assert len(refused) == 3  # nothing refused after the release
     assert registry.get("breaker.force_open") is act
     assert "register" not in vars(registry)
     assert ReadOnlyGuard.is_allowed(registry.get("view.refresh"))
+    guard.release()  # twice is harmless
+    assert registry.refusal(act) is None
+
+
+def test_the_worst_service_ranks_as_the_services_table_sorts() -> None:
+    # The wall's worst service (core.alarms) must be the Services table's first row.
+    assert SERVICE_RANK == SORT_RANK
 
 
 # ------------------------------------------------------------------ the wall on a console
@@ -192,6 +225,21 @@ def test_wall_fills_its_screen_refuses_actions_and_esc_leaves(
                 ctx.commands.run("breaker.force_open", backend="sim", name="inventory-service")
             assert str(refused.value) == expected
             assert expected in view.header.status_text  # said on the wall, not in a dialog
+            # The way the entry points run it (the one command runner): refused, and said on
+            # the wall too.
+            failover = REFUSAL.format(title=ctx.commands.get("db.failover").title)
+            assert (
+                ctx.runner.run(
+                    "db.failover",
+                    backend="sim",
+                    cluster="orders-db",
+                    member="replica-1",
+                    source="palette",
+                )
+                is None
+            )
+            assert ctx.runner.last_problem == Problem("db.failover", "refused", failover, "palette")
+            assert failover in view.header.status_text
             mutating = [c for c in ctx.commands if c.mutating]
             assert {c.id for c in mutating} >= {"breaker.force_open", "db.failover", "alert.ack"}
             for command in mutating:
@@ -246,7 +294,8 @@ def test_wall_fills_its_screen_refuses_actions_and_esc_leaves(
             assert not wall.active and not view.isVisible()
             assert window.isVisible()
             assert QApplication.overrideCursor() is None
-            assert ctx.commands.get("breaker.force_open").handler.__name__ != "refuse"
+            # The guard's policy is gone: nothing refuses the command any more.
+            assert ctx.commands.refusal(ctx.commands.get("breaker.force_open")) is None
         finally:
             await client.aclose()
 

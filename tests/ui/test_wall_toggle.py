@@ -68,9 +68,20 @@ def test_wall_with_a_saved_layout_is_fullscreen_read_only_and_escapable(desk, ql
                 desk.ctx.commands.run(
                     "db.read_only", backend="sim", cluster="orders-db", enabled=True
                 )
+            # Said where the layout wall shows words: its status bar, never a dialog.
+            refusal = "read-only wall display: "
+            assert window.statusBar().currentMessage().startswith(refusal)
+            window.statusBar().clearMessage()
+            # The same through the one command runner every entry point uses.
+            assert desk.ctx.runner.run("breaker.force_open", source="keys") is None
+            problem = desk.ctx.runner.last_problem
+            assert problem is not None and problem.kind == "refused"
+            assert problem.words.startswith(refusal)
+            assert window.statusBar().currentMessage() == problem.words
             qtbot.keyClick(window, Qt.Key.Key_Escape)
             await wait_until(lambda: not wall.active, 5, "left the wall")
             assert window.menuBar().isVisible() and not desk.runner.read_only
+            assert desk.ctx.commands.refusal(desk.ctx.commands.get("db.read_only")) is None
         finally:
             await client.aclose()
 

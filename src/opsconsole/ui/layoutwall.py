@@ -7,7 +7,7 @@ from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 
 from opsconsole.core.commands import CommandRegistry
-from opsconsole.ui.wall import ReadOnlyGuard
+from opsconsole.ui.wall.guard import ReadOnlyGuard
 
 
 class LayoutWall(QObject):
