@@ -116,6 +116,32 @@ class StreamSession:
         self.resume_from = self.tracker.resume_point()
         return self.resume_from
 
+    def resume_point(self) -> tuple[str, int] | None:
+        """The (epoch, seq) of the last frame applied, to resume from; None before any."""
+        return self.tracker.resume_point()
+
+    def caught_up(self) -> None:
+        """The state is current without a snapshot: polling replayed or compared it."""
+        self.awaiting_snapshot = False
+
+    def replay_lost(self) -> None:
+        """The server no longer holds what was missed: the next snapshot is a resync."""
+        self.epoch_changed = True
+
+    def new_run(self, epoch: str) -> None:
+        """Polling found the server on another run (`epoch`): the next snapshot is a resync."""
+        self.tracker.on_hello(epoch)
+        self.epoch_changed = True
+
+    def circuits_polled(self, circuits: dict[str, Circuit]) -> list[StoreEvent]:
+        """The circuits of a polled answer: a change event for each that differs from ours."""
+        changed: list[StoreEvent] = []
+        for name, circuit in named_circuits(circuits).items():
+            if self.circuits.get(name) != circuit:
+                self.circuits[name] = circuit
+                changed.append(CircuitChanged(self.backend, circuit))
+        return changed
+
     def feed(self, data: bytes | str, at: float | None = None) -> Feed:
         """One frame off the wire; `at` is when it arrived (local wall clock), if known."""
         frame = decode_frame(data)
