@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import httpx
@@ -28,6 +27,7 @@ from tests.support.console import (
     type_text,
 )
 from tests.support.promstack import alert_rules, start_alertmanager, start_prometheus
+from tests.support.shots import save_shot
 from tests.support.waiting import wait_until
 
 AM_ACTIONS = frozenset({"alert.ack", "alert.silence", "silence.expire"})
@@ -146,8 +146,7 @@ def test_a_fired_page_reaches_the_panel_and_an_ack_silences_it(console, stack, q
             assert panel.colour(*row) == theme.STATE_COLOURS[Health.UNKNOWN]
             assert "1 silenced/inhibited" in panel.summary_text  # other pages may fire too
             assert panel.text(*row, "value").startswith("value ")
-            if shots := os.environ.get("OPSCONSOLE_SHOTS"):  # for a human to look at
-                window.alerts.grab().save(os.path.join(shots, "alerts-silenced.png"))
+            save_shot(window.alerts, "alerts-silenced.png")
 
             # And the silence ended again from the `:` line (its id completes from live names).
             await back_from_dialog(window)

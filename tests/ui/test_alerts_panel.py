@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -36,16 +35,18 @@ from opsconsole.core.models import (
     Thresholds,
 )
 from opsconsole.core.store import Store
+from opsconsole.core.words import age_text
 from opsconsole.ui import theme
 from opsconsole.ui.confirm import ConfirmDialog
 from opsconsole.ui.context import Selection, UiContext
-from opsconsole.ui.panels.alerts import AlertsPanel, format_duration, format_value
+from opsconsole.ui.panels.alerts import AlertsPanel, format_value
 from opsconsole.ui.repaint import RepaintScheduler
+from tests.support.panels import PanelHarness
 from tests.support.tcpproxy import FaultProxy
 from tests.support.waiting import wait_until
 
 LATENCY_VALUE = re.compile(r"^p99 \d+ ms > 500 ms$")
-AGE = re.compile(r"^(\d+) s$|^(\d+) m (\d\d) s$")
+AGE = re.compile(r"^(\d+) s$|^(\d+) min (\d\d) s$")
 
 # ------------------------------------------------------------------ words (pure)
 
@@ -95,22 +96,27 @@ def test_memory_is_told_apart_from_cpu_by_the_services_thresholds() -> None:
     )
 
 
-def test_durations_count_in_plain_units() -> None:
-    assert format_duration(4.9) == "4 s"
-    assert format_duration(250) == "4 m 10 s"
-    assert format_duration(7500) == "2 h 05 m"
-    assert format_duration(3 * 86_400 + 4 * 3600) == "3 d 04 h"
+def test_ages_count_in_the_shared_words() -> None:
+    # The Age column says minutes as everywhere else: "4 min", never "4 m".
+    assert age_text(4.9, precise=False) == "4 s"
+    assert age_text(250, precise=False) == "4 min 10 s"
+    assert age_text(7500, precise=False) == "2 h 05 min"
+    assert age_text(3 * 86_400 + 4 * 3600, precise=False) == "3 d 04 h"
 
 
 # ------------------------------------------------------------------ panel over a fed store
 
 
-@dataclass
-class Harness:
-    store: Store
-    ctx: UiContext
-    panel: AlertsPanel
-    now: float
+class Harness(PanelHarness):
+    """The alerts panel over a store the test feeds, on a frozen wall clock."""
+
+    def __init__(self, qapp, qtbot) -> None:
+        now = time.time()
+        # The server clock is ours here: ages are exact.
+        super().__init__(qapp, qtbot, wall_clock=lambda: now)
+        self.now = now
+        self.panel = self.show(AlertsPanel(self.ctx), (1200, 400))
+        self.live()
 
     def feed(self, *alerts: Alert, backend: str = "sim") -> None:
         for a in alerts:
@@ -130,18 +136,9 @@ class Harness:
 
 @pytest.fixture
 def ui(qapp, qtbot) -> Iterator[Harness]:
-    theme.apply_theme(qapp)
-    store = Store(capacity=600)
-    now = time.time()
-    # The server clock is ours here: ages are exact.
-    ctx = UiContext(store, Selection(), wall_clock=lambda: now)
-    panel = AlertsPanel(ctx)
-    qtbot.addWidget(panel)
-    panel.resize(1200, 400)
-    panel.show()
-    harness = Harness(store, ctx, panel, now)
-    harness.live()
+    harness = Harness(qapp, qtbot)
     yield harness
+    harness.close()
 
 
 def test_firing_first_then_severity_then_newest(ui: Harness) -> None:
@@ -157,7 +154,7 @@ def test_firing_first_then_severity_then_newest(ui: Harness) -> None:
     assert ids == ["new-page", "old-page", "ticket", "info", "resolved-page"]
     assert ui.panel.text("sim", "new-page", "state") == "FIRING"
     assert ui.panel.text("sim", "resolved-page", "state") == "RESOLVED"
-    assert ui.panel.text("sim", "old-page", "age") == "10 m 00 s"
+    assert ui.panel.text("sim", "old-page", "age") == "10 min 00 s"
     assert ui.panel.text("sim", "resolved-page", "age") == "10 s"  # since it started firing
     assert ui.panel.text("sim", "new-page", "acked") == "—"
     # The colour goes with the word: page red, ticket amber, resolved grey.
@@ -174,9 +171,9 @@ def test_the_age_column_means_time_since_it_started_firing(ui: Harness) -> None:
         alert(id="a2", since_ts=ui.now - 65, acked_by="alice", acked_ts=ui.now - 125),
     )
     assert ui.panel.wants_tick  # ages count up without news
-    assert ui.panel.text("sim", "a2", "age") == "1 m 05 s"
-    assert ui.panel.text("sim", "done", "age") == "2 m 05 s"
-    assert ui.panel.text("sim", "a2", "acked") == "alice 2 m ago"
+    assert ui.panel.text("sim", "a2", "age") == "1 min 05 s"
+    assert ui.panel.text("sim", "done", "age") == "2 min 05 s"
+    assert ui.panel.text("sim", "a2", "acked") == "alice 2 min ago"
     # The header says so, and a resolved row's tooltip keeps the clock time it fired.
     column = ui.panel.model.column_of("age")
     tip = ui.panel.model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import QMenu, QToolButton
 
-from opsconsole.backends.opsapi import OpsApiClient, new_intent_key
+from opsconsole.backends.opsapi import new_intent_key
 from opsconsole.core.commands import Command
 from opsconsole.core.events import CircuitChanged, ConnectionChanged, SnapshotLoaded
 from opsconsole.core.health import Health
 from opsconsole.core.models import Circuit, ConnectionState, LinkStatus, Transport
-from opsconsole.core.store import Store
 from opsconsole.ui import theme
-from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.panels.breakers import SPARK_ROLE, STATES, BreakersPanel
-from opsconsole.ui.repaint import RepaintScheduler
+from tests.support.panels import PanelHarness
+from tests.support.shots import save_shot
 from tests.support.waiting import wait_until
 
 CIRCUITS = {"inventory-service", "analytics-service", "payment-service", "user-service"}
@@ -32,27 +29,10 @@ COUNTDOWN = re.compile(r"^(\d+\.\d s|\d+ s|trying now)$")
 COMMAND_IDS = ("breaker.force_open", "breaker.close", "breaker.reset")
 
 
-def save_shot(widget: QWidget, name: str) -> None:
-    """Screenshots for a human to look at, when OPSCONSOLE_SHOTS names a directory."""
-    target = os.environ.get("OPSCONSOLE_SHOTS")
-    if target:
-        assert widget.grab().save(os.path.join(target, name))
-
-
-@dataclass
-class Harness:
-    store: Store
-    ctx: UiContext
-    panel: BreakersPanel
-    scheduler: RepaintScheduler
-
-    def connect(self, url: str) -> OpsApiClient:
-        client = OpsApiClient("sim", url, self.store.apply)
-        client.start()
-        return client
-
-    def refresh(self) -> None:
-        self.panel.run_refresh(time.monotonic())
+class Harness(PanelHarness):
+    def __init__(self, qapp, qtbot) -> None:
+        super().__init__(qapp, qtbot)
+        self.panel = self.show(BreakersPanel(self.ctx), (800, 400))
 
     def state(self, name: str) -> str:
         return self.panel.text("sim", name, "state")
@@ -70,17 +50,9 @@ class Harness:
 
 @pytest.fixture
 def ui(qapp, qtbot) -> Iterator[Harness]:
-    theme.apply_theme(qapp)
-    store = Store(capacity=600)
-    ctx = UiContext(store, Selection())
-    panel = BreakersPanel(ctx)
-    qtbot.addWidget(panel)
-    panel.resize(800, 400)
-    panel.show()
-    scheduler = RepaintScheduler(ctx.stats)
-    scheduler.add([panel])
-    yield Harness(store, ctx, panel, scheduler)
-    scheduler.stop()
+    harness = Harness(qapp, qtbot)
+    yield harness
+    harness.close()
 
 
 def test_outage_opens_inventory_first_with_a_countdown_then_force_open(

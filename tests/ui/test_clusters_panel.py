@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import QMenu, QToolButton
 
-from opsconsole.backends.opsapi import OpsApiClient, new_intent_key
+from opsconsole.backends.opsapi import new_intent_key
 from opsconsole.core.commands import Command
 from opsconsole.core.events import ConnectionChanged, SnapshotLoaded
 from opsconsole.core.health import Health
@@ -24,11 +21,10 @@ from opsconsole.core.models import (
     LinkStatus,
     Transport,
 )
-from opsconsole.core.store import Store
 from opsconsole.ui import theme
-from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.panels.clusters import ClustersPanel
-from opsconsole.ui.repaint import RepaintScheduler
+from tests.support.panels import PanelHarness
+from tests.support.shots import save_shot
 from tests.support.waiting import wait_until
 
 CLUSTER = "orders-db"
@@ -38,27 +34,10 @@ LAG = re.compile(r"^(\d+ B|\d+\.\d KiB|\d+\.\d MiB)$")
 COMMAND_IDS = ("db.switchover", "db.failover", "db.read_only")
 
 
-def save_shot(widget: QWidget, name: str) -> None:
-    """Screenshots for a human to look at, when OPSCONSOLE_SHOTS names a directory."""
-    target = os.environ.get("OPSCONSOLE_SHOTS")
-    if target:
-        assert widget.grab().save(os.path.join(target, name))
-
-
-@dataclass
-class Harness:
-    store: Store
-    ctx: UiContext
-    panel: ClustersPanel
-    scheduler: RepaintScheduler
-
-    def connect(self, url: str) -> OpsApiClient:
-        client = OpsApiClient("sim", url, self.store.apply)
-        client.start()
-        return client
-
-    def refresh(self) -> None:
-        self.panel.run_refresh(time.monotonic())
+class Harness(PanelHarness):
+    def __init__(self, qapp, qtbot) -> None:
+        super().__init__(qapp, qtbot)
+        self.panel = self.show(ClustersPanel(self.ctx), (800, 400))
 
     def shown(self) -> bool:
         return any(key[:2] == ("sim", CLUSTER) for _, key in self.panel.shown_rows())
@@ -78,17 +57,9 @@ class Harness:
 
 @pytest.fixture
 def ui(qapp, qtbot) -> Iterator[Harness]:
-    theme.apply_theme(qapp)
-    store = Store(capacity=600)
-    ctx = UiContext(store, Selection())
-    panel = ClustersPanel(ctx)
-    qtbot.addWidget(panel)
-    panel.resize(800, 400)
-    panel.show()
-    scheduler = RepaintScheduler(ctx.stats)
-    scheduler.add([panel])
-    yield Harness(store, ctx, panel, scheduler)
-    scheduler.stop()
+    harness = Harness(qapp, qtbot)
+    yield harness
+    harness.close()
 
 
 def test_healthy_cluster_reads_like_patronictl_list(qloop, sim_thread, ui) -> None:

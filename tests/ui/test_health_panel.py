@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import resource
 import time
 
 import numpy as np
-from PySide6.QtWidgets import QWidget
 
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.events import FrameRejected, SnapshotLoaded
@@ -18,14 +16,8 @@ from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.panels.health import ConsoleHealthPanel, percentile
 from opsconsole.ui.probes import LoopLagProbe, memory_rss_bytes
 from opsconsole.ui.repaint import RepaintScheduler
+from tests.support.shots import save_shot
 from tests.support.waiting import wait_until
-
-
-def save_shot(widget: QWidget, name: str) -> None:
-    """Screenshots for a human to look at, when OPSCONSOLE_SHOTS names a directory."""
-    target = os.environ.get("OPSCONSOLE_SHOTS")
-    if target:
-        assert widget.grab().save(os.path.join(target, name))
 
 
 def number(text: str) -> float:

@@ -6,33 +6,34 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
 from opsconsole.backends.opsapi import OpsApiClient, new_intent_key
 from opsconsole.core.events import CircuitChanged, SnapshotLoaded
 from opsconsole.core.models import Circuit, DbCluster, DbMember, Service
-from opsconsole.core.store import Store
 from opsconsole.core.timeline import TimelineRecorder, TimelineStore
-from opsconsole.ui import theme
-from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.panels.clusters import ClustersPanel, ClusterTrail, describe_episode
 from opsconsole.ui.panels.timeline import TimelinePanel
-from opsconsole.ui.repaint import RepaintScheduler
+from tests.support.panels import PanelHarness
 from tests.support.waiting import wait_until
 
 CLOCK = r"\d\d:\d\d:\d\d"
 
 
-@dataclass
-class Harness:
-    store: Store
-    timeline: TimelineStore
-    recorder: TimelineRecorder
-    panel: TimelinePanel
-    clusters: ClustersPanel
-    scheduler: RepaintScheduler
+class Harness(PanelHarness):
+    """The timeline and clusters panels over one store, the timeline kept in memory."""
+
+    def __init__(self, qapp, qtbot) -> None:
+        super().__init__(qapp, qtbot)
+        self.timeline = TimelineStore(None)
+        self.recorder = TimelineRecorder(self.store, self.timeline)
+        self.panel = self.show(TimelinePanel(self.ctx, self.timeline), (960, 380))
+        self.clusters = self.show(ClustersPanel(self.ctx), (960, 380))
+
+    def close(self) -> None:
+        super().close()
+        self.recorder.close()
 
     def rows_matching(self, pattern: str) -> list[str]:
         regex = re.compile(pattern)
@@ -45,22 +46,9 @@ class Harness:
 
 @pytest.fixture
 def ui(qapp, qtbot) -> Iterator[Harness]:
-    theme.apply_theme(qapp)
-    store = Store(capacity=600)
-    ctx = UiContext(store, Selection())
-    timeline = TimelineStore(None)
-    recorder = TimelineRecorder(store, timeline)
-    panel = TimelinePanel(ctx, timeline)
-    clusters = ClustersPanel(ctx)
-    for widget in (panel, clusters):
-        qtbot.addWidget(widget)
-        widget.resize(960, 380)
-        widget.show()
-    scheduler = RepaintScheduler(ctx.stats)
-    scheduler.add([panel, clusters])
-    yield Harness(store, timeline, recorder, panel, clusters, scheduler)
-    scheduler.stop()
-    recorder.close()
+    harness = Harness(qapp, qtbot)
+    yield harness
+    harness.close()
 
 
 # ---------------------------------------------------------------------------- restart

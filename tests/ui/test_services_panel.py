@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -15,7 +13,6 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QWidget
 
-from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.events import ConnectionChanged, MetricsBatch, SnapshotLoaded
 from opsconsole.core.health import Health
 from opsconsole.core.models import (
@@ -27,10 +24,10 @@ from opsconsole.core.models import (
 )
 from opsconsole.core.store import Store
 from opsconsole.ui import theme
-from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.panels.services import SORT_RANK, ServicesPanel
-from opsconsole.ui.repaint import RepaintScheduler
 from opsconsole.ui.statusbar import BackendStatusBar
+from tests.support.panels import PanelHarness
+from tests.support.shots import save_shot
 from tests.support.waiting import wait_until
 
 SIM_SERVICES = {
@@ -55,29 +52,13 @@ EXPECTED_FORMAT = {
 }
 
 
-def save_shot(widget: QWidget, name: str) -> None:
-    """Screenshots for a human to look at, when OPSCONSOLE_SHOTS names a directory."""
-    target = os.environ.get("OPSCONSOLE_SHOTS")
-    if target:
-        assert widget.grab().save(os.path.join(target, name))
+class Harness(PanelHarness):
+    """The services list and the status bar beside it, over one store."""
 
-
-@dataclass
-class Harness:
-    store: Store
-    ctx: UiContext
-    panel: ServicesPanel
-    bar: BackendStatusBar
-    scheduler: RepaintScheduler
-
-    def connect(self, url: str, **kwargs) -> OpsApiClient:
-        client = OpsApiClient("sim", url, self.store.apply, **kwargs)
-        client.start()
-        return client
-
-    def refresh(self) -> None:
-        self.panel.run_refresh(time.monotonic())
-        self.bar.run_refresh(time.monotonic())
+    def __init__(self, qapp, qtbot) -> None:
+        super().__init__(qapp, qtbot)
+        self.panel = self.show(ServicesPanel(self.ctx), (1100, 330))
+        self.bar = self.show(BackendStatusBar(self.ctx))
 
     def rows_with_data(self) -> set[str]:
         """Services listed whose series hold samples (a single sample may still be NaN)."""
@@ -92,19 +73,9 @@ class Harness:
 
 @pytest.fixture
 def ui(qapp, qtbot) -> Iterator[Harness]:
-    theme.apply_theme(qapp)
-    store = Store(capacity=600)
-    ctx = UiContext(store, Selection())
-    panel = ServicesPanel(ctx)
-    bar = BackendStatusBar(ctx)
-    for w in (panel, bar):
-        qtbot.addWidget(w)
-        w.show()
-    panel.resize(1100, 330)
-    scheduler = RepaintScheduler(ctx.stats)
-    scheduler.add([panel, bar])
-    yield Harness(store, ctx, panel, bar, scheduler)
-    scheduler.stop()
+    harness = Harness(qapp, qtbot)
+    yield harness
+    harness.close()
 
 
 def test_every_service_listed_with_the_stores_latest_values(qloop, sim_thread, ui) -> None:

@@ -25,9 +25,10 @@ from opsconsole.ui.charts import nice_ceiling, peak_decimate
 from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.panels.signals import CURVES, DEFAULT_WINDOW_S, GoldenSignalsPanel
 from opsconsole.ui.repaint import RepaintScheduler
+from tests.support.shots import save_image
 from tests.support.waiting import wait_until
 
-SCREENSHOT = "/tmp/signals_panel.png"
+SCREENSHOT = "signals_panel.png"
 LIVE_CAPACITY = 36_000
 
 
@@ -424,7 +425,7 @@ def test_nice_ceiling() -> None:
 
 
 def test_screenshot(live: Live, qloop) -> None:
-    """A PNG to look at: dark, readable, nothing clipped (saved to /tmp/signals_panel.png)."""
+    """A PNG to look at: dark, readable, nothing clipped (written when OPSCONSOLE_SHOTS is set)."""
     panel = live.panel
     panel.setStyleSheet(theme.STYLESHEET)  # local: no global QApplication state changes
     live.ctx.selection.select("sim", "orders")
@@ -439,11 +440,12 @@ def test_screenshot(live: Live, qloop) -> None:
     qloop.run(scenario())
     panel.set_window(300.0)
     panel.run_refresh(time.monotonic())
-    image = panel.grab()
-    assert image.save(SCREENSHOT)
+    shot = panel.grab()
+    save_image(shot, SCREENSHOT)
+    image = shot.toImage()
     assert (image.width(), image.height()) == (1000, 760)
     # Dark: the corner pixel is the theme background.
-    assert image.toImage().pixelColor(panel.width() - 3, panel.height() - 3).lightness() < 40
+    assert image.pixelColor(panel.width() - 3, panel.height() - 3).lightness() < 40
     assert {c.field for c in CURVES} == set(panel.curves)
 
 

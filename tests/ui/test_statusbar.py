@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 
@@ -17,14 +16,8 @@ from opsconsole.ui import theme
 from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.repaint import RepaintScheduler
 from opsconsole.ui.statusbar import BackendStatusBar, describe_link, format_age
+from tests.support.shots import save_shot
 from tests.support.waiting import wait_until
-
-
-def save_shot(widget: QWidget, name: str) -> None:
-    """Screenshots for a human to look at, when OPSCONSOLE_SHOTS names a directory."""
-    target = os.environ.get("OPSCONSOLE_SHOTS")
-    if target:
-        assert widget.grab().save(os.path.join(target, name))
 
 
 def make_bar(qtbot, demo: bool = False) -> tuple[UiContext, BackendStatusBar, QMainWindow]:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QWidget
 
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.events import EventOccurred
@@ -22,31 +19,28 @@ from opsconsole.core.timeline import TimelineEntry, TimelineRecorder, TimelineSt
 from opsconsole.ui import theme
 from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.panels.timeline import TimelinePanel, format_time
-from opsconsole.ui.repaint import RepaintScheduler
+from tests.support.panels import PanelHarness
+from tests.support.shots import save_shot
 from tests.support.waiting import wait_until
 
 SHOT = "timeline_panel.png"
+PANEL_SIZE = (960, 380)
 
 
-def save_shot(widget: QWidget, name: str) -> None:
-    """Screenshots for a human to look at, when OPSCONSOLE_SHOTS names a directory."""
-    target = os.environ.get("OPSCONSOLE_SHOTS")
-    if target:
-        assert widget.grab().save(os.path.join(target, name))
+class Harness(PanelHarness):
+    """The timeline panel over a timeline file that a recorder fills from the store."""
 
+    def __init__(self, qapp, qtbot, path: Path) -> None:
+        super().__init__(qapp, qtbot)
+        self.path = path
+        self.timeline = TimelineStore(path)
+        self.recorder = TimelineRecorder(self.store, self.timeline)
+        self.panel = self.show(TimelinePanel(self.ctx, self.timeline), PANEL_SIZE)
 
-@dataclass
-class Harness:
-    store: Store
-    ctx: UiContext
-    path: Path
-    timeline: TimelineStore
-    recorder: TimelineRecorder
-    panel: TimelinePanel
-    scheduler: RepaintScheduler
-
-    def refresh(self) -> None:
-        self.panel.run_refresh(time.monotonic())
+    def close(self) -> None:
+        super().close()
+        self.recorder.close()
+        self.timeline.close()
 
     def index_of(self, pattern: str) -> int:
         """Row of the first (newest) line matching `pattern`; -1 when none does."""
@@ -60,26 +54,16 @@ class Harness:
 def make_panel(qtbot, ctx: UiContext, timeline: TimelineStore) -> TimelinePanel:
     panel = TimelinePanel(ctx, timeline)
     qtbot.addWidget(panel)
-    panel.resize(960, 380)
+    panel.resize(*PANEL_SIZE)
     panel.show()
     return panel
 
 
 @pytest.fixture
 def ui(qapp, qtbot, tmp_path) -> Iterator[Harness]:
-    theme.apply_theme(qapp)
-    store = Store(capacity=600)
-    ctx = UiContext(store, Selection())
-    path = tmp_path / "data" / "timeline.sqlite3"
-    timeline = TimelineStore(path)
-    recorder = TimelineRecorder(store, timeline)
-    panel = make_panel(qtbot, ctx, timeline)
-    scheduler = RepaintScheduler(ctx.stats)
-    scheduler.add([panel])
-    yield Harness(store, ctx, path, timeline, recorder, panel, scheduler)
-    scheduler.stop()
-    recorder.close()
-    timeline.close()
+    harness = Harness(qapp, qtbot, tmp_path / "data" / "timeline.sqlite3")
+    yield harness
+    harness.close()
 
 
 def test_an_incident_is_recorded_survives_a_restart_and_filters(
