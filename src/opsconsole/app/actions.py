@@ -9,25 +9,22 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from opsconsole.backends.alertmanager import AlertmanagerClient, SilenceRefused
 from opsconsole.backends.errors import ApiError, BackendError
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.actions import (
-    ALERTMANAGER,
-    SPECS,
+    ACTIONS,
     Blocked,
     Intent,
     Outcome,
-    backend_kind,
     build_intent,
     check_preconditions,
     expected_outcome,
-    intent_duration_s,
     stakes_of,
 )
-from opsconsole.core.audit import AuditLog, os_user
+from opsconsole.core.audit import AuditLog
 from opsconsole.core.commands import Command, CommandRegistry
 from opsconsole.core.models import ConnectionState
 from opsconsole.core.outcome import (
@@ -51,6 +48,16 @@ Report = Callable[[Intent, "ActionResult"], None]
 OUTCOME_TIMEOUT_S = 30.0
 # How often a watch looks at its backend between state changes: the data age grows silently.
 WATCH_TICK_S = 0.25
+
+
+@runtime_checkable
+class Performer(Protocol):
+    """What the pipeline needs of a backend adapter: the actions it carries out, and one
+    request per intent (raising ApiError, BackendError or SilenceRefused as it fails)."""
+
+    performs: frozenset[str]
+
+    async def perform(self, intent: Intent) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -191,7 +198,7 @@ class ActionRunner:
         handed_over = False  # to the settling task, which then closes the watcher
         try:
             try:
-                await self._send(client, intent)
+                await _perform(client, intent)
             except SilenceRefused as exc:
                 return self._finish(ActionResult("refused", str(exc), intent), audit=True)
             except ApiError as exc:
@@ -287,45 +294,6 @@ class ActionRunner:
         finally:
             watcher.close()
 
-    async def _send(self, client: object, intent: Intent) -> None:
-        """One request for the intent, to the kind of backend that holds its target."""
-        if backend_kind(self.store.backend(intent.backend)) == ALERTMANAGER:
-            if not isinstance(client, AlertmanagerClient):
-                raise BackendError(f"{intent.backend} has no Alertmanager client")
-            await self._send_alertmanager(client, intent)
-            # Poll at once: the outcome (a silence muting the alert) is then seen in
-            # milliseconds rather than at the next poll.
-            await client.refresh()
-            return
-        if not isinstance(client, OpsApiClient):
-            raise BackendError(f"{intent.backend} cannot carry out {intent.command_id}")
-        cid, target, args, key = intent.command_id, intent.target, intent.args, intent.key
-        if cid.startswith("breaker."):
-            await client.circuit_action(target, cid.split(".", 1)[1], key)
-        elif cid == "db.switchover":
-            await client.switchover(target, args["member"], key)
-        elif cid == "db.failover":
-            await client.failover(target, args["member"], key)
-        elif cid == "db.read_only":
-            await client.read_only(target, bool(args["enabled"]), key)
-        elif cid == "alert.ack":
-            await client.ack(target, args.get("by") or os_user(), args.get("comment", ""), key)
-        else:  # pragma: no cover - preconditions refuse unknown actions first
-            raise KeyError(cid)
-
-    async def _send_alertmanager(self, client: AlertmanagerClient, intent: Intent) -> None:
-        cid, target, args, key = intent.command_id, intent.target, intent.args, intent.key
-        by = args.get("by") or os_user()
-        comment = args.get("comment", "")
-        if cid == "alert.ack":
-            await client.ack(target, by, comment, key, intent_duration_s(intent))
-        elif cid == "alert.silence":
-            await client.silence(target, intent_duration_s(intent), comment, by, key)
-        elif cid == "silence.expire":
-            await client.expire(target, key)
-        else:  # pragma: no cover - preconditions refuse what Alertmanager cannot do
-            raise KeyError(cid)
-
     def _record(self, intent: Intent, phase: str, **extra: Any) -> dict[str, Any]:
         record: dict[str, Any] = {
             "phase": phase,
@@ -374,6 +342,13 @@ READ_ONLY_WORDS = "this is a read-only display: actions are off"
 
 def _os_words(exc: OSError) -> str:
     return exc.strerror or str(exc)
+
+
+async def _perform(client: object, intent: Intent) -> None:
+    """One request for the intent, by the adapter of the backend that holds its target."""
+    if not isinstance(client, Performer) or intent.command_id not in client.performs:
+        raise BackendError(f"{intent.backend} cannot carry out {intent.command_id}")
+    await client.perform(intent)
 
 
 def _stale_after_s(client: object) -> float:
@@ -480,16 +455,16 @@ def register_action_commands(registry: CommandRegistry, runner: ActionRunner) ->
 
         return handler
 
-    for spec in SPECS.values():
-        if spec.command_id not in registry:
+    for action in ACTIONS.values():
+        if action.command_id not in registry:
             registry.register(
                 Command(
-                    spec.command_id,
-                    spec.title,
-                    make(spec.command_id),
-                    tier=spec.tier,
-                    mutating=True,
-                    description=spec.consequence,
+                    action.command_id,
+                    action.title,
+                    make(action.command_id),
+                    tier=action.tier,
+                    mutating=action.mutating,
+                    description=action.consequence,
                 )
             )
 

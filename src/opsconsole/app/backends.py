@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +31,12 @@ log = logging.getLogger(__name__)
 
 DEMO_NAME = "demo"
 
-# What each kind of backend can be asked to do; the action pipeline refuses the rest by name.
-ACTIONS_BY_KIND: dict[str, frozenset[str]] = {
-    "opsapi": frozenset({"*"}),
-    "prometheus": frozenset(),  # read-only: Prometheus has no write API for any of our actions
-    "alertmanager": frozenset({"alert.ack", "alert.silence", "silence.expire"}),
+# The adapter of each kind of backend. What a kind can be asked to do is what its adapter
+# `performs`; the action pipeline refuses the rest by name (rule backend-can).
+ADAPTERS: dict[str, type[OpsApiClient] | type[PrometheusClient] | type[AlertmanagerClient]] = {
+    "opsapi": OpsApiClient,
+    "prometheus": PrometheusClient,  # read-only: it performs none of our actions
+    "alertmanager": AlertmanagerClient,
 }
 
 
@@ -92,6 +94,20 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         message = "no [[backend]] tables; add one (see the README) or start with --demo"
         raise ConfigError([ConfigProblem(path, None, "", message)])
     return Plan((), demo=True, config_path=path, first_run=True)
+
+
+def token_from(args: argparse.Namespace) -> Secret | None:
+    """The bearer token named by --token-env, for the --url backend of the plan (configured
+    backends use the keyring)."""
+    if not args.token_env:
+        return None
+    value = os.environ.get(args.token_env, "")
+    if not value:
+        log.warning(
+            "--token-env %s: the variable is not set; connecting without a token", args.token_env
+        )
+        return None
+    return Secret(value)
 
 
 def url_option(raw: str) -> str:
@@ -161,7 +177,7 @@ def describe(cfg: BackendConfig) -> BackendInfo:
         kind=cfg.kind,  # type: ignore[arg-type]  # validated by the config loader
         url=without_credentials(cfg.url),  # checked already; this keeps any slip off screen
         insecure=not cfg.verify_tls,
-        actions=ACTIONS_BY_KIND[cfg.kind],
+        actions=ADAPTERS[cfg.kind].performs,
     )
 
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 
 from opsconsole import __version__
-from opsconsole.backends.secrets import Secret, install_log_redaction
+from opsconsole.backends.secrets import install_log_redaction
 
 log = logging.getLogger("opsconsole")
 
@@ -106,19 +106,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("-v", "--verbose", action="store_true")
     p.add_argument("--version", action="version", version=f"opsconsole {__version__}")
     return p.parse_args(argv)
-
-
-def token_from(args: argparse.Namespace) -> Secret | None:
-    """The bearer token named by --token-env, for --url (configured backends use the keyring)."""
-    if not args.token_env:
-        return None
-    value = os.environ.get(args.token_env, "")
-    if not value:
-        log.warning(
-            "--token-env %s: the variable is not set; connecting without a token", args.token_env
-        )
-        return None
-    return Secret(value)
 
 
 def configure_logging(verbose: bool) -> None:

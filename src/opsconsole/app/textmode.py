@@ -9,8 +9,7 @@ import math
 import signal
 import time
 
-from opsconsole.app.backends import BackendClient, Plan, start_backends
-from opsconsole.app.cli import token_from
+from opsconsole.app.backends import BackendClient, Plan, start_backends, token_from
 from opsconsole.core.models import ConnectionState
 from opsconsole.core.store import Store
 from opsconsole.sim.embedded import start_in_thread

@@ -16,8 +16,8 @@ from opsconsole.app.backends import (
     plan_from_choice,
     remember_choice,
     start_backends,
+    token_from,
 )
-from opsconsole.app.cli import token_from
 from opsconsole.app.selftest import process_age_s, self_test
 from opsconsole.core.audit import AUDIT_FILE
 from opsconsole.core.commands import CommandError

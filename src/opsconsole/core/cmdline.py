@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
-import enum
 import re
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from opsconsole.core.actions import ACTIONS, ActionDeclaration
+from opsconsole.core.actions.declaration import MemberRule
+from opsconsole.core.arguments import (
+    ARG_WORDS,
+    BACKEND_HELD,
+    DURATIONS,
+    KWARG,
+    PLACEHOLDERS,
+    Arg,
+    kwarg,
+)
 from opsconsole.core.durations import parse_duration
-from opsconsole.core.eligibility import Promotion, human_bytes, member_eligibility
+from opsconsole.core.eligibility import human_bytes
 from opsconsole.core.models import Alert, DbCluster
 from opsconsole.core.store import Store
+
+__all__ = [  # the argument kinds are re-exported: the command line is where they are read
+    "ARG_WORDS",
+    "BACKEND_HELD",
+    "COMMAND_ARGS",
+    "DURATIONS",
+    "KWARG",
+    "SCENARIOS",
+    "Arg",
+    "CmdlineError",
+    "Completion",
+    "Invocation",
+    "Names",
+    "complete",
+    "kwarg",
+    "parse",
+    "resolve",
+    "verbs",
+]
 
 #: The demo's fault scenarios, in the order the palette and completion offer them.
 SCENARIOS: tuple[str, ...] = (
@@ -23,76 +52,38 @@ SCENARIOS: tuple[str, ...] = (
     "recover",
 )
 
-
-class Arg(enum.Enum):
-    """One argument slot of a command; the value is the handler's keyword."""
-
-    BACKEND = "backend"
-    CLUSTER = "cluster"
-    MEMBER = "member"
-    ON_OFF = "enabled"
-    CIRCUIT = "name"
-    BREAKER_OP = "op"
-    ALERT = "alert"
-    COMMENT = "comment"
-    LAYOUT = "layout"
-    SCENARIO = "scenario"
-    TARGET = "target"
-    DURATION = "duration"
-    SILENCE = "silence"
-
-
-#: What each command's handler takes, in the order the palette asks (backend is implied).
-#: The keyword names are those of app/actions.py `intent_for`; layout.load and demo.scenario
-#: take `name=` (and `target=`), the contract the lead's handlers implement.
-COMMAND_ARGS: dict[str, tuple[Arg, ...]] = {
-    "db.failover": (Arg.CLUSTER, Arg.MEMBER),
-    "db.switchover": (Arg.CLUSTER, Arg.MEMBER),
-    "db.read_only": (Arg.CLUSTER, Arg.ON_OFF),
-    "breaker.force_open": (Arg.CIRCUIT,),
-    "breaker.close": (Arg.CIRCUIT,),
-    "breaker.reset": (Arg.CIRCUIT,),
-    "alert.ack": (Arg.ALERT, Arg.COMMENT),
-    "alert.silence": (Arg.ALERT, Arg.DURATION, Arg.COMMENT),
-    "silence.expire": (Arg.SILENCE,),
+#: What the commands that are not actions take (an action's own come from its declaration).
+#: layout.load and demo.scenario take `name=` (and `target=`), the contract their handlers
+#: implement.
+OTHER_ARGS: dict[str, tuple[Arg, ...]] = {
     "layout.load": (Arg.LAYOUT,),
     "demo.scenario": (Arg.SCENARIO, Arg.TARGET),
     "backend.credentials": (Arg.BACKEND,),
 }
-#: Argument slots that name something held by one backend: they also fix `backend=`.
-BACKEND_HELD = frozenset({Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT, Arg.SILENCE})
-#: How an argument is named in messages ("failover needs a member …").
-ARG_WORDS: dict[Arg, str] = {
-    Arg.BACKEND: "a backend",
-    Arg.CLUSTER: "a cluster",
-    Arg.MEMBER: "a member",
-    Arg.ON_OFF: "on or off",
-    Arg.CIRCUIT: "a circuit",
-    Arg.BREAKER_OP: "open, close or reset",
-    Arg.ALERT: "an alert id",
-    Arg.COMMENT: "a comment",
-    Arg.LAYOUT: "a layout name",
-    Arg.SCENARIO: "a scenario name",
-    Arg.TARGET: "a target",
-    Arg.DURATION: "a duration (e.g. 2h)",
-    Arg.SILENCE: "a silence id",
-}
-#: The handler keyword of an argument, where it differs from the slot's own name.
-KWARG: dict[Arg, str] = {Arg.LAYOUT: "name", Arg.SCENARIO: "name"}
 
-BREAKER_OPS: dict[str, str] = {
-    "open": "breaker.force_open",
-    "close": "breaker.close",
-    "reset": "breaker.reset",
-}
-#: What Tab offers for a duration; any other duration may be typed.
-DURATIONS: tuple[str, ...] = ("15m", "30m", "1h", "2h", "4h", "8h", "1d")
+
+class _CommandArgs(Mapping[str, tuple[Arg, ...]]):
+    """Command id → the arguments its handler takes, in the order the palette asks (backend
+    is implied): every declared action's, then the other commands'. Read live, so an action
+    declared later is included."""
+
+    def _table(self) -> dict[str, tuple[Arg, ...]]:
+        return {**{cid: a.args for cid, a in ACTIONS.items()}, **OTHER_ARGS}
+
+    def __getitem__(self, command_id: str) -> tuple[Arg, ...]:
+        return self._table()[command_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+COMMAND_ARGS: Mapping[str, tuple[Arg, ...]] = _CommandArgs()
+
 ON_WORDS = ("on", "true", "yes")
 OFF_WORDS = ("off", "false", "no")
-
-
-def kwarg(arg: Arg) -> str:
-    return KWARG.get(arg, arg.value)
 
 
 @dataclass(frozen=True)
@@ -100,50 +91,72 @@ class Verb:
     """A command-line word: the command it runs and the argument slots it reads."""
 
     word: str
-    command_id: str  # for `breaker`, the op word picks the id from BREAKER_OPS
+    command_id: str  # with `ops`, the one the first op picks
     args: tuple[Arg, ...]
     usage: str
     optional: int = 0  # how many trailing args may be left out
+    ops: Mapping[str, str] = field(default_factory=dict)  # op word → command id (Arg.OP)
 
     def command_ids(self) -> tuple[str, ...]:
-        return tuple(BREAKER_OPS.values()) if self.word == "breaker" else (self.command_id,)
+        return tuple(self.ops.values()) if self.ops else (self.command_id,)
 
 
-VERBS: dict[str, Verb] = {
-    v.word: v
-    for v in (
-        Verb("failover", "db.failover", (Arg.CLUSTER, Arg.MEMBER), "failover CLUSTER MEMBER"),
-        Verb("switchover", "db.switchover", (Arg.CLUSTER, Arg.MEMBER), "switchover CLUSTER MEMBER"),
-        Verb("readonly", "db.read_only", (Arg.CLUSTER, Arg.ON_OFF), "readonly CLUSTER on|off"),
-        Verb(
-            "breaker",
-            "breaker.force_open",
-            (Arg.CIRCUIT, Arg.BREAKER_OP),
-            "breaker CIRCUIT open|close|reset",
-        ),
-        Verb("ack", "alert.ack", (Arg.ALERT, Arg.COMMENT), "ack ALERT_ID [comment…]", 1),
-        Verb(
-            "silence",
-            "alert.silence",
-            (Arg.ALERT, Arg.DURATION, Arg.COMMENT),
-            "silence ALERT_ID DURATION [comment…]",
-            1,
-        ),
-        Verb("expire", "silence.expire", (Arg.SILENCE,), "expire SILENCE_ID"),
-        Verb("layout", "layout.load", (Arg.LAYOUT,), "layout NAME"),
-        Verb("wall", "view.wall", (), "wall"),
-        Verb("scenario", "demo.scenario", (Arg.SCENARIO, Arg.TARGET), "scenario NAME [TARGET]", 1),
-        Verb("credentials", "backend.credentials", (Arg.BACKEND,), "credentials [BACKEND]", 1),
-        Verb("quit", "app.quit", (), "quit"),
-    )
-}
-#: Other spellings an operator types out of habit (vim's `:q`, the id's own word).
-ALIASES: dict[str, str] = {
-    "q": "quit",
-    "read-only": "readonly",
-    "read_only": "readonly",
-    "unsilence": "expire",
-}
+#: The verbs of commands that are not actions, listed after the actions' own.
+OTHER_VERBS: tuple[Verb, ...] = (
+    Verb("layout", "layout.load", (Arg.LAYOUT,), "layout NAME"),
+    Verb("wall", "view.wall", (), "wall"),
+    Verb("scenario", "demo.scenario", (Arg.SCENARIO, Arg.TARGET), "scenario NAME [TARGET]", 1),
+    Verb("credentials", "backend.credentials", (Arg.BACKEND,), "credentials [BACKEND]", 1),
+    Verb("quit", "app.quit", (), "quit"),
+)
+#: Other spellings an operator types out of habit (vim's `:q`); actions declare their own.
+OTHER_ALIASES: dict[str, str] = {"q": "quit"}
+
+
+def _usage(word: str, args: tuple[Arg, ...], optional: int, ops: Iterable[str]) -> str:
+    """ "failover CLUSTER MEMBER", "ack ALERT_ID [comment…]", "breaker CIRCUIT open|close"."""
+    parts = [word]
+    for i, arg in enumerate(args):
+        text = "|".join(ops) if arg is Arg.OP else PLACEHOLDERS[arg]
+        parts.append(f"[{text}]" if i >= len(args) - optional else text)
+    return " ".join(parts)
+
+
+def _action_verb(word: str, actions: list[ActionDeclaration]) -> Verb:
+    """The verb of the actions spelt `word`: several make one verb picked by their op."""
+    first = actions[0]
+    ops = {a.op: a.command_id for a in actions if a.op}
+    args = (*first.args, Arg.OP) if ops else first.args
+    optional = 1 if args[-1] is Arg.COMMENT else 0
+    return Verb(word, first.command_id, args, _usage(word, args, optional, ops), optional, ops)
+
+
+def verbs() -> dict[str, Verb]:
+    """Every command-line word, the declared actions' first (in declaration order)."""
+    by_word: dict[str, list[ActionDeclaration]] = {}
+    for action in ACTIONS.values():
+        by_word.setdefault(action.word, []).append(action)
+    out = {word: _action_verb(word, actions) for word, actions in by_word.items()}
+    out.update({v.word: v for v in OTHER_VERBS if v.word not in out})
+    return out
+
+
+def aliases() -> dict[str, str]:
+    """Other spelling → the verb it means."""
+    out = dict(OTHER_ALIASES)
+    for action in ACTIONS.values():
+        out.update(dict.fromkeys(action.aliases, action.word))
+    return out
+
+
+def _ops_words(verb: Verb) -> str:
+    """ "open, close or reset"."""
+    ops = list(verb.ops)
+    return ", ".join(ops[:-1]) + f" or {ops[-1]}" if len(ops) > 1 else "".join(ops)
+
+
+def _arg_words(verb: Verb, arg: Arg) -> str:
+    return _ops_words(verb) if arg is Arg.OP else ARG_WORDS[arg]
 
 
 # ---------------------------------------------------------------- live names
@@ -275,7 +288,7 @@ def _listing(names: Iterable[str], limit: int = 12) -> str:
 
 def _lookup_verb(word: str) -> Verb | None:
     word = word.casefold()
-    return VERBS.get(ALIASES.get(word, word))
+    return verbs().get(aliases().get(word, word))
 
 
 def _available(verb: Verb, available: Container[str] | None) -> bool:
@@ -426,8 +439,8 @@ def parse(text: str, names: Names, available: Container[str] | None = None) -> I
     if len(values) < required:
         missing = verb.args[len(values)]
         raise CmdlineError(
-            f"{' '.join([verb.word, *values])} needs {ARG_WORDS[missing]} (usage: {verb.usage})"
-            + _expected_suffix(verb, missing, values, names),
+            f"{' '.join([verb.word, *values])} needs {_arg_words(verb, missing)} "
+            f"(usage: {verb.usage})" + _expected_suffix(verb, missing, values, names),
             _expected_for(verb, missing, values, names),
         )
     if len(values) > len(slots) and not (verb.args and verb.args[-1] is Arg.COMMENT):
@@ -447,15 +460,13 @@ def parse(text: str, names: Names, available: Container[str] | None = None) -> I
             kwargs["member"] = _resolve_member(backend, kwargs["cluster"], value, names)
         elif arg is Arg.ON_OFF:
             kwargs["enabled"] = _on_off(value)
-        elif arg is Arg.BREAKER_OP:
+        elif arg is Arg.OP:
             op = value.casefold()
-            if op not in BREAKER_OPS:
-                raise CmdlineError(
-                    f"expected open, close or reset, not {value!r}", tuple(BREAKER_OPS)
-                )
-            command_id = BREAKER_OPS[op]
+            if op not in verb.ops:
+                raise CmdlineError(f"expected {_ops_words(verb)}, not {value!r}", tuple(verb.ops))
+            command_id = verb.ops[op]
             if available is not None and command_id not in available:
-                raise CmdlineError(f"breaker {op} is not available here")
+                raise CmdlineError(f"{verb.word} {op} is not available here")
         elif arg is Arg.LAYOUT:
             kwargs["name"] = _pick_listed(value, names.layouts, "layout")
         elif arg is Arg.SCENARIO:
@@ -506,7 +517,7 @@ def _expected_suffix(verb: Verb, missing: Arg, values: list[str], names: Names) 
 
 
 def verb_words(available: Container[str] | None = None) -> list[str]:
-    return [w for w, v in VERBS.items() if _available(v, available)]
+    return [w for w, v in verbs().items() if _available(v, available)]
 
 
 # ---------------------------------------------------------------- completion
@@ -565,13 +576,16 @@ def _choices(verb: Verb, index: int, values: list[str], names: Names) -> list[_C
     arg = verb.args[index]
     if arg is Arg.ALERT:
         return _alert_choices(names)
+    if arg is Arg.OP:
+        return [_Choice(op) for op in verb.ops]
     if arg is Arg.MEMBER:
         try:
             backend, cluster = resolve(Arg.CLUSTER, values[index - 1], names)
         except CmdlineError:
             return []
-        action: Promotion = "failover" if verb.command_id == "db.failover" else "switchover"
-        return _member_choices(names.backends[backend], cluster, action)
+        action = ACTIONS.get(verb.command_id)
+        rule = action.eligible if action is not None else None
+        return _member_choices(names.backends[backend], cluster, rule)
     return [_Choice(text) for text in _plain_candidates(arg, names)]
 
 
@@ -595,20 +609,20 @@ def _alert_choices(names: Names) -> list[_Choice]:
     return out
 
 
-def _member_choices(b: BackendNames, cluster: str, action: Promotion) -> list[_Choice]:
+def _member_choices(b: BackendNames, cluster: str, rule: MemberRule | None) -> list[_Choice]:
     """Members that may take over, least lag first; then the ones that may not, with why.
 
     The primary is not offered: promoting it is never what the operator means (typed by
     hand, the pipeline refuses it in words).
     """
     record = b.cluster_records.get(cluster)
-    if record is None:
+    if record is None or rule is None:
         return [_Choice(m) for m in b.clusters.get(cluster, ())]
     ranked = []
     for m in record.members:
         if m.name == record.primary or m.role == "primary":
             continue
-        verdict = member_eligibility(record, m, action)
+        verdict = rule(record, m)
         if verdict.eligible:
             detail = f"lag {human_bytes(m.lag_bytes)}"
         else:
@@ -622,8 +636,6 @@ def _plain_candidates(arg: Arg, names: Names) -> list[str]:
         return _qualified(_pool(names, arg))
     if arg is Arg.ON_OFF:
         return ["on", "off"]
-    if arg is Arg.BREAKER_OP:
-        return list(BREAKER_OPS)
     if arg is Arg.LAYOUT:
         return list(names.layouts)
     if arg is Arg.DURATION:

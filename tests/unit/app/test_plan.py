@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from opsconsole.app.backends import (
-    ACTIONS_BY_KIND,
+    ADAPTERS,
     describe,
     name_for_url,
     plan_from_args,
@@ -113,7 +113,7 @@ def test_described_backends_carry_tls_trust_and_abilities(tmp_path: Path) -> Non
     assert not describe(prom).insecure and describe(am).insecure
     assert not describe(prom).can("alert.ack")
     assert describe(am).can("alert.ack") and not describe(am).can("db.failover")
-    assert set(ACTIONS_BY_KIND) == {"opsapi", "prometheus", "alertmanager"}
+    assert set(ADAPTERS) == {"opsapi", "prometheus", "alertmanager"}
 
 
 @pytest.mark.parametrize(
