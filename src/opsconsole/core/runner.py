@@ -31,6 +31,19 @@ class Problem:
     source: str
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What `CommandRunner.attempt` saw: the command's result, or the problem that stopped it
+    (already reported)."""
+
+    result: Any
+    problem: Problem | None
+
+    @property
+    def ran(self) -> bool:
+        return self.problem is None
+
+
 Report = Callable[[Problem], None]
 # Starts a coroutine on the console's loop and returns its task (asyncio.ensure_future).
 Schedule = Callable[[Any], _Future]
@@ -65,23 +78,30 @@ class CommandRunner:
     def run(self, command_id: str, /, *args: Any, source: str = "", **kwargs: Any) -> Any:
         """The command's result (its task for an async command), or None when it did not
         run; the reason was reported."""
+        return self.attempt(command_id, *args, source=source, **kwargs).result
+
+    def attempt(self, command_id: str, /, *args: Any, source: str = "", **kwargs: Any) -> Attempt:
+        """Run the command; say whether it started, for an entry point that reacts to a
+        refusal (the command line reopens its line), the reason already reported."""
         try:
             result = self.registry.run(command_id, *args, **kwargs)
         except CommandRefused as exc:
-            self._tell(Problem(command_id, "refused", str(exc), source))
-            return None
+            return self._stopped(Problem(command_id, "refused", str(exc), source))
         except CommandError as exc:
-            self._tell(Problem(command_id, "error", str(exc), source))
-            return None
+            return self._stopped(Problem(command_id, "error", str(exc), source))
         except Exception as exc:  # a defect in a handler must not escape into Qt
             log.exception("command %s from %s failed", command_id, source or "code")
-            self._tell(Problem(command_id, "failed", _failure_words(command_id, exc), source))
-            return None
+            words = _failure_words(command_id, exc)
+            return self._stopped(Problem(command_id, "failed", words, source))
         if _is_coroutine(result) and self._schedule is not None:
             result = self._schedule(result)
         if hasattr(result, "add_done_callback") and hasattr(result, "exception"):
             self._watch(command_id, result, source)
-        return result
+        return Attempt(result, None)
+
+    def _stopped(self, problem: Problem) -> Attempt:
+        self._tell(problem)
+        return Attempt(None, problem)
 
     def _watch(self, command_id: str, task: _Future, source: str) -> None:
         self._running.add(task)

@@ -11,7 +11,6 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from opsconsole.core.cmdline import SCENARIOS, CmdlineError, Completion, Names, complete, parse
-from opsconsole.core.commands import CommandError
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.overlay import Overlay, claim_shortcut_override
@@ -137,16 +136,15 @@ class CommandLine(Overlay):
         # Close before running: the command opens its confirmation, which takes the focus.
         self.edit.clear()
         self.close_overlay()
-        try:
-            self.last_result = self.ctx.commands.run(invocation.command_id, **invocation.kwargs)
-        except CommandError as exc:
-            self.open_line(line)
-            self._tell(str(exc), error=True)
+        attempt = self.ctx.runner.attempt(
+            invocation.command_id, source="command line", **invocation.kwargs
+        )
+        if attempt.problem is not None:
+            if attempt.problem.kind != "failed":
+                self.open_line(line)  # a refusal: the operator may fix the line and retry
+                self._tell(attempt.problem.words, error=True)
             return False
-        except Exception as exc:  # a handler's bug is reported, never a crash of the console
-            log.exception("command line %r failed", line)
-            self.notify(f"{line}: failed: {exc}")
-            return False
+        self.last_result = attempt.result
         self.ran.emit(invocation.command_id, invocation.kwargs)
         return True
 

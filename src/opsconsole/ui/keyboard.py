@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from opsconsole.core.cmdline import COMMAND_ARGS, SCENARIOS
-from opsconsole.core.commands import Command, CommandError, CommandRegistry
+from opsconsole.core.commands import Command, CommandRegistry
 from opsconsole.core.keymap import KEYBOARD_COMMANDS, build_keymap, is_printable_bare
 from opsconsole.ui.cmdline import CommandLine
 from opsconsole.ui.context import UiContext
@@ -124,13 +124,7 @@ class KeyboardUi(QObject):
         if command_id in COMMAND_ARGS:
             self.palette.open_for(command_id)
             return
-        try:
-            self.registry.run(command_id)
-        except CommandError as exc:
-            self.notify(str(exc))
-        except Exception as exc:  # a handler's bug is reported, never a crash of the console
-            log.exception("command %s failed", command_id)
-            self.notify(f"{command_id} failed: {exc}")
+        self.ctx.runner.run(command_id, source="keys")
 
     def notify(self, message: str) -> None:
         log.info("%s", message)

@@ -10,6 +10,7 @@ from opsconsole.core.actions import Intent, status_lifetime_s
 from opsconsole.core.alertsummary import is_loud_page
 from opsconsole.core.commands import Command, CommandError, DangerTier
 from opsconsole.core.health import Health
+from opsconsole.core.runner import Problem
 from opsconsole.core.timeline import TimelineStore
 from opsconsole.ui.confirm import ask
 from opsconsole.ui.context import UiContext
@@ -32,6 +33,9 @@ DOCK_FEATURES = (
     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
     | QDockWidget.DockWidgetFeature.DockWidgetClosable
 )
+
+# As long as the keyboard layer's notices: long enough to read after looking up.
+PROBLEM_SHOWN_MS = 15_000
 
 
 class MainWindow(QMainWindow):
@@ -102,10 +106,16 @@ class MainWindow(QMainWindow):
         self._last_action_expiry = QTimer(self, singleShot=True, timeout=self.last_action.clear)
         self._register_commands()
         self._build_menus()
+        # The one place where every entry point's refusals and errors are said.
+        ctx.runner.on_problem(self.show_problem)
         self._restored = bool(layouts and layouts.restore(self))
         if self._restored:
             self._sizes_pending = False
         self._watch_pages()
+
+    def show_problem(self, problem: Problem) -> None:
+        """A command that was refused or failed, from any entry point, in plain words."""
+        self.statusBar().showMessage(problem.words, PROBLEM_SHOWN_MS)
 
     # ------------------------------------------------------------ docks
 
@@ -311,7 +321,9 @@ class MainWindow(QMainWindow):
         action.setData(command_id)  # the keyboard layer finds a menu action's command by id
         if command.keys:
             action.setShortcuts([QKeySequence(k) for k in command.keys])
-        action.triggered.connect(lambda _=False, cid=command_id: self.registry.run(cid))
+        action.triggered.connect(
+            lambda _=False, cid=command_id: self.ctx.runner.run(cid, source="menu")
+        )
         self.addAction(action)
         return action
 
