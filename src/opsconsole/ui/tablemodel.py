@@ -1,10 +1,14 @@
-"""The Qt table-model plumbing every list panel shares: rows, columns, headers, alignment."""
+"""The Qt table models every list panel shares: flat rows and columns, and keyed sorted rows."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
+
+from opsconsole.ui import theme
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -58,3 +62,138 @@ class RowTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return align(col)
         return None
+
+
+class KeyedRow(Protocol):
+    """A row the keyed model can hold: a key to find it by, a key to sort it by."""
+
+    @property
+    def key(self) -> Any: ...
+    @property
+    def sort_key(self) -> Any: ...
+
+
+class KeyedRowModel(RowTableModel):
+    """Rows with a `key`, kept in `sort_key` order; updates say exactly which rows changed.
+
+    A new row set is a (rare) model reset; new views of the same rows emit `dataChanged` for
+    the rows that changed only, or one layout change when the order moved, which keeps
+    persistent indexes (the selection follows its row). While `hold_order` is set a changed
+    order is owed instead, and applied by `release_order()`. Subclasses implement `data`.
+    """
+
+    #: Skip rows whose new view equals the old (cheap, exact views); a panel that hands over
+    #: only the rows it rebuilt sets this False.
+    skip_unchanged = True
+
+    def __init__(
+        self,
+        columns: tuple[Any, ...],
+        backend_column: Any,
+        parent: QObject | None = None,
+        font_points: int = 10,
+    ) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+        self._pos: dict[Any, int] = {}
+        self._base_columns = columns
+        self._backend_column = backend_column
+        self._columns = columns
+        self.mono_font = theme.mono_font(font_points)
+        self.bold_font = QFont()
+        self.bold_font.setPointSize(font_points)
+        self.bold_font.setBold(True)
+        self.resets = 0  # model resets so far: they should be rare (row-set changes only)
+        self.resorts = 0  # re-sorts applied (layout changes that move rows)
+        # While True a changed order does not move rows; the re-sort is owed.
+        self.hold_order = False
+        self.order_owed = False
+
+    # ------------------------------------------------------------ reading
+
+    @property
+    def columns(self) -> tuple[Any, ...]:
+        return self._columns
+
+    def column_of(self, key: str) -> int:
+        """Column index of a column key, -1 when not shown."""
+        return next((i for i, c in enumerate(self._columns) if c.key == key), -1)
+
+    def row_of(self, *key: str) -> int:
+        """Row of the row with that key, -1 when it is not listed."""
+        return self._pos.get(key, -1)
+
+    def row_view(self, row: int) -> Any:
+        return self._rows[row]
+
+    def key_at(self, row: int) -> Any:
+        return self._rows[row].key
+
+    def rows(self) -> tuple[Any, ...]:
+        return tuple(self._rows)
+
+    def text(self, row: int, key: str) -> str:
+        return str(self._rows[row].texts[key])
+
+    # ------------------------------------------------------------ writing
+
+    def reset_rows(self, rows: Sequence[Any], show_backend: bool) -> None:
+        """A new row set (rows came or went): the rare full reset."""
+        self.beginResetModel()
+        base = self._base_columns
+        self._columns = (self._backend_column, *base) if show_backend else base
+        self._rows = sorted(rows, key=lambda r: r.sort_key)
+        self._pos = {r.key: i for i, r in enumerate(self._rows)}
+        self.order_owed = False
+        self.rows_reset()
+        self.endResetModel()
+        self.resets += 1
+
+    def rows_reset(self) -> None:
+        """Hook: the row set was replaced (forget what belonged to rows now gone)."""
+
+    def update_rows(self, rows: Sequence[Any]) -> None:
+        """New views for rows already listed: dataChanged where they differ, a re-sort if the
+        order moved (or owed while the order is held)."""
+        touched: list[int] = []
+        reorder = False
+        for view in rows:
+            i = self._pos[view.key]
+            old = self._rows[i]
+            if self.skip_unchanged and old == view:
+                continue
+            reorder = reorder or old.sort_key != view.sort_key
+            self._rows[i] = view
+            touched.append(i)
+        if reorder and not self.hold_order:
+            self._resort()
+            return
+        # Held: the rows keep their places (and the new texts show); the order is owed.
+        self.order_owed = self.order_owed or reorder
+        self.emit_rows(touched)
+
+    def release_order(self) -> None:
+        """Rows may move again: apply the re-sort that was held back, if any."""
+        self.hold_order = False
+        if self.order_owed:
+            self._resort()
+
+    def emit_rows(self, rows: list[int]) -> None:
+        """dataChanged for these rows, whole rows, one signal per contiguous run."""
+        last_col = len(self._columns) - 1
+        for first, last in row_runs(sorted(rows)):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, last_col))
+
+    def _resort(self) -> None:
+        # A layout change (not a reset) keeps persistent indexes, so the view's selection and
+        # current row stay on the same row as it moves.
+        self.layoutAboutToBeChanged.emit()
+        old_rows = self._rows
+        self._rows = sorted(old_rows, key=lambda r: r.sort_key)
+        self._pos = {r.key: i for i, r in enumerate(self._rows)}
+        old = self.persistentIndexList()
+        new = [self.index(self._pos[old_rows[i.row()].key], i.column()) for i in old]
+        self.changePersistentIndexList(old, new)
+        self.order_owed = False
+        self.resorts += 1
+        self.layoutChanged.emit()

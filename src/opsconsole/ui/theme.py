@@ -6,6 +6,7 @@ from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
 from opsconsole.core.health import Health
+from opsconsole.core.words import HEALTH_WORDS
 
 __all__ = ["STATE_COLOURS", "STATE_WORDS", "Health", "apply_theme", "colour"]
 
@@ -18,13 +19,7 @@ STATE_COLOURS: dict[Health, str] = {
     Health.UNKNOWN: "#8b949e",
     Health.FORCED: "#a371f7",
 }
-STATE_WORDS: dict[Health, str] = {
-    Health.HEALTHY: "OK",
-    Health.WARNING: "WARN",
-    Health.CRITICAL: "CRIT",
-    Health.UNKNOWN: "NO DATA",
-    Health.FORCED: "FORCED",
-}
+STATE_WORDS: dict[Health, str] = HEALTH_WORDS  # the words live with the others, in core
 
 BACKGROUND = "#0d1117"
 SURFACE = "#161b22"

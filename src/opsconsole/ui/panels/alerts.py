@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import html
 import math
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from PySide6.QtCore import (
     QEvent,
@@ -31,20 +29,35 @@ from opsconsole.core.alertsummary import (
     Breach,
     UnknownAlerts,
     breaches_without_alert,
-    is_muted,
     unknown_alerts,
 )
 from opsconsole.core.health import Health
-from opsconsole.core.models import Alert, Service, Silence
+from opsconsole.core.models import Alert
+
+# Row building lives in core; these names are imported from here by the wall and the tests.
+from opsconsole.core.rows.alerts import (
+    BACKEND_COLUMN,
+    COLUMNS,
+    Counts,
+    HeadlineWords,
+    Key,
+    RowView,
+    alert_links,
+    build_row,
+    format_value,
+    headline_words,
+    web_url,
+)
 from opsconsole.ui import theme
+from opsconsole.ui.commandbar import CommandButtons
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
 from opsconsole.ui.keyedtable import KeyedTableMixin
 from opsconsole.ui.panel import Panel
-from opsconsole.ui.panels.breakers import CommandButtons, CommandSpec
-from opsconsole.ui.tablemodel import Index, RowTableModel
+from opsconsole.ui.tablemodel import Index, KeyedRowModel
 
-NO_DATA = "—"
+__all__ = ["AlertsModel", "AlertsPanel", "build_row", "format_value", "headline", "open_link"]
+
 FONT_POINTS = 10
 CELL_PADDING = 4
 # Ages are shown in whole seconds: one refresh a second is all a counter needs.
@@ -53,305 +66,8 @@ AGE_TICK_S = 1.0
 FIT_DROP_ORDER = ("summary", "rule", "acked", "severity")
 FIT_SUMMARY_CHARS = 16  # the summary is kept only with room for this many characters
 
-Key = tuple[str, str]  # (backend, alert id)
-
-# Sort order of the brief: firing before resolved, then page, ticket, info.
-SEVERITY_RANK: dict[str, int] = {"page": 0, "ticket": 1, "info": 2}
-
-
-def state_word(alert: Alert) -> str:
-    if alert.state != "firing":
-        return "RESOLVED"
-    if alert.silenced_by:
-        return "SILENCED"
-    if alert.inhibited_by:
-        return "INHIBITED"
-    return "FIRING"
-
-
-def alert_health(alert: Alert) -> Health:
-    """The state colour: page red, ticket amber; info, muted and resolved grey (with the word)."""
-    if alert.state != "firing" or is_muted(alert):
-        return Health.UNKNOWN
-    if alert.severity == "page":
-        return Health.CRITICAL
-    if alert.severity == "ticket":
-        return Health.WARNING
-    return Health.UNKNOWN
-
-
-# ------------------------------------------------------------------ words
-
-
-def format_duration(seconds: float) -> str:
-    """A compact, counting age: "42 s", "4 m 10 s", "2 h 05 m", "3 d 04 h"."""
-    whole = max(0, int(seconds))
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        minutes, secs = divmod(whole, 60)
-        return f"{minutes} m {secs:02d} s"
-    if whole < 86_400:
-        hours, rest = divmod(whole, 3600)
-        return f"{hours} h {rest // 60:02d} m"
-    days, rest = divmod(whole, 86_400)
-    return f"{days} d {rest // 3600:02d} h"
-
-
-def _short_age(seconds: float) -> str:
-    """ "12 s", "2 m", "3 h", "4 d": an ack's age needs no more precision than that."""
-    whole = max(0, int(seconds))
-    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
-        if whole >= size:
-            return f"{whole // size} {unit}"
-    return f"{whole} s"
-
-
-def _pct(ratio: float) -> str:
-    """3.4 %, 1 %, 0.25 %: as many decimals as the number needs, at most two."""
-    value = ratio * 100
-    text = f"{value:.2f}" if abs(value) < 1 else f"{value:.1f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _compare(value: float, threshold: float) -> str:
-    # A resolved alert carries its value at resolution, under the limit: say so truthfully.
-    return ">" if value > threshold else "≤"
-
-
-def _is_memory(alert: Alert, service: Service | None) -> bool:
-    """A saturation alert is about CPU or memory; the wire does not say which, so infer it."""
-    if service is not None and alert.threshold is not None:
-        t = service.thresholds
-        if math.isclose(alert.threshold, t.memory) and not math.isclose(t.memory, t.cpu):
-            return True
-        if math.isclose(alert.threshold, t.cpu):
-            return False
-    summary = alert.summary.casefold()
-    return "memory" in summary and "cpu" not in summary
-
-
-def format_value(alert: Alert, service: Service | None = None) -> str:
-    """Value against threshold in the rule's units: "p99 612 ms > 500 ms", "+62 % vs baseline"."""
-    value, threshold = alert.value, alert.threshold
-    rule = alert.rule
-    if rule == "traffic":
-        if value is None:
-            return f"traffic {NO_DATA} vs baseline"
-        sign = "+" if value >= 0 else "−"
-        return f"{sign}{abs(value) * 100:.0f} % vs baseline"
-    if rule == "latency":
-        label, fmt = "p99", lambda v: f"{v:.0f} ms"
-    elif rule == "errors":
-        label, fmt = "errors", lambda v: f"{_pct(v)} %"
-    elif rule == "saturation":
-        label = "memory" if _is_memory(alert, service) else "CPU"
-        fmt = lambda v: f"{v * 100:.0f} %"  # noqa: E731 - one of four formatters
-    else:
-        # A rule of another system (Alertmanager): its units are unknown, and its name has
-        # its own column, so the bare value against the threshold, to 3 significant digits.
-        label, fmt = "value", lambda v: f"{v:.3g}"
-    if value is None:
-        limit = "" if threshold is None else f" (limit {fmt(threshold)})"
-        return f"{label} {NO_DATA}{limit}"
-    if threshold is None:
-        return f"{label} {fmt(value)}"
-    return f"{label} {fmt(value)} {_compare(value, threshold)} {fmt(threshold)}"
-
-
-def format_clock(ts: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(ts))
-
-
-def format_hm(ts: float) -> str:
-    return time.strftime("%H:%M", time.localtime(ts))
-
-
-def _muting(alert: Alert, silences: Mapping[str, Silence]) -> list[Silence]:
-    return [s for sid in alert.silenced_by if (s := silences.get(sid)) is not None]
-
-
-def _silenced_text(alert: Alert, silences: Mapping[str, Silence]) -> str:
-    """ "by alice until 14:05" from the silence that mutes longest (local time, as elsewhere)."""
-    known = _muting(alert, silences)
-    if not known:
-        return "silenced"
-    longest = max(known, key=lambda s: (s.ends_ts, s.id))
-    return f"by {longest.created_by or '?'} until {format_hm(longest.ends_ts)}"
-
-
-def _tooltip(backend: str, alert: Alert, silences: Mapping[str, Silence], stale: bool) -> str:
-    lines = [
-        alert.summary or alert.rule,
-        f"alert {alert.id} on {backend}",
-        f"fired {format_clock(alert.since_ts)}",
-    ]
-    for sid in alert.silenced_by:
-        s = silences.get(sid)
-        if s is None:
-            lines.append(f"silenced by {sid}")
-            continue
-        until = time.strftime("%H:%M UTC", time.gmtime(s.ends_ts))
-        lines.append(
-            f"silenced by {s.created_by or '?'} until {format_hm(s.ends_ts)} ({until})"
-            + (f": {s.comment}" if s.comment else "")
-            + f" [silence {sid}]"
-        )
-    if alert.inhibited_by:
-        lines.append("inhibited by " + ", ".join(alert.inhibited_by))
-    if alert.acked_by and not alert.silenced_by:
-        lines.append(f"acknowledged by {alert.acked_by}")
-    elif not alert.acked_by:
-        lines.append("not acknowledged")
-    if alert.labels:
-        lines.append("labels: " + ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items())))
-    for k, v in sorted(alert.annotations.items()):
-        lines.append(f"{k}: {v}")
-    if stale:
-        lines.append("(last known: the backend is STALE)")
-    return "\n".join(lines)
-
-
-# ------------------------------------------------------------------ rows
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    tooltip: str
-    widest: str = ""  # the widest text the column can show, for its width
-
-
-# One meaning for every row, resolved ones included: how long ago it started firing.
-AGE_TOOLTIP = (
-    "Time since the alert started firing (its start time on the backend's clock), for "
-    "resolved alerts too; the row's tooltip gives the clock time it fired"
-)
-BACKEND_COLUMN = Column("backend", "Backend", "Which backend reports this alert")
-COLUMNS: tuple[Column, ...] = (
-    Column(
-        "state",
-        "State",
-        "FIRING: the rule's condition holds now · SILENCED / INHIBITED: firing, nobody is "
-        "notified · RESOLVED: it ended",
-        "INHIBITED",
-    ),
-    Column("severity", "Severity", "page: wake someone · ticket: next working day", "ticket"),
-    Column("service", "Service", "The service the rule watches", "notifications"),
-    Column("rule", "Rule", "Which alert rule fired", "saturation"),
-    Column(
-        "value",
-        "Value",
-        "The value that fired it, against the rule's threshold",
-        "p99 8888 ms > 888 ms",
-    ),
-    Column("age", "Age", AGE_TOOLTIP, "88 h 88 m"),
-    Column(
-        "acked",
-        "Acked by",
-        "Who acknowledged it, and when; for a silenced alert who silenced it, and until when",
-        "by operator until 88:88",
-    ),
-    Column("summary", "Summary", "What the backend says about it"),
-)
-
-
-@dataclass(frozen=True)
-class RowView:
-    """Everything one row shows, computed in refresh; the model only reads it."""
-
-    backend: str
-    alert_id: str
-    texts: dict[str, str]
-    health: Health
-    firing: bool
-    stale: bool
-    tooltip: str
-    sort_key: tuple[int, int, float, str, str]
-    muted: bool = False  # silenced or inhibited: firing, but drawn grey
-
-    @property
-    def key(self) -> Key:
-        return (self.backend, self.alert_id)
-
-
-def build_row(
-    backend: str,
-    alert: Alert,
-    service: Service | None,
-    server_now: float,
-    stale: bool,
-    silences: Mapping[str, Silence] | None = None,
-) -> RowView:
-    silences = silences or {}
-    firing = alert.state == "firing"
-    muted = firing and is_muted(alert)
-    age = format_duration(server_now - alert.since_ts)
-    if firing and alert.silenced_by:
-        acked = _silenced_text(alert, silences)
-    elif not alert.acked_by:
-        acked = NO_DATA
-    elif alert.acked_ts is None:
-        acked = alert.acked_by
-    elif firing:
-        acked = f"{alert.acked_by} {_short_age(server_now - alert.acked_ts)} ago"
-    else:
-        acked = f"{alert.acked_by} at {format_clock(alert.acked_ts)}"
-    texts = {
-        "backend": backend,
-        "state": state_word(alert),
-        "severity": alert.severity,
-        "service": alert.service,
-        "rule": alert.rule,
-        "value": format_value(alert, service),
-        "age": age,
-        "acked": acked,
-        "summary": alert.summary or NO_DATA,
-    }
-    return RowView(
-        backend=backend,
-        alert_id=alert.id,
-        texts=texts,
-        health=alert_health(alert),
-        firing=firing,
-        stale=stale,
-        tooltip=_tooltip(backend, alert, silences, stale),
-        muted=muted,
-        sort_key=(
-            # Firing and notifying first; muted ones are being handled; resolved last.
-            (1 if muted else 0) if firing else 2,
-            SEVERITY_RANK.get(alert.severity, len(SEVERITY_RANK)),
-            # Newest first within a severity: a fresh page is the news; older ones are known.
-            -alert.since_ts,
-            alert.id,
-            backend,
-        ),
-    )
-
 
 # ------------------------------------------------------------------ the headline
-
-
-@dataclass
-class Counts:
-    """Alerts by what they mean to the operator: loud (by severity), muted, resolved."""
-
-    firing: dict[str, int] = field(default_factory=lambda: {"page": 0, "ticket": 0, "info": 0})
-    muted: int = 0
-    resolved: int = 0
-
-    def add(self, alert: Alert) -> None:
-        if alert.state != "firing":
-            self.resolved += 1
-        elif is_muted(alert):
-            self.muted += 1  # nobody is paged for it: not counted as firing
-        else:
-            self.firing[alert.severity] = self.firing.get(alert.severity, 0) + 1
-
-    @property
-    def loud(self) -> int:
-        return sum(self.firing.values())
 
 
 @dataclass(frozen=True)
@@ -363,105 +79,22 @@ class Headline:
     tooltip: str = ""
 
 
-def _unknown_words(source: UnknownAlerts) -> str:
-    """ "sim STALE, data 12 s old" or "sim CONNECTING, no data yet"."""
-    link = source.link.value.upper()
-    if source.data_age_s is None:
-        return f"{source.backend} {link}, no data yet"
-    return f"{source.backend} {link}, data {format_duration(source.data_age_s)} old"
-
-
-def _breach_words(breaches: Sequence[Breach]) -> str:
-    n = len(breaches)
-    return f"{n} service{'s' if n != 1 else ''} breaching, no alert yet"
-
-
 def headline(
     counts: Counts, unknown: Sequence[UnknownAlerts], breaches: Sequence[Breach]
 ) -> Headline:
-    """What the alerts add up to, never a green "No alert firing" unless that is known.
-
-    Firing pages lead; a backend whose link is not LIVE makes the alerts unknown (with the
-    age of what is known); services over a limit whose rule's `for` has not elapsed yet are
-    said before any alert fires for them.
-    """
-    colours = theme.STATE_COLOURS
-    grey, dim = colours[Health.UNKNOWN], theme.TEXT_DIM
-    unknown_text = "; ".join(_unknown_words(u) for u in unknown)
+    """The headline's words (core) drawn in their colours: states in theirs, the rest dim."""
+    words: HeadlineWords = headline_words(counts, unknown, breaches)
+    dim = theme.TEXT_DIM
     parts_html: list[str] = []
-    parts_plain: list[str] = []
-
-    def part(text: str, colour: str, bold: bool = False) -> None:
-        tag = "b" if bold else "span"
-        parts_html.append(f'<{tag} style="color:{colour}">{html.escape(text)}</{tag}>')
-        parts_plain.append(text)
-
-    breach_said = False
-    if counts.loud:
-        severities = ", ".join(f"{n} {sev}" for sev, n in counts.firing.items() if n)
-        colour = colours[Health.CRITICAL if counts.firing.get("page") else Health.WARNING]
-        part(f"{counts.loud} FIRING ({severities})", colour, bold=True)
-    elif unknown:
-        # The last known list may be empty or quiet: that proves nothing while stale.
-        part(f"Alerts unknown — {unknown_text}", grey, bold=True)
-    elif breaches:
-        part(_breach_words(breaches), colours[Health.WARNING], bold=True)
-        breach_said = True
-    elif counts.muted:
-        # Still firing, only muted: "no alert firing" in green would be a lie.
-        part("Nothing firing unmuted", grey, bold=True)
-    else:
-        part("No alert firing", colours[Health.HEALTHY], bold=True)
-    if breaches and not breach_said:
-        part(_breach_words(breaches), colours[Health.WARNING], bold=True)
-    if counts.muted:
-        part(f"{counts.muted} silenced/inhibited", dim)
-    if counts.resolved:
-        part(f"{counts.resolved} resolved", dim)
-    if unknown and counts.loud:
-        part(f"alerts unknown — {unknown_text}", grey, bold=True)
+    for part in words.parts:
+        tag = "b" if part.bold else "span"
+        colour = dim if part.tone is None else theme.STATE_COLOURS[part.tone]
+        parts_html.append(f'<{tag} style="color:{colour}">{html.escape(part.text)}</{tag}>')
     separator = f' <span style="color:{dim}">·</span> '
-    tooltip = "\n".join(
-        [f"{b.service} on {b.backend}: {b.reason}" for b in breaches]
-        + ([f"alerts unknown: {unknown_text}"] if unknown else [])
-    )
-    return Headline(separator.join(parts_html), " · ".join(parts_plain), tooltip)
+    return Headline(separator.join(parts_html), words.plain, words.tooltip)
 
 
 # ------------------------------------------------------------------ links
-
-
-LINK_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Runbook", ("runbook",)),
-    ("Dashboard", ("dashboard", "grafana")),
-)
-
-
-def web_url(text: str) -> str | None:
-    """The text as an http(s) URL with a host, or None: nothing else is ever opened."""
-    text = text.strip()
-    if not text or any(c.isspace() for c in text):
-        return None
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return text
-
-
-def alert_links(alert: Alert) -> tuple[tuple[str, str], ...]:
-    """(label, url) of the alert's runbook and dashboard annotations, runbook first."""
-    found: list[tuple[str, str]] = []
-    for label, words in LINK_KINDS:
-        for key, value in sorted(alert.annotations.items()):
-            url = web_url(value)
-            if url is None or not any(w in key.casefold() for w in words):
-                continue
-            if all(url != seen for _, seen in found):
-                found.append((label, url))
-    return tuple(found)
 
 
 def open_link(url: str) -> bool:
@@ -477,19 +110,11 @@ def open_link(url: str) -> bool:
 FILTER_ROLE = Qt.ItemDataRole.UserRole + 1  # the text "/" searches
 
 
-class AlertsModel(RowTableModel):
-    """Rows kept in order; updates emit dataChanged for the rows that changed only."""
+class AlertsModel(KeyedRowModel):
+    """Alert rows in order (firing, severity, newest); colours and fonts by state."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[RowView] = []
-        self._pos: dict[Key, int] = {}
-        self._columns: tuple[Column, ...] = COLUMNS
-        self.mono_font = theme.mono_font(FONT_POINTS)
-        self.bold_font = QFont()
-        self.bold_font.setPointSize(FONT_POINTS)
-        self.bold_font.setBold(True)
-        self.resets = 0
+        super().__init__(COLUMNS, BACKEND_COLUMN, parent, FONT_POINTS)
 
     # ------------------------------------------------------------ Qt model API
 
@@ -510,9 +135,7 @@ class AlertsModel(RowTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return row.tooltip
         if role == FILTER_ROLE:
-            t = row.texts
-            words = ("state", "severity", "service", "rule", "summary", "acked")
-            return " ".join([*(t[w] for w in words), *row.key])
+            return row.filter_text
         return None
 
     def _foreground(self, row: RowView, key: str) -> QColor | None:
@@ -523,69 +146,11 @@ class AlertsModel(RowTableModel):
             return theme.colour(row.health)
         return None
 
-    # ------------------------------------------------------------ reading
-
-    @property
-    def columns(self) -> tuple[Column, ...]:
-        return self._columns
-
-    def column_of(self, key: str) -> int:
-        return next((i for i, c in enumerate(self._columns) if c.key == key), -1)
-
-    def row_of(self, backend: str, alert_id: str) -> int:
-        return self._pos.get((backend, alert_id), -1)
-
-    def row_view(self, row: int) -> RowView:
-        return self._rows[row]
-
-    # ------------------------------------------------------------ writing
-
-    def reset_rows(self, rows: Sequence[RowView], show_backend: bool) -> None:
-        """A new row set (alerts came or went): the rare full reset."""
-        self.beginResetModel()
-        self._columns = (BACKEND_COLUMN, *COLUMNS) if show_backend else COLUMNS
-        self._rows = sorted(rows, key=lambda r: r.sort_key)
-        self._pos = {r.key: i for i, r in enumerate(self._rows)}
-        self.endResetModel()
-        self.resets += 1
-
-    def update_rows(self, rows: Sequence[RowView]) -> None:
-        """New views for listed rows: dataChanged where they differ, a re-sort if needed."""
-        touched: list[int] = []
-        reorder = False
-        for view in rows:
-            i = self._pos[view.key]
-            old = self._rows[i]
-            if old == view:
-                continue
-            reorder = reorder or old.sort_key != view.sort_key
-            self._rows[i] = view
-            touched.append(i)
-        if reorder:
-            self._resort()
-            return
-        last_col = len(self._columns) - 1
-        for i in touched:
-            self.dataChanged.emit(self.index(i, 0), self.index(i, last_col))
-
-    def _resort(self) -> None:
-        # A layout change keeps persistent indexes: the selection follows its alert.
-        self.layoutAboutToBeChanged.emit()
-        old_rows = self._rows
-        self._rows = sorted(old_rows, key=lambda r: r.sort_key)
-        self._pos = {r.key: i for i, r in enumerate(self._rows)}
-        old = self.persistentIndexList()
-        new = [self.index(self._pos[old_rows[i.row()].key], i.column()) for i in old]
-        self.changePersistentIndexList(old, new)
-        self.layoutChanged.emit()
-
 
 # ------------------------------------------------------------------ the panel
 
 ACK_COMMAND = "alert.ack"
-ALERT_COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec(ACK_COMMAND, "Acknowledge…", "Mark the alert as being handled by you"),
-)
+ALERT_COMMANDS: tuple[str, ...] = (ACK_COMMAND,)
 
 
 class AlertsPanel(KeyedTableMixin, Panel):
@@ -608,7 +173,7 @@ class AlertsPanel(KeyedTableMixin, Panel):
         self.filter = FilterBar(self, "filter alerts by service, rule, severity or state")
         self.filter.attach(self.view)
         self.filter.filter_changed.connect(self.proxy.setFilterFixedString)
-        self.commands = CommandButtons(self, ctx.commands, ALERT_COMMANDS, self._run)
+        self.commands = CommandButtons(self, ctx, ALERT_COMMANDS, self._run, "alerts panel")
         # The selected alert's runbook and dashboard, beside what can be done about it.
         self.links = QLabel(self.commands.bar)
         self.links.setObjectName("alerts_links")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,42 +18,39 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from opsconsole.core.eligibility import DEFAULT_LAG_LIMIT, human_bytes, member_eligibility
 from opsconsole.core.health import Health
-from opsconsole.core.models import ConnectionState, DbCluster, DbMember
+from opsconsole.core.models import ConnectionState, DbCluster
+
+# Row building lives in core; these names are imported from here by the wall and the tests.
+from opsconsole.core.rows.clusters import (
+    DIM,
+    Cell,
+    ClusterTrail,
+    ClusterView,
+    build_cluster,
+    cluster_style,
+    describe_episode,
+    member_cells,
+    ordered_members,
+)
 from opsconsole.ui import theme
+from opsconsole.ui.commandbar import CommandButtons
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar, matches
+from opsconsole.ui.flash import FLASH_ALPHA, FLASH_S, blend, flash_strength
 from opsconsole.ui.panel import Panel
-from opsconsole.ui.panels.breakers import (
-    FLASH_ALPHA,
-    FLASH_S,
-    CommandButtons,
-    CommandSpec,
-    blend,
-    flash_strength,
-)
-from opsconsole.ui.statusbar import format_age
 
-NO_DATA = "—"
+__all__ = [
+    "ClusterTrail",
+    "ClustersPanel",
+    "build_cluster",
+    "describe_episode",
+    "member_cells",
+]
+
 FONT_POINTS = 10
 CELL_PADDING = 4
-EPISODE_GAP_S = 60.0  # changes closer than this belong to one story ("failed, then promoted")
-NOTE_S = 300.0  # how long the "changed N s ago" line stays under the header
 TICK_S = 0.5  # ages shown in whole seconds
-TRAIL_KEPT = 16
-
-# Cluster state: word, colour, glyph (the shape says it without the colour).
-CLUSTER_STATES: dict[str, tuple[str, Health, str]] = {
-    "healthy": ("HEALTHY", Health.HEALTHY, "●"),
-    "degraded": ("DEGRADED", Health.WARNING, "▲"),
-    "failed": ("FAILED", Health.CRITICAL, "✖"),
-}
-STALE_GLYPH = "?"
-
-
-def cluster_style(state: str) -> tuple[str, Health, str]:
-    return CLUSTER_STATES.get(state, (state.upper(), Health.UNKNOWN, "?"))
 
 
 @dataclass(frozen=True)
@@ -77,251 +73,18 @@ COLUMNS: tuple[Column, ...] = (
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 
 
-# ------------------------------------------------------------------ what is shown
+def tone_colour(tone: Health | str | None, plain: str | None) -> str | None:
+    """The colour of a tone: a state level's colour, the dim text, or `plain`."""
+    if tone is None:
+        return plain
+    if tone == DIM:
+        return theme.TEXT_DIM
+    assert isinstance(tone, Health)
+    return theme.STATE_COLOURS[tone]
 
 
-@dataclass(frozen=True)
-class Segment:
-    """A run of the header line: text, colour, bold, and whether it is drawn as a badge."""
-
-    text: str
-    colour: str = theme.TEXT
-    bold: bool = False
-    badge: bool = False
-
-
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    colour: str | None = None
-    bold: bool = False
-    tooltip: str | None = None
-
-
-@dataclass(frozen=True)
-class Change:
-    """One state of a cluster as first seen: a new state, primary, timeline or read-only flag."""
-
-    t: float  # local monotonic time it arrived
-    state: str
-    primary: str | None
-    timeline: int
-    read_only: bool
-
-
-class ClusterTrail:
-    """The changes of one cluster, kept as they arrive: a failover can go healthy → failed →
-    healthy within one batch of frames, and the operator must still see that it happened."""
-
-    def __init__(self) -> None:
-        self.changes: deque[Change] = deque(maxlen=TRAIL_KEPT)
-        self.arrived = 0.0  # when the newest record came (for ages that grow between frames)
-
-    def add(self, cluster: DbCluster, t: float) -> bool:
-        """Record a record; True when it changed something that deserves a flash."""
-        self.arrived = t
-        change = Change(t, cluster.state, cluster.primary, _timeline(cluster), cluster.read_only)
-        last = self.changes[-1] if self.changes else None
-        if last is not None and change.timeline < last.timeline:
-            # A timeline only grows within one history: lower means the backend restarted
-            # (or the cluster was rebuilt). Not a transition to tell ("timeline 3 → 1"): the
-            # story starts again from here.
-            self.changes.clear()
-            self.changes.append(change)
-            return False
-        if last is not None and (last.state, last.primary, last.timeline, last.read_only) == (
-            change.state,
-            change.primary,
-            change.timeline,
-            change.read_only,
-        ):
-            return False
-        self.changes.append(change)
-        return last is not None
-
-    def episode(self) -> list[Change]:
-        """The latest story: the state before it, then every change close to the next one."""
-        changes = list(self.changes)
-        if len(changes) < 2:
-            return []
-        start = len(changes) - 1
-        while start > 1 and changes[start].t - changes[start - 1].t < EPISODE_GAP_S:
-            start -= 1
-        return changes[start - 1 :]
-
-
-def _ordered(cluster: DbCluster) -> list[DbMember]:
-    """The primary first (where the eye starts after a failover), then replicas by name."""
-    return sorted(cluster.members, key=lambda m: (m.name != cluster.primary, m.name))
-
-
-def _timeline(cluster: DbCluster) -> int:
-    return max((m.timeline for m in cluster.members), default=0)
-
-
-def describe_episode(episode: Sequence[Change], now: float) -> str:
-    """ "changed 3 s ago: HEALTHY → FAILED → HEALTHY · primary primary-db → replica-3 · …"."""
-    first, last = episode[0], episode[-1]
-    words: list[str] = []
-    for change in episode:
-        word = cluster_style(change.state)[0]
-        if not words or words[-1] != word:
-            words.append(word)
-    parts = [" → ".join(words)] if len(words) > 1 else []
-    if first.primary != last.primary:
-        parts.append(f"primary {first.primary or 'none'} → {last.primary or 'none'}")
-    if first.timeline != last.timeline:
-        parts.append(f"timeline {first.timeline} → {last.timeline}")
-    if first.read_only != last.read_only:
-        parts.append("read-only on" if last.read_only else "read-only off")
-    if not parts:
-        parts.append("changed and back")
-    return f"changed {format_age(now - last.t, precise=False)} ago: " + " · ".join(parts)
-
-
-def episode_states(episode: Sequence[Change]) -> tuple[str, ...]:
-    words: list[str] = []
-    for change in episode:
-        word = cluster_style(change.state)[0]
-        if not words or words[-1] != word:
-            words.append(word)
-    return tuple(words)
-
-
-def candidate_cell(cluster: DbCluster, member: DbMember, lag_limit: int) -> Cell:
-    """Whether this member may take over, in plain words, before the operator asks."""
-    if member.role == "primary" or member.name == cluster.primary:
-        return Cell("— current primary", theme.TEXT_DIM)
-    switch = member_eligibility(cluster, member, "switchover", lag_limit)
-    fail = member_eligibility(cluster, member, "failover", lag_limit)
-    tooltip = f"switchover: {switch.reason}\nfailover: {fail.reason}"
-    amber = theme.STATE_COLOURS[Health.WARNING]
-    if switch.eligible and fail.eligible:
-        return Cell(
-            "switchover ✓ / failover ✓", theme.STATE_COLOURS[Health.HEALTHY], False, tooltip
-        )
-    if switch.reason == fail.reason:
-        return Cell(f"✗ {fail.reason}", amber, False, tooltip)
-    if fail.eligible:
-        # Only the switchover is refused, and its reason names the way out ("use failover").
-        return Cell(switch.reason, amber, False, tooltip)
-    text = f"switchover {_mark(switch.eligible, switch.reason)} / "
-    return Cell(text + f"failover {_mark(fail.eligible, fail.reason)}", amber, False, tooltip)
-
-
-def _mark(eligible: bool, reason: str) -> str:
-    return "✓" if eligible else f"✗ {reason}"
-
-
-def member_cells(
-    cluster: DbCluster, member: DbMember, stale: bool, lag_limit: int = DEFAULT_LAG_LIMIT
-) -> dict[str, Cell]:
-    red = theme.STATE_COLOURS[Health.CRITICAL]
-    amber = theme.STATE_COLOURS[Health.WARNING]
-    green = theme.STATE_COLOURS[Health.HEALTHY]
-    primary = member.role == "primary"
-    failures, threshold = member.consecutive_failures, cluster.failure_threshold
-    cells = {
-        "member": Cell(member.name, bold=primary),
-        "role": Cell(member.role, bold=primary),
-        "healthy": Cell("✓ healthy", green) if member.healthy else Cell("✗ unhealthy", red),
-        "lag": Cell(
-            NO_DATA if primary else human_bytes(member.lag_bytes),
-            amber if member.lag_bytes > lag_limit else None,
-        ),
-        "timeline": Cell(
-            str(member.timeline), amber if member.timeline < _timeline(cluster) else None
-        ),
-        "checks": Cell(
-            f"{failures} / {threshold}",
-            red if failures >= threshold > 0 else amber if failures else None,
-        ),
-        "candidate": candidate_cell(cluster, member, lag_limit),
-    }
-    if stale:  # last known values, greyed: nothing here is current
-        cells = {k: Cell(c.text, theme.TEXT_DIM, c.bold, c.tooltip) for k, c in cells.items()}
-    return cells
-
-
-@dataclass(frozen=True)
-class ClusterView:
-    """Everything one cluster shows, computed in refresh."""
-
-    backend: str
-    cluster: DbCluster
-    header: tuple[Segment, ...]
-    state_word: str
-    banner: str | None  # the degraded banner, amber
-    note: str | None  # the latest change story, dim
-    states: tuple[str, ...]  # the states the header tells, oldest first
-    members: dict[str, dict[str, Cell]]
-    tooltip: str
-
-    @property
-    def header_text(self) -> str:
-        return "".join(s.text for s in self.header).strip()
-
-
-def build_cluster(
-    backend: str,
-    cluster: DbCluster,
-    trail: ClusterTrail | None,
-    now: float,
-    stale: bool,
-    stale_age: float | None,
-) -> ClusterView:
-    word, health, glyph = cluster_style(cluster.state)
-    colour = theme.STATE_COLOURS[Health.UNKNOWN if stale else health]
-    text = theme.TEXT_DIM if stale else theme.TEXT
-    if stale:
-        age = "" if stale_age is None else f" {format_age(stale_age, precise=False)}"
-        state_word = "STALE"
-        state_text = f"STALE{age} (was {word})"
-        glyph = STALE_GLYPH
-    else:
-        state_word = state_text = word
-    header = [
-        Segment(f"{glyph} ", colour, bold=True),
-        Segment(cluster.name, text, bold=True),
-        Segment("  "),
-        Segment(state_text, colour, bold=True),
-        Segment(f"  primary: {cluster.primary or 'none'}", text),
-        Segment(f"  timeline {_timeline(cluster)}", text),
-    ]
-    primary = next((m for m in cluster.members if m.name == cluster.primary), None)
-    if primary is not None and not primary.healthy and cluster.state == "healthy" and not stale:
-        header.append(
-            Segment(
-                f"  primary failing checks {primary.consecutive_failures} / "
-                f"{cluster.failure_threshold}",
-                theme.STATE_COLOURS[Health.WARNING],
-            )
-        )
-    if cluster.read_only:
-        header.append(Segment("  "))
-        header.append(Segment("READ-ONLY", theme.STATE_COLOURS[Health.WARNING], True, True))
-    banner = None
-    if cluster.message or cluster.data_age_s is not None:
-        parts = [cluster.message or "degraded"]
-        if cluster.data_age_s is not None:
-            grown = 0.0 if trail is None else max(0.0, now - trail.arrived)
-            parts.append(f"serving data {format_age(cluster.data_age_s + grown, False)} old")
-        banner = "⚠ " + " — ".join(parts)
-    episode = trail.episode() if trail is not None else []
-    note = None
-    states: tuple[str, ...] = (state_word,)
-    if episode and now - episode[-1].t < NOTE_S:
-        note = describe_episode(episode, now)
-        states = episode_states(episode)
-    members = {m.name: member_cells(cluster, m, stale) for m in cluster.members}
-    tooltip = (
-        f"{cluster.name} on {backend}: {word}\nhealth check every "
-        f"{format_age(cluster.health_check_interval_s)}; failover after "
-        f"{cluster.failure_threshold} failed checks of the primary"
-    )
-    return ClusterView(
-        backend, cluster, tuple(header), state_word, banner, note, states, members, tooltip
-    )
+def cell_colour(cell: Cell) -> str | None:
+    return tone_colour(cell.tone, None)
 
 
 # ------------------------------------------------------------------ tree
@@ -366,13 +129,13 @@ class HeaderDelegate(QStyledItemDelegate):
             if seg.badge:
                 box = QRect(x, rect.top() + 3, width + 10, rect.height() - 6)
                 painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(QColor(seg.colour))
+                painter.setBrush(QColor(tone_colour(seg.tone, theme.TEXT)))
                 painter.drawRoundedRect(box, 3, 3)
                 painter.setPen(QColor(theme.BACKGROUND))
                 painter.drawText(box, Qt.AlignmentFlag.AlignCenter, seg.text)
                 width += 10
             else:
-                painter.setPen(QColor(seg.colour))
+                painter.setPen(QColor(tone_colour(seg.tone, theme.TEXT)))
                 target = QRect(x, rect.top(), max(0, rect.right() - x), rect.height())
                 painter.drawText(target, Qt.AlignmentFlag.AlignVCenter, seg.text)
             x += width
@@ -406,11 +169,7 @@ def _set(item: QStandardItem, value: object, role: int) -> None:
 
 # ------------------------------------------------------------------ the panel
 
-CLUSTER_COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("db.switchover", "Switchover to…", "Planned: hand the primary to a replica"),
-    CommandSpec("db.failover", "Failover to…", "Promote a replica even if the primary is down"),
-    CommandSpec("db.read_only", "Read-only on…", "Stop or allow writes to this cluster"),
-)
+CLUSTER_COMMANDS: tuple[str, ...] = ("db.switchover", "db.failover", "db.read_only")
 
 
 class ClustersPanel(Panel):
@@ -435,7 +194,7 @@ class ClustersPanel(Panel):
         self.filter = FilterBar(self, "filter clusters and members")
         self.filter.attach(self.view)
         self.filter.filter_changed.connect(self.mark_dirty)
-        self.commands = CommandButtons(self, ctx.commands, CLUSTER_COMMANDS, self._run)
+        self.commands = CommandButtons(self, ctx, CLUSTER_COMMANDS, self._run, "clusters panel")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -552,7 +311,7 @@ class ClustersPanel(Panel):
             cluster = view.cluster
             whole = matches(needle, cluster.name, view.state_word, cluster.primary or "", key[0])
             members = [
-                m.name for m in _ordered(cluster) if whole or matches(needle, m.name, m.role)
+                m.name for m in ordered_members(cluster) if whole or matches(needle, m.name, m.role)
             ]
             if whole or members:
                 out[key] = (view, members)
@@ -614,7 +373,8 @@ class ClustersPanel(Panel):
                 for item, col in zip(items, COLUMN_KEYS, strict=True):
                     cell = cells[col]
                     _set(item, cell.text, Qt.ItemDataRole.DisplayRole)
-                    _set(item, QColor(cell.colour) if cell.colour else None, _FG)
+                    colour = cell_colour(cell)
+                    _set(item, QColor(colour) if colour else None, _FG)
                     _set(item, self._bold if cell.bold else None, Qt.ItemDataRole.FontRole)
                     _set(item, cell.tooltip, Qt.ItemDataRole.ToolTipRole)
 
@@ -679,7 +439,7 @@ class ClustersPanel(Panel):
         return {k: c.text for k, c in cells.items()}
 
     def member_colour(self, backend: str, cluster: str, member: str, column: str) -> str | None:
-        return self._views[(backend, cluster)].members[member][column].colour
+        return cell_colour(self._views[(backend, cluster)].members[member][column])
 
     def shown_rows(self) -> list[tuple[str, RowKey]]:
         """(kind, key) of every row in the tree, top to bottom (after the filter)."""

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import html
 import math
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from PySide6.QtCore import (
     QEvent,
@@ -22,7 +19,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QColor,
-    QFont,
     QFontMetrics,
     QKeyEvent,
     QMouseEvent,
@@ -41,27 +37,29 @@ from PySide6.QtWidgets import (
 )
 
 from opsconsole.core.commands import Command
-from opsconsole.core.health import (
-    FORMATS,
-    JUDGE_WINDOW_S,
-    Health,
-    ServiceEvaluation,
-    SignalEvaluation,
-    evaluate,
-    evaluate_series,
-    span_text,
-)
+from opsconsole.core.health import Health, evaluate_series
 from opsconsole.core.models import ConnectionState, Service
+
+# Row building lives in core; these names are imported from here by the wall and the tests.
+from opsconsole.core.rows.services import (
+    BACKEND_COLUMN,
+    COLUMNS,
+    SORT_RANK,
+    Column,
+    RowView,
+    build_row,
+)
 from opsconsole.core.store import BackendState
-from opsconsole.core.worst import Standing, WorstFollower
+from opsconsole.core.words import STALE, age_text
+from opsconsole.core.worst import WorstFollower
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar, matches
 from opsconsole.ui.panel import Panel
-from opsconsole.ui.statusbar import format_age
-from opsconsole.ui.tablemodel import Index, RowTableModel, align, row_runs
+from opsconsole.ui.tablemodel import Index, KeyedRowModel, align
 
-NO_DATA = "—"  # never 0: a missing value must not read as a healthy zero
+__all__ = ["SORT_RANK", "ServicesModel", "ServicesPanel", "build_row"]
+
 FONT_POINTS = 10
 CELL_PADDING = 4  # px left and right of every cell's text
 DOT_SIZE = 10
@@ -69,230 +67,9 @@ DOT_SIZE = 10
 # until the pointer leaves, or until this long without a move or a key.
 QUIET_S = 5.0
 FOLLOW_COMMAND = "charts.follow_worst"
-
-# Worst first: critical, operator-forced, warning, then unknown/stale (the operator cannot
-# vouch for those), healthy last.
-SORT_RANK: dict[Health, int] = {
-    Health.CRITICAL: 0,
-    Health.FORCED: 1,
-    Health.WARNING: 2,
-    Health.UNKNOWN: 3,
-    Health.HEALTHY: 4,
-}
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    tooltip: str
-    numeric: bool = False
-    field: str | None = None  # metric field shown, for numeric columns
-    fmt: Callable[[float], str] | None = None
-
-
-def _ms(v: float) -> str:
-    return f"{v:.0f}"
-
-
-def _rps(v: float) -> str:
-    return f"{v:.1f}"
-
-
-BACKEND_COLUMN = Column("backend", "Backend", "Which backend reports this service")
-COLUMNS: tuple[Column, ...] = (
-    Column("service", "Service", "Display name; hover for name, tier and backend"),
-    Column("health", "Health", "Worst golden signal against its threshold"),
-    # Third, not last: on a narrow screen the numbers scroll away before the reason does.
-    Column(
-        "why",
-        "Why",
-        f"The reason for the health verdict: judged on the median of the last "
-        f"{JUDGE_WINDOW_S:g} s; a value over its limit is marked at once",
-    ),
-    Column("p50", "p50 ms", "Median latency", True, "latency_p50_ms", _ms),
-    Column("p95", "p95 ms", "95th percentile latency", True, "latency_p95_ms", _ms),
-    # The limited signals are written by their core format: the Why text uses the same one,
-    # so a cell and its reason always show the same digits.
-    Column(
-        "p99",
-        "p99 ms",
-        "99th percentile latency (newest sample)",
-        True,
-        "latency_p99_ms",
-        FORMATS["latency_p99_ms"].number,
-    ),
-    Column("rps", "rps", "Traffic: requests per second", True, "rps", _rps),
-    Column(
-        "errors",
-        "Err %",
-        "Errors: share of failed requests",
-        True,
-        "error_ratio",
-        FORMATS["error_ratio"].number,
-    ),
-    Column("cpu", "CPU %", "CPU utilisation", True, "cpu", FORMATS["cpu"].number),
-    Column("mem", "Mem %", "Memory utilisation", True, "memory", FORMATS["memory"].number),
-)
 HIDDEN_FOLLOW_S = 1.0  # how often a hidden list re-judges the worst service for the charts
 WHY_MIN_PX = 220  # enough for "p99 1004 ms > 500 ms, breaching 8 s" to start being read
 WIDEST_NUMBER = {"p50": "88888", "p95": "88888", "p99": "88888", "rps": "8888.8"}
-
-
-def format_value(column: Column, value: float | None) -> str:
-    if value is None or math.isnan(value) or column.fmt is None:
-        return NO_DATA
-    return column.fmt(value)
-
-
-def stale_reason(age: float | None) -> str:
-    """Why column of a stale backend's rows: the whole-second age, so it ticks once a second."""
-    if age is None:
-        return "STALE — no data received"
-    return f"STALE — last data {format_age(age, precise=False)} ago"
-
-
-_SIGNAL_COLUMNS = {c.field: c.key for c in COLUMNS if c.field}
-
-
-@dataclass(frozen=True)
-class RowView:
-    """Everything one row shows, computed once per change; the model only reads it."""
-
-    backend: str
-    service: str
-    texts: dict[str, str]  # column key → display text
-    health: Health
-    signal_column: str | None  # the column of the signal behind the verdict
-    stale: bool
-    tooltip: str
-    why_tooltip: str
-    # Signal column key → its own colour level: a cell over its limit is CRITICAL at once,
-    # before the median turns the row CRITICAL.
-    cells: dict[str, Health] = field(default_factory=dict)
-    evaluation: ServiceEvaluation | None = None
-    has_data: bool = False  # samples exist: worth pointing the charts at
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.backend, self.service)
-
-    @property
-    def sort_key(self) -> tuple[int, str, str]:
-        return (SORT_RANK[self.health], self.backend, self.service)
-
-    @property
-    def why_level(self) -> Health:
-        """The Why text's colour: the row's level, or a breach the row does not show yet."""
-        return min((self.health, *self.cells.values()), key=SORT_RANK.__getitem__)
-
-    @property
-    def standing(self) -> Standing:
-        """How bad the row is, for following the worst service."""
-        if self.stale or self.evaluation is None:
-            return Standing(Health.UNKNOWN, 0.0)
-        return Standing(self.health, self.evaluation.pressure)
-
-    def cell_tooltip(self, column: str) -> str | None:
-        """A signal cell's numbers: newest, judged, limit, and since when it is over it."""
-        ev = self.evaluation
-        name = next((f for f, key in _SIGNAL_COLUMNS.items() if key == column), None)
-        signal = None if ev is None or name is None else ev.get(name)
-        if signal is None:
-            return None
-        return signal_tooltip(signal)
-
-
-def _clock(ts: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(ts))
-
-
-def signal_tooltip(s: SignalEvaluation) -> str:
-    fmt = s.fmt
-    lines = [
-        f"{s.label} now {_shown(fmt.text, s.latest)}",
-        f"{s.window_s:g} s median {_shown(fmt.text, s.value)} (health is judged on it)"
-        if s.window_s > 0
-        else f"judged {_shown(fmt.text, s.value)}",
-        f"limit {fmt.limit_text(s.limit)}",
-    ]
-    if s.breaching:
-        since = s.breaching_since
-        duration = s.breaching_for
-        lines.append(
-            "over the limit"
-            + ("" if since is None else f" since {_clock(since)}")
-            + ("" if duration is None else f" (breaching {span_text(duration)})")
-        )
-    return "\n".join(lines)
-
-
-def _shown(text: Callable[[float], str], value: float) -> str:
-    return text(value) if math.isfinite(value) else NO_DATA
-
-
-def build_row(
-    backend: str,
-    service: Service,
-    latest: dict[str, float] | None,
-    stale_age: float | None,
-    stale: bool,
-    judged: dict[str, float] | None = None,
-    evaluation: ServiceEvaluation | None = None,
-) -> RowView:
-    """One row: numbers from the newest sample, health and Why from one evaluation.
-
-    `evaluation` defaults to judging `judged` (or `latest` itself when None); `stale_age`
-    is the data age shown for stale backends.
-    """
-    if evaluation is None:
-        window = 0.0 if judged is None else JUDGE_WINDOW_S
-        base = latest if judged is None else judged
-        evaluation = evaluate(base, service.thresholds, latest=latest, stale=stale, window_s=window)
-    texts = {
-        "backend": backend,
-        "service": service.display_name or service.name,
-        "health": "STALE" if stale else theme.STATE_WORDS[evaluation.level],
-    }
-    for col in COLUMNS:
-        if col.field is not None:
-            texts[col.key] = format_value(col, None if latest is None else latest.get(col.field))
-    why = evaluation.reason
-    texts["why"] = stale_reason(stale_age) if stale else why
-    t = service.thresholds
-    limits = ", ".join(
-        f"{fmt.label} {fmt.limit_text(getattr(t, name))}" for name, fmt in FORMATS.items()
-    )
-    tooltip = (
-        f"{service.name}\ntier: {service.tier or 'unknown'}\nbackend: {backend}\n"
-        f"thresholds: {limits}"
-    )
-    cells: dict[str, Health] = {}
-    if not stale:
-        for signal in evaluation.signals:
-            if signal.severity >= Health.WARNING:
-                cells[_SIGNAL_COLUMNS[signal.name]] = signal.severity
-    if stale:
-        why_tooltip = texts["why"]
-    else:
-        why_tooltip = why.replace("; ", "\n") or "All signals within their thresholds"
-        why_tooltip += (
-            f"\n(health: median of the last {JUDGE_WINDOW_S:g} s; "
-            "a value over its limit is marked at once)"
-        )
-    return RowView(
-        backend=backend,
-        service=service.name,
-        texts=texts,
-        health=evaluation.level,
-        signal_column=None if stale else _SIGNAL_COLUMNS.get(evaluation.signal or ""),
-        stale=stale,
-        tooltip=tooltip,
-        why_tooltip=why_tooltip,
-        cells=cells,
-        evaluation=None if stale else evaluation,
-        has_data=latest is not None,
-    )
 
 
 def _dot(colour: str, size: int = DOT_SIZE) -> QPixmap:
@@ -307,25 +84,15 @@ def _dot(colour: str, size: int = DOT_SIZE) -> QPixmap:
     return pix
 
 
-class ServicesModel(RowTableModel):
-    """Rows kept sorted worst-first; updates say exactly which rows changed."""
+class ServicesModel(KeyedRowModel):
+    """Service rows kept worst-first; while the pointer is on them a re-sort is held back."""
+
+    # The panel hands over only the rows it rebuilt: each is news, none is compared.
+    skip_unchanged = False
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[RowView] = []
-        self._pos: dict[tuple[str, str], int] = {}
-        self._columns: tuple[Column, ...] = COLUMNS
-        self.mono_font = theme.mono_font(FONT_POINTS)
-        self.bold_font = QFont()
-        self.bold_font.setPointSize(FONT_POINTS)
-        self.bold_font.setBold(True)
+        super().__init__(COLUMNS, BACKEND_COLUMN, parent, FONT_POINTS)
         self._dots: dict[tuple[Health, bool], QPixmap] = {}
-        self.resets = 0  # model resets so far: they should be rare (row-set changes only)
-        self.resorts = 0  # re-sorts applied (layout changes that move rows)
-        # While True a changed health does not move rows (the pointer is on them); the
-        # re-sort is owed and applied by `release_order()`.
-        self.hold_order = False
-        self.order_owed = False
 
     # ------------------------------------------------------------ Qt model API
 
@@ -369,87 +136,6 @@ class ServicesModel(RowTableModel):
             health = Health.UNKNOWN if row.stale else row.health
             pix = self._dots[key] = _dot(theme.STATE_COLOURS[health])
         return pix
-
-    # ------------------------------------------------------------ reading, for views and tests
-
-    @property
-    def columns(self) -> tuple[Column, ...]:
-        return self._columns
-
-    def column_of(self, key: str) -> int:
-        """Column index of a column key ("p99", "why", …), -1 when not shown."""
-        for i, col in enumerate(self._columns):
-            if col.key == key:
-                return i
-        return -1
-
-    def row_of(self, backend: str, service: str) -> int:
-        """Row of that service, -1 when it is not listed."""
-        return self._pos.get((backend, service), -1)
-
-    def key_at(self, row: int) -> tuple[str, str]:
-        return self._rows[row].key
-
-    def row_view(self, row: int) -> RowView:
-        return self._rows[row]
-
-    def rows(self) -> tuple[RowView, ...]:
-        return tuple(self._rows)
-
-    def text(self, row: int, key: str) -> str:
-        return self._rows[row].texts[key]
-
-    # ------------------------------------------------------------ writing, from the panel
-
-    def reset_rows(self, rows: Sequence[RowView], show_backend: bool) -> None:
-        """A new row set (services came or went): the rare full reset."""
-        self.beginResetModel()
-        self._columns = (BACKEND_COLUMN, *COLUMNS) if show_backend else COLUMNS
-        self._rows = sorted(rows, key=lambda r: r.sort_key)
-        self._pos = {r.key: i for i, r in enumerate(self._rows)}
-        self.order_owed = False
-        self.endResetModel()
-        self.resets += 1
-
-    def update_rows(self, changed: Sequence[RowView]) -> None:
-        """New views for rows already listed: dataChanged for those rows, re-sort if needed."""
-        if not changed:
-            return
-        reorder = False
-        touched: list[int] = []
-        for view in changed:
-            i = self._pos[view.key]
-            reorder = reorder or view.sort_key != self._rows[i].sort_key
-            self._rows[i] = view
-            touched.append(i)
-        if reorder and not self.hold_order:
-            self._resort()
-            return
-        # Held: the rows keep their places (and the new texts show); the order is owed.
-        self.order_owed = self.order_owed or reorder
-        last_col = len(self._columns) - 1
-        for first, last in row_runs(sorted(touched)):
-            self.dataChanged.emit(self.index(first, 0), self.index(last, last_col))
-
-    def release_order(self) -> None:
-        """Rows may move again: apply the re-sort that was held back, if any."""
-        self.hold_order = False
-        if self.order_owed:
-            self._resort()
-
-    def _resort(self) -> None:
-        # A layout change (not a reset) keeps persistent indexes, so the view's selection and
-        # current row stay on the same service as it moves.
-        self.layoutAboutToBeChanged.emit()
-        old_rows = self._rows
-        self._rows = sorted(old_rows, key=lambda r: r.sort_key)
-        self._pos = {r.key: i for i, r in enumerate(self._rows)}
-        old = self.persistentIndexList()
-        new = [self.index(self._pos[old_rows[i.row()].key], i.column()) for i in old]
-        self.changePersistentIndexList(old, new)
-        self.order_owed = False
-        self.resorts += 1
-        self.layoutChanged.emit()
 
 
 # What a row was built from; unchanged inputs mean an unchanged row, so no work and no signal.
@@ -558,8 +244,8 @@ class ServicesPanel(Panel):
             stale = state.link.state is not ConnectionState.LIVE
             any_stale = any_stale or (stale and bool(state.services))
             age = store.data_age(name) if stale else None
-            age_text = "" if age is None else format_age(age, precise=False)
-            rows.extend(self._changed_rows(name, state, stale, age, age_text))
+            shown_age = "" if age is None else age_text(age, precise=False)
+            rows.extend(self._changed_rows(name, state, stale, age, shown_age))
         self._any_stale = any_stale
         if rebuild:
             self._structure = structure
@@ -604,7 +290,7 @@ class ServicesPanel(Panel):
         text_metrics = self.view.fontMetrics()
         mono_metrics = QFontMetrics(self.model.mono_font)
         bold_metrics = QFontMetrics(self.model.bold_font)
-        words = [*theme.STATE_WORDS.values(), "STALE"]
+        words = [*theme.STATE_WORDS.values(), STALE]
         for i, col in enumerate(self.model.columns):
             header_width = text_metrics.horizontalAdvance(col.header)
             if col.key == "why":

@@ -34,6 +34,7 @@ from opsconsole.core.health import Health, no_traffic
 from opsconsole.core.markers import MarkerGroup, concerns, group_markers, related_names
 from opsconsole.core.models import ConnectionState, Event, Thresholds
 from opsconsole.core.series import BankSeries
+from opsconsole.core.words import stale_text
 from opsconsole.ui import theme
 from opsconsole.ui.charts import (
     LABEL_FILL,
@@ -805,7 +806,7 @@ class GoldenSignalsPanel(Panel):
         self._set_stale(stale)
         if not stale:
             return
-        self.stale_text = f"STALE — last data {age:.0f} s ago"
+        self.stale_text = stale_text(age)
         colour = theme.STATE_COLOURS[Health.UNKNOWN]
         self.chart.show_banner(
             f'<div style="font-size:26pt; font-weight:bold">{self.stale_text}</div>'

@@ -1,0 +1,1 @@
+"""What each list panel's rows say and where they sort, built from store state without Qt."""
