@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 import msgspec
 
+from opsconsole.backends.bearer import BearerAuth
 from opsconsole.backends.errors import ApiError, AuthFailed, BackendError, InvalidAnswer
 from opsconsole.backends.linkstatus import UP, LinkReporter
 from opsconsole.backends.secrets import Secret, redact
@@ -89,6 +90,7 @@ class AlertmanagerClient:
         poll_s: float = 5.0,
         clock: Callable[[], float] = time.time,
         backoff: Backoff | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         parts = urlsplit(url.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -98,7 +100,7 @@ class AlertmanagerClient:
         self.name = name
         self.url = urlunsplit(parts)
         self._apply = apply
-        self._token = token
+        self._auth = BearerAuth(token)
         self.service_label = service_label
         self.poll_s = poll_s
         self.stale_after_s = max(STALE_MIN_S, STALE_POLLS * poll_s)
@@ -110,6 +112,8 @@ class AlertmanagerClient:
             timeout=httpx.Timeout(10.0, connect=5.0),
             trust_env=False,
             headers={"User-Agent": "opsconsole/0.1", "Accept": "application/json"},
+            auth=self._auth,
+            transport=transport,
         )
         self.server_clock = ServerClock()
         self._link = LinkReporter(name, apply, wall_clock=clock)
@@ -149,7 +153,7 @@ class AlertmanagerClient:
 
     def set_token(self, token: Secret | None) -> None:
         """New credentials: an auth-failed link asks again at once."""
-        self._token = token
+        self._auth.token = token
         self._credentials_changed.set()
 
     @property
@@ -399,11 +403,6 @@ class AlertmanagerClient:
 
     # ------------------------------------------------------------------ HTTP
 
-    def _headers(self) -> dict[str, str]:
-        if self._token is None:
-            return {}
-        return {"Authorization": f"Bearer {self._token.reveal()}"}
-
     async def _request(
         self,
         method: str,
@@ -412,7 +411,7 @@ class AlertmanagerClient:
         content: bytes | None = None,
         silence_id: str | None = None,
     ) -> httpx.Response:
-        headers = self._headers()
+        headers: dict[str, str] = {}
         if content is not None:
             headers["Content-Type"] = "application/json"
         try:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from opsconsole.backends.bearer import BearerAuth
 from opsconsole.backends.errors import AuthFailed
 from opsconsole.backends.linkstatus import UP, LinkReporter
 from opsconsole.backends.secrets import Secret, redact
@@ -102,6 +103,7 @@ class PrometheusClient:
         queries: Mapping[str, str] | None = None,
         history_s: float = 900.0,
         clock: Callable[[], float] = time.time,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         parts = urlsplit(url.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -112,7 +114,7 @@ class PrometheusClient:
         self.name = name
         self.url = urlunsplit(parts)
         self._apply = apply
-        self._token = token
+        self._auth = BearerAuth(token)
         self.service_label = service_label
         self.step_s = float(step_s)
         self.history_s = max(0.0, float(history_s))
@@ -146,6 +148,8 @@ class PrometheusClient:
             timeout=httpx.Timeout(self.timeout_s, connect=min(5.0, self.timeout_s)),
             trust_env=False,
             headers={"User-Agent": "opsconsole/0.1", "Accept": "application/json"},
+            auth=self._auth,
+            transport=transport,
         )
         self.requests_sent = 0
         self.last_refresh_requests = 0
@@ -195,7 +199,7 @@ class PrometheusClient:
 
     def set_token(self, token: Secret | None) -> None:
         """New credentials: a link that failed authentication tries again."""
-        self._token = token
+        self._auth.token = token
         self._credentials_changed.set()
 
     def queries_for(self, step: float) -> list[SignalQuery]:
@@ -455,11 +459,8 @@ class PrometheusClient:
         """One HTTP request, counted; auth refusals raise AuthFailed."""
         self.requests_sent += 1
         self._in_refresh += 1
-        headers = {}
-        if self._token is not None:
-            headers["Authorization"] = f"Bearer {self._token.reveal()}"
         sent = time.monotonic()
-        response = await self._http.get(path, params=params, headers=headers, timeout=timeout_s)
+        response = await self._http.get(path, params=params, timeout=timeout_s)
         received = time.monotonic()
         if response.status_code in _AUTH_STATUSES:
             raise AuthFailed(_auth_words(response.status_code))
