@@ -20,30 +20,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from opsconsole.core.actions import (
-    ALERTMANAGER,
-    SPECS,
-    backend_kind,
-    build_intent,
-    check_preconditions,
-    utc_clock,
+from opsconsole.core.choices import (
+    DEFAULT,
+    FREE_TEXT,
+    Choice,
+    answer_kwargs,
+    argument_choices,
+    command_choices,
+    default_index,
+    filtered,
+    steps,
 )
-from opsconsole.core.cmdline import COMMAND_ARGS, DURATIONS, SCENARIOS, Arg, kwarg
-from opsconsole.core.commands import Command, CommandError, DangerTier
-from opsconsole.core.eligibility import human_bytes
-from opsconsole.core.fuzzy import rank
-from opsconsole.core.store import BackendState
+from opsconsole.core.cmdline import Arg
+from opsconsole.core.commands import Command
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.overlay import Overlay, claim_shortcut_override
 
 log = logging.getLogger(__name__)
 
-TIER_WORDS = {
-    DangerTier.SAFE: "",
-    DangerTier.CONFIRM: "confirm",
-    DangerTier.DANGEROUS: "dangerous: type the name",
-}
 ARG_PROMPTS = {
     Arg.BACKEND: "backend",
     Arg.CLUSTER: "cluster",
@@ -59,32 +54,8 @@ ARG_PROMPTS = {
     Arg.SILENCE: "silence",
 }
 COMMAND_HINT = "type to search commands — Enter runs, Esc closes"
-#: Steps whose answer may be typed rather than picked.
-FREE_TEXT = frozenset({Arg.COMMENT, Arg.TARGET, Arg.LAYOUT, Arg.DURATION})
-#: Arguments naming something one backend holds: the backend is asked for first.
-HELD = (Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT, Arg.SILENCE)
-#: Commands only an Alertmanager backend can carry out.
-ALERTMANAGER_ONLY = frozenset({"alert.silence", "silence.expire"})
-#: A silence's length assumed while judging alerts, before the operator picks one.
-JUDGE_DURATION = "1h"
-#: Commands that run at once and cannot be taken back: Enter lands on them only when the
-#: operator typed their name, never as the best guess for an empty or unrelated query.
-NOT_BY_DEFAULT = frozenset({"app.quit", "layout.reset"})
-#: A choice meaning "leave this optional argument out".
-DEFAULT = object()
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the palette: a command or an argument value."""
-
-    value: Any
-    label: str
-    detail: str = ""
-    keys: str = ""
-    enabled: bool = True
-    reason: str = ""  # why it is greyed
-    search: tuple[str, ...] = ()  # texts the filter matches (label and value when empty)
+#: One line of the palette (built in core, `core.choices`).
+Row = Choice
 
 
 @dataclass
@@ -99,12 +70,11 @@ class _Pending:
     command: Command
     answers: list[_Answer] = field(default_factory=list)
 
+    def given(self) -> dict[Arg, Any]:
+        return {a.arg: a.value for a in self.answers}
+
     def kwargs(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for a in self.answers:
-            if a.value is not DEFAULT:
-                out[kwarg(a.arg)] = a.value
-        return out
+        return answer_kwargs(self.given())
 
 
 class _Edit(QLineEdit):
@@ -131,7 +101,8 @@ class CommandPalette(Overlay):
 
     A command that needs arguments (the action commands) asks for them in the same popup, from
     the live names (backend when there are several, then circuit, or cluster then member, or
-    alert), then runs through `ctx.commands.run`, whose pipeline asks for confirmation.
+    alert), then runs through `ctx.runner`, whose pipeline asks for confirmation. What it
+    offers at each step is built in core (`core.choices`), from the action declarations.
     Esc goes back one step, and closes from the first.
     """
 
@@ -332,10 +303,7 @@ class CommandPalette(Overlay):
 
     def _args(self) -> tuple[Arg, ...]:
         assert self._pending is not None
-        args = COMMAND_ARGS.get(self._pending.command.id, ())
-        if args and args[0] in HELD:
-            return (Arg.BACKEND, *args)
-        return args
+        return steps(self._pending.command.id)
 
     def _next_arg(self) -> Arg | None:
         assert self._pending is not None
@@ -361,16 +329,11 @@ class CommandPalette(Overlay):
         # the key help), and the palette must not take it back afterwards.
         self._pending = None
         self.close_overlay()
-        try:
-            self.last_result = self.ctx.commands.run(command.id, **kwargs)
-        except CommandError as exc:
-            self.notify(str(exc))
-            return
-        except Exception as exc:  # a handler's bug must not take the console down
-            log.exception("command %s failed", command.id)
-            self.notify(f"{command.title} failed: {exc}")
-            return
-        self.ran.emit(command.id, kwargs)
+        # The one runner says a refusal or an error in words; nothing escapes into Qt.
+        attempt = self.ctx.runner.attempt(command.id, source="palette", **kwargs)
+        self.last_result = attempt.result
+        if attempt.ran:
+            self.ran.emit(command.id, kwargs)
 
     # ------------------------------------------------------------ rows
 
@@ -402,8 +365,7 @@ class CommandPalette(Overlay):
             rows = self._choices(arg)
             if not rows and arg not in FREE_TEXT:
                 note = self._nothing_to_pick(arg)
-        ranked = rank(query, rows, lambda r: r.search or (r.label, str(r.value)))
-        self._rows = [r.item for r in ranked]
+        self._rows = filtered(query, rows)
         self.list.clear()
         dim = QBrush(QColor(theme.TEXT_DIM))
         for row in self._rows:
@@ -427,27 +389,8 @@ class CommandPalette(Overlay):
             self._show_reason()
 
     def _default_row(self, query: str) -> int | None:
-        """The row Enter picks before any arrow key: never Quit by accident.
-
-        At the command list an empty query selects nothing (Enter then only says how to pick);
-        a typed query lands on the best enabled match, except a command in NOT_BY_DEFAULT,
-        which only the query that plainly names it lands on ("qu", "quit", "app.quit").
-        Argument steps land on the first row that can be chosen: Enter on a greyed default
-        would only repeat its reason, and every action still asks for confirmation.
-        """
-        rows = self._rows
-        if self._pending is not None:
-            return next((i for i, r in enumerate(rows) if r.enabled), 0 if rows else None)
-        words = query.casefold().split()
-        if not words:
-            return None
-        for i, row in enumerate(rows):
-            if not row.enabled:
-                continue
-            if row.value not in NOT_BY_DEFAULT or (i == 0 and _names(query, row)):
-                return i
-        # Only greyed matches: land on the best one, so its reason shows (Enter runs nothing).
-        return 0 if rows and rows[0].value not in NOT_BY_DEFAULT else None
+        """The row Enter picks before any arrow key (`core.choices.default_index`)."""
+        return default_index(query, self._rows, at_commands=self._pending is None)
 
     def _show_reason(self) -> None:
         row = self.current_row()
@@ -464,217 +407,15 @@ class CommandPalette(Overlay):
         self.status.setStyleSheet(f"color: {colour};")
 
     def _command_rows(self) -> list[Row]:
-        rows = []
-        for command in self.ctx.commands:
-            if command.id in self.hidden:
-                continue
-            reason = self._command_reason(command)
-            tier = TIER_WORDS[command.tier]
-            rows.append(
-                Row(
-                    command.id,
-                    command.title,
-                    command.id + (f" · {tier}" if tier else ""),
-                    "  ".join(self.keys_for(command.id)),
-                    enabled=reason is None,
-                    reason=reason or "",
-                    search=(command.title, command.id),
-                )
-            )
-        return rows
-
-    def _command_reason(self, command: Command) -> str | None:
-        if not command.is_enabled():
-            return "not available now"
-        args = COMMAND_ARGS.get(command.id, ())
-        if command.id in ALERTMANAGER_ONLY and not any(
-            backend_kind(s) == ALERTMANAGER for s in self._states()
-        ):
-            return "no Alertmanager backend is configured"
-        held = args and args[0] in HELD
-        if held and not any(self._holds(state, args[0]) for state in self._suited(command.id)):
-            what = {
-                Arg.CLUSTER: "database clusters",
-                Arg.CIRCUIT: "circuits",
-                Arg.SILENCE: "silences",
-            }.get(args[0], "alerts")
-            return f"no {what} known yet (is a backend live?)"
-        return None
-
-    # ------------------------------------------------------------ argument choices
-
-    def _states(self) -> list[BackendState]:
-        return [s for _, s in sorted(self.ctx.store.backends.items())]
-
-    def _suited(self, command_id: str) -> list[BackendState]:
-        """The backends that can carry out this command at all (silences: Alertmanager)."""
-        states = self._states()
-        if command_id in ALERTMANAGER_ONLY:
-            return [s for s in states if backend_kind(s) == ALERTMANAGER]
-        return states
-
-    @staticmethod
-    def _holds(state: BackendState, arg: Arg) -> bool:
-        return bool(
-            {
-                Arg.CLUSTER: state.clusters,
-                Arg.CIRCUIT: state.circuits,
-                Arg.ALERT: state.alerts,
-                Arg.SILENCE: state.silences,
-            }[arg]
-        )
-
-    def _backend(self) -> BackendState:
-        assert self._pending is not None
-        name = next(a.value for a in self._pending.answers if a.arg is Arg.BACKEND)
-        return self.ctx.store.backend(name)
-
-    def _answer(self, arg: Arg) -> Any:
-        assert self._pending is not None
-        return next(a.value for a in self._pending.answers if a.arg is arg)
-
-    def _blocked(self, extra: dict[str, Any]) -> str | None:
-        """The pipeline's own precondition verdict for the intent these answers make."""
-        assert self._pending is not None
-        cid = self._pending.command.id
-        if cid not in SPECS:
-            return None
-        kw = {**self._pending.kwargs(), **extra}
-        if cid == "alert.silence":
-            kw.setdefault("duration", JUDGE_DURATION)
-        intent = build_intent(cid, kw.pop("backend"), **kw)
-        blocked = check_preconditions(intent, self.ctx.store)
-        return None if blocked is None else blocked.message
+        return command_choices(self.ctx.commands, self.ctx.store, self.keys_for, self.hidden)
 
     def _choices(self, arg: Arg) -> list[Row]:
         assert self._pending is not None
-        first = self._args()[1] if self._args()[0] is Arg.BACKEND else None
-        if arg is Arg.BACKEND:
-            return [
-                Row(s.name, s.name, s.link.state.value)
-                for s in self._suited(self._pending.command.id)
-                if first is None or self._holds(s, first)
-            ]
-        if arg is Arg.CLUSTER:
-            return [
-                Row(
-                    c.name,
-                    c.name,
-                    f"{c.state} · primary {c.primary or 'none'}"
-                    + (" · read-only" if c.read_only else ""),
-                    **self._verdict({"cluster": c.name}, final=Arg.CLUSTER),
-                )
-                for c in self._backend().clusters.values()
-            ]
-        if arg is Arg.MEMBER:
-            cluster = self._backend().clusters.get(self._answer(Arg.CLUSTER))
-            members = cluster.members if cluster is not None else ()
-            return [
-                Row(
-                    m.name,
-                    m.name,
-                    f"{m.role} · {'healthy' if m.healthy else 'UNHEALTHY'} · "
-                    f"lag {human_bytes(m.lag_bytes)} · timeline {m.timeline}",
-                    **self._verdict({"member": m.name}, final=Arg.MEMBER),
-                )
-                for m in members
-            ]
-        if arg is Arg.ON_OFF:
-            cluster = self._backend().clusters.get(self._answer(Arg.CLUSTER))
-            now = "on" if cluster is not None and cluster.read_only else "off"
-            return [
-                Row(
-                    value,
-                    word,
-                    f"read-only is {now} now",
-                    **self._verdict({"enabled": value}, final=Arg.ON_OFF),
-                )
-                for word, value in (("on", True), ("off", False))
-            ]
-        if arg is Arg.CIRCUIT:
-            return [
-                Row(
-                    c.name,
-                    c.name,
-                    c.state.replace("_", " "),
-                    **self._verdict({"name": c.name}, final=Arg.CIRCUIT),
-                )
-                for c in sorted(self._backend().circuits.values(), key=lambda c: c.name)
-            ]
-        if arg is Arg.ALERT:
-            alerts = sorted(
-                self._backend().alerts.values(),
-                key=lambda a: (a.state != "firing", bool(a.acked_by), -a.since_ts, a.id),
-            )
-            return [
-                Row(
-                    a.id,
-                    a.id,
-                    f"{a.severity} · {a.state} · {a.service} · {a.summary or a.rule}"
-                    + (f" · acked by {a.acked_by}" if a.acked_by else "")
-                    + (" · silenced" if a.silenced_by else ""),
-                    search=(a.id, a.service, a.rule, a.summary),
-                    **self._verdict({"alert": a.id}, final=Arg.ALERT),
-                )
-                for a in alerts
-            ]
-        if arg is Arg.SILENCE:
-            silences = sorted(
-                self._backend().silences.values(),
-                key=lambda s: (s.state == "expired", -s.ends_ts, s.id),
-            )
-            return [
-                Row(
-                    s.id,
-                    s.id,
-                    f"{s.state} · until {utc_clock(s.ends_ts)} · by {s.created_by or '?'} · "
-                    + ", ".join(f"{m.name}={m.value}" for m in s.matchers),
-                    search=(s.id, s.created_by, s.comment, *(m.value for m in s.matchers)),
-                    **self._verdict({"silence": s.id}, final=Arg.SILENCE),
-                )
-                for s in silences
-            ]
-        if arg is Arg.DURATION:
-            return [Row(d, d, "or type another, e.g. 90m") for d in DURATIONS]
-        if arg is Arg.COMMENT:
-            return []
-        if arg is Arg.LAYOUT:
-            names = list(self.layouts()) if self.layouts is not None else []
-            return [Row(n, n) for n in names]
-        if arg is Arg.SCENARIO:
-            return [Row(n, n.replace("_", " ")) for n in SCENARIOS]
-        if arg is Arg.TARGET:
-            rows = [Row(DEFAULT, "(the scenario's default target)")]
-            seen: set[str] = set()
-            for s in self._states():
-                for name in [*s.services, *s.circuits] + [
-                    m.name for c in s.clusters.values() for m in c.members
-                ]:
-                    if name not in seen:
-                        seen.add(name)
-                        rows.append(Row(name, name))
-            return rows
-        return []
-
-    def _verdict(self, extra: dict[str, Any], final: Arg) -> dict[str, Any]:
-        """Greyed-with-reason fields for a row whose choice completes the intent."""
-        # The duration and comment do not decide whether an action may run on this target.
-        args = [a for a in self._args() if a not in (Arg.BACKEND, Arg.COMMENT, Arg.DURATION)]
-        if not args or args[-1] is not final:
-            return {}
-        reason = self._blocked(extra)
-        return {} if reason is None else {"enabled": False, "reason": reason}
+        layouts = list(self.layouts()) if self.layouts is not None else []
+        return argument_choices(
+            self._pending.command.id, arg, self._pending.given(), self.ctx.store, layouts
+        )
 
     @staticmethod
     def _nothing_to_pick(arg: Arg) -> str:
         return f"there is no {ARG_PROMPTS[arg]} to pick; Esc goes back"
-
-
-def _names(query: str, row: Row) -> bool:
-    """True when the query plainly names the row: it starts the title, or a part of the id."""
-    needle = query.strip().casefold()
-    if len(needle) < 2:
-        return False
-    texts = [row.label.casefold(), str(row.value).casefold()]
-    texts += str(row.value).casefold().split(".")
-    return any(text.startswith(needle) for text in texts)
