@@ -224,3 +224,19 @@ def test_a_broken_file_given_with_demo_or_url_is_still_an_error(tmp_path: Path) 
 def test_described_urls_never_carry_credentials() -> None:
     cfg = BackendConfig(name="ops", kind="opsapi", url="http://alice:hunter2@ops.example:8080")
     assert describe(cfg).url == "http://ops.example:8080"
+
+
+def test_a_kind_can_do_what_its_adapter_performs() -> None:
+    """The described abilities are the adapters' own: an Ops API backend every action but
+    the silences (which live in Alertmanager), Alertmanager ack/silence/expire, Prometheus
+    nothing."""
+    from opsconsole.core.actions import ACTIONS
+
+    def can(kind: str) -> frozenset[str]:
+        cfg = BackendConfig(name=kind, kind=kind, url="http://127.0.0.1:1")
+        return describe(cfg).actions
+
+    silences = {"alert.silence", "silence.expire"}
+    assert can("opsapi") == set(ACTIONS) - silences
+    assert can("alertmanager") == {"alert.ack", *silences}
+    assert can("prometheus") == frozenset()
