@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+_LF = 0x0A
+
 
 @dataclass(frozen=True)
 class SseEvent:
@@ -26,22 +28,40 @@ class SseParser:
     oversize: int = 0  # events dropped for exceeding max_event_bytes
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
-        self._buffer += chunk
+        # One pass with an offset and one cut of the buffer per feed: slicing the buffer per
+        # line made a large chunk cost quadratic time (5.5 s for 3.2 MiB of small events).
+        buf = self._buffer + chunk
+        size = len(buf)
         out: list[SseEvent] = []
+        pos = 0
+        # The next LF and CR at or after `pos` (-1: none left), searched again only once
+        # passed, so a stream without any CR is not scanned to its end for each line.
+        lf, cr = buf.find(b"\n"), buf.find(b"\r")
         while True:
-            cut = _line_end(self._buffer)
-            if cut is None:
-                if len(self._buffer) > self.max_event_bytes:
-                    # A line that never ends: drop it rather than grow without bound.
-                    self._buffer = b""
-                    self._reset(oversize=True)
-                return out
-            end, skip = cut
-            line = self._buffer[:end].decode("utf-8", errors="replace")
-            self._buffer = self._buffer[end + skip :]
+            if 0 <= lf < pos:
+                lf = buf.find(b"\n", pos)
+            if 0 <= cr < pos:
+                cr = buf.find(b"\r", pos)
+            if cr == -1 or (lf != -1 and lf < cr):
+                if lf == -1:
+                    break  # no line end yet
+                end, pos_next = lf, lf + 1
+            elif cr + 1 < size:
+                end, pos_next = cr, cr + (2 if buf[cr + 1] == _LF else 1)
+            else:
+                break  # a lone CR at the end may be half of a CRLF: wait for more
+            line = buf[pos:end].decode("utf-8", errors="replace")
+            pos = pos_next
             event = self._line(line)
             if event is not None:
                 out.append(event)
+        if size - pos > self.max_event_bytes:
+            # A line that never ends: drop it rather than grow without bound.
+            self._buffer = b""
+            self._reset(oversize=True)
+        else:
+            self._buffer = buf[pos:]
+        return out
 
     def _reset(self, oversize: bool = False) -> None:
         if oversize:
@@ -74,15 +94,3 @@ class SseParser:
         elif name == "id" and "\0" not in value:
             self._id = value
         return None
-
-
-def _line_end(buf: bytes) -> tuple[int, int] | None:
-    """Position and width of the first line terminator (CRLF, LF or CR)."""
-    lf, cr = buf.find(b"\n"), buf.find(b"\r")
-    if cr == -1 and lf == -1:
-        return None
-    if cr == -1 or (lf != -1 and lf < cr):
-        return lf, 1
-    if cr + 1 < len(buf):
-        return cr, 2 if buf[cr + 1 : cr + 2] == b"\n" else 1
-    return None  # a lone CR at the end may be half of a CRLF: wait for more
