@@ -12,6 +12,7 @@ import time
 from opsconsole.app.backends import BackendClient, Plan, start_backends, token_from
 from opsconsole.core.models import ConnectionState
 from opsconsole.core.store import Store
+from opsconsole.core.words import age_text
 from opsconsole.sim.embedded import start_in_thread
 
 
@@ -28,7 +29,7 @@ def status_line(store: Store, name: str) -> str:
     if link.retry_in_s is not None and link.state is ConnectionState.RECONNECTING:
         head += f" (retry in {link.retry_in_s:.1f} s)"
     if age is not None:
-        head += f", data age {age:.1f} s"
+        head += f", data age {age_text(age)}"  # as in the status bar: "0.4 s", "12 s"
     if link.detail:
         # Said while LIVE too: "server data 30 s behind" is news, not noise.
         head += f": {link.detail}"

@@ -5,12 +5,11 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
-from PySide6.QtGui import QFont, QFontMetricsF, QKeyEvent
+from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from opsconsole.core.clocktext import clock_text, span_text
+from opsconsole.core.clocktext import span_text
 from opsconsole.core.gaps import (
     find_gaps,
     gap_spans,
@@ -31,8 +30,19 @@ from opsconsole.core.gaps import (
     usual_step,
 )
 from opsconsole.core.health import Health, no_traffic
-from opsconsole.core.markers import MarkerGroup, concerns, group_markers, related_names
 from opsconsole.core.models import ConnectionState, Event, Thresholds
+
+# The chart's curves and windows are declared in core; tests import them from here.
+from opsconsole.core.rows.signals import (
+    CURVES,
+    DEFAULT_WINDOW_S,
+    ERRORS,
+    LATENCY,
+    PLOTS,
+    SATURATION,
+    TRAFFIC,
+    WINDOWS,
+)
 from opsconsole.core.series import BankSeries
 from opsconsole.core.words import stale_text
 from opsconsole.ui import theme
@@ -40,7 +50,6 @@ from opsconsole.ui.charts import (
     LABEL_FILL,
     ChartWidget,
     LiveCurve,
-    PixelLabel,
     ZoomViewBox,
     add_live_plot,
     break_at_gaps,
@@ -53,62 +62,14 @@ from opsconsole.ui.charts import (
 )
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.panel import Panel
+from opsconsole.ui.panels.eventmarkers import MARKER_FONT_PT, EventMarkers, events_in_view
+from opsconsole.ui.panels.readout import sample_text
 
+__all__ = ["CURVES", "DEFAULT_WINDOW_S", "GoldenSignalsPanel"]
 
-@dataclass(frozen=True)
-class CurveSpec:
-    field: str  # METRIC_FIELDS name, also the key in `panel.curves`
-    label: str
-    plot: int  # index into PLOTS
-    scale: float  # ratios (0–1) are shown as %
-
-
-CURVES: tuple[CurveSpec, ...] = (
-    # p50 and p99 share one chart: a p99 climbing over a flat p50 is the long-tail signature.
-    CurveSpec("latency_p50_ms", "p50", 0, 1.0),
-    CurveSpec("latency_p95_ms", "p95", 0, 1.0),
-    CurveSpec("latency_p99_ms", "p99", 0, 1.0),
-    CurveSpec("rps", "rps", 1, 1.0),
-    CurveSpec("error_ratio", "errors", 2, 100.0),
-    CurveSpec("cpu", "CPU", 3, 100.0),
-    CurveSpec("memory", "memory", 3, 100.0),
-)
-PLOTS: tuple[tuple[str, str], ...] = (
-    ("Latency", "ms"),
-    ("Traffic", "req/s"),
-    ("Errors", "%"),
-    ("Saturation", "%"),
-)
-LATENCY, TRAFFIC, ERRORS, SATURATION = range(4)
-
-WINDOWS: tuple[tuple[str, float], ...] = (
-    ("5 min", 300.0),
-    ("15 min", 900.0),
-    ("1 h", 3600.0),
-    ("6 h", 21600.0),
-    ("24 h", 86400.0),
-)
-DEFAULT_WINDOW_S = 900.0
 # The usual step behind "how much does the ring hold" comes from the newest samples only:
 # what the rate is now, not an hour ago, and cheap to get on every refresh.
 STEP_SAMPLES = 256
-
-# Lines per plot and labels, made once and reused; every event in view gets a line while
-# they last, group anchors first. Labels (on the top plot only) go in rows so they never
-# overlap, one per group; there are never more groups than labels.
-MARKER_POOL = 32
-MARKER_LABEL_ROWS = 3
-MARKER_FONT_PT = 9
-MARKER_ROW_GAP_PX = 3.0
-MARKER_LABEL_CHARS = 30
-# Events looked at per refresh at most (a 24 h window on a busy backend), newest first.
-MARKER_SCAN_MAX = 300
-# Reserved after each label for a group count: " ×99".
-MARKER_COUNT_ROOM = " ×99"
-MARKER_TOOLTIP_LINES = 10
-# The event deque is in arrival order, which follows event time to within clock noise; stop
-# scanning once this far before the window.
-MARKER_SCAN_SLACK_S = 120.0
 
 # A zoom narrower than this is a slip of the mouse, not a question about the data.
 MIN_ZOOM_S = 2.0
@@ -298,33 +259,13 @@ class GoldenSignalsPanel(Panel):
         self.no_traffic_label.setPos(6, 4)
         self.no_traffic_label.hide()
 
-        self._build_markers()
-        self._build_readout()
-        self._stack.setCurrentWidget(self.placeholder)
-
-    def _build_markers(self) -> None:
-        """Fixed pools, moved and relabelled as events come and go: vertical lines on every
-        plot, and labels (one per group of events) at the top of the latency plot."""
-        self._marker_lines: list[list[pg.InfiniteLine]] = []
-        marker_pen = dashed_pen(theme.EVENT_MARKER)
-        for plot in self.plots:
-            lines = []
-            for _ in range(MARKER_POOL):
-                line = pg.InfiniteLine(pos=0.0, angle=90, pen=marker_pen, movable=False)
-                line.setZValue(4)
-                line.hide()
-                plot.addItem(line, ignoreBounds=True)
-                lines.append(line)
-            self._marker_lines.append(lines)
         font = QFont(self.font())
         font.setPointSize(MARKER_FONT_PT)
-        top_view = self.plots[LATENCY].getViewBox()
-        self.marker_labels = [
-            PixelLabel(top_view, font, theme.TEXT, LABEL_FILL) for _ in range(MARKER_POOL)
-        ]
-        self._label_metrics = QFontMetricsF(font)
-        self._marker_layout: tuple[object, ...] = ()
-        self._marker_texts: list[tuple[float, str]] = []
+        self.event_markers = EventMarkers(self.plots, self.plots[LATENCY].getViewBox(), font)
+        self.marker_labels = self.event_markers.labels
+        self._marker_lines = self.event_markers.lines  # per plot (tests read tooltips)
+        self._build_readout()
+        self._stack.setCurrentWidget(self.placeholder)
 
     def _build_readout(self) -> None:
         """The hover read-out: a line across every plot and a text box by the pointer."""
@@ -399,11 +340,11 @@ class GoldenSignalsPanel(Panel):
 
     def markers(self) -> list[tuple[float, str]]:
         """The labelled event markers on screen now: (time of the group's newest, label)."""
-        return list(self._marker_texts)
+        return self.event_markers.labelled()
 
     def marker_lines(self) -> list[float]:
         """Times of every event line on screen now."""
-        return [float(line.value()) for line in self._marker_lines[0] if line.isVisible()]
+        return self.event_markers.line_times()
 
     def needs_refresh(self) -> bool:
         if not self.isVisible():
@@ -498,7 +439,8 @@ class GoldenSignalsPanel(Panel):
         self._update_curves(series, times, start, end, thresholds)
         self._update_no_traffic(series)
         self._update_thresholds(thresholds)
-        self._update_markers(backend, service, start, end)
+        events = events_in_view(self.ctx.store, backend, service, start, end)
+        self.event_markers.update(events, start, end)
         self._update_stale(state.link.state, age)
         self._update_note()
         self._x_owner.setXRange(start, end, padding=0.0)
@@ -652,72 +594,6 @@ class GoldenSignalsPanel(Panel):
                 line.setValue(value)
                 line.label.setFormat(fmt.format(value))
 
-    # ------------------------------------------------------------------ event markers
-
-    def _events_in_view(self, backend: str, service: str, start: float, end: float) -> list[Event]:
-        """Events of the shown service, its dependencies and the whole backend, oldest first."""
-        state = self.ctx.store.backends[backend]
-        related = related_names(state.services, service)
-        chosen: list[Event] = []
-        for b, ev in reversed(self.ctx.store.events):
-            # Only server-stamped events end the scan: a console-made one carries the local
-            # clock, which may be minutes off and must not hide older server events.
-            if ev.seq is not None and ev.ts < start - MARKER_SCAN_SLACK_S:
-                break
-            if b != backend or not start <= ev.ts <= end:
-                continue
-            if concerns(ev, related, state.clusters):
-                chosen.append(ev)
-                if len(chosen) == MARKER_SCAN_MAX:
-                    break
-        chosen.sort(key=lambda e: e.ts)
-        return chosen
-
-    def _update_markers(self, backend: str, service: str, start: float, end: float) -> None:
-        events = self._events_in_view(backend, service, start, end)
-        vb = self.plots[LATENCY].getViewBox()
-        width = max(float(vb.width()), 1.0)
-        scale = width / max(end - start, 1e-9)
-        xs = [(ev.ts - start) * scale for ev in events]
-        texts = [_marker_text(ev) for ev in events]
-        pad = 2 * PixelLabel.PAD_PX
-        widths = [self._label_metrics.horizontalAdvance(t + MARKER_COUNT_ROOM) + pad for t in texts]
-        groups = group_markers(xs, widths, width, MARKER_LABEL_ROWS, max_groups=MARKER_POOL)
-        # Lines: every group's anchor first (newest groups first), then the other members.
-        order = [g.anchor for g in groups] + [i for g in groups for i in g.members[1:]]
-        shown = order[:MARKER_POOL]
-        top = float(vb.viewRange()[1][1])
-        # What the lines and labels would show; Qt items are touched only when it changes.
-        layout: tuple[object, ...] = (top, tuple(groups), *(events[i].ts for i in shown))
-        layout += tuple(texts[i] for i in shown)
-        if layout == self._marker_layout:
-            return
-        self._marker_layout = layout
-        groups_of = {i: g for g in groups for i in g.members}
-        for lines in self._marker_lines:
-            for slot, line in enumerate(lines):
-                if slot >= len(shown):
-                    if line.isVisible():
-                        line.hide()
-                    continue
-                i = shown[slot]
-                line.setValue(events[i].ts)
-                line.setToolTip(_tooltip(events, groups_of[i].members))
-                line.show()
-        row_px = self._label_metrics.height() + pad + MARKER_ROW_GAP_PX
-        self._marker_texts = []
-        for slot, label in enumerate(self.marker_labels):
-            if slot >= len(groups):
-                if label.isVisible():
-                    label.hide()
-                continue
-            group = groups[slot]
-            ev = events[group.anchor]
-            text = _group_text(texts, group)
-            label.place(ev.ts, top, text, group.right, MARKER_ROW_GAP_PX + group.row * row_px)
-            label.setToolTip(_tooltip(events, group.members))
-            self._marker_texts.append((ev.ts, text))
-
     # ------------------------------------------------------------------ hover read-out
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
@@ -757,7 +633,7 @@ class GoldenSignalsPanel(Panel):
         else:
             assert pointed.index is not None
             at = float(times[pointed.index])
-            plain, rich = _sample_text(series, pointed.index, at, self.curves)
+            plain, rich = sample_text(series, pointed.index, at, self.curves)
         self.readout_text = plain
         self.readout.setText(rich)
         self.readout.adjustSize()
@@ -812,64 +688,3 @@ class GoldenSignalsPanel(Panel):
             f'<div style="font-size:26pt; font-weight:bold">{self.stale_text}</div>'
             f'<div style="font-size:12pt; color:{colour}">link {link.value}</div>'
         )
-
-
-def _marker_text(ev: Event, limit: int = MARKER_LABEL_CHARS) -> str:
-    """Short label: the message, prefixed by the kind unless the message already says it."""
-    text = ev.message if ev.message.startswith(ev.kind) else f"{ev.kind}: {ev.message}"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _group_text(texts: list[str], group: MarkerGroup) -> str:
-    """The newest event's label, and how many events the label stands for ("×4")."""
-    n = len(group.members)
-    text = texts[group.anchor]
-    return text if n == 1 else f"{text} ×{min(n, 99)}"
-
-
-def _tooltip(events: list[Event], members: tuple[int, ...]) -> str:
-    """Every event of a group with its time, newest first (rich text, escaped)."""
-    lines = [
-        html.escape(f"{clock_text(events[i].ts)}  {events[i].kind}: {events[i].message}")
-        for i in members[:MARKER_TOOLTIP_LINES]
-    ]
-    if len(members) > MARKER_TOOLTIP_LINES:
-        lines.append(f"… and {len(members) - MARKER_TOOLTIP_LINES} more")
-    return "<p>" + "<br>".join(lines) + "</p>"
-
-
-def _value_text(value: float) -> str:
-    """A reading with as many digits as are worth reading: 1234, 45.6, 0.12; "—" for none."""
-    if not math.isfinite(value):
-        return "—"
-    magnitude = abs(value)
-    if magnitude >= 100:
-        return f"{value:.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
-def _sample_text(
-    series: BankSeries, index: int, ts: float, curves: dict[str, LiveCurve]
-) -> tuple[str, str]:
-    """(plain, rich) read-out of one sample: its time, then each visible series per plot."""
-    plain = [clock_text(ts)]
-    rich = [f"<b>{clock_text(ts)}</b>"]
-    for p, (_name, unit) in enumerate(PLOTS):
-        plain_parts, rich_parts = [], []
-        for spec in CURVES:
-            if spec.plot != p or not curves[spec.field].isVisible():
-                continue
-            value = float(series.values(spec.field)[index]) * spec.scale
-            reading = _value_text(value)
-            suffix = f" {unit}" if math.isfinite(value) else ""
-            plain_parts.append(f"{spec.label} {reading}{suffix}")
-            rich_parts.append(
-                f'<span style="color:{theme.SERIES[spec.field]}">{html.escape(spec.label)}</span>'
-                f" {html.escape(reading + suffix)}"
-            )
-        if plain_parts:
-            plain.append("  ".join(plain_parts))
-            rich.append("&nbsp;&nbsp;".join(rich_parts))
-    return "\n".join(plain), "<br>".join(rich)

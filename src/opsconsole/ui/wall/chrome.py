@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 
 from opsconsole.core.alarms import link_words
 from opsconsole.core.alertsummary import firing_pages
-from opsconsole.core.clocktext import age_text
 from opsconsole.core.health import Health
 from opsconsole.core.models import ConnectionState
+from opsconsole.core.words import age_text
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.panel import Panel
