@@ -226,7 +226,7 @@ def test_values_update_only_the_rows_that_changed(ui) -> None:
     store.apply(ConnectionChanged("b", LinkStatus(ConnectionState.RECONNECTING, retry_in_s=1.0)))
     ui.refresh()
     assert ui.panel.wants_tick, "stale ages count up every tick"
-    assert ui.text_of("alpha", "why", "b").startswith("STALE — last data ")
+    assert ui.text_of("alpha", "why", "b").startswith("STALE ")
 
 
 def test_latency_spike_turns_orders_bad_and_keeps_the_selection(qloop, qtbot, sim_thread, ui):
@@ -293,7 +293,7 @@ def test_stopped_backend_shows_stale_rows_with_a_growing_age(qloop, sim_thread, 
                 return all(model.text(r, "health") == "STALE" for r in range(model.rowCount()))
 
             await wait_until(all_stale, 10, "every row STALE")
-            age_re = re.compile(r"^STALE — last data (\d+) s ago$")
+            age_re = re.compile(r"^STALE (\d+) s$")
             first = age_re.match(model.text(0, "why"))
             assert first, model.text(0, "why")
             # The age counts up on its own (scheduler ticks), with no new data arriving.
