@@ -12,8 +12,10 @@ from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.store import Store
 from opsconsole.sim.server import SimConfig, SimServer
 
-# Fast enough for tests, slow enough for a 2-core box under load.
-FAST = {"tick_s": 0.05, "heartbeat_s": 0.5}
+# SimConfig fields for a reference backend whose world runs at real time, sampled 20 times a
+# second: fast enough for tests, slow enough for a 2-core box under load. (tests/unit/sim has
+# its own ACCELERATED_SIM_CONFIG, time x50, for the backend's own tests.)
+REAL_TIME_SIM_FIELDS = {"tick_s": 0.05, "heartbeat_s": 0.5}
 
 
 @pytest.fixture
@@ -22,7 +24,7 @@ async def sim_factory() -> AsyncIterator[Callable[..., Any]]:
     started: list[SimServer] = []
 
     async def start(port: int = 0, **config: Any) -> SimServer:
-        server = SimServer(SimConfig(**{**FAST, **config}))
+        server = SimServer(SimConfig(**{**REAL_TIME_SIM_FIELDS, **config}))
         await server.start("127.0.0.1", port)
         started.append(server)
         return server
@@ -33,7 +35,8 @@ async def sim_factory() -> AsyncIterator[Callable[..., Any]]:
 
 
 @pytest.fixture
-async def sim(sim_factory) -> SimServer:
+async def real_time_sim(sim_factory) -> SimServer:
+    """A reference backend on REAL_TIME_SIM_FIELDS."""
     return await sim_factory()
 
 

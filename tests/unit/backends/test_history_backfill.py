@@ -7,13 +7,15 @@ import numpy as np
 from opsconsole.core.models import METRIC_FIELDS, ConnectionState
 from tests.support.waiting import wait_until, wait_until_async
 
-TICK = 0.05  # tests/conftest.py FAST
+TICK = 0.05  # tests/conftest.py REAL_TIME_SIM_FIELDS
 
 
-async def test_history_lands_before_live_rows_with_no_seam(sim, store, client_factory):
+async def test_history_lands_before_live_rows_with_no_seam(real_time_sim, store, client_factory):
     # The backend has been running (an incident in progress) before the console starts.
-    await wait_until(lambda: len(sim.world.history) >= 80, 15, "80 ticks of backend history")
-    client = client_factory(sim.url)
+    await wait_until(
+        lambda: len(real_time_sim.world.history) >= 80, 15, "80 ticks of backend history"
+    )
+    client = client_factory(real_time_sim.url)
     await wait_until(lambda: client.status.state is ConnectionState.LIVE, 10, "LIVE")
     await wait_until_async(client.history.done.wait, 15, "history loaded")
 
@@ -21,8 +23,8 @@ async def test_history_lands_before_live_rows_with_no_seam(sim, store, client_fa
     assert min(client.history.loaded.values()) >= 60
     series = store.backend("sim").series.get("orders")
     times = series.times()
-    hist_ts, hist_rps = sim.world.history.series(
-        sim.world.index["orders"], METRIC_FIELDS.index("rps")
+    hist_ts, hist_rps = real_time_sim.world.history.series(
+        real_time_sim.world.index["orders"], METRIC_FIELDS.index("rps")
     )
     # The chart now reaches back to the backend's oldest kept samples…
     assert times[0] <= hist_ts[0] + TICK
@@ -43,8 +45,8 @@ async def test_history_lands_before_live_rows_with_no_seam(sim, store, client_fa
     assert store.backend("sim").newest_data_ts == times[-1]  # the newest is a live row
 
 
-async def test_no_history_asked_when_turned_off(sim, store, client_factory):
-    client = client_factory(sim.url, history_s=0)
+async def test_no_history_asked_when_turned_off(real_time_sim, store, client_factory):
+    client = client_factory(real_time_sim.url, history_s=0)
     await wait_until(lambda: client.status.state is ConnectionState.LIVE, 10, "LIVE")
     await wait_until(lambda: len(store.backend("sim").series.get("orders") or ()) >= 5, 5, "rows")
     assert not client.history.done.is_set() and client.history.loaded == {}

@@ -46,8 +46,8 @@ def assert_no_holes(store, tick: float, service: str = "orders") -> None:
     assert steps.max() < tick * 1.9, f"a hole of {steps.max():.3f} s in {service}"
 
 
-async def test_live_data_flows_into_the_store(sim, store, client_factory):
-    client = client_factory(sim.url)
+async def test_live_data_flows_into_the_store(real_time_sim, store, client_factory):
+    client = client_factory(real_time_sim.url)
     await wait_until(lambda: live(client), 5, "LIVE")
     state = store.backend("sim")
     assert client.status.transport is Transport.WEBSOCKET
@@ -100,8 +100,8 @@ async def test_restart_on_same_port_is_flagged_as_resync(sim_factory, store, cli
     assert lost < restarted < restored, messages
 
 
-async def test_dropped_connection_resumes_without_gap(sim, store, client_factory):
-    proxy = FaultProxy("127.0.0.1", port_of(sim.url))
+async def test_dropped_connection_resumes_without_gap(real_time_sim, store, client_factory):
+    proxy = FaultProxy("127.0.0.1", port_of(real_time_sim.url))
     await proxy.start()
     try:
         client = client_factory(proxy.url, transports=WS_ONLY, **NO_HISTORY)
@@ -118,9 +118,9 @@ async def test_dropped_connection_resumes_without_gap(sim, store, client_factory
 
 
 async def test_silent_peer_goes_stale_after_3s_of_silence_then_is_replaced(
-    sim, store, client_factory
+    real_time_sim, store, client_factory
 ):
-    proxy = FaultProxy("127.0.0.1", port_of(sim.url))
+    proxy = FaultProxy("127.0.0.1", port_of(real_time_sim.url))
     await proxy.start()
     # How long the link had been silent, on the client's own clock, when it said STALE: the
     # moment is the event itself, not a window of the test's clock around real sockets.
@@ -208,8 +208,10 @@ async def test_polling_fallback_when_both_streams_are_refused(sim_factory, store
     assert_no_holes(store, 0.05)
 
 
-async def test_dropped_frame_is_detected_and_repaired_by_replay(sim, store, client_factory):
-    proxy = FrameProxy(sim.url.replace("http", "ws") + "/api/v1/stream")
+async def test_dropped_frame_is_detected_and_repaired_by_replay(
+    real_time_sim, store, client_factory
+):
+    proxy = FrameProxy(real_time_sim.url.replace("http", "ws") + "/api/v1/stream")
     await proxy.start()
     dropped: list[int] = []
 
@@ -230,7 +232,7 @@ async def test_dropped_frame_is_detected_and_repaired_by_replay(sim, store, clie
         # The resume asked for exactly the frames after the last good one...
         resume = json.loads(proxy.client_messages[-1])
         assert resume["since_seq"] == dropped[0] - 1
-        assert resume["epoch"] == sim.epoch
+        assert resume["epoch"] == real_time_sim.epoch
         # ...and the replay filled the hole: no resync, every sample present.
         assert store.backend("sim").resyncs == 0
         assert_no_holes(store, 0.05)
@@ -238,8 +240,8 @@ async def test_dropped_frame_is_detected_and_repaired_by_replay(sim, store, clie
         await proxy.stop()
 
 
-async def test_forged_epoch_gets_a_flagged_resync(sim, store, client_factory):
-    proxy = FrameProxy(sim.url.replace("http", "ws") + "/api/v1/stream")
+async def test_forged_epoch_gets_a_flagged_resync(real_time_sim, store, client_factory):
+    proxy = FrameProxy(real_time_sim.url.replace("http", "ws") + "/api/v1/stream")
     await proxy.start()
     forged = {"n": 0}
 
@@ -262,9 +264,9 @@ async def test_forged_epoch_gets_a_flagged_resync(sim, store, client_factory):
 
 
 async def test_invalid_frames_are_counted_and_dropped_while_the_link_goes_on(
-    sim, store, client_factory
+    real_time_sim, store, client_factory
 ):
-    proxy = FrameProxy(sim.url.replace("http", "ws") + "/api/v1/stream")
+    proxy = FrameProxy(real_time_sim.url.replace("http", "ws") + "/api/v1/stream")
     await proxy.start()
     garbage = [
         "{not json",
@@ -303,11 +305,11 @@ async def test_invalid_frames_are_counted_and_dropped_while_the_link_goes_on(
 
 
 async def test_a_second_hello_with_a_new_epoch_on_an_open_link_replaces_the_link(
-    sim, store, client_factory
+    real_time_sim, store, client_factory
 ):
     """A forged hello mid-stream once raised a TypeError that ended the link task for good
     while the screen said LIVE; now the link is replaced and data flows again."""
-    proxy = FrameProxy(sim.url.replace("http", "ws") + "/api/v1/stream")
+    proxy = FrameProxy(real_time_sim.url.replace("http", "ws") + "/api/v1/stream")
     await proxy.start()
     injected: list[str] = []
 
@@ -384,10 +386,10 @@ async def test_a_silent_peer_on_sse_is_replaced_even_before_its_first_frame(
         await proxy.stop()
 
 
-async def test_late_data_is_never_live(sim, store, client_factory):
+async def test_late_data_is_never_live(real_time_sim, store, client_factory):
     """5 s of latency on an open link: frames keep arriving, but every sample is 5 s old.
     LIVE must never stand over data older than the stale limit (3 s)."""
-    proxy = FaultProxy("127.0.0.1", port_of(sim.url))
+    proxy = FaultProxy("127.0.0.1", port_of(real_time_sim.url))
     await proxy.start()
     try:
         client = client_factory(proxy.url, transports=WS_ONLY, **NO_HISTORY)

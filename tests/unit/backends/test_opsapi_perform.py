@@ -29,8 +29,8 @@ OPSAPI_ACTIONS = frozenset(
 
 
 @pytest.fixture
-async def rest(sim) -> AsyncIterator[OpsApiClient]:
-    client = OpsApiClient("sim", sim.url, lambda event: None)
+async def rest(real_time_sim) -> AsyncIterator[OpsApiClient]:
+    client = OpsApiClient("sim", real_time_sim.url, lambda event: None)
     yield client
     await client.aclose()
 

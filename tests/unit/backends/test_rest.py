@@ -14,8 +14,8 @@ from tests.support.waiting import wait_until
 
 
 @pytest.fixture
-async def rest(sim, store) -> OpsApiClient:
-    client = OpsApiClient("sim", sim.url, store.apply)
+async def rest(real_time_sim, store) -> OpsApiClient:
+    client = OpsApiClient("sim", real_time_sim.url, store.apply)
     yield client
     await client.aclose()
 
@@ -31,8 +31,10 @@ async def test_reads_decode_into_typed_bodies(rest: OpsApiClient) -> None:
     assert isinstance((await rest.alerts()).alerts, tuple)
 
 
-async def test_history_and_its_point_limit(rest: OpsApiClient, store, client_factory, sim) -> None:
-    link = client_factory(sim.url)
+async def test_history_and_its_point_limit(
+    rest: OpsApiClient, store, client_factory, real_time_sim
+) -> None:
+    link = client_factory(real_time_sim.url)
     ring = lambda: store.backend("sim").series.get("orders")  # noqa: E731
     await wait_until(lambda: ring() is not None and len(ring()) >= 10, 10, "ten samples")
     now = time.time()
@@ -48,9 +50,9 @@ async def test_history_and_its_point_limit(rest: OpsApiClient, store, client_fac
 
 
 async def test_scenario_changes_what_is_served(
-    rest: OpsApiClient, store, client_factory, sim
+    rest: OpsApiClient, store, client_factory, real_time_sim
 ) -> None:
-    link = client_factory(sim.url)
+    link = client_factory(real_time_sim.url)
     await wait_until(lambda: link.status.state is ConnectionState.LIVE, 5, "LIVE")
     started = await rest.scenario("dependency_outage", "inventory-service")
     assert started.scenario == "dependency_outage" and started.target == "inventory-service"

@@ -10,7 +10,7 @@ import pytest
 
 from opsconsole.core.models import ConnectionState, Transport
 from opsconsole.sim.server import SimConfig, SimServer
-from tests.conftest import FAST
+from tests.conftest import REAL_TIME_SIM_FIELDS
 from tests.support.waiting import wait_until
 
 
@@ -35,7 +35,7 @@ async def tls_sim(self_signed):
     cert, key = self_signed
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    server = SimServer(SimConfig(**FAST))
+    server = SimServer(SimConfig(**REAL_TIME_SIM_FIELDS))
     await server.start("127.0.0.1", 0, ssl_context=context)
     yield server
     await server.stop()
