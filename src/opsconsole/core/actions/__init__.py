@@ -14,7 +14,6 @@ from opsconsole.core.actions.alerts import (
     intent_duration_s,
     utc_clock,
 )
-from opsconsole.core.actions.database import PROMOTIONS
 from opsconsole.core.actions.declaration import (
     ALERTMANAGER,
     KIND_NAMES,
@@ -46,7 +45,6 @@ __all__ = [
     "JUDGE_DURATION",
     "KIND_NAMES",
     "MAX_SILENCE_S",
-    "PROMOTIONS",
     "SPECS",
     "STATUS_LIFETIME_S",
     "TROUBLE_LIFETIME_S",

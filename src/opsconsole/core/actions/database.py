@@ -11,8 +11,6 @@ from opsconsole.core.commands import DangerTier
 from opsconsole.core.eligibility import member_eligibility
 from opsconsole.core.store import BackendState
 
-PROMOTIONS = ("db.switchover", "db.failover")
-
 
 def _cluster_exists(intent: Intent, state: BackendState) -> Blocked | None:
     if intent.target not in state.clusters:
