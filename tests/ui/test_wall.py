@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from opsconsole.ui.wall import (
     WallMode,
     WallTheme,
 )
+from tests.support.shots import save_shot, shots_dir
 from tests.support.waiting import wait_until
 
 FIRING = re.compile(r"^\d+ FIRING$")
@@ -83,12 +83,11 @@ def open_dialogs() -> list[QDialog]:
 
 async def save(wall: WallMode, name: str) -> None:
     """`wall_NAME.png` for a human to look at, when OPSCONSOLE_SHOTS names a directory."""
-    target = os.environ.get("OPSCONSOLE_SHOTS")
-    if not target:
+    if shots_dir() is None:
         return
     assert wall.view is not None
     await wall.window.scheduler.frames(2)  # layouts and labels settle before the picture
-    assert wall.view.grab().save(str(Path(target) / f"wall_{name}.png"))
+    save_shot(wall.view, f"wall_{name}.png")
 
 
 async def page_ready(wall: WallMode, page: str) -> None:

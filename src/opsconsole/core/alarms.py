@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 
-from opsconsole.core.clocktext import age_text
 from opsconsole.core.health import Health, Verdict, service_health, settled
 from opsconsole.core.models import ConnectionState, Service, Thresholds
 from opsconsole.core.store import BackendState, Store
+from opsconsole.core.words import age_text
 
 # Worst first, as the Services table sorts its rows (ui.panels.services.SORT_RANK is the same
 # order; a test keeps them equal), so the wall's worst service is the table's first row.
