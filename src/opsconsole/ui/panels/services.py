@@ -213,7 +213,7 @@ class ServicesPanel(Panel):
 
     @property
     def wants_tick(self) -> bool:  # type: ignore[override]
-        # A stale backend's "last data 12 s ago" counts up without any new event.
+        # A stale backend's "STALE 12 s" counts up without any new event.
         return self._any_stale
 
     def needs_refresh(self) -> bool:
