@@ -656,7 +656,7 @@ def test_drag_zooms_and_pauses_then_back_to_live(
     assert lo < t0 < t1 < hi and t1 - t0 == pytest.approx(0.19 * 300.0, rel=0.05)
     assert not panel.following and panel.zoom == pytest.approx((t0, t1))
     assert panel.live_button.isVisible()
-    assert panel.note_label.text().startswith("Paused: ")
+    assert panel.note_label.full_text.startswith("Paused: ")
     qloop.run(wait_until(lambda: x_range(panel) == pytest.approx((t0, t1)), 5, "the zoom"))
     # Data keeps arriving and refreshing, but the view stays where the operator put it.
     count = panel.refresh_count
@@ -722,7 +722,7 @@ def test_long_windows_say_what_the_console_holds(qtbot) -> None:
         panel.run_refresh(time.monotonic())
         assert width() == pytest.approx(3600.0)
         assert panel.note_label.isVisible()
-        assert panel.note_label.text() == f"{asked} asked: 3,600 samples kept, 1 h at this rate"
+        assert panel.note_label.full_text == f"{asked} asked: 3,600 samples kept, 1 h at this rate"
     panel.set_window(3600.0)
     panel.run_refresh(time.monotonic())
     assert width() == pytest.approx(3600.0) and not panel.note_label.isVisible()

@@ -170,8 +170,8 @@ def test_the_guard_refuses_mutating_commands_and_gives_them_back() -> None:
 
 
 def test_the_worst_service_ranks_as_the_services_table_sorts() -> None:
-    # The wall's worst service (core.alarms) must be the Services table's first row.
-    assert SERVICE_RANK == SORT_RANK
+    # The wall's worst service (core.alarms) must be the Services table's first row: one rank.
+    assert SERVICE_RANK is SORT_RANK
 
 
 # ------------------------------------------------------------------ the wall on a console

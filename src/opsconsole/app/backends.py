@@ -184,30 +184,8 @@ def describe(cfg: BackendConfig) -> BackendInfo:
 def make_client(
     cfg: BackendConfig, apply: Callable[[StoreEvent], None], token: Secret | None
 ) -> BackendClient:
-    """The adapter for one configured backend (not started)."""
-    if cfg.kind == "prometheus":
-        return PrometheusClient(
-            cfg.name,
-            cfg.url,
-            apply,
-            token=token,
-            verify_tls=cfg.verify_tls,
-            service_label=cfg.service_label,
-            step_s=cfg.step_s,
-            queries=dict(cfg.queries),
-            history_s=cfg.history_s,
-        )
-    if cfg.kind == "alertmanager":
-        return AlertmanagerClient(
-            cfg.name,
-            cfg.url,
-            apply,
-            token=token,
-            verify_tls=cfg.verify_tls,
-            service_label=cfg.service_label,
-            poll_s=cfg.step_s,
-        )
-    return OpsApiClient(cfg.name, cfg.url, apply, token=token, verify_tls=cfg.verify_tls)
+    """The adapter for one configured backend (not started): its kind's own `from_config`."""
+    return ADAPTERS[cfg.kind].from_config(cfg, apply, token)
 
 
 @dataclass

@@ -41,6 +41,7 @@ from opsconsole.core.alertmanager import (
 )
 from opsconsole.core.audit import os_user
 from opsconsole.core.backoff import Backoff
+from opsconsole.core.config import BackendConfig
 from opsconsole.core.events import (
     AlertChanged,
     DataReceived,
@@ -400,6 +401,21 @@ class AlertmanagerClient:
         "silence.expire": _expire_intent,
     }
     performs: ClassVar[frozenset[str]] = frozenset(_ACTIONS)
+
+    @classmethod
+    def from_config(
+        cls, cfg: BackendConfig, sink: Sink, token: Secret | None
+    ) -> AlertmanagerClient:
+        """The adapter for one `kind = "alertmanager"` table of the config file (not started)."""
+        return cls(
+            cfg.name,
+            cfg.url,
+            sink,
+            token=token,
+            verify_tls=cfg.verify_tls,
+            service_label=cfg.service_label,
+            poll_s=cfg.step_s,
+        )
 
     # ------------------------------------------------------------------ HTTP
 

@@ -17,6 +17,7 @@ from opsconsole.backends.errors import AuthFailed
 from opsconsole.backends.linkstatus import UP, LinkReporter
 from opsconsole.backends.secrets import Secret, redact
 from opsconsole.core.backoff import Backoff
+from opsconsole.core.config import BackendConfig
 from opsconsole.core.durations import promql_duration
 from opsconsole.core.events import (
     CircuitChanged,
@@ -89,6 +90,21 @@ class PrometheusClient:
     """
 
     performs: ClassVar[frozenset[str]] = frozenset()  # read-only: it carries out no action
+
+    @classmethod
+    def from_config(cls, cfg: BackendConfig, sink: Sink, token: Secret | None) -> PrometheusClient:
+        """The adapter for one `kind = "prometheus"` table of the config file (not started)."""
+        return cls(
+            cfg.name,
+            cfg.url,
+            sink,
+            token=token,
+            verify_tls=cfg.verify_tls,
+            service_label=cfg.service_label,
+            step_s=cfg.step_s,
+            queries=dict(cfg.queries),
+            history_s=cfg.history_s,
+        )
 
     def __init__(
         self,

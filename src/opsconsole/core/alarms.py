@@ -7,18 +7,12 @@ from collections.abc import Iterator, Mapping
 
 from opsconsole.core.health import Health, Verdict, service_health, settled
 from opsconsole.core.models import ConnectionState, Service, Thresholds
+from opsconsole.core.rows.services import SORT_RANK
 from opsconsole.core.store import BackendState, Store
 from opsconsole.core.words import age_text
 
-# Worst first, as the Services table sorts its rows (ui.panels.services.SORT_RANK is the same
-# order; a test keeps them equal), so the wall's worst service is the table's first row.
-SERVICE_RANK: dict[Health, int] = {
-    Health.CRITICAL: 0,
-    Health.FORCED: 1,
-    Health.WARNING: 2,
-    Health.UNKNOWN: 3,
-    Health.HEALTHY: 4,
-}
+# Worst first, the Services table's own order: the wall's worst service is the table's first row.
+SERVICE_RANK = SORT_RANK
 
 
 def _live(store: Store) -> Iterator[tuple[str, BackendState]]:

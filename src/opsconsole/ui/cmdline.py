@@ -57,13 +57,11 @@ class CommandLine(Overlay):
         *,
         layouts: Callable[[], Iterable[str]] | None = None,
         scenarios: Iterable[str] = SCENARIOS,
-        notify: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(host, "command_line")
         self.ctx = ctx
         self.layouts = layouts
         self.scenarios = tuple(scenarios)
-        self.notify = notify or (lambda message: log.warning("%s", message))
         self.history: list[str] = []
         self.last_result: Any = None
         self._history_at: int | None = None

@@ -90,12 +90,8 @@ class KeyboardUi(QObject):
         self.shortcuts: dict[str, QShortcut] = {}  # sequence → shortcut we created
         self.actions: dict[str, QAction] = {}  # command id → the window's own action
         self.bare: dict[str, str] = {}  # printable sequence → command id (event filter)
-        self.palette = CommandPalette(
-            ctx, window, self.keys_for, layouts=layouts, notify=self.notify
-        )
-        self.command_line = CommandLine(
-            ctx, window, layouts=layouts, scenarios=scenarios, notify=self.notify
-        )
+        self.palette = CommandPalette(ctx, window, self.keys_for, layouts=layouts)
+        self.command_line = CommandLine(ctx, window, layouts=layouts, scenarios=scenarios)
         self.help = KeyHelp(self.registry, window, self.keys_for, self.problems)
 
     # ------------------------------------------------------------ public

@@ -115,14 +115,12 @@ class CommandPalette(Overlay):
         keys_for: Callable[[str], Sequence[str]] = lambda _cid: (),
         *,
         layouts: Callable[[], Iterable[str]] | None = None,
-        notify: Callable[[str], None] | None = None,
         hidden: Iterable[str] = ("keys.palette",),
     ) -> None:
         super().__init__(host, "command_palette")
         self.ctx = ctx
         self.keys_for = keys_for
         self.layouts = layouts
-        self.notify = notify or (lambda message: log.warning("%s", message))
         self.hidden = frozenset(hidden)
         self.last_result: Any = None  # what the last run returned (an action's task)
         self._pending: _Pending | None = None

@@ -12,6 +12,7 @@ from opsconsole.core.clocktext import age_text as format_age
 from opsconsole.core.health import Health
 from opsconsole.core.models import ConnectionState, LinkStatus, Transport
 from opsconsole.core.urls import without_credentials
+from opsconsole.core.words import stale_text
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.panel import Panel
@@ -91,7 +92,7 @@ def describe_link(
             parts.append(link.detail)
     elif state is ConnectionState.STALE:
         if data_age is not None:
-            word = f"STALE {format_age(data_age, precise=False)}"
+            word = stale_text(data_age)
         if transport:
             parts.append(transport)
         # The age already says "no data for N s"; any other reason (a timed-out query) is news.

@@ -9,13 +9,14 @@ import pytest
 from opsconsole.app.backends import (
     ADAPTERS,
     describe,
+    make_client,
     name_for_url,
     plan_from_args,
     plan_from_choice,
     remember_choice,
 )
 from opsconsole.app.cli import parse_args
-from opsconsole.core.config import BackendConfig, ConfigError
+from opsconsole.core.config import BACKEND_KINDS, BackendConfig, ConfigError
 
 GOOD = """\
 [[backend]]
@@ -240,3 +241,16 @@ def test_a_kind_can_do_what_its_adapter_performs() -> None:
     assert can("opsapi") == set(ACTIONS) - silences
     assert can("alertmanager") == {"alert.ack", *silences}
     assert can("prometheus") == frozenset()
+
+
+def test_every_config_kind_has_an_adapter_built_from_its_own_table() -> None:
+    # Adding a backend kind: its config keys, one adapter class with `from_config`, one entry
+    # in ADAPTERS. No other ladder on the kind decides which client a table becomes.
+    assert set(ADAPTERS) == set(BACKEND_KINDS)
+    events: list[object] = []
+    for kind in BACKEND_KINDS:
+        cfg = BackendConfig(name=f"b-{kind}", kind=kind, url="http://127.0.0.1:9", verify_tls=False)
+        client = make_client(cfg, events.append, None)
+        assert type(client) is ADAPTERS[kind]
+        assert client.name == f"b-{kind}"
+    assert events == []  # built, not started: nothing reaches the store yet

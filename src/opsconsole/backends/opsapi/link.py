@@ -24,6 +24,7 @@ from opsconsole.backends.secrets import Secret
 from opsconsole.backends.session import Feed, StreamSession
 from opsconsole.backends.tls import tls_problem
 from opsconsole.core.backoff import Backoff
+from opsconsole.core.config import BackendConfig
 from opsconsole.core.events import SnapshotLoaded, StoreEvent
 from opsconsole.core.models import ConnectionState, LinkStatus, Transport
 
@@ -44,6 +45,11 @@ class OpsApiClient(OpsApiRest):
     The REST calls are `OpsApiRest`'s; this class supervises the stream: it picks a
     transport (WebSocket, SSE, polling), watches its pulse, and reconnects forever.
     """
+
+    @classmethod
+    def from_config(cls, cfg: BackendConfig, sink: Sink, token: Secret | None) -> OpsApiClient:
+        """The adapter for one `kind = "opsapi"` table of the config file (not started)."""
+        return cls(cfg.name, cfg.url, sink, token=token, verify_tls=cfg.verify_tls)
 
     def __init__(
         self,

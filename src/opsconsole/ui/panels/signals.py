@@ -61,6 +61,7 @@ from opsconsole.ui.charts import (
     threshold_line,
 )
 from opsconsole.ui.context import UiContext
+from opsconsole.ui.elided import ElidedLabel
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.panels.eventmarkers import MARKER_FONT_PT, EventMarkers, events_in_view
 from opsconsole.ui.panels.readout import sample_text
@@ -156,7 +157,7 @@ class GoldenSignalsPanel(Panel):
         bar.addWidget(self._heading)
         bar.addStretch(1)
         # Says what the chart cannot show: a span the ring does not hold, or a paused view.
-        self.note_label = QLabel()
+        self.note_label = ElidedLabel()
         self.note_label.setStyleSheet(f"color: {theme.THRESHOLD};")
         self.note_label.hide()
         bar.addWidget(self.note_label)
@@ -486,8 +487,7 @@ class GoldenSignalsPanel(Panel):
         elif self.span_note:
             parts.append(self.span_note)
         text = "   ".join(parts)
-        if self.note_label.text() != text:
-            self.note_label.setText(text)
+        self.note_label.set_full_text(text)
         if self.note_label.isHidden() == bool(text):
             self.note_label.setVisible(bool(text))
 

@@ -6,8 +6,7 @@ import math
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from opsconsole.core.alarms import link_words
@@ -17,6 +16,7 @@ from opsconsole.core.models import ConnectionState
 from opsconsole.core.words import age_text
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
+from opsconsole.ui.elided import ElidedLabel
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.wall.theme import (
     BANNER_BACKGROUND,
@@ -29,49 +29,6 @@ from opsconsole.ui.wall.theme import (
 
 NOTICE_S = 6.0  # a refusal stays on the header this long
 CHROME_TICK_S = 0.5  # clock and ages: whole seconds, so twice a second is enough
-
-
-class ElidedLabel(QLabel):
-    """A plain-text label that shrinks with an ellipsis instead of widening the wall.
-
-    A fullscreen window must never outgrow its screen: a long service name or hold reason
-    is cut ("…"), not pushed off the edge.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._full = ""
-        self.setTextFormat(Qt.TextFormat.PlainText)
-
-    @property
-    def full_text(self) -> str:
-        return self._full
-
-    def set_full_text(self, text: str) -> None:
-        if text != self._full:
-            self._full = text
-            self.setToolTip(text)
-            self._elide()
-            self.updateGeometry()
-
-    def sizeHint(self) -> QSize:
-        margins = self.contentsMargins()
-        width = self.fontMetrics().horizontalAdvance(self._full) + margins.left() + margins.right()
-        return QSize(width + 2, super().sizeHint().height())
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(0, super().minimumSizeHint().height())
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        margins = self.contentsMargins()
-        room = max(0, self.width() - margins.left() - margins.right())
-        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room)
-        if shown != self.text():
-            self.setText(shown)
 
 
 class WallHeader(Panel):
