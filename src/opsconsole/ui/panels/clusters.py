@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QStandardItem, QStandardItemModel
@@ -23,6 +22,8 @@ from opsconsole.core.models import ConnectionState, DbCluster
 
 # Row building lives in core; these names are imported from here by the wall and the tests.
 from opsconsole.core.rows.clusters import (
+    COLUMN_KEYS,
+    COLUMNS,
     DIM,
     Cell,
     ClusterTrail,
@@ -51,26 +52,6 @@ __all__ = [
 FONT_POINTS = 10
 CELL_PADDING = 4
 TICK_S = 0.5  # ages shown in whole seconds
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    tooltip: str
-    widest: str  # widest text it can show, for its width
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column("member", "Member", "Database member", "replica-88"),
-    Column("role", "Role", "primary takes writes; replicas follow it", "primary"),
-    Column("healthy", "Healthy", "Last health check of this member", "✗ unhealthy"),
-    Column("lag", "Lag", "Replication lag behind the primary", "888.8 KiB"),
-    Column("timeline", "Timeline", "Raised by one at every promotion", "Timeline"),
-    Column("checks", "Failed", "Consecutive failed health checks / failover threshold", "8 / 8"),
-    Column("candidate", "Candidate", "May it take over by switchover or failover? If not, why", ""),
-)
-COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 
 
 def tone_colour(tone: Health | str | None, plain: str | None) -> str | None:
