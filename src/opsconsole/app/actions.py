@@ -11,9 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from opsconsole.backends.alertmanager import AlertmanagerClient, SilenceRefused
+from opsconsole.backends.alertmanager import SilenceRefused
 from opsconsole.backends.errors import ApiError, BackendError
-from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.actions import (
     ACTIONS,
     Blocked,
@@ -352,11 +351,11 @@ async def _perform(client: object, intent: Intent) -> None:
 
 
 def _stale_after_s(client: object) -> float:
-    """How old a backend's newest data may be before the console is blind to it."""
-    if isinstance(client, OpsApiClient):
-        return client.timings.stale_after_s
-    if isinstance(client, AlertmanagerClient):
-        return client.stale_after_s  # polled: a few polls, not 3 s
+    """How old a backend's newest data may be before the console is blind to it: the
+    adapter's own judgement (a streamed link 3 s, a polled Alertmanager a few polls)."""
+    stale_after_s = getattr(client, "stale_after_s", None)
+    if isinstance(stale_after_s, int | float):
+        return float(stale_after_s)
     return DEFAULT_STALE_AFTER_S
 
 

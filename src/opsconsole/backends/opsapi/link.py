@@ -131,6 +131,11 @@ class OpsApiClient(OpsApiRest):
         await super().aclose()
         self._set_status(ConnectionState.STOPPED, "stopped")
 
+    @property
+    def stale_after_s(self) -> float:
+        """How long without a frame before its data is STALE (an action's watch is blind)."""
+        return self.timings.stale_after_s
+
     def set_token(self, token: Secret | None) -> None:
         """New credentials: an auth-failed link tries again."""
         super().set_token(token)
