@@ -47,7 +47,6 @@ class HistoryBackfill:
         self.max_points = max_points
         self._services: tuple[str, ...] = ()
         self._times: list[float] = []
-        self._first_live: float | None = None  # the oldest live row the store holds
         self._after_snapshot = False
         self._task: asyncio.Task[None] | None = None
         self.loaded: dict[str, int] = {}  # service → rows taken (for tests and the log)
@@ -62,16 +61,17 @@ class HistoryBackfill:
             self._services = tuple(s.name for s in event.services)
             self._after_snapshot = True
         elif isinstance(event, MetricsBatch) and self._services and event.ts.size:
-            if self._first_live is None:
-                self._first_live = float(event.ts.min())
             if after_snapshot:
                 return  # a snapshot's row is taken at "now", off the backend's tick grid
             self._times.append(float(event.ts.max()))
             tick = tick_of(self._times[-TICK_SAMPLES:])
             if tick is not None and len(self._times) >= TICK_SAMPLES:
-                plan = backfill_range(
-                    self._times[0], self._first_live, tick, self.history_s, self.max_points
-                )
+                # History runs up to the tick before the first streamed row. The snapshot's
+                # own row sits between the two, off the grid: history is not cut short to end
+                # before it (that dropped a tick, a hole at the seam), and whatever history
+                # is not older than the oldest row held is left out by the store's prepend.
+                first = self._times[0]
+                plan = backfill_range(first, first, tick, self.history_s, self.max_points)
                 self._task = asyncio.get_running_loop().create_task(
                     self._load(self._services, plan.start, plan.end, plan.step),
                     name=f"backfill:{self.name}",
