@@ -15,6 +15,7 @@ from opsconsole.core.models import (
     Service,
     Silence,
 )
+from opsconsole.core.slo.model import Deploy, SloObservation
 
 
 class StoreEvent(msgspec.Struct, frozen=True):
@@ -116,3 +117,16 @@ class DataReceived(StoreEvent, frozen=True):
     Alertmanager's alert list is data even when nothing in it changed; metric backends never
     send this (a new sample is their proof of fresh data).
     """
+
+
+class SlosObserved(StoreEvent, frozen=True):
+    """The backend's SLOs with their request counts per window: the whole set, one per service
+    (a service missing from it no longer has an SLO on this backend)."""
+
+    observations: tuple[SloObservation, ...]
+
+
+class DeploysSeen(StoreEvent, frozen=True):
+    """Deploys the backend reported (a deploy event, or a list that may repeat known ones)."""
+
+    deploys: tuple[Deploy, ...]

@@ -19,11 +19,13 @@ from opsconsole.core.events import (
     ClusterChanged,
     ConnectionChanged,
     DataReceived,
+    DeploysSeen,
     EventOccurred,
     FrameRejected,
     HistoryLoaded,
     MetricsBatch,
     SilenceChanged,
+    SlosObserved,
     SnapshotLoaded,
     StoreEvent,
 )
@@ -40,8 +42,11 @@ from opsconsole.core.models import (
     Silence,
 )
 from opsconsole.core.series import DEFAULT_CAPACITY, SeriesBank
+from opsconsole.core.slo.model import Deploy, SloObservation
 
 EVENT_HISTORY = 1000
+# Deploys kept per backend: a month of a few deploys a week for 200 services, with room.
+DEPLOY_HISTORY = 2000
 
 
 @dataclass
@@ -67,6 +72,9 @@ class BackendState:
     samples_ingested: int = 0
     invalid_frames: Counter[str] = field(default_factory=Counter)
     resyncs: int = 0
+    slos: dict[str, SloObservation] = field(default_factory=dict)  # by service
+    # Oldest first, newest last (by the deploy's own time), each deploy once (by id).
+    deploys: deque[Deploy] = field(default_factory=lambda: deque(maxlen=DEPLOY_HISTORY))
 
 
 class Store:
@@ -85,6 +93,8 @@ class Store:
     snapshot_loaded = Signal(str)  # backend: whole state replaced, views rebuild their lists
     silence_changed = Signal(str, object)  # backend, Silence
     backend_described = Signal(str, object)  # backend, BackendInfo
+    slo_changed = Signal(str)  # backend: its SLO observations were replaced
+    deploy_seen = Signal(str, object)  # backend, Deploy (each deploy once)
 
     def __init__(
         self,
@@ -238,6 +248,33 @@ class Store:
     def _apply_data_received(self, ev: DataReceived) -> None:
         self.backend(ev.backend).data_mono = self._clock()
 
+    def _apply_slos(self, ev: SlosObserved) -> None:
+        state = self.backend(ev.backend)
+        state.slos = {obs.service: obs for obs in ev.observations}
+        self.slo_changed.emit(ev.backend)
+
+    def _apply_deploys(self, ev: DeploysSeen) -> None:
+        state = self.backend(ev.backend)
+        known = {d.id for d in state.deploys}
+        new: list[Deploy] = []
+        for deploy in sorted(ev.deploys, key=lambda d: d.ts):
+            if deploy.id not in known:
+                known.add(deploy.id)
+                new.append(deploy)
+        if not new:
+            return
+        if state.deploys and new[0].ts < state.deploys[-1].ts:
+            # A late report of an older deploy (a list fetched after a live event): keep the
+            # order by time, dropping the oldest beyond the bound.
+            merged = sorted((*state.deploys, *new), key=lambda d: d.ts)
+            state.deploys = deque(merged, maxlen=DEPLOY_HISTORY)
+        else:
+            state.deploys.extend(new)
+        kept = {d.id for d in state.deploys}
+        for deploy in new:
+            if deploy.id in kept:
+                self.deploy_seen.emit(ev.backend, deploy)
+
     def _apply_rejected(self, ev: FrameRejected) -> None:
         self.backend(ev.backend).invalid_frames[ev.kind] += 1
         self.frame_rejected.emit(ev.backend, ev.kind, ev.reason)
@@ -256,6 +293,8 @@ class Store:
         BackendDescribed: _apply_described,
         SilenceChanged: _apply_silence,
         DataReceived: _apply_data_received,
+        SlosObserved: _apply_slos,
+        DeploysSeen: _apply_deploys,
     }
 
 
