@@ -1,4 +1,4 @@
-"""The config file's `[[backend]]` tables, checked, with every problem named by file and line."""
+"""The config file's `[[backend]]` and `[[slo]]` tables, checked, each problem named by line."""
 
 from __future__ import annotations
 
@@ -6,20 +6,27 @@ import difflib
 import re
 import string
 import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from opsconsole.core.configlines import Locator
 from opsconsole.core.durations import duration_literal, parse_duration
+from opsconsole.core.slo.model import Slo, SloWindow
 from opsconsole.core.urls import UrlProblem, check_backend_url
 
 BACKEND_KINDS = ("opsapi", "prometheus", "alertmanager")
 QUERY_NAMES = ("latency", "traffic", "errors", "cpu", "memory", "circuits", "freshness")
 QUERY_PLACEHOLDERS = ("service_label", "window", "quantile")
+# An [[slo]]'s good/total queries: `{service}` is the SLO's own service (such a query is sent
+# per SLO, not shared by all services); `{window}` is each burn window and the whole window.
+SLO_QUERY_PLACEHOLDERS = ("service_label", "window", "service")
+# A backend's deploy-marker query answers series labelled by service and `version`.
+DEPLOYS_PLACEHOLDERS = ("service_label",)
 
-TOP_LEVEL_KEYS = ("backend", "keys", "demo")  # `[keys]` belongs to opsconsole.core.keymap
+TOP_LEVEL_KEYS = ("backend", "slo", "keys", "demo")  # `[keys]` belongs to opsconsole.core.keymap
 BACKEND_KEYS = (
     "name",
     "kind",
@@ -30,7 +37,9 @@ BACKEND_KEYS = (
     "verify_tls",
     "token_key",
     "queries",
+    "deploys",
 )
+SLO_KEYS = ("service", "objective", "window", "backend", "good", "total")
 # Keys that would put a credential in a plain file; refused wherever they appear.
 SECRET_KEYS = frozenset({"token", "password", "passwd", "secret", "api_key", "api_token"})
 
@@ -69,6 +78,26 @@ class BackendConfig:
     queries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     line: int | None = None  # line of its [[backend]] header, for later messages
     from_url: bool = False  # given by --url (named by its host; token from --token-env)
+    # The [[slo]] tables this (prometheus) backend computes, and its deploy-marker query.
+    slos: tuple[SloConfig, ...] = ()
+    deploys: str | None = None
+
+
+@dataclass(frozen=True)
+class SloConfig:
+    """One `[[slo]]` table: a service's objective over a window, computed by one backend."""
+
+    service: str
+    objective: float
+    window: SloWindow
+    backend: str  # the prometheus backend that computes it (named, or the only one)
+    good: str | None = None  # PromQL templates overriding the default request counts
+    total: str | None = None
+    line: int | None = None
+
+    @property
+    def slo(self) -> Slo:
+        return Slo(self.service, self.objective, self.window)
 
 
 @dataclass(frozen=True)
@@ -78,6 +107,7 @@ class Config:
     path: Path | None
     backends: tuple[BackendConfig, ...]
     demo: bool = False  # `demo = true`: the built-in demo backend, as the first-run choice wrote
+    slos: tuple[SloConfig, ...] = ()  # every [[slo]], in file order (also on its backend)
 
 
 @dataclass(frozen=True)
@@ -109,182 +139,11 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-# --- where things are in the text ------------------------------------------------------------
-#
-# tomllib reports positions only for syntax errors, so semantic problems are located by reading
-# the text again: table headers, `key =` lines, and enough of the value grammar (strings,
-# multi-line strings, arrays and inline tables spanning lines, comments) to never mistake a line
-# inside a multi-line PromQL string for a key.
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
-# Paths deeper than this are never reported; building them would be quadratic in a hostile
-# `a.a.a…` key of thousands of parts.
-_MAX_PATH = 8
-
-
-def _read_key(text: str, pos: int) -> tuple[list[str], int] | None:
-    """A (possibly dotted, possibly quoted) key starting at `pos`: its parts and the end."""
-    parts: list[str] = []
-    while True:
-        while pos < len(text) and text[pos] in " \t":
-            pos += 1
-        if pos >= len(text):
-            return None
-        ch = text[pos]
-        if ch in "\"'":
-            end = pos + 1
-            while end < len(text) and text[end] != ch:
-                end += 2 if ch == '"' and text[end] == "\\" else 1
-            if end >= len(text):
-                return None
-            raw = text[pos + 1 : end]
-            parts.append(raw.replace('\\"', '"') if ch == '"' else raw)
-            pos = end + 1
-        else:
-            match = _BARE_KEY.match(text, pos)
-            if match is None:
-                return None
-            parts.append(match.group())
-            pos = match.end()
-        while pos < len(text) and text[pos] in " \t":
-            pos += 1
-        if pos < len(text) and text[pos] == ".":
-            pos += 1
-            continue
-        return parts, pos
-
-
-@dataclass
-class _ValueScan:
-    """Lexer state carried from one line to the next while a value is still open."""
-
-    quote: str | None = None  # '"""' or "'''" while inside a multi-line string
-    depth: int = 0  # open [ and { brackets
-    peak: int = 0  # the most brackets open at once since the caller last reset it
-
-    @property
-    def open(self) -> bool:
-        return self.quote is not None or self.depth > 0
-
-    def feed(self, line: str, pos: int = 0) -> None:
-        n = len(line)
-        while pos < n:
-            if self.quote is not None:
-                end = line.find(self.quote, pos)
-                if self.quote == '"""':
-                    # A backslash escapes the next character, including a quote.
-                    while end != -1 and _escaped(line, end):
-                        end = line.find(self.quote, end + 1)
-                if end == -1:
-                    return
-                pos = end + 3
-                self.quote = None
-                continue
-            ch = line[pos]
-            if ch == "#":
-                return
-            if line.startswith('"""', pos) or line.startswith("'''", pos):
-                self.quote = line[pos : pos + 3]
-                pos += 3
-            elif ch in "\"'":
-                end = pos + 1
-                while end < n and line[end] != ch:
-                    end += 2 if ch == '"' and line[end] == "\\" else 1
-                pos = end + 1
-            else:
-                if ch in "[{":
-                    self.depth += 1
-                    self.peak = max(self.peak, self.depth)
-                elif ch in "]}" and self.depth > 0:
-                    self.depth -= 1
-                pos += 1
-
-
-def _escaped(line: str, index: int) -> bool:
-    backslashes = 0
-    while index - backslashes - 1 >= 0 and line[index - backslashes - 1] == "\\":
-        backslashes += 1
-    return backslashes % 2 == 1
-
-
-class _Locator:
-    """Line numbers of tables and keys, by path: ("backend", 0, "queries", "latency")."""
-
-    def __init__(self, text: str) -> None:
-        self.lines: dict[tuple[str | int, ...], int] = {}
-        self._arrays: dict[tuple[str | int, ...], int] = {}  # array-of-tables path → count
-        self.deepest: tuple[int, int | None] = (0, None)  # most nesting on one line, that line
-        prefix: tuple[str | int, ...] = ()
-        scan = _ValueScan()
-        # Split on "\n" only, as TOML counts lines: splitlines() would also break at U+2028 etc.
-        for number, line in enumerate(text.split("\n"), start=1):
-            if scan.open:
-                scan.peak = scan.depth
-                scan.feed(line)
-                self._nesting(scan.peak, number)
-                continue
-            stripped = line.lstrip(" \t")
-            if not stripped or stripped.startswith("#"):
-                continue
-            if stripped.startswith("["):
-                array = stripped.startswith("[[")
-                parsed = _read_key(stripped, 2 if array else 1)
-                if parsed is not None:
-                    self._nesting(len(parsed[0]), number)
-                    prefix = self._table(parsed[0][:_MAX_PATH], array)
-                    self.lines.setdefault(prefix, number)
-                    if array:  # the array as a whole sits where its first table starts
-                        self.lines.setdefault(prefix[:-1], number)
-                continue
-            parsed = _read_key(stripped, 0)
-            if parsed is None:
-                continue
-            parts, end = parsed
-            if end < len(stripped) and stripped[end] == "=":
-                path = prefix
-                for part in parts[:_MAX_PATH]:
-                    path = (*path, part)
-                    self.lines.setdefault(path, number)
-                scan.peak = scan.depth
-                scan.feed(stripped, end + 1)
-                self._nesting(len(parts) + scan.peak, number)
-
-    def _nesting(self, depth: int, number: int) -> None:
-        if depth > self.deepest[0]:
-            self.deepest = (depth, number)
-
-    def _resolve(self, parts: Iterable[str]) -> tuple[str | int, ...]:
-        """A header's path with the current index inserted after each array of tables."""
-        path: tuple[str | int, ...] = ()
-        for part in parts:
-            path = (*path, part)
-            if path in self._arrays:
-                path = (*path, self._arrays[path] - 1)
-        return path
-
-    def _table(self, parts: list[str], array: bool) -> tuple[str | int, ...]:
-        if not array:
-            return self._resolve(parts)
-        parent = self._resolve(parts[:-1])
-        path = (*parent, parts[-1])
-        self._arrays[path] = self._arrays.get(path, 0) + 1
-        return (*path, self._arrays[path] - 1)
-
-    def line(self, *path: str | int) -> int | None:
-        """The line of `path`, else of the nearest enclosing table or key that was found."""
-        while path:
-            found = self.lines.get(path)
-            if found is not None:
-                return found
-            path = path[:-1]
-        return None
-
-
 # --- checking --------------------------------------------------------------------------------
 
 
 class _Problems:
-    def __init__(self, path: Path | None, locator: _Locator) -> None:
+    def __init__(self, path: Path | None, locator: Locator) -> None:
         self.path = path
         self.locator = locator
         self.items: list[ConfigProblem] = []
@@ -349,7 +208,9 @@ def _check_url(raw: str) -> tuple[str | None, str | None]:
         return None, str(exc)
 
 
-def _check_template(template: str) -> str | None:
+def _check_template(
+    template: str, placeholders: tuple[str, ...] = QUERY_PLACEHOLDERS
+) -> str | None:
     """Why a query template cannot be filled in, or None when it can."""
     try:
         fields = list(string.Formatter().parse(template))
@@ -358,8 +219,8 @@ def _check_template(template: str) -> str | None:
     for _literal, name, spec, conversion in fields:
         if name is None:
             continue
-        if name not in QUERY_PLACEHOLDERS:
-            allowed = ", ".join("{" + p + "}" for p in QUERY_PLACEHOLDERS)
+        if name not in placeholders:
+            allowed = ", ".join("{" + p + "}" for p in placeholders)
             shown = "{" + name + "}"
             return (
                 f"unknown placeholder {shown}; the placeholders are {allowed} "
@@ -484,6 +345,12 @@ def _check_backend(
     if "queries" in raw:
         queries = _check_queries(raw["queries"], base, label, kind, problems)
 
+    deploys = raw.get("deploys")
+    if deploys is not None:
+        deploys = _check_promql(deploys, DEPLOYS_PLACEHOLDERS, f"{label}.deploys", add)
+        if kind in BACKEND_KINDS and kind != "prometheus":
+            add("deploys", f"only prometheus backends take a deploys query (this one is {kind!r})")
+
     if len(problems.items) != before:
         return None
     return BackendConfig(
@@ -497,7 +364,155 @@ def _check_backend(
         token_key=token_key,
         queries=queries,
         line=problems.locator.line(*base),
+        deploys=deploys,
     )
+
+
+def _check_promql(
+    raw: object, placeholders: tuple[str, ...], key: str, add: Callable[[str, str], None]
+) -> str | None:
+    """The template when it is a non-empty PromQL string that can be filled in, else None."""
+    short = key.rsplit(".", 1)[-1]
+    if not isinstance(raw, str) or not raw.strip():
+        add(short, f"expected a non-empty PromQL string, got {_type_name(raw)}")
+        return None
+    if (why := _check_template(raw, placeholders)) is not None:
+        add(short, why)
+        return None
+    return raw
+
+
+def _check_slo(
+    index: int, raw: dict[str, Any], problems: _Problems, kinds: Mapping[str, object]
+) -> SloConfig | None:
+    """One [[slo]] table; `kinds` maps every [[backend]] name to its kind, to resolve `backend`."""
+    base: tuple[str | int, ...] = ("slo", index)
+    label = f"slo[{index + 1}]"
+    before = len(problems.items)
+
+    def add(key: str, message: str) -> None:
+        problems.add((*base, key), f"{label}.{key}", message)
+
+    def missing(key: str, example: str) -> None:
+        problems.add(base, f"{label}.{key}", f"missing; write e.g. {key} = {example}")
+
+    for key in raw:
+        if key not in SLO_KEYS and key.casefold() not in SECRET_KEYS:
+            add(key, _unknown_key(key, SLO_KEYS))
+
+    service = raw.get("service")
+    if service is None:
+        missing("service", '"orders"')
+    elif not isinstance(service, str) or not service.strip():
+        add("service", f"expected the service's name, got {_type_name(service)}")
+
+    objective = raw.get("objective")
+    if objective is None:
+        missing("objective", "0.999 (for 99.9 %)")
+    elif isinstance(objective, bool) or not isinstance(objective, int | float):
+        add("objective", f"expected a number such as 0.999, got {_type_name(objective)}")
+    elif 1.0 <= objective < 100.0:
+        add("objective", f"{objective:g} looks like a percentage; write {objective / 100:g}")
+    elif not 0.0 < objective < 1.0:
+        add("objective", f"{objective!r} must be between 0 and 1, e.g. 0.999 for 99.9 %")
+
+    window: SloWindow | None = None
+    raw_window = raw.get("window")
+    if raw_window is None:
+        missing("window", '"30d" (rolling 30 days), "28d" or "1M" (the calendar month)')
+    elif not isinstance(raw_window, str):
+        add("window", f'expected a string such as "30d" or "1M", got {_type_name(raw_window)}')
+    else:
+        try:
+            window = SloWindow.parse(raw_window)
+        except ValueError as exc:
+            add("window", str(exc))
+
+    backend = _slo_backend(raw.get("backend"), kinds, add)
+    good = total = None
+    if "good" in raw:
+        good = _check_promql(raw["good"], SLO_QUERY_PLACEHOLDERS, f"{label}.good", add)
+    if "total" in raw:
+        total = _check_promql(raw["total"], SLO_QUERY_PLACEHOLDERS, f"{label}.total", add)
+
+    if len(problems.items) != before or window is None or backend is None:
+        return None
+    return SloConfig(
+        service=str(service),
+        objective=float(objective),  # type: ignore[arg-type]
+        window=window,
+        backend=backend,
+        good=good,
+        total=total,
+        line=problems.locator.line(*base),
+    )
+
+
+def _slo_backend(
+    raw: object, kinds: Mapping[str, object], add: Callable[[str, str], None]
+) -> str | None:
+    """The prometheus backend an [[slo]] names, or the only one there is."""
+    proms = [name for name, kind in kinds.items() if kind == "prometheus"]
+    if raw is None:
+        if len(proms) == 1:
+            return proms[0]
+        if not proms:
+            add("backend", "no prometheus backend to compute it; add a [[backend]] of that kind")
+        else:
+            names = ", ".join(repr(n) for n in proms)
+            add("backend", f"missing; there are several prometheus backends ({names}): say which")
+        return None
+    if not isinstance(raw, str):
+        add("backend", f"expected a backend's name, got {_type_name(raw)}")
+        return None
+    if raw not in kinds:
+        close = difflib.get_close_matches(raw, list(kinds), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        add("backend", f"{raw!r} is not the name of a [[backend]]{hint}")
+        return None
+    if kinds[raw] != "prometheus":
+        add(
+            "backend",
+            f"{raw!r} is a {kinds[raw]} backend; only prometheus backends compute [[slo]] "
+            "tables (an opsapi backend reports its own SLOs)",
+        )
+        return None
+    return raw
+
+
+def _check_slos(
+    raw_slos: object, raw_backends: object, problems: _Problems
+) -> tuple[SloConfig, ...]:
+    if isinstance(raw_slos, dict):
+        problems.add(("slo",), "slo", "write [[slo]] (an array of tables), not [slo]")
+        return ()
+    if not isinstance(raw_slos, list):
+        problems.add(("slo",), "slo", "expected [[slo]] tables")
+        return ()
+    kinds: dict[str, object] = {}
+    if isinstance(raw_backends, list):
+        for b in raw_backends:
+            if isinstance(b, dict) and isinstance(b.get("name"), str):
+                kinds.setdefault(b["name"], b.get("kind"))
+    slos: list[SloConfig] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, raw in enumerate(raw_slos):
+        if not isinstance(raw, dict):
+            problems.add(
+                ("slo", index), f"slo[{index + 1}]", f"expected a table, got {_type_name(raw)}"
+            )
+            continue
+        slo = _check_slo(index, raw, problems, kinds)
+        if slo is None:
+            continue
+        earlier = seen.setdefault((slo.backend, slo.service), index)
+        if earlier != index:
+            # The console keeps one SLO per service and backend.
+            message = f"{slo.service!r} already has an SLO on {slo.backend!r} (slo[{earlier + 1}])"
+            problems.add(("slo", index, "service"), f"slo[{index + 1}].service", message)
+            continue
+        slos.append(slo)
+    return tuple(slos)
 
 
 def parse_config(text: str, path: Path | None = None) -> Config:
@@ -507,7 +522,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     except RecursionError:
         # tomllib and the secret search read nested arrays, tables and dotted keys by
         # recursion: thousands of levels exhaust the stack. No setting nests more than four.
-        _depth, line = _Locator(text).deepest
+        _depth, line = Locator(text).deepest
         message = "nesting too deep: arrays or tables are nested inside each other too often"
         raise ConfigError([ConfigProblem(path, line, "", message)]) from None
 
@@ -529,7 +544,7 @@ def _parse_config(text: str, path: Path | None) -> Config:
         message = "a number with thousands of digits; no setting needs one"
         raise ConfigError([ConfigProblem(path, line, "", message)]) from None
 
-    problems = _Problems(path, _Locator(text))
+    problems = _Problems(path, Locator(text))
     _find_secrets(data, (), "", problems)
     for key in data:
         if key not in TOP_LEVEL_KEYS and key.casefold() not in SECRET_KEYS:
@@ -559,10 +574,18 @@ def _parse_config(text: str, path: Path | None) -> Config:
             if backend is not None:
                 backends.append(backend)
 
+    slos: tuple[SloConfig, ...] = ()
+    if "slo" in data:
+        slos = _check_slos(data["slo"], raw_backends, problems)
+
     if problems.items:
         # In file order, so the list reads top to bottom like the file (stable within a line).
         raise ConfigError(sorted(problems.items, key=lambda p: p.line or 0))
-    return Config(path=path, backends=tuple(backends), demo=demo is True)
+    backends = [
+        replace(b, slos=tuple(s for s in slos if s.backend == b.name)) if slos else b
+        for b in backends
+    ]
+    return Config(path=path, backends=tuple(backends), demo=demo is True, slos=slos)
 
 
 def load_config(path: Path) -> Config:
