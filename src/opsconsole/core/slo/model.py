@@ -181,8 +181,12 @@ class Slo:
 
     @property
     def budget(self) -> float:
-        """The error budget as a ratio of requests: 1 − objective (0.001 for 99.9 %)."""
-        return 1.0 - self.objective
+        """The error budget as a ratio of requests: 1 − objective (0.001 for 99.9 %).
+
+        Rounded to 12 decimals: 1 − 0.999 is 0.0010000000000000009 in floats, and the edges
+        ("failures equal the budget" is exactly 0 % left) should come out exact.
+        """
+        return round(1.0 - self.objective, 12)
 
 
 @dataclass(frozen=True, slots=True)
