@@ -17,6 +17,7 @@ from opsconsole.core.models import METRIC_FIELDS
 from opsconsole.core.protocol import encode
 from opsconsole.core.store import Store
 from repaint import bench_repaint  # bench/repaint.py: run as a script, bench/ is on sys.path
+from slo import bench_slo  # bench/slo.py: SLO maths of one refresh, 200 services
 
 
 def metrics_frames(n_frames: int, n_services: int, start_seq: int = 1) -> list[bytes]:
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
-    for scenario in (bench_ingest, bench_sse_chunk, bench_repaint):
+    for scenario in (bench_ingest, bench_sse_chunk, bench_slo, bench_repaint):
         print(json.dumps(scenario(args.runs)), flush=True)
     return 0
 

@@ -50,7 +50,7 @@ def burn_rate(
     formula = "burn = error ratio ÷ budget = (failed ÷ total) ÷ (1 − objective)"
     if counts is None:
         return Burn(window, None, BurnState.NO_DATA, Figure(None, "—", formula, "no counts"))
-    if counts.total < min_requests:
+    if counts.total <= 0 or counts.total < min_requests:
         fig = Figure(
             None,
             "low traffic",
