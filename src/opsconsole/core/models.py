@@ -61,6 +61,7 @@ class Service(Record):
     depends_on: tuple[str, ...] = ()
     slo: Slo = Slo()
     thresholds: Thresholds = Thresholds()
+    version: str | None = None  # the deployed version, where the backend says (Ops API)
 
 
 class ServiceMetrics(Record):

@@ -47,6 +47,8 @@ class HealthBody(msgspec.Struct, frozen=True):
     version: str
     server_time: Timestamp
     epoch: str
+    # Optional parts of the contract this backend offers ("slo", "deploys"); none: the core.
+    features: tuple[str, ...] = ()
 
 
 class ServicesBody(msgspec.Struct, frozen=True):

@@ -18,6 +18,7 @@ from opsconsole.sim.world import World
 
 CIRCUIT_ACTIONS = ("force_open", "close", "reset")
 SWITCHOVER_DELAY_S = 1.0  # an accepted switchover/failover completes this long after (scaled)
+ROLLBACK_DELAY_S = 1.0  # an accepted rollback completes this long after (scaled)
 
 
 def new_action_id() -> str:
@@ -157,6 +158,50 @@ class Operator:
             ActionAccepted(action_id=action_id, status="succeeded", message=message), frames
         )
 
+    def roll_back(self, service: str, by: str, now: float) -> Outcome:
+        """Return `service` to its previous version, a moment after accepting."""
+        if service not in self.world.index:
+            raise ApiError(
+                "not_found", f"no service named {service!r}", {"services": list(self.world.names)}
+            )
+        releases = self.world.releases
+        if service in releases.pending:
+            raise ApiError("conflict", f"a rollback of {service} is already under way")
+        plan = releases.rollback_plan(service)
+        if plan is None:
+            running = releases.running(service)
+            raise ApiError(
+                "precondition_failed",
+                f"rollback of {service} refused: nothing to roll back to",
+                {"reasons": {service: f"only {running} has run here; no previous version"}},
+            )
+        action_id = new_action_id()
+        releases.pending.add(service)
+
+        def run(at: float) -> list[Frame]:
+            releases.pending.discard(service)
+            if releases.rollback_plan(service) != plan:
+                text = (
+                    f"rollback of {service} to {plan.target} failed: it now runs "
+                    f"{releases.running(service)}, not {plan.running}"
+                )
+                return [
+                    event("action", text, at, service=service, data={"action_id": action_id}),
+                    action_result(action_id, False, text, at),
+                ]
+            deployed = self.world.roll_back(plan, at, by)
+            done = f"{service} rolled back to {plan.target} (from {plan.running})"
+            return [action_result(action_id, True, done, at), deployed]
+
+        self.world.schedule(now + ROLLBACK_DELAY_S / self.world.config.time_scale, run)
+        message = f"rollback of {service} from {plan.running} to {plan.target} requested by {by}"
+        data = {"action_id": action_id, "version": plan.target}
+        return Outcome(
+            ActionAccepted(action_id=action_id, status="accepted", message=message),
+            [event("action", message, now, service=service, data=data)],
+            status=202,
+        )
+
     # ------------------------------------------------------------------ scenarios
 
     def _resolve_member(self, target: str) -> str:
@@ -206,6 +251,9 @@ class Operator:
                 raise ApiError(
                     "bad_request", f"unknown service {target!r}", {"valid": list(self.world.names)}
                 )
+            if kind.name == "bad_deploy":
+                frames = self.world.deploy(target, now, "ci", bad=True)
+                return Outcome(ScenarioStarted(kind.name, target, now, None), frames, status=202)
         elif kind.target_kind == "dependency":
             if target not in self.world.breakers:
                 raise ApiError(

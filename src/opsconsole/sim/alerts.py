@@ -1,5 +1,7 @@
 """Alert rules of domain.md evaluated over sliding windows of the golden signals (pure numpy).
 
+The two error-budget rules read the 1 h and 6 h error ratios of the request ledger instead.
+
 Each rule compares one windowed signal per service with that service's threshold. A condition
 must hold for the rule's `for` duration before the alert fires; the alert resolves as soon as
 the condition is false. A window with no data (no request at all) neither advances nor resets
@@ -20,6 +22,13 @@ from opsconsole.core.models import Alert, Service, Severity
 
 # Rule names as they appear in Alert.rule.
 LATENCY, ERRORS, SATURATION, TRAFFIC = "latency", "errors", "saturation", "traffic"
+BUDGET_BURN, BUDGET_EXHAUSTION = "error_budget_burn", "error_budget_exhaustion"
+# The domain's error-budget rules: the 1 h error ratio above 0.4 % (critical), and the 6 h
+# error ratio × 720 h above 0.5 % of them (warning), i.e. the 6 h ratio, kept up for a 30-day
+# month, fails more than 0.5 % of its hours' worth of requests.
+BUDGET_BURN_RATIO = 0.004
+BUDGET_EXHAUSTION_RATIO = 0.005
+MONTH_HOURS = 720.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,8 @@ def default_rules(time_scale: float = 1.0) -> tuple[AlertRule, ...]:
         AlertRule(ERRORS, "page", 120.0 / time_scale, "2 min"),
         AlertRule(SATURATION, "ticket", 600.0 / time_scale, "10 min"),
         AlertRule(TRAFFIC, "ticket", 300.0 / time_scale, "5 min"),
+        AlertRule(BUDGET_BURN, "page", 300.0 / time_scale, "5 min"),
+        AlertRule(BUDGET_EXHAUSTION, "ticket", 600.0 / time_scale, "10 min"),
     )
 
 
@@ -50,6 +61,9 @@ class Signals:
     cpu: np.ndarray
     memory: np.ndarray
     baseline_rps: np.ndarray
+    # Error ratios of the last simulated hour and six hours (request ledger); None: no data.
+    error_ratio_1h: np.ndarray | None = None
+    error_ratio_6h: np.ndarray | None = None
 
 
 class SignalWindow:
@@ -155,6 +169,13 @@ class AlertEngine:
                 exceeded = (s.cpu > self.thr_cpu) | (s.memory > self.thr_memory)
                 nodata = np.isnan(s.cpu) & np.isnan(s.memory)
                 return value, thr, np.where(nodata, np.nan, exceeded.astype(np.float64))
+            elif rule in (BUDGET_BURN, BUDGET_EXHAUSTION):
+                long = rule == BUDGET_EXHAUSTION
+                ratio = s.error_ratio_6h if long else s.error_ratio_1h
+                value = ratio if ratio is not None else np.full(len(self.services), np.nan)
+                thr = np.full(
+                    len(self.services), BUDGET_EXHAUSTION_RATIO if long else BUDGET_BURN_RATIO
+                )
             elif rule == TRAFFIC:
                 base = np.where(s.baseline_rps > 0, s.baseline_rps, np.nan)
                 value = (s.rps - base) / base
@@ -206,6 +227,17 @@ class AlertEngine:
             text = (
                 f"{svc}: {_fmt_pct(value)} of requests failing "
                 f"(limit {_fmt_pct(thr)}) for {rule.nominal_for}"
+            )
+        elif rule.name == BUDGET_BURN:
+            text = (
+                f"{svc}: error budget burning: {_fmt_pct(value)} of requests failed in the last "
+                f"hour (limit {_fmt_pct(thr)}) for {rule.nominal_for}"
+            )
+        elif rule.name == BUDGET_EXHAUSTION:
+            text = (
+                f"{svc}: error budget running out: {_fmt_pct(value)} of requests failed in the "
+                f"last 6 h; kept up for {MONTH_HOURS:.0f} h that is {value * MONTH_HOURS:.1f} h "
+                f"of full outage (limit {thr * MONTH_HOURS:.1f} h) for {rule.nominal_for}"
             )
         elif rule.name == SATURATION:
             what = "CPU" if s.cpu[i] > self.thr_cpu[i] else "memory"

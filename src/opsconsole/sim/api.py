@@ -1,4 +1,7 @@
-"""REST routes of Ops API v1 (and the sim's own /api/v1/sim/*), answered from the World."""
+"""REST routes of Ops API v1 (and the sim's own /api/v1/sim/*), answered from the World.
+
+The SLO, deploy and rollback routes are `sloapi.SloApi`'s.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from opsconsole.core.protocol import (
     HistoricalBody,
     ServicesBody,
 )
+from opsconsole.core.slowire import FEATURE_DEPLOYS, FEATURE_SLO
 from opsconsole.sim.actions import Operator, Outcome
 from opsconsole.sim.errors import ApiError
 from opsconsole.sim.history import MAX_POINTS, point_count
@@ -31,6 +35,7 @@ from opsconsole.sim.world import World
 
 T = TypeVar("T")
 EVENTS_MAX_BYTES = 16 << 20  # one /events answer; a client pages on from the last seq it got
+FEATURES = (FEATURE_SLO, FEATURE_DEPLOYS)  # the optional parts of the contract served here
 
 
 # Request bodies. Unknown fields are ignored (forward compatible); `by` names the operator.
@@ -65,7 +70,7 @@ async def read_body(request: web.Request, kind: type[T]) -> T:
         raise ApiError("bad_request", f"request body is not valid JSON: {exc}") from None
 
 
-def _float_param(request: web.Request, name: str, default: float | None = None) -> float:
+def float_param(request: web.Request, name: str, default: float | None = None) -> float:
     raw = request.query.get(name)
     if raw is None:
         if default is None:
@@ -134,7 +139,9 @@ class RestApi:
     # ------------------------------------------------------------------ reads
 
     async def health(self, request: web.Request) -> web.Response:
-        return json_response(HealthBody("ok", API_VERSION, self.clock(), self.hub.log.epoch))
+        return json_response(
+            HealthBody("ok", API_VERSION, self.clock(), self.hub.log.epoch, FEATURES)
+        )
 
     async def services(self, request: web.Request) -> web.Response:
         return json_response(ServicesBody(self.world.services))
@@ -159,9 +166,9 @@ class RestApi:
             raise ApiError(
                 "bad_request", f"unknown metric {metric!r}", {"valid": list(METRIC_FIELDS)}
             )
-        end = _float_param(request, "end", self.clock())
-        start = _float_param(request, "start", end - 3_600.0)
-        step = _float_param(
+        end = float_param(request, "end", self.clock())
+        start = float_param(request, "start", end - 3_600.0)
+        step = float_param(
             request, "step", max(self.world.config.tick_s, (end - start) / 1_000.0, 1e-3)
         )
         if step <= 0:

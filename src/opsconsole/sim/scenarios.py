@@ -51,6 +51,14 @@ CATALOG: dict[str, ScenarioKind] = {
         ),
         ScenarioKind("traffic_surge", "service", "api-gateway", 720.0, "traffic quadruples"),
         ScenarioKind("replica_lag", "member", "replica-2", 300.0, "a replica falls ~3 MiB behind"),
+        # Not a timed fault: the bad version stays until rolled back (recover leaves it).
+        ScenarioKind(
+            "bad_deploy",
+            "service",
+            "orders",
+            0.0,
+            "a new version fails ~1.2 % of requests until rolled back",
+        ),
         ScenarioKind("recover", "none", None, 0.0, "end every active scenario"),
     )
 }

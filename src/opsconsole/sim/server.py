@@ -23,6 +23,7 @@ from opsconsole.sim.framelog import FrameLog
 from opsconsole.sim.hub import Hub
 from opsconsole.sim.middleware import Idempotency, auth_middleware, errors_middleware
 from opsconsole.sim.promexport import PrometheusExport
+from opsconsole.sim.sloapi import SloApi
 from opsconsole.sim.stream import StreamApi
 from opsconsole.sim.world import World
 
@@ -90,6 +91,7 @@ class SimServer:
             ),
         )
         app.add_routes(rest.routes())
+        app.add_routes(SloApi(self.world, rest.operator, self.publish, clock=self.now).routes())
         app.add_routes(self._stream.routes())
         app.add_routes(PrometheusExport(self.world).routes())
         return app

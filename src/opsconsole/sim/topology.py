@@ -5,15 +5,32 @@ Each service has a traffic/latency profile; dependencies sit behind circuit brea
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from opsconsole.core.models import Service
+from opsconsole.core.models import Service, Slo
 
 CLUSTER = "orders-db"
 CLUSTER_PRIMARY = "primary-db"
 CLUSTER_REPLICAS = ("replica-1", "replica-2", "replica-3")
+
+
+DAY_S = 86_400.0
+_SWING, _PEAK_PHASE = 0.3, 0.375  # ±30 % around the base rate, lowest at 03:00 UTC
+
+
+def daily_curve(ts: float) -> float:
+    """Traffic relative to the base rate by time of day (UTC): 0.7 at 03:00, 1.3 at 15:00."""
+    day = (ts % DAY_S) / DAY_S
+    return 1.0 + _SWING * math.sin(2.0 * math.pi * (day - _PEAK_PHASE))
+
+
+def daily_curves(ts: np.ndarray) -> np.ndarray:
+    """`daily_curve` of many times at once."""
+    day = np.mod(ts, DAY_S) / DAY_S
+    return 1.0 + _SWING * np.sin(2.0 * np.pi * (day - _PEAK_PHASE))
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,9 @@ class ServiceSpec:
     # (dependency, share of this service's requests that call it)
     calls: tuple[tuple[str, float], ...] = ()
     db_write_share: float = 0.0  # share of requests that need a writable orders-db primary
+    # The SLO's window as the Ops API writes it: "30d", "28d" (rolling) or "1M" (calendar
+    # month); its objective is `service.slo.target`.
+    slo_window: str = "30d"
 
 
 # name: (display name, tier, depends_on). depends_on names services, breaker-protected
@@ -92,11 +112,23 @@ _CALLS: dict[str, tuple[tuple[str, float], ...]] = {
     "analytics": (("analytics-service", 0.8),),
 }
 _DB_WRITE_SHARE = {"orders": 0.4}
+# Objective and window per service; a calendar month ("1M") is not "30d", and shows it.
+_SLOS: dict[str, tuple[float, str]] = {
+    "api-gateway": (0.999, "30d"),
+    "orders": (0.999, "30d"),
+    "payments": (0.999, "1M"),
+    "inventory": (0.999, "28d"),
+    "users": (0.9995, "30d"),
+    "analytics": (0.99, "30d"),
+    "notifications": (0.995, "28d"),
+    "search": (0.999, "30d"),
+}
 
 
 def _default_spec(name: str, known: set[str]) -> ServiceSpec:
     display, tier, depends_on = _META[name]
     rps, median, sigma, slow_p, slow_x, err, capacity, memory = _PROFILES[name]
+    objective, window = _SLOS[name]
     return ServiceSpec(
         service=Service(
             name=name,
@@ -104,6 +136,8 @@ def _default_spec(name: str, known: set[str]) -> ServiceSpec:
             tier=tier,
             # Edges to services not simulated in a small configuration are dropped.
             depends_on=tuple(d for d in depends_on if d in known),
+            # services[].slo has whole days only: a calendar month reads as 30 there.
+            slo=Slo(target=objective, window_days=int(window[:-1]) if window[-1] == "d" else 30),
         ),
         base_rps=rps,
         latency_median_ms=median,
@@ -115,6 +149,7 @@ def _default_spec(name: str, known: set[str]) -> ServiceSpec:
         memory_base=memory,
         calls=_CALLS.get(name, ()),
         db_write_share=_DB_WRITE_SHARE.get(name, 0.0),
+        slo_window=window,
     )
 
 

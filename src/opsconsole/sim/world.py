@@ -1,8 +1,8 @@
 """The simulated e-commerce system: state, one `tick()` of traffic, and the frames it yields.
 
 Each tick draws every service's requests, drives the circuit breakers and the failover manager,
-evaluates alerts, and returns the stream frames that describe what changed. Operator actions
-and scenarios (actions.py) change its state.
+counts the requests for the SLOs, evaluates alerts, and returns the stream frames that describe
+what changed. Operator actions and scenarios (actions.py) change its state.
 
 Pure with respect to I/O and time: the caller passes `now` (wall seconds) to every method and
 publishes the returned frames (which carry seq 0 until the frame log numbers them).
@@ -10,6 +10,7 @@ publishes the returned frames (which carry seq 0 until the frame log numbers the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -28,26 +29,34 @@ from opsconsole.core.models import (
 from opsconsole.core.protocol import (
     AlertFrame,
     DbFrame,
+    EventFrame,
     Frame,
     MetricsFrame,
     RealtimeBody,
     SnapshotFrame,
     encode,
 )
+from opsconsole.core.slo.model import Deploy
+from opsconsole.core.slowire import deploy_data
 from opsconsole.sim.alerts import AlertEngine, SignalWindow, default_rules
 from opsconsole.sim.breaker import BreakerConfig, CircuitBreaker, Transition
 from opsconsole.sim.config import SimConfig
 from opsconsole.sim.failover import MIB, ClusterChange, FailoverConfig, FailoverManager, Probe
 from opsconsole.sim.frames import breaker_frames, event
 from opsconsole.sim.history import MetricHistory, capacity_for
+from opsconsole.sim.ledger import HOUR_S, RequestLedger, SimTime
+from opsconsole.sim.pastmonth import seed_releases, seed_traffic
+from opsconsole.sim.releases import BAD_VERSION_ERROR_P, Releases, RollbackPlan
 from opsconsole.sim.sampling import ErrorWindow, TickDraw, Workload, draw_tick
 from opsconsole.sim.scenarios import ActiveScenario, ScenarioBook
+from opsconsole.sim.slos import SloBook
 from opsconsole.sim.topology import (
     CLUSTER,
     CLUSTER_PRIMARY,
     CLUSTER_REPLICAS,
     DEPENDENCIES,
     build_services,
+    daily_curve,
 )
 
 MAX_DEP_CALLS = 20  # simulated calls per dependency per tick that drive its breaker
@@ -67,12 +76,6 @@ BURST_ERROR_P = 0.15
 SURGE_FACTOR = 4.0
 LAGGING_BYTES = 3 * MIB
 LAG_FRAME_BUCKET = 64 * 1024
-
-
-def daily_curve(ts: float) -> float:
-    """Traffic relative to the base rate by time of day (UTC): 0.7 at 03:00, 1.3 at 15:00."""
-    day = (ts % 86_400.0) / 86_400.0
-    return 1.0 + 0.3 * math.sin(2.0 * math.pi * (day - 0.375))
 
 
 class World:
@@ -148,6 +151,19 @@ class World:
         self.latency_sum_ms = np.zeros(n)
         self.latency_buckets = np.zeros((n, len(LATENCY_HISTOGRAM_MS) + 1), dtype=np.int64)
 
+        # SLOs and deploys: a lived-in month of requests and versions, then live traffic. Their
+        # own random stream, so the golden signals draw what they drew before SLOs existed.
+        self.time = SimTime(now, scale)
+        self._ledger_rng = np.random.default_rng(None if config.seed is None else [config.seed, 14])
+        self.ledger = RequestLedger(n, self.time)
+        self.releases = Releases(self.names)
+        seed_releases(self.releases, self.specs, self.time, now, self._ledger_rng)
+        seed_traffic(self.ledger, self.specs, now, self._ledger_rng)
+        self.slos = SloBook(self.specs, self.ledger)
+        self.services = tuple(
+            msgspec.structs.replace(s, version=self.releases.running(s.name)) for s in self.services
+        )
+
     # ================================================================== time
 
     def next_due(self) -> float:
@@ -200,6 +216,9 @@ class World:
             slow_p[i] = max(slow_p[i], SPIKE_SLOW_P)
         for target in self.scenarios.targets("error_burst"):
             error_p[self.index[target]] = max(error_p[self.index[target]], BURST_ERROR_P)
+        for i, name in enumerate(self.names):
+            if self.releases.is_bad(name):
+                error_p[i] = max(error_p[i], BAD_VERSION_ERROR_P)
         noise = np.exp(self.rng.normal(0.0, 0.05, n))
         rps = baseline * surge * noise
         load = rps / self.capacity
@@ -220,22 +239,20 @@ class World:
         scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-12), 1.0)
         timeout_ms = np.full(n, DEP_TIMEOUT_MS)
 
-        draw = draw_tick(
-            self.rng,
-            dt,
-            Workload(
-                rps=rps,
-                median_ms=median,
-                sigma=self.sigma,
-                slow_p=slow_p,
-                slow_factor=self.slow_factor,
-                error_p=error_p,
-                p_timeout=p_timeout * scale,
-                timeout_ms=timeout_ms,
-                p_fast_fail=p_fast_fail * scale,
-                p_cached=p_cached * scale,
-            ),
+        workload = Workload(
+            rps=rps,
+            median_ms=median,
+            sigma=self.sigma,
+            slow_p=slow_p,
+            slow_factor=self.slow_factor,
+            error_p=error_p,
+            p_timeout=p_timeout * scale,
+            timeout_ms=timeout_ms,
+            p_fast_fail=p_fast_fail * scale,
+            p_cached=p_cached * scale,
         )
+        draw = draw_tick(self.rng, dt, workload)
+        self._count_requests(now, dt, workload, draw)
         metrics, changed_alerts = self._record(now, dt, draw, baseline, load)
         frames.append(metrics)
         # Alerts follow the metrics frame they were computed from.
@@ -312,10 +329,31 @@ class World:
             ).reshape(n, nb)
 
         self.window.observe(dt, counts, draw.failures, draw.quantiles[:, 2], cpu, memory)
-        changed = self.alerts.evaluate(now, self.window.signals(baseline))
+        signals = dataclasses.replace(
+            self.window.signals(baseline),
+            error_ratio_1h=self.ledger.error_ratio(now, HOUR_S),
+            error_ratio_6h=self.ledger.error_ratio(now, 6 * HOUR_S),
+        )
+        changed = self.alerts.evaluate(now, signals)
         # NaN encodes as null: "no data" on the wire, never 0.
         rows = [[name, now, *row] for name, row in zip(self.names, values.tolist(), strict=True)]
         return MetricsFrame(seq=0, rows=msgspec.Raw(encode(rows))), changed
+
+    def _count_requests(self, now: float, dt: float, w: Workload, draw: TickDraw) -> None:
+        """The tick's requests into the SLO ledger, in simulated volume.
+
+        At time scale 1 these are the requests drawn for the golden signals, exactly. A tick at
+        scale s stands for s times as long: its simulated requests are drawn from the same
+        failure chances (the service's own, and its dependencies' timeouts and refusals).
+        """
+        time_scale = self.config.time_scale
+        if time_scale == 1.0:
+            self.ledger.add(now, draw.counts, draw.failures)
+            return
+        routed = w.p_timeout + w.p_fast_fail
+        fail_p = np.clip(routed + (1.0 - routed - w.p_cached) * w.error_p, 0.0, 1.0)
+        total = self._ledger_rng.poisson(np.maximum(w.rps, 0.0) * dt * time_scale)
+        self.ledger.add(now, total, self._ledger_rng.binomial(total, fail_p))
 
     def _primary_reachable(self) -> bool:
         primary = self.cluster.primary
@@ -369,6 +407,26 @@ class World:
             return []
         self._last_cluster = key
         return [DbFrame(seq=0, ts=now, cluster=cluster)]
+
+    def deploy(self, service: str, now: float, by: str, *, bad: bool = False) -> list[Frame]:
+        """A new version of `service` goes live (a bad one fails ~1.2 % of requests)."""
+        deploy = self.releases.deploy(
+            service, self.releases.next_version(service), now, by, bad=bad
+        )
+        message = f"{service} {deploy.version} deployed (was {deploy.prev_version}) by {by}"
+        return [self._deployed(deploy, message)]
+
+    def roll_back(self, plan: RollbackPlan, now: float, by: str) -> EventFrame:
+        """`plan`'s service returns to its previous version; the deploy event says so."""
+        deploy = self.releases.roll_back(plan, now, by)
+        message = f"{plan.service} rolled back to {deploy.version} (from {plan.running}) by {by}"
+        return self._deployed(deploy, message)
+
+    def _deployed(self, deploy: Deploy, message: str) -> EventFrame:
+        i = self.index[deploy.service]
+        service = msgspec.structs.replace(self.services[i], version=deploy.version)
+        self.services = (*self.services[:i], service, *self.services[i + 1 :])
+        return event("deploy", message, deploy.ts, service=deploy.service, data=deploy_data(deploy))
 
     def scenario_event(self, s: ActiveScenario, now: float, *, ended_early: bool) -> Frame:
         how = "ended by recover" if ended_early else "ended"
