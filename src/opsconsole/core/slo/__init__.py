@@ -2,7 +2,8 @@
 
 `model` (the records), `figure` (a number with its formula and inputs), `budget` (remaining
 budget), `burn` (burn rate per window), `tiers` (multi-burn-rate alert tiers as data),
-`exhaustion` (projected time to exhaustion), `assess` (the deploy decision), `batch` (all of
+`exhaustion` (projected time to exhaustion), `assess` (the deploy decision), `burndown` (the
+burn-down line), `batch` (all of
 a refresh's SLOs at once in numpy).
 """
 
