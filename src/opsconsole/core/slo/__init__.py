@@ -3,8 +3,7 @@
 `model` (the records), `figure` (a number with its formula and inputs), `budget` (remaining
 budget), `burn` (burn rate per window), `tiers` (multi-burn-rate alert tiers as data),
 `exhaustion` (projected time to exhaustion), `assess` (the deploy decision), `burndown` (the
-burn-down line), `batch` (all of
-a refresh's SLOs at once in numpy).
+burn-down line), `batch` (all of a refresh's SLOs at once in numpy).
 """
 
 from opsconsole.core.slo.model import (
