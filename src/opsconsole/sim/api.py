@@ -104,8 +104,10 @@ class RestApi:
         hub: Hub,
         publish: Callable[[Outcome], None],
         clock: Callable[[], float] = time.time,
+        features: tuple[str, ...] = FEATURES,
     ) -> None:
         self.world = world
+        self.features = features
         self.operator = Operator(world)
         self.hub = hub
         self.publish = publish
@@ -140,7 +142,7 @@ class RestApi:
 
     async def health(self, request: web.Request) -> web.Response:
         return json_response(
-            HealthBody("ok", API_VERSION, self.clock(), self.hub.log.epoch, FEATURES)
+            HealthBody("ok", API_VERSION, self.clock(), self.hub.log.epoch, self.features)
         )
 
     async def services(self, request: web.Request) -> web.Response:

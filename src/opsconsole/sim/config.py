@@ -20,6 +20,8 @@ class SimConfig:
     # Fallback tests: behave like a proxy in the way that refuses a transport (404 on it).
     offer_websocket: bool = True
     offer_sse: bool = True
+    # A backend of the core contract only: no SLO, deploy or rollback routes, no features.
+    offer_slo: bool = True
     # Added to this backend's clock (every time it stamps): a server whose clock is minutes
     # off, for the console's skew handling.
     clock_offset_s: float = 0.0
@@ -44,5 +46,6 @@ class SimConfig:
             f"services={self.services}, token={hidden if self.token else None}, "
             f"readonly_token={hidden if self.readonly_token else None}, seed={self.seed}, "
             f"replay_capacity={self.replay_capacity}, heartbeat_s={self.heartbeat_s}, "
-            f"offer_websocket={self.offer_websocket}, offer_sse={self.offer_sse})"
+            f"offer_websocket={self.offer_websocket}, offer_sse={self.offer_sse}, "
+            f"offer_slo={self.offer_slo})"
         )

@@ -32,7 +32,7 @@ class PastIncident:
 PAST_INCIDENTS: tuple[PastIncident, ...] = (
     PastIncident("orders", 23.2, 1.5, 0.04, by_deploy=True),
     PastIncident("search", 16.6, 4.0, 0.03),
-    PastIncident("payments", 9.4, 2.0, 0.10),
+    PastIncident("inventory", 9.4, 2.0, 0.10),
 )
 # The version each default service runs at the start; older ones count down from it.
 CURRENT_VERSION: dict[str, int] = {

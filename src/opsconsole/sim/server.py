@@ -17,7 +17,7 @@ import time
 from aiohttp import web
 
 from opsconsole.sim.actions import Outcome
-from opsconsole.sim.api import RestApi
+from opsconsole.sim.api import FEATURES, RestApi
 from opsconsole.sim.config import SimConfig
 from opsconsole.sim.framelog import FrameLog
 from opsconsole.sim.hub import Hub
@@ -74,7 +74,13 @@ class SimServer:
             ],
             client_max_size=MAX_BODY_BYTES,
         )
-        rest = RestApi(self.world, self.hub, self.publish, clock=self.now)
+        rest = RestApi(
+            self.world,
+            self.hub,
+            self.publish,
+            clock=self.now,
+            features=FEATURES if self.config.offer_slo else (),
+        )
         self._stream = StreamApi(
             self.hub,
             lambda seq, resync: self.world.snapshot(self.now(), seq, resync, self._epoch),
@@ -91,7 +97,9 @@ class SimServer:
             ),
         )
         app.add_routes(rest.routes())
-        app.add_routes(SloApi(self.world, rest.operator, self.publish, clock=self.now).routes())
+        if self.config.offer_slo:
+            slo = SloApi(self.world, rest.operator, self.publish, clock=self.now)
+            app.add_routes(slo.routes())
         app.add_routes(self._stream.routes())
         app.add_routes(PrometheusExport(self.world).routes())
         return app
