@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,9 +15,10 @@ import httpx
 from opsconsole.backends.bearer import BearerAuth
 from opsconsole.backends.errors import AuthFailed
 from opsconsole.backends.linkstatus import UP, LinkReporter
+from opsconsole.backends.promslo import SloReader
 from opsconsole.backends.secrets import Secret, redact
 from opsconsole.core.backoff import Backoff
-from opsconsole.core.config import BackendConfig
+from opsconsole.core.config import BackendConfig, SloConfig
 from opsconsole.core.durations import promql_duration
 from opsconsole.core.events import (
     CircuitChanged,
@@ -104,6 +105,8 @@ class PrometheusClient:
             step_s=cfg.step_s,
             queries=dict(cfg.queries),
             history_s=cfg.history_s,
+            slos=cfg.slos,
+            deploys=cfg.deploys,
         )
 
     def __init__(
@@ -120,6 +123,9 @@ class PrometheusClient:
         history_s: float = 900.0,
         clock: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
+        slos: Sequence[SloConfig] = (),
+        deploys: str | None = None,
+        slo_every_s: float | None = None,
     ) -> None:
         parts = urlsplit(url.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -192,6 +198,20 @@ class PrometheusClient:
         self._backoff = Backoff()
         self._credentials_changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._clock_known = asyncio.Event()  # set once the first load synced the clock
+        # SLOs and deploys: their own task and request count, never part of a refresh.
+        self.slo = SloReader(
+            name,
+            slos,
+            service_label,
+            deploys.format(service_label=service_label) if deploys else None,
+            self.step_s,
+            apply,
+            self._slo_instant,
+            self._slo_range,
+            self.data_now,
+            **({} if slo_every_s is None else {"every_s": slo_every_s}),
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -240,12 +260,19 @@ class PrometheusClient:
     async def run(self) -> None:
         """Load history, then refresh every step until cancelled; auth failures wait."""
         watchdog = asyncio.ensure_future(self._watchdog())
+        slos = asyncio.ensure_future(self._slo_loop())
         try:
             await self._loop()
         finally:
-            watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watchdog
+            for task in (watchdog, slos):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _slo_loop(self) -> None:
+        """The SLO reader, once the server's clock is known (its queries are in that time)."""
+        await self._clock_known.wait()
+        await self.slo.run()
 
     async def _loop(self) -> None:
         while True:
@@ -310,6 +337,7 @@ class PrometheusClient:
         await self._probe_lag()
         start, end, step = backfill_range(self.data_now(), self.history_s, self.step_s)
         await self._fetch(self.queries_for(step), start, end, step, BACKFILL_TIMEOUT_S, False)
+        self._clock_known.set()
 
     def _probe_due(self) -> bool:
         if self._lag_probed is None:
@@ -383,6 +411,8 @@ class PrometheusClient:
         _raise_first(results)
 
         problems = [q.error for q in queries if q.error]
+        if self.slo.problems:
+            problems.append(self.slo.problems)
         answers: list[tuple[SignalQuery, Matrix]] = []
         for query, result in zip(runnable, results, strict=False):
             if isinstance(result, PromError):
@@ -470,11 +500,11 @@ class PrometheusClient:
     # ------------------------------------------------------------------ requests
 
     async def _get(
-        self, path: str, params: dict[str, str], timeout_s: float
+        self, path: str, params: dict[str, str], timeout_s: float, in_refresh: bool = True
     ) -> tuple[httpx.Response, float, float]:
         """One HTTP request, counted; auth refusals raise AuthFailed."""
         self.requests_sent += 1
-        self._in_refresh += 1
+        self._in_refresh += in_refresh
         sent = time.monotonic()
         response = await self._http.get(path, params=params, timeout=timeout_s)
         received = time.monotonic()
@@ -491,7 +521,13 @@ class PrometheusClient:
         return promql_duration(max(1.0, timeout_s - 1.0))
 
     async def _range(
-        self, promql: str, start: float, end: float, step: float, timeout_s: float
+        self,
+        promql: str,
+        start: float,
+        end: float,
+        step: float,
+        timeout_s: float,
+        in_refresh: bool = True,
     ) -> Matrix | PromError:
         params = {
             "query": promql,
@@ -500,21 +536,37 @@ class PrometheusClient:
             "step": promql_duration(step),
             "timeout": self._server_timeout(timeout_s),
         }
-        response, _, _ = await self._get("/api/v1/query_range", params, timeout_s)
+        response, _, _ = await self._get("/api/v1/query_range", params, timeout_s, in_refresh)
         result = decode_answer(response.status_code, response.content, "matrix")
         assert isinstance(result, Matrix | PromError)
         return result
 
     async def _instant(
-        self, promql: str, expect: ResultKind, timeout_s: float, at: float | None = None
+        self,
+        promql: str,
+        expect: ResultKind,
+        timeout_s: float,
+        at: float | None = None,
+        in_refresh: bool = True,
     ) -> Vector | Scalar | PromError:
         params = {"query": promql, "timeout": self._server_timeout(timeout_s)}
         if at is not None:
             params["time"] = f"{at:.3f}"
-        response, _, _ = await self._get("/api/v1/query", params, timeout_s)
+        response, _, _ = await self._get("/api/v1/query", params, timeout_s, in_refresh)
         result = decode_answer(response.status_code, response.content, expect)
         assert not isinstance(result, Matrix)
         return result
+
+    async def _slo_instant(self, promql: str, at: float) -> Vector | PromError:
+        # A whole window reads a month of samples: the first load's patience, not a step's.
+        result = await self._instant(promql, "vector", BACKFILL_TIMEOUT_S, at, in_refresh=False)
+        assert not isinstance(result, Scalar)
+        return result
+
+    async def _slo_range(
+        self, promql: str, start: float, end: float, step: float
+    ) -> Matrix | PromError:
+        return await self._range(promql, start, end, step, BACKFILL_TIMEOUT_S, in_refresh=False)
 
     async def _sync_clock(self) -> None:
         """Estimate the server clock from `time()`, to the millisecond, less half the RTT."""
