@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -155,7 +156,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 class Link:
     client: PrometheusClient
     store: Store
-    events: list[StoreEvent] = field(default_factory=list)
+    events: list[StoreEvent]
+    task: asyncio.Task[None]
 
     @property
     def state(self) -> BackendState:
@@ -166,7 +168,9 @@ class Link:
 async def connect() -> AsyncIterator[Callable[..., Link]]:
     links: list[Link] = []
 
-    def make(url: str, services: tuple[str, ...], **kwargs: Any) -> Link:
+    def make(
+        url: str, services: tuple[str, ...], extra: tuple[SloConfig, ...] = (), **kwargs: Any
+    ) -> Link:
         store = Store(capacity=200)
         events: list[StoreEvent] = []
 
@@ -175,11 +179,11 @@ async def connect() -> AsyncIterator[Callable[..., Link]]:
             store.apply(event)
 
         slos = tuple(SloConfig(s, OBJECTIVE, SloWindow.rolling(30), "prom") for s in services)
+        slos += extra
         client = PrometheusClient(
             "prom", url, apply, step_s=1.0, history_s=5.0, slos=slos, slo_every_s=1.0, **kwargs
         )
-        client.start()
-        link = Link(client, store, events)
+        link = Link(client, store, events, client.start())
         links.append(link)
         return link
 
@@ -328,3 +332,28 @@ async def test_deploy_markers_from_a_version_label(
     stack.build.versions["orders"] = "v41"  # a rollback is a deploy of the older version
     await wait_until(lambda: len(deploys()) == 2, timeout=20.0, what="the rollback")
     assert (deploys()[1].version, deploys()[1].prev_version) == ("v41", "v42")
+
+
+async def test_a_broken_slo_query_spoils_only_its_own_slo(
+    stack: Stack, connect: Callable[..., Link]
+) -> None:
+    broken = SloConfig(
+        "api-gateway",
+        OBJECTIVE,
+        SloWindow.rolling(30),
+        "prom",
+        total="sum by ({service_label}) (increase(http_requests_total[{window}])) +",
+    )
+    link = connect(stack.prom.url, ("orders",), extra=(broken,))
+    await wait_until(
+        lambda: (
+            observed(link, "orders", *BURN_WINDOWS, WHOLE) is not None
+            and "api-gateway" in link.state.slos
+            and "refused the SLO 5m (api-gateway) query" in link.state.link.detail
+        ),
+        timeout=30.0,
+        what="orders observed, api-gateway's query refused and said on the link",
+    )
+    assert dict(link.state.slos["api-gateway"].windows) == {}  # no data, never zero
+    assert link.state.link.state.name == "LIVE"  # the signals go on
+    assert not link.task.done()
