@@ -14,6 +14,7 @@ from opsconsole.core.events import (
     AlertChanged,
     CircuitChanged,
     ClusterChanged,
+    DeploysSeen,
     EventOccurred,
     FrameRejected,
     MetricsBatch,
@@ -41,6 +42,7 @@ from opsconsole.core.protocol import (
 )
 from opsconsole.core.sequence import SeqTracker, SeqVerdict
 from opsconsole.core.serverclock import BEHIND_TOLERANCE_S, ServerClock
+from opsconsole.core.slowire import deploy_of_event
 
 
 @dataclass(frozen=True)
@@ -380,6 +382,13 @@ class StreamSession:
                 data=frame.data,
                 seq=frame.seq,
             )
+            deploy = deploy_of_event(frame)
+            if isinstance(deploy, ProtocolError):
+                # The line still reaches the timeline; only the deploy record is dropped.
+                rejected = FrameRejected(b, deploy.kind, deploy.reason)
+                return Feed((EventOccurred(b, event), rejected), rejected=deploy)
+            if deploy is not None:
+                return Feed((EventOccurred(b, event), DeploysSeen(b, (deploy,))))
             return Feed((EventOccurred(b, event),))
         if isinstance(frame, ActionResultFrame):
             return Feed(

@@ -24,6 +24,7 @@ OPSAPI_ACTIONS = frozenset(
         "db.failover",
         "db.read_only",
         "alert.ack",
+        "deploy.rollback",
     }
 )
 

@@ -17,6 +17,7 @@ from opsconsole.backends.errors import AuthFailed, BackendError, LinkDead, Trans
 from opsconsole.backends.linkstatus import UP, LinkReporter
 from opsconsole.backends.opsapi.polling import PollingStream
 from opsconsole.backends.opsapi.rest import OpsApiRest, describe_error
+from opsconsole.backends.opsapi.slopoll import SLO_EVERY_S, SloPoller
 from opsconsole.backends.opsapi.ssestream import SseStream
 from opsconsole.backends.opsapi.timings import DEFAULT_TIMINGS, ClientStats, LinkTimings
 from opsconsole.backends.opsapi.websocket import WebSocketStream
@@ -66,6 +67,7 @@ class OpsApiClient(OpsApiRest):
         history_s: float = 3600.0,
         wall_clock: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
+        slo_every_s: float = SLO_EVERY_S,
     ) -> None:
         super().__init__(
             name,
@@ -109,6 +111,13 @@ class OpsApiClient(OpsApiRest):
         self._closed = False
         self._opened_at: float | None = None
         self._last_quick_resync = -1e9
+        # SLOs and deploys are read beside the stream (if the backend offers them); their
+        # problems are said on the link's detail while it is LIVE, never ending it.
+        self._side_problem = ""
+        self._link_up = asyncio.Event()  # the polls wait for it: no credentials tried twice
+        self.slo_poll = SloPoller(
+            name, self, sink, self._say_side_problem, self._link_up, slo_every_s=slo_every_s
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -117,11 +126,13 @@ class OpsApiClient(OpsApiRest):
             self._task = asyncio.get_running_loop().create_task(
                 self.run(), name=f"link:{self.name}"
             )
+        self.slo_poll.start()
         return self._task
 
     async def aclose(self) -> None:
         """Stop the link and close the HTTP client; safe to call twice."""
         self._closed = True
+        await self.slo_poll.aclose()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -148,10 +159,20 @@ class OpsApiClient(OpsApiRest):
     ) -> None:
         transport = self.transport if state in UP else None
         self._link.set(state, transport, detail, retry_in)
+        if state in UP:
+            self._link_up.set()
+        else:
+            self._link_up.clear()
 
     @property
     def status(self) -> LinkStatus:
         return self._link.status
+
+    def _say_side_problem(self, problem: str | None) -> None:
+        """What went wrong reading SLOs or deploys (None: nothing), on the LIVE link's detail."""
+        self._side_problem = problem or ""
+        if self.status.state is ConnectionState.LIVE:
+            self._set_status(ConnectionState.LIVE, self._side_problem)
 
     def _timeline(self, message: str) -> None:
         self._link.note(message)
@@ -355,7 +376,7 @@ class OpsApiClient(OpsApiRest):
             elif self.status.state is not ConnectionState.LIVE or self.status.transport is not (
                 self.transport
             ):
-                self._set_status(ConnectionState.LIVE, "")
+                self._set_status(ConnectionState.LIVE, self._side_problem)
 
     def _late_data(self) -> str | None:
         """Why the data is stale although frames arrive, or None while it is fresh."""

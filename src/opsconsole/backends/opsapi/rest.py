@@ -32,6 +32,7 @@ from opsconsole.core.protocol import (
     decode_body,
     encode,
 )
+from opsconsole.core.slowire import BudgetBody, DeploysBody, SlosBody
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -178,6 +179,20 @@ class OpsApiRest:
     async def alerts(self) -> AlertsBody:
         return await self.read("/api/v1/alerts", AlertsBody)
 
+    async def slos(self) -> SlosBody:
+        """Every SLO with its request counts per window (backends with feature "slo")."""
+        return await self.read("/api/v1/slo", SlosBody)
+
+    async def budget(self, service: str, start: float, end: float, step: float) -> BudgetBody:
+        """Request counts per step of one service's SLO (cumulate them for a burn-down)."""
+        params = {"start": repr(start), "end": repr(end), "step": repr(step)}
+        return await self.read(f"/api/v1/slo/{_seg(service)}/budget", BudgetBody, params=params)
+
+    async def deploys(self, since: float | None = None) -> DeploysBody:
+        """Deploys at or after `since` (all the backend holds without it), oldest first."""
+        params = None if since is None else {"since": repr(since)}
+        return await self.read("/api/v1/deploys", DeploysBody, params=params)
+
     # ------------------------------------------------------------------ actions
 
     async def post(self, path: str, body: dict[str, Any], idempotency_key: str) -> ActionAccepted:
@@ -213,6 +228,9 @@ class OpsApiRest:
             f"/api/v1/alerts/{_seg(alert_id)}/ack", {"by": by, "comment": comment}, key
         )
 
+    async def rollback(self, service: str, key: str) -> ActionAccepted:
+        return await self.post(f"/api/v1/deploys/{_seg(service)}/rollback", {}, key)
+
     # ------------------------------------------------------------------ intents
 
     async def perform(self, intent: Intent) -> None:
@@ -239,6 +257,9 @@ class OpsApiRest:
         by = intent.args.get("by") or os_user()
         await self.ack(intent.target, by, intent.args.get("comment", ""), intent.key)
 
+    async def _rollback(self, intent: Intent) -> None:
+        await self.rollback(intent.target, intent.key)
+
     _ACTIONS: ClassVar[Mapping[str, Callable[[OpsApiRest, Intent], Awaitable[None]]]] = {
         "breaker.force_open": _breaker,
         "breaker.close": _breaker,
@@ -247,6 +268,7 @@ class OpsApiRest:
         "db.failover": _failover,
         "db.read_only": _read_only,
         "alert.ack": _ack,
+        "deploy.rollback": _rollback,
     }
     performs: ClassVar[frozenset[str]] = frozenset(_ACTIONS)
 
