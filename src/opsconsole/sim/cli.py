@@ -35,6 +35,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-websocket", action="store_true", help="refuse WebSocket upgrades (as some proxies do)"
     )
     p.add_argument("--no-sse", action="store_true", help="refuse the SSE stream as well")
+    p.add_argument(
+        "--no-slo",
+        action="store_true",
+        help="serve the core contract only: no SLOs, deploys or rollback",
+    )
     p.add_argument("--log-level", default="INFO", help="log level on stderr (default INFO)")
     return p.parse_args(argv)
 
@@ -55,6 +60,7 @@ def config_from(args: argparse.Namespace) -> SimConfig:
             seed=args.seed,
             offer_websocket=not args.no_websocket,
             offer_sse=not args.no_sse,
+            offer_slo=not args.no_slo,
         )
     except ValueError as exc:
         raise SystemExit(f"opsconsole-sim: {exc}") from None

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from opsconsole.sim.sampling import TickDraw, Workload
+
 MINUTE_S = 60.0  # simulated seconds per fine bucket
 HOUR_S = 3_600.0
 PER_HOUR = 60  # fine buckets per coarse bucket
@@ -196,3 +198,26 @@ class RequestLedger:
                 times.tolist(), totals.tolist(), bads.tolist(), held.tolist(), strict=True
             )
         ]
+
+
+def count_tick(
+    ledger: RequestLedger,
+    rng: np.random.Generator,
+    now: float,
+    sim_dt: float,
+    w: Workload,
+    draw: TickDraw,
+) -> None:
+    """One tick's requests into the ledger, in simulated volume (`sim_dt` simulated seconds).
+
+    At time scale 1 these are the requests drawn for the golden signals, exactly. A tick at
+    scale s stands for s times as long: its simulated requests are drawn from the same failure
+    chances (the service's own, and its dependencies' timeouts and refusals).
+    """
+    if ledger.time.scale == 1.0:
+        ledger.add(now, draw.counts, draw.failures)
+        return
+    routed = w.p_timeout + w.p_fast_fail
+    fail_p = np.clip(routed + (1.0 - routed - w.p_cached) * w.error_p, 0.0, 1.0)
+    total = rng.poisson(np.maximum(w.rps, 0.0) * sim_dt)
+    ledger.add(now, total, rng.binomial(total, fail_p))

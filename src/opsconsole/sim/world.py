@@ -44,7 +44,7 @@ from opsconsole.sim.config import SimConfig
 from opsconsole.sim.failover import MIB, ClusterChange, FailoverConfig, FailoverManager, Probe
 from opsconsole.sim.frames import breaker_frames, event
 from opsconsole.sim.history import MetricHistory, capacity_for
-from opsconsole.sim.ledger import HOUR_S, RequestLedger, SimTime
+from opsconsole.sim.ledger import HOUR_S, RequestLedger, SimTime, count_tick
 from opsconsole.sim.pastmonth import seed_releases, seed_traffic
 from opsconsole.sim.releases import BAD_VERSION_ERROR_P, Releases, RollbackPlan
 from opsconsole.sim.sampling import ErrorWindow, TickDraw, Workload, draw_tick
@@ -252,7 +252,7 @@ class World:
             p_cached=p_cached * scale,
         )
         draw = draw_tick(self.rng, dt, workload)
-        self._count_requests(now, dt, workload, draw)
+        count_tick(self.ledger, self._ledger_rng, now, dt * self.config.time_scale, workload, draw)
         metrics, changed_alerts = self._record(now, dt, draw, baseline, load)
         frames.append(metrics)
         # Alerts follow the metrics frame they were computed from.
@@ -338,22 +338,6 @@ class World:
         # NaN encodes as null: "no data" on the wire, never 0.
         rows = [[name, now, *row] for name, row in zip(self.names, values.tolist(), strict=True)]
         return MetricsFrame(seq=0, rows=msgspec.Raw(encode(rows))), changed
-
-    def _count_requests(self, now: float, dt: float, w: Workload, draw: TickDraw) -> None:
-        """The tick's requests into the SLO ledger, in simulated volume.
-
-        At time scale 1 these are the requests drawn for the golden signals, exactly. A tick at
-        scale s stands for s times as long: its simulated requests are drawn from the same
-        failure chances (the service's own, and its dependencies' timeouts and refusals).
-        """
-        time_scale = self.config.time_scale
-        if time_scale == 1.0:
-            self.ledger.add(now, draw.counts, draw.failures)
-            return
-        routed = w.p_timeout + w.p_fast_fail
-        fail_p = np.clip(routed + (1.0 - routed - w.p_cached) * w.error_p, 0.0, 1.0)
-        total = self._ledger_rng.poisson(np.maximum(w.rps, 0.0) * dt * time_scale)
-        self.ledger.add(now, total, self._ledger_rng.binomial(total, fail_p))
 
     def _primary_reachable(self) -> bool:
         primary = self.cluster.primary
