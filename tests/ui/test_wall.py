@@ -28,6 +28,7 @@ from opsconsole.ui.wall import (
     PAGES,
     REFUSAL,
     BreakersBoard,
+    BudgetsBoard,
     ClustersBoard,
     ReadOnlyGuard,
     ServicesBoard,
@@ -464,3 +465,91 @@ def test_an_insecure_backend_is_named_in_the_wall_header(tmp_path, qtbot, walls)
     header.mark_dirty()
     header.refresh(time.monotonic())
     assert header.insecure.isVisible() and header.insecure.text() == "INSECURE: prom"
+
+
+def budget_obs(service: str, left: float, burn_1h: float, burn_5m: float = 0.0):
+    """A 99.9 % / rolling 30 d SLO with `left` of its budget and these burns (100 000 requests
+    an hour, 10 000 in 5 minutes, ten million in the window)."""
+    from opsconsole.core.slo import Counts, Slo, SloObservation, SloWindow
+
+    def counts(burn: float, total: float) -> Counts:
+        return Counts(total - burn * 0.001 * total, total)
+
+    windows = {
+        "window": counts(1.0 - left, 10_000_000.0),
+        "1h": counts(burn_1h, 100_000.0),
+        "5m": counts(burn_5m, 10_000.0),
+    }
+    return SloObservation(Slo(service, 0.999, SloWindow.rolling(30)), time.time(), windows)
+
+
+def test_the_error_budgets_page_colours_by_exhaustion_and_holds_on_a_page_burn(
+    tmp_path, qloop, qtbot, walls
+) -> None:
+    from opsconsole.core.events import ConnectionChanged, SlosObserved
+    from opsconsole.core.health import Health
+    from opsconsole.core.models import LinkStatus
+
+    console = make_console(tmp_path, "http://127.0.0.1:9", qtbot)  # never started
+    store = console.ctx.store
+    store.apply(ConnectionChanged("sim", LinkStatus(ConnectionState.LIVE)))
+    calm = budget_obs("search", left=0.92, burn_1h=0.4)
+    store.apply(
+        SlosObserved(
+            "sim",
+            (
+                calm,
+                budget_obs("payments", left=0.3, burn_1h=1.5),  # 0.3 × 30 d ÷ 1.5 = 6 d
+                budget_obs("orders", left=0.8, burn_1h=20.0, burn_5m=24.0),  # page 1h/5m
+                budget_obs("users", left=-0.12, burn_1h=0.2),  # overspent
+            ),
+        )
+    )
+    wall = WallMode(console.window, screen=last_screen(), rotate_s=0.2, lock=True)
+    walls.append(wall)
+
+    async def scenario() -> None:
+        wall.enter()
+        wall.show_page("budgets")
+        board = wall.page_widget("budgets")
+        assert isinstance(board, BudgetsBoard)
+        await wait_until(lambda: len(board.tiles) == 4, 5, "four budget tiles")
+        tiles = {t.key: t for t in board.tiles}
+        # Critical first (least left first among them), then warning, then the calm one.
+        assert [t.key for t in board.tiles] == [
+            "sim/users",
+            "sim/orders",
+            "sim/payments",
+            "sim/search",
+        ]
+        orders = tiles["sim/orders"]
+        assert orders.health is Health.CRITICAL and orders.word == "80 %"
+        assert orders.lines[:2] == ("runs out in 1 d 04 h", "burn 1 h 20× · PAGING")
+        assert orders.lines[2] == "99.9 % over rolling 30 d"
+        assert tiles["sim/users"].word == "−12 %"
+        assert tiles["sim/users"].lines[0] == "overspent by 12 %"
+        assert tiles["sim/users"].health is Health.CRITICAL
+        payments = tiles["sim/payments"]
+        assert payments.health is Health.WARNING and payments.lines[0] == "runs out in 6 d 00 h"
+        search = tiles["sim/search"]
+        assert search.health is Health.HEALTHY and search.lines[0] == "lasts the window"
+
+        # The page burn holds the rotation like any critical page, and the header says why.
+        ticks = wall.rotation_ticks
+        await wait_until(lambda: wall.rotation_ticks >= ticks + 3, 5, "three intervals")
+        assert wall.current_page == "budgets"
+        assert wall.hold_reason == "orders error budget — page 1h/5m burning 20×"
+        assert wall.view is not None
+        await wait_until(
+            lambda: "HOLD — orders error budget" in wall.view.header.status_text, 5, "hold shown"
+        )
+        await save(wall, "budgets")
+
+        # The burn stops: no longer an alarm (the hold itself keeps its 5 s grace).
+        store.apply(SlosObserved("sim", (calm, budget_obs("orders", 0.8, 0.3, 0.2))))
+        assert wall.page_alarm("budgets") is None
+        await wait_until(
+            lambda: board.tile("sim/orders").health is Health.HEALTHY, 5, "orders calm"
+        )
+
+    qloop.run(scenario(), timeout=30)

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
 from opsconsole.core.health import Health, Verdict, service_health, settled
 from opsconsole.core.models import ConnectionState, Service, Thresholds
 from opsconsole.core.rows.services import SORT_RANK
+from opsconsole.core.slo.budget import BudgetStatus, observed_budget
+from opsconsole.core.slo.burn import DEFAULT_MIN_REQUESTS, Burn, burn_rates
+from opsconsole.core.slo.exhaustion import Exhaustion, exhaustion, soonest
+from opsconsole.core.slo.model import DAY_S, SloObservation
+from opsconsole.core.slo.tiers import WORKBOOK_TIERS, BurnTier, TierVerdict, evaluate_tiers
+from opsconsole.core.slo.tiers import worst_firing as worst_firing_tier
 from opsconsole.core.store import BackendState, Store
 from opsconsole.core.words import age_text
 
@@ -98,6 +106,91 @@ def alerts_alarm(store: Store) -> str | None:
         if alert.state == "firing" and alert.severity == "page"
     ]
     return _more(reasons)
+
+
+# A budget projected to run out sooner than this is critical on the wall: nobody can wait for
+# the next planning meeting, and a day is the time a fix (or a rollback) needs to land.
+BUDGET_CRITICAL_WITHIN_S = DAY_S
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetVerdict:
+    """An SLO judged for the wall: its colour by projected exhaustion, and the figures shown.
+
+    CRITICAL: a page tier fires, the budget is used up or overspent, or it is projected to
+    run out within BUDGET_CRITICAL_WITHIN_S (before the window renews it); WARNING: a ticket
+    tier fires, or it is projected to run out later but still before the window ends;
+    HEALTHY: it lasts the window at the current 1 h and 6 h burns; UNKNOWN: no counts for the
+    window, or neither burn can be judged (too little traffic).
+    """
+
+    obs: SloObservation
+    level: Health
+    budget: BudgetStatus
+    burn_1h: Burn
+    runs_out: Exhaustion | None  # the sooner of the 1 h and 6 h projections
+    firing: TierVerdict | None  # the most urgent firing tier
+    words: str  # why it has its colour, for the hold line and the tile
+
+    @property
+    def paging(self) -> bool:
+        return self.firing is not None and self.firing.tier.severity == "page"
+
+
+def exhaustion_words(runs_out: Exhaustion | None) -> str:
+    """ "runs out in 3 d 04 h", "used up", "lasts the window", "not projected"."""
+    if runs_out is None or runs_out.seconds is None:
+        return "not projected"
+    if runs_out.seconds <= 0:
+        return "used up"
+    if not runs_out.before_end:
+        return "lasts the window"
+    return f"runs out {runs_out.figure.text}"
+
+
+def budget_verdict(
+    obs: SloObservation,
+    tiers: tuple[BurnTier, ...] = WORKBOOK_TIERS,
+    min_requests: float = DEFAULT_MIN_REQUESTS,
+    tz: tzinfo = UTC,
+) -> BudgetVerdict:
+    """The wall's judgement of one SLO (see BudgetVerdict for the colours)."""
+    status = observed_budget(obs, tz)
+    burns = burn_rates(obs, min_requests)
+    runs_out = soonest(exhaustion(obs, min_requests, status, tz))
+    firing = worst_firing_tier(evaluate_tiers(obs, tiers, min_requests))
+    fraction = status.fraction
+    seconds = None if runs_out is None else runs_out.seconds
+    if firing is not None and firing.tier.severity == "page":
+        level = Health.CRITICAL
+        words = f"{firing.tier.name} burning {burns[firing.tier.long_window].figure.text}"
+    elif fraction is not None and fraction <= 0:
+        level, words = Health.CRITICAL, status.words
+    elif runs_out is not None and runs_out.before_end and seconds is not None:
+        within_day = seconds < BUDGET_CRITICAL_WITHIN_S
+        level = Health.CRITICAL if within_day else Health.WARNING
+        words = exhaustion_words(runs_out)
+    elif firing is not None:
+        level = Health.WARNING
+        words = f"{firing.tier.name} burning {burns[firing.tier.long_window].figure.text}"
+    elif fraction is None or seconds is None:
+        level, words = Health.UNKNOWN, "no data" if fraction is None else "too little traffic"
+    else:
+        level, words = Health.HEALTHY, exhaustion_words(runs_out)
+    return BudgetVerdict(obs, level, status, burns["1h"], runs_out, firing, words)
+
+
+def budgets_alarm(store: Store) -> str | None:
+    """ "orders error budget — page 1h/5m burning 16×" for SLOs whose page tier fires on live
+    backends (a critical burn), else None; used-up budgets alone do not hold the wall."""
+    found: list[tuple[float, str]] = []
+    for _, state in _live(store):
+        for service in sorted(state.slos):
+            verdict = budget_verdict(state.slos[service])
+            if verdict.paging:
+                rate = verdict.burn_1h.rate or 0.0
+                found.append((-rate, f"{service} error budget — {verdict.words}"))
+    return _more([text for _, text in sorted(found)])
 
 
 def pressure(latest: Mapping[str, float], thresholds: Thresholds) -> float:

@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 
 from opsconsole.core.alarms import (
+    BUDGET_CRITICAL_WITHIN_S,
     alerts_alarm,
     breakers_alarm,
+    budget_verdict,
+    budgets_alarm,
     clusters_alarm,
     link_words,
     pressure,
@@ -17,7 +20,7 @@ from opsconsole.core.alarms import (
     services_alarm,
     worst_service,
 )
-from opsconsole.core.events import ConnectionChanged, MetricsBatch, SnapshotLoaded
+from opsconsole.core.events import ConnectionChanged, MetricsBatch, SlosObserved, SnapshotLoaded
 from opsconsole.core.health import Health
 from opsconsole.core.models import (
     METRIC_FIELDS,
@@ -29,6 +32,8 @@ from opsconsole.core.models import (
     Service,
     Thresholds,
 )
+from opsconsole.core.slo import Counts, Slo, SloObservation, SloWindow
+from opsconsole.core.slo.budget import remaining_fraction
 from opsconsole.core.store import Store
 
 TS = 1_700_000_000.0
@@ -316,3 +321,101 @@ def test_link_words_name_the_first_link_down(store: Store, clock: FakeClock) -> 
     assert link_words(store) == ("STALE · data 12 s old", Health.UNKNOWN)
     link(store, ConnectionState.RECONNECTING, "east")
     assert link_words(store) == ("RECONNECTING · data 12 s old", Health.UNKNOWN)
+
+
+# ------------------------------------------------------------------ error budgets
+
+DAY = 86_400.0
+MONTH = 30 * DAY
+
+
+def slo_obs(
+    service: str,
+    *,
+    left: float | None = 0.9,
+    burns: dict[str, float] | None = None,
+    requests: float = 100_000.0,
+) -> SloObservation:
+    """A 99.9 % / rolling 30 d SLO with `left` of its budget and the given burn per window
+    (each window `requests` requests; the whole window ten million)."""
+    budget = 0.001
+    windows: dict[str, Counts] = {}
+    if left is not None:
+        total = 10_000_000.0
+        bad = (1.0 - left) * budget * total
+        windows["window"] = Counts(total - bad, total)
+    for window, burn in (burns or {}).items():
+        bad = burn * budget * requests
+        windows[window] = Counts(requests - bad, requests)
+    return SloObservation(Slo(service, 0.999, SloWindow.rolling(30)), TS, windows)
+
+
+def observe(store: Store, *observations: SloObservation, backend: str = "sim") -> None:
+    store.apply(SlosObserved(backend, tuple(observations)))
+
+
+def test_a_page_tier_firing_is_a_critical_burn_that_holds_the_wall(store: Store) -> None:
+    snapshot(store)
+    link(store, ConnectionState.LIVE)
+    # 20× on both the hour and the last 5 minutes: the workbook's first page tier (14.4).
+    observe(
+        store,
+        slo_obs("orders", burns={"5m": 20.0, "1h": 20.0, "6h": 3.0}),
+        slo_obs("search", burns={"5m": 0.5, "1h": 0.5, "6h": 0.5}),
+    )
+    verdict = budget_verdict(store.backend("sim").slos["orders"])
+    assert verdict.level is Health.CRITICAL and verdict.paging
+    assert verdict.firing is not None and verdict.firing.tier.name == "page 1h/5m"
+    assert budgets_alarm(store) == "orders error budget — page 1h/5m burning 20×"
+    # Stale data proves nothing, here as on every other page.
+    link(store, ConnectionState.STALE)
+    assert budgets_alarm(store) is None
+
+
+def test_tiles_are_coloured_by_when_the_budget_runs_out(store: Store) -> None:
+    snapshot(store)
+    link(store, ConnectionState.LIVE)
+    cases = {
+        # 90 % left at 2×: 0.9 × 30 d ÷ 2 = 13.5 d, before the window ends: warning.
+        "warn": (slo_obs("warn", burns={"1h": 2.0}), Health.WARNING, 0.9 * MONTH / 2.0),
+        # 5 % left at 2×: 0.05 × 30 d ÷ 2 = 18 h, within a day: critical (no tier pages).
+        "soon": (slo_obs("soon", left=0.05, burns={"1h": 2.0}), Health.CRITICAL, 0.75 * DAY),
+        # 90 % left at 0.5×: 54 d, after the window: it lasts.
+        "calm": (slo_obs("calm", burns={"1h": 0.5}), Health.HEALTHY, 0.9 * MONTH / 0.5),
+    }
+    observe(store, *(obs for obs, _, _ in cases.values()))
+    for name, (obs, level, seconds) in cases.items():
+        verdict = budget_verdict(obs)
+        assert verdict.level is level, name
+        assert verdict.runs_out is not None and verdict.runs_out.window == "1h"
+        assert verdict.runs_out.seconds == pytest.approx(seconds), name
+        assert not verdict.paging
+    assert budget_verdict(cases["soon"][0]).runs_out.seconds < BUDGET_CRITICAL_WITHIN_S  # type: ignore[union-attr]
+    assert budget_verdict(cases["warn"][0]).words.startswith("runs out in 13 d")
+    assert budget_verdict(cases["calm"][0]).words == "lasts the window"
+    assert budgets_alarm(store) is None  # running out is a colour; only a page tier holds
+
+
+def test_the_sooner_of_the_1h_and_6h_projections_counts(store: Store) -> None:
+    # The hour is calm, the six hours burned at 4×: 0.9 × 30 d ÷ 4 = 6.75 d.
+    verdict = budget_verdict(slo_obs("orders", burns={"1h": 0.2, "6h": 4.0}))
+    assert verdict.runs_out is not None and verdict.runs_out.window == "6h"
+    assert verdict.runs_out.seconds == pytest.approx(6.75 * DAY)
+    assert verdict.level is Health.WARNING
+
+
+def test_used_up_overspent_and_unknown_budgets(store: Store) -> None:
+    used = budget_verdict(slo_obs("a", left=0.0, burns={"1h": 0.0}))
+    assert used.budget.fraction == 0.0 and used.level is Health.CRITICAL
+    assert used.words == "used up"
+    over = budget_verdict(slo_obs("b", left=-0.12))
+    assert over.level is Health.CRITICAL and over.words == "overspent by 12 %"
+    # The tile reads the same remaining budget as the maths from counts.
+    counts = over.obs.counts("window")
+    assert counts is not None
+    assert over.budget.fraction == pytest.approx(
+        remaining_fraction(counts.bad, counts.total, 0.001)
+    )
+    assert budget_verdict(slo_obs("c", left=None, burns={"1h": 1.0})).level is Health.UNKNOWN
+    quiet = budget_verdict(slo_obs("d", burns={"1h": 1.0}, requests=20.0))
+    assert quiet.level is Health.UNKNOWN and quiet.words == "too little traffic"

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from opsconsole.core.alarms import (
     alerts_alarm,
     breakers_alarm,
+    budgets_alarm,
     clusters_alarm,
     service_alarm,
     services_alarm,
@@ -101,6 +102,7 @@ class WallMode(QObject):
             "breakers": lambda: breakers_alarm(self.ctx.store),
             "clusters": lambda: clusters_alarm(self.ctx.store),
             "alerts": lambda: alerts_alarm(self.ctx.store),
+            "budgets": lambda: budgets_alarm(self.ctx.store),
         }
         closed = getattr(window, "closed", None)
         if closed is not None:
