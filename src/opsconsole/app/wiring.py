@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from opsconsole.app.actions import ActionResult, ActionRunner, register_action_commands
+from opsconsole.app.assessing import register_assess
 from opsconsole.app.backends import BackendClient
 from opsconsole.backends.errors import BackendError
 from opsconsole.backends.opsapi import OpsApiClient
@@ -140,6 +141,7 @@ def build_console(
         ctx.store, clients, audit, window.confirm, report, outcome_timeout_s=outcome_timeout_s
     )
     register_action_commands(ctx.commands, runner)
+    register_assess(ctx, window, timeline, window.timeline_entry_added)
     if ctx.demo:
         _register_demo_commands(ctx, clients, window)
     walls = WallSwitch(window, runner)
@@ -225,6 +227,7 @@ SCENARIOS = (
     "error_burst",
     "dependency_outage",
     "traffic_surge",
+    "bad_deploy",
     "recover",
 )
 
@@ -270,6 +273,6 @@ def _register_demo_commands(
                 run,
                 mutating=True,
                 description="primary_down, latency_spike, error_burst, dependency_outage, "
-                "traffic_surge, recover",
+                "traffic_surge, bad_deploy, recover",
             )
         )

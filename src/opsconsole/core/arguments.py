@@ -21,10 +21,11 @@ class Arg(enum.Enum):
     TARGET = "target"
     DURATION = "duration"
     SILENCE = "silence"
+    SERVICE = "service"
 
 
 #: Argument slots that name something held by one backend: they also fix `backend=`.
-BACKEND_HELD = frozenset({Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT, Arg.SILENCE})
+BACKEND_HELD = frozenset({Arg.CLUSTER, Arg.CIRCUIT, Arg.ALERT, Arg.SILENCE, Arg.SERVICE})
 
 #: How an argument is named in messages ("failover needs a member …").
 ARG_WORDS: dict[Arg, str] = {
@@ -41,6 +42,7 @@ ARG_WORDS: dict[Arg, str] = {
     Arg.TARGET: "a target",
     Arg.DURATION: "a duration (e.g. 2h)",
     Arg.SILENCE: "a silence id",
+    Arg.SERVICE: "a service",
 }
 
 #: How an argument is written in a usage line ("failover CLUSTER MEMBER").
@@ -58,6 +60,7 @@ PLACEHOLDERS: dict[Arg, str] = {
     Arg.TARGET: "TARGET",
     Arg.DURATION: "DURATION",
     Arg.SILENCE: "SILENCE_ID",
+    Arg.SERVICE: "SERVICE",
 }
 
 #: The handler keyword of an argument, where it differs from the slot's own name.

@@ -14,6 +14,7 @@ from opsconsole.core.actions import (
     kinds_words,
     utc_clock,
 )
+from opsconsole.core.actions.deploys import version_words
 from opsconsole.core.arguments import BACKEND_HELD, DURATIONS, Arg, kwarg
 from opsconsole.core.cmdline import COMMAND_ARGS, SCENARIOS
 from opsconsole.core.commands import Command, DangerTier
@@ -32,7 +33,12 @@ FREE_TEXT = frozenset({Arg.COMMENT, Arg.TARGET, Arg.LAYOUT, Arg.DURATION})
 #: operator typed their name, never as the best guess for an empty or unrelated query.
 NOT_BY_DEFAULT = frozenset({"app.quit", "layout.reset"})
 #: How the things a held argument names are called when there are none ("no circuits …").
-_HELD_WORDS = {Arg.CLUSTER: "database clusters", Arg.CIRCUIT: "circuits", Arg.SILENCE: "silences"}
+_HELD_WORDS = {
+    Arg.CLUSTER: "database clusters",
+    Arg.CIRCUIT: "circuits",
+    Arg.SILENCE: "silences",
+    Arg.SERVICE: "services",
+}
 
 
 class _Default:
@@ -138,6 +144,7 @@ def holds(state: BackendState, arg: Arg) -> bool:
             Arg.CIRCUIT: state.circuits,
             Arg.ALERT: state.alerts,
             Arg.SILENCE: state.silences,
+            Arg.SERVICE: state.services,
         }[arg]
     )
 
@@ -238,6 +245,17 @@ def argument_choices(
                 **asked.verdict({"silence": s.id}, final=Arg.SILENCE),
             )
             for s in silences
+        ]
+    if arg is Arg.SERVICE:
+        state = asked.backend()
+        return [
+            Choice(
+                name,
+                name,
+                version_words(state, name),
+                **asked.verdict({"service": name}, final=Arg.SERVICE),
+            )
+            for name in sorted(state.services)
         ]
     if arg is Arg.DURATION:
         return [Choice(d, d, "or type another, e.g. 90m") for d in DURATIONS]

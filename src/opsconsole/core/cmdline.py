@@ -50,6 +50,7 @@ OTHER_ARGS: dict[str, tuple[Arg, ...]] = {
     "layout.load": (Arg.LAYOUT,),
     "demo.scenario": (Arg.SCENARIO, Arg.TARGET),
     "backend.credentials": (Arg.BACKEND,),
+    "slo.assess": (Arg.SERVICE,),
 }
 
 
@@ -98,6 +99,7 @@ OTHER_VERBS: tuple[Verb, ...] = (
     Verb("wall", "view.wall", (), "wall"),
     Verb("scenario", "demo.scenario", (Arg.SCENARIO, Arg.TARGET), "scenario NAME [TARGET]", 1),
     Verb("credentials", "backend.credentials", (Arg.BACKEND,), "credentials [BACKEND]", 1),
+    Verb("assess", "slo.assess", (Arg.SERVICE,), "assess SERVICE"),
     Verb("quit", "app.quit", (), "quit"),
 )
 #: Other spellings an operator types out of habit (vim's `:q`); actions declare their own.
@@ -177,6 +179,7 @@ _KIND_WORDS = {
     Arg.CIRCUIT: ("circuit", "circuit breakers"),
     Arg.ALERT: ("alert", "alerts"),
     Arg.SILENCE: ("silence", "silences"),
+    Arg.SERVICE: ("service", "services"),
 }
 
 
@@ -215,6 +218,8 @@ def _pool(names: Names, arg: Arg) -> dict[str, tuple[str, ...]]:
             out[backend] = b.alerts
         elif arg is Arg.SILENCE:
             out[backend] = b.silences
+        elif arg is Arg.SERVICE:
+            out[backend] = b.services
     return out
 
 

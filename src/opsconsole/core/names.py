@@ -15,6 +15,7 @@ SCENARIOS: tuple[str, ...] = (
     "error_burst",
     "dependency_outage",
     "traffic_surge",
+    "bad_deploy",
     "recover",
 )
 

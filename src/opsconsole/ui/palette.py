@@ -52,6 +52,7 @@ ARG_PROMPTS = {
     Arg.TARGET: "target (optional)",
     Arg.DURATION: "duration (pick, or type one such as 90m)",
     Arg.SILENCE: "silence",
+    Arg.SERVICE: "service",
 }
 COMMAND_HINT = "type to search commands — Enter runs, Esc closes"
 #: One line of the palette (built in core, `core.choices`).
