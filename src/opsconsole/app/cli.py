@@ -45,7 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Operations console for SREs and NOC staff.",
         epilog="other commands: 'opsconsole audit verify|show' (the audit log: check it, "
         "list it for a post-mortem; see 'opsconsole audit show --help'), "
-        "'opsconsole auth set|delete|status' (backend tokens)",
+        "'opsconsole auth set|delete|status' (backend tokens), "
+        "'opsconsole slo report' (a Markdown error budget report)",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--demo", action="store_true", help="run against the built-in backend")
@@ -138,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_logging(False)
         return auth_main(argv[1:])
+    if argv[:1] == ["slo"]:
+        from opsconsole.app.sloreport import slo_main
+
+        configure_logging(False)
+        return slo_main(argv[1:])
     args = parse_args(argv)
     if args.screenshot and not args.self_test:
         print("opsconsole: --screenshot needs --self-test", file=sys.stderr)
