@@ -94,7 +94,7 @@ def _rollback_sentence(intent: Intent) -> str:
 
 ROLLBACK = ActionDeclaration(
     "deploy.rollback",
-    "Roll back a service's latest deploy",
+    "Deploy: roll back a service to its previous version",
     DangerTier.CONFIRM,
     "roll back",
     "The service returns to the version it ran before its latest deploy.",
