@@ -18,6 +18,7 @@ from opsconsole.ui.layout import LayoutStore
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.panels.alerts import AlertsPanel
 from opsconsole.ui.panels.breakers import BreakersPanel
+from opsconsole.ui.panels.budgets import BudgetsPanel
 from opsconsole.ui.panels.clusters import ClustersPanel
 from opsconsole.ui.panels.health import ConsoleHealthPanel
 from opsconsole.ui.panels.services import ServicesPanel
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.breakers = BreakersPanel(ctx)
         self.clusters = ClustersPanel(ctx)
         self.alerts = AlertsPanel(ctx)
+        self.budgets = BudgetsPanel(ctx)
         # Without a durable store (tests, self-test) the timeline lives in memory.
         self.timeline_store = timeline if timeline is not None else TimelineStore(None)
         self.timeline = TimelinePanel(ctx, self.timeline_store)
@@ -91,6 +93,7 @@ class MainWindow(QMainWindow):
             self.alerts,
             self.timeline,
             self.health,
+            self.budgets,
         ]
         self.docks: dict[str, QDockWidget] = {}
         for panel in self.panels:
@@ -133,7 +136,8 @@ class MainWindow(QMainWindow):
         """Services, clusters and the timeline left; alerts, charts and breakers right.
 
         Alerts are never behind a tab: they sit on top of the right column, where a page
-        is seen at once. Only the console's own health shares a tab (with the timeline).
+        is seen at once. Only the console's own health (with the timeline) and the error
+        budgets (with the charts) share a tab.
         """
         area = Qt.DockWidgetArea
         d = self.docks
@@ -147,6 +151,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["timeline"], d["console_health"])
         self.splitDockWidget(d["alerts"], d["golden_signals"], Qt.Orientation.Vertical)
         self.splitDockWidget(d["golden_signals"], d["breakers"], Qt.Orientation.Vertical)
+        # Error budgets share the charts' room (wide, tall enough for the burn-down); the
+        # charts stay in front.
+        self.tabifyDockWidget(d["golden_signals"], d["budgets"])
+        d["golden_signals"].raise_()
         d["timeline"].raise_()
         self._sizes_pending = True
 

@@ -74,7 +74,7 @@ def test_worst_remaining_first_with_percent_absolute_and_formulas() -> None:
     ]
     by = {r.service: r for r in rows}
     orders = by["orders"]
-    assert orders.texts["objective"] == "99.9 %"
+    assert orders.texts["objective"] == "99.9 % · 30 d"
     assert orders.texts["window"] == "rolling 30 d"
     assert orders.texts["remaining"] == "10 %"
     assert orders.health["remaining"] is Health.WARNING
@@ -90,7 +90,7 @@ def test_worst_remaining_first_with_percent_absolute_and_formulas() -> None:
     assert orders.texts["tier"] == "ok"
     # 10 % × 30 d ÷ 0.5 = 6 d (a hair under in floats; spans are cut, not rounded), before
     # the rolling window's 30 d.
-    assert orders.texts["exhaustion"] == "in 5 d 23 h, before end"
+    assert orders.texts["exhaustion"] == "5 d 23 h · before end"
     assert orders.health["exhaustion"] is Health.WARNING
     assert "remaining × window length ÷ burn rate" in orders.tooltips["exhaustion"]
     assert by["api"].texts["exhaustion"] == "never at this rate"
@@ -118,7 +118,7 @@ def test_a_page_burn_colours_both_burns_and_names_the_firing_tier() -> None:
     assert row.health["tier"] is Health.CRITICAL
     assert "page 6h/30m: firing" in row.tooltips["tier"]
     # 86 % left × 30 d ÷ 20 ≈ 1.3 d: before the end, more than a day away.
-    assert row.texts["exhaustion"].endswith("before end")
+    assert row.texts["exhaustion"].endswith("· before end")
 
     # A ticket-level burn (3.5): the ticket tier 1d/2h fires, the pages do not.
     store = live_store(observation("orders", 0.0035, 10_000))
@@ -141,7 +141,8 @@ def test_calendar_month_is_said_as_such() -> None:
     store = live_store(observation("payments", 0.0, 0, window=SloWindow.calendar_month()))
     row = rows_by_service(store)["payments"]
     assert row.texts["window"] == "calendar month"
-    assert "1st of each month" in row.tooltips["window"]
+    assert row.texts["objective"] == "99.9 % · 1 month"
+    assert "1st of each month" in row.tooltips["objective"]
 
 
 def test_time_since_the_last_deploy_and_stale_backends() -> None:

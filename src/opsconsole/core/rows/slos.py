@@ -14,7 +14,7 @@ from opsconsole.core.slo.budget import BudgetStatus, observed_budget
 from opsconsole.core.slo.burn import DEFAULT_MIN_REQUESTS, Burn, BurnState, burn_rates
 from opsconsole.core.slo.exhaustion import Exhaustion, exhaustion, soonest
 from opsconsole.core.slo.figure import count_text, percent_text
-from opsconsole.core.slo.model import Deploy, SloObservation, WindowKind
+from opsconsole.core.slo.model import Deploy, SloObservation, SloWindow, WindowKind
 from opsconsole.core.slo.tiers import (
     SEVERITIES,
     WORKBOOK_TIERS,
@@ -51,37 +51,38 @@ class Column:
 BACKEND_COLUMN = Column("backend", "Backend", "Which backend reports this SLO")
 COLUMNS: tuple[Column, ...] = (
     Column("service", "Service", "The service the objective is for"),
-    Column("objective", "Objective", "Share of requests that must succeed", True, "99.999 %"),
     Column(
-        "window",
-        "Window",
-        "Rolling N days, or the calendar month (renewed on the 1st): not the same thing",
+        "objective",
+        "Objective",
+        "Share of requests that must succeed, over a rolling span of days or the calendar "
+        'month (renewed on the 1st): "30 d" and "1 month" are not the same thing',
+        True,
+        "99.999 % · 1 month",
     ),
     Column(
         "remaining",
         "Left",
         "Error budget left in the window (negative: overspent)",
         True,
-        "−100.0 % overspent",
+        "−100 % overspent",
     ),
     Column(
         "allowed",
         "Failures left · outage",
         "Failed requests still allowed, and the minutes of full outage that equals",
         True,
-        "−8 888 888 · −888.8 min",
+        "−888 888 · 888.8 min",
     ),
-    Column("burn_1h", "Burn 1 h", "Error ratio of the last hour ÷ budget", True, "888.8× page"),
-    Column("burn_6h", "Burn 6 h", "Error ratio of the last 6 hours ÷ budget", True, "888.8× page"),
+    Column("burn_1h", "Burn 1 h", "Error ratio of the last hour ÷ budget", True, "88.8× ticket"),
+    Column("burn_6h", "Burn 6 h", "Error ratio of the last 6 hours ÷ budget", True, "88.8× ticket"),
     Column("tier", "Tier", "The most urgent multi-window burn tier that fires"),
+    Column("deploy", "Deploy", "Time since the service's last deploy"),
     Column(
         "exhaustion",
         "Runs out",
-        "When the budget is gone at the current 1 h or 6 h burn, whichever is sooner",
-        True,
-        "in 88 d 88 h, before end",
+        "When the budget is gone at the current 1 h or 6 h burn, whichever is sooner, and "
+        "whether that comes before the window ends",
     ),
-    Column("deploy", "Deploy", "Time since the service's last deploy"),
 )
 
 
@@ -195,8 +196,13 @@ def exhaustion_cell(projections: tuple[Exhaustion, ...]) -> tuple[str, str, Heal
         return first.figure.text, tip, Health.HEALTHY
     if first.before_end:
         health = Health.CRITICAL if seconds < SOON_S else Health.WARNING
-        return f"{first.figure.text}, before end", tip, health
-    return f"{first.figure.text}, after end", tip, Health.HEALTHY
+        return f"{_span(first)} · before end", tip, health
+    return f"{_span(first)} · after end", tip, Health.HEALTHY
+
+
+def _span(projection: Exhaustion) -> str:
+    text = projection.figure.text
+    return text.removeprefix("in ")
 
 
 def remaining_cell(budget: BudgetStatus) -> tuple[str, str, Health]:
@@ -233,7 +239,12 @@ def objective_cell(figures: SloFigures) -> tuple[str, str]:
         f" window; error budget = 1 − objective = {percent_text(slo.budget, 3)}\n"
         f"{budget.explanation}"
     )
-    return percent_text(slo.objective, 3), tip
+    return f"{percent_text(slo.objective, 3)} · {window_short(slo.window)}", tip
+
+
+def window_short(window: SloWindow) -> str:
+    """ "30 d" (rolling) or "1 month" (calendar): the list's words for the window."""
+    return "1 month" if window.kind is WindowKind.CALENDAR_MONTH else f"{window.days} d"
 
 
 def deploy_cell(deploy: Deploy | None, server_now: float) -> tuple[str, str]:
@@ -276,6 +287,7 @@ def build_row(
         figures.projections
     )
     texts["deploy"], tips["deploy"] = deploy_cell(last_deploy, server_now)
+    tips["objective"] += f"\nwindow: {obs.slo.window.words}, {tips['window']}"
     tips["service"] = f"{obs.service}: {figures.budget.words} ({obs.slo.window.words})"
     if stale:
         # The last figures stay (greyed); the tier column says how old they are.

@@ -1,0 +1,252 @@
+"""Error budgets: one row per SLO, worst remaining budget first, and the selected SLO's detail."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtGui import QColor, QFontMetrics
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from opsconsole.core.health import Health
+from opsconsole.core.rows.slodetail import (
+    burn_down_from_points,
+    burn_down_from_windows,
+    deploy_markers,
+    incident_markers,
+    tier_rows,
+)
+from opsconsole.core.rows.slos import BACKEND_COLUMN, COLUMNS, Key, SloRow, SloRowBuilder
+from opsconsole.ui import theme
+from opsconsole.ui.context import UiContext
+from opsconsole.ui.filterbar import FilterBar
+from opsconsole.ui.keyedtable import KeyedTableMixin
+from opsconsole.ui.panel import Panel
+from opsconsole.ui.panels.burndown import BudgetDetail
+from opsconsole.ui.tablemodel import Index, KeyedRowModel, align
+
+FONT_POINTS = 10
+CELL_PADDING = 4
+# Deploy ages are shown in whole units ("2 h ago"): a refresh every few seconds keeps them.
+TICK_S = 5.0
+
+FILTER_ROLE = Qt.ItemDataRole.UserRole + 2  # the text "/" searches
+
+
+class BudgetsModel(KeyedRowModel):
+    """SLO rows, worst remaining first; each figure coloured by its level, hover = formula."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(COLUMNS, BACKEND_COLUMN, parent, FONT_POINTS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        row: SloRow = self._rows[index.row()]
+        col = self._columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.texts[col.key]
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if row.stale:
+                return QColor(theme.TEXT_DIM)
+            health = row.health.get(col.key)
+            return None if health is None else theme.colour(health)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.tooltips.get(col.key)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return align(col)
+        if role == Qt.ItemDataRole.FontRole:
+            if col.numeric:
+                return self.mono_font
+            return self.bold_font if col.key in ("service", "tier") else None
+        if role == FILTER_ROLE:
+            return row.filter_text
+        return None
+
+
+class BudgetsPanel(KeyedTableMixin, Panel):
+    """Every SLO of every backend: how much budget is left, how fast it burns, when it runs
+    out; below, the selected SLO's burn-down and its four tiers."""
+
+    panel_id = "budgets"
+    title = "Error budgets"
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.rows = SloRowBuilder()
+        self.model = BudgetsModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterRole(FILTER_ROLE)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.view = _make_view(self.proxy, self)
+        self.filter = FilterBar(self, "filter SLOs by service, window or tier")
+        self.filter.attach(self.view)
+        self.filter.filter_changed.connect(self.proxy.setFilterFixedString)
+        self.detail = BudgetDetail(self)
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(0)
+        top_layout.addWidget(self.filter)
+        top_layout.addWidget(self.view, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+        self.setFocusProxy(self.view)
+
+        self._structure: tuple[bool, tuple[Key, ...]] | None = None
+        self._points: dict[Key, tuple[np.ndarray, float]] = {}
+        self._detail_shown: tuple[object, ...] | None = None
+        self._next_due = 0.0
+
+        store = ctx.store
+        store.slo_changed.connect(self.mark_dirty)
+        store.deploy_seen.connect(self.mark_dirty)
+        store.connection_changed.connect(self.mark_dirty)
+        store.snapshot_loaded.connect(self.mark_dirty)
+        self.view.selectionModel().currentRowChanged.connect(self._selection_moved)
+
+    @property
+    def wants_tick(self) -> bool:  # type: ignore[override]
+        return self.ctx.clock() >= self._next_due
+
+    # ------------------------------------------------------------ refresh
+
+    def refresh(self, now: float) -> None:
+        store = self.ctx.store
+        rows = self.rows.rows(store, self.ctx.wall_clock())
+        keys = tuple(sorted(r.key for r in rows))
+        backends = {k[0] for k in keys}
+        structure = (len(backends) > 1, keys)
+        if structure != self._structure:
+            self._structure = structure
+            self.model.reset_rows(rows, show_backend=structure[0])
+            self._size_columns()
+            if not self.view.currentIndex().isValid() and self.proxy.rowCount():
+                # The worst budget is in the detail until the operator picks another.
+                self.view.setCurrentIndex(self.proxy.index(0, 0))
+        else:
+            self.model.update_rows(rows)
+        self._show_detail()
+        self._next_due = now + TICK_S if rows else float("inf")
+
+    def _size_columns(self) -> None:
+        """Widths from the widest possible text, so nothing clips when values grow."""
+        header = self.view.horizontalHeader()
+        text_metrics = self.view.fontMetrics()
+        mono = QFontMetrics(self.model.mono_font)
+        last = len(self.model.columns) - 1
+        for i, col in enumerate(self.model.columns):
+            if i == last:
+                continue  # stretches
+            if col.numeric:
+                width = mono.horizontalAdvance(col.widest)
+            else:
+                self.view.resizeColumnToContents(i)
+                width = self.view.columnWidth(i) - 2 * CELL_PADDING
+            width = max(width, text_metrics.horizontalAdvance(col.header))
+            header.resizeSection(i, width + 2 * CELL_PADDING + 6)
+
+    # ------------------------------------------------------------ selection and detail
+
+    def selected(self) -> Key | None:
+        """(backend, service) of the current row: the SLO the detail shows."""
+        index = self.view.currentIndex()
+        if not index.isValid():
+            return None
+        row = self.proxy.mapToSource(index).row()
+        return None if row < 0 else self.model.row_view(row).key
+
+    def _selection_moved(self, *_: object) -> None:
+        self._show_detail()
+
+    def set_burndown_points(
+        self, backend: str, service: str, points: np.ndarray, step_s: float
+    ) -> None:
+        """Per-step counts for one SLO's burn-down: (k, 3) step start, good, total (NaN where
+        the backend holds none), e.g. from `GET /slo/{service}/budget`. Until they come the
+        burn-down is drawn from the window totals, and says so."""
+        self._points[(backend, service)] = (np.asarray(points, dtype=np.float64), step_s)
+        self._detail_shown = None
+        self.mark_dirty()
+
+    def _show_detail(self) -> None:
+        key = self.selected()
+        store = self.ctx.store
+        state = store.backends.get(key[0]) if key is not None else None
+        obs = state.slos.get(key[1]) if state is not None and key is not None else None
+        if key is None or state is None or obs is None:
+            if self._detail_shown != ():
+                self._detail_shown = ()
+                self.detail.show_nothing("select an SLO to see its burn-down and tiers")
+            return
+        newest_event = store.events[-1] if store.events else None
+        points = self._points.get(key)
+        shown = (key, id(obs), id(points), len(state.deploys), len(store.events), id(newest_event))
+        if shown == self._detail_shown:
+            return
+        self._detail_shown = shown
+        figures = self.rows.figures(key, obs)
+        if points is not None:
+            view = burn_down_from_points(obs, points[0], points[1])
+        else:
+            view = burn_down_from_windows(obs)
+        markers = []
+        if view is not None:
+            markers = deploy_markers(state.deploys, obs.service, view.start, view.end)
+            markers += incident_markers(store.events, key[0], obs.service, view.start, view.end)
+            markers.sort(key=lambda m: m.ts)
+        slo = obs.slo
+        title = (
+            f"{obs.service} on {key[0]} · {slo.indicator} {slo.objective * 100:g} % over the "
+            f"{slo.window.words} · {figures.budget.words}"
+        )
+        row = self.model.row_view(self.model.row_of(*key))
+        health = Health.UNKNOWN if row.stale else row.health.get("remaining", Health.UNKNOWN)
+        self.detail.show_slo(key, title, view, markers, tier_rows(figures), health)
+
+
+def _make_view(model: QSortFilterProxyModel, parent: QWidget) -> QTableView:
+    view = QTableView(parent)
+    view.setObjectName("budgets_view")
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    view.setAlternatingRowColors(True)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    font = view.font()
+    font.setPointSize(FONT_POINTS)
+    view.setFont(font)
+    vheader = view.verticalHeader()
+    vheader.setVisible(False)
+    vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    vheader.setDefaultSectionSize(view.fontMetrics().height() + 10)
+    header = view.horizontalHeader()
+    header.setStretchLastSection(True)
+    header.setHighlightSections(False)
+    header.setSectionsClickable(False)  # the order is fixed: worst first
+    view.setStyleSheet(
+        f"QTableView {{ border: 1px solid {theme.BORDER}; }}"
+        f"QTableView:focus {{ border: 1px solid {theme.ACCENT}; }}"
+        f"QTableView::item {{ padding: 0 {CELL_PADDING}px; }}"
+        f"QHeaderView::section {{ padding: 3px {CELL_PADDING}px; }}"
+    )
+    return view
