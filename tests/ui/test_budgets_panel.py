@@ -86,7 +86,7 @@ def test_worst_budget_first_coloured_by_tier_with_formulas_and_detail(ui, qtbot)
     assert ui.cell("orders", "burn_1h", Qt.ItemDataRole.ForegroundRole) == theme.colour(
         Health.CRITICAL
     )
-    assert panel.text("sim", "orders", "tier") == "page 1h/5m firing +3"
+    assert panel.text("sim", "orders", "tier") == "page 1h/5m +3 more"
     assert panel.text("sim", "payments", "window") == "calendar month"
     assert panel.text("sim", "orders", "deploy") == "2 h ago · v42"
     tip = ui.cell("orders", "remaining", Qt.ItemDataRole.ToolTipRole)

@@ -114,7 +114,7 @@ def test_a_page_burn_colours_both_burns_and_names_the_firing_tier() -> None:
     store = live_store(observation("orders", 0.02, 10_000))
     row = rows_by_service(store)["orders"]
     assert row.texts["burn_1h"] == "20× page" and row.health["burn_1h"] is Health.CRITICAL
-    assert row.texts["tier"] == "page 1h/5m firing +3"
+    assert row.texts["tier"] == "page 1h/5m +3 more"
     assert row.health["tier"] is Health.CRITICAL
     assert "page 6h/30m: firing" in row.tooltips["tier"]
     # 86 % left × 30 d ÷ 20 ≈ 1.3 d: before the end, more than a day away.
@@ -124,7 +124,7 @@ def test_a_page_burn_colours_both_burns_and_names_the_firing_tier() -> None:
     store = live_store(observation("orders", 0.0035, 10_000))
     row = rows_by_service(store)["orders"]
     assert row.texts["burn_6h"] == "3.5× ticket" and row.health["burn_6h"] is Health.WARNING
-    assert row.texts["tier"] == "ticket 1d/2h firing +1"
+    assert row.texts["tier"] == "ticket 1d/2h +1 more"
 
 
 def test_too_little_traffic_is_shown_as_such_not_as_a_burn() -> None:
@@ -254,3 +254,11 @@ def test_markers_for_deploys_and_incidents_of_the_service_in_the_window() -> Non
     marks = incident_markers(store.events, "sim", "orders", start, end)
     assert [m.label for m in marks] == ["scenario"]
     assert "bad_deploy on orders" in marks[0].tooltip
+
+
+def test_failures_left_are_compact_in_the_cell_and_exact_on_hover() -> None:
+    store = live_store(observation("big", 0.0, 1_000, per_hour=10_000_000.0))
+    row = rows_by_service(store)["big"]
+    # 0.1 % of 7.2 G requests = 7.2 M allowed, 1 000 spent.
+    assert row.texts["allowed"].startswith("7.2 M · ")
+    assert "7\u202f199\u202f000" in row.tooltips["allowed"]

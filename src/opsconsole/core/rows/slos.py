@@ -57,7 +57,7 @@ COLUMNS: tuple[Column, ...] = (
         "Share of requests that must succeed, over a rolling span of days or the calendar "
         'month (renewed on the 1st): "30 d" and "1 month" are not the same thing',
         True,
-        "99.999 % · 1 month",
+        "99.95 % · 1 month",
     ),
     Column(
         "remaining",
@@ -71,11 +71,11 @@ COLUMNS: tuple[Column, ...] = (
         "Failures left · outage",
         "Failed requests still allowed, and the minutes of full outage that equals",
         True,
-        "−888 888 · 888.8 min",
+        "−888 k · 888.8 min",
     ),
     Column("burn_1h", "Burn 1 h", "Error ratio of the last hour ÷ budget", True, "88.8× ticket"),
     Column("burn_6h", "Burn 6 h", "Error ratio of the last 6 hours ÷ budget", True, "88.8× ticket"),
-    Column("tier", "Tier", "The most urgent multi-window burn tier that fires"),
+    Column("tier", "Firing", "The most urgent multi-window burn tier that fires (ok: none)"),
     Column("deploy", "Deploy", "Time since the service's last deploy"),
     Column(
         "exhaustion",
@@ -172,7 +172,8 @@ def tier_cell(verdicts: tuple[TierVerdict, ...]) -> tuple[str, str, Health]:
     lines = "\n".join(f"{v.tier.name}: {v.figure.text} — {v.figure.inputs}" for v in verdicts)
     if firing is not None:
         more = sum(v.firing for v in verdicts) - 1
-        text = f"{firing.tier.name} firing" + (f" +{more}" if more else "")
+        # The column says "Firing": the tier's name is enough ("page 1h/5m +3").
+        text = firing.tier.name + (f" +{more} more" if more else "")
         return text, lines, SEVERITY_HEALTH[firing.tier.severity]
     states = {v.state for v in verdicts}
     if TierState.NO_DATA in states:
@@ -226,9 +227,20 @@ def allowed_cell(budget: BudgetStatus) -> tuple[str, str]:
     if left.value is None:
         return NO_DATA, left.explanation
     tip = "\n\n".join(f.explanation for f in (budget.allowed, left, minutes))
-    # Whole failures only: "726 158.7 failed requests still allowed" reads as noise.
-    whole = math.floor(left.value) if left.value >= 0 else math.ceil(left.value)
-    return f"{count_text(whole)} · {minutes.text}", tip
+    return f"{compact_count(left.value)} · {minutes.text}", tip
+
+
+def compact_count(n: float) -> str:
+    """A count for a narrow cell: "7 200", "177 k", "1.0 M" (the hover text has it exact);
+    whole failures only, since "726 158.7 failed requests still allowed" reads as noise."""
+    whole = math.floor(n) if n >= 0 else math.ceil(n)
+    size = abs(whole)
+    sign = "−" if whole < 0 else ""
+    if size < 10_000:
+        return count_text(whole)
+    if size < 1_000_000:
+        return f"{sign}{size / 1e3:.0f} k"
+    return f"{sign}{size / 1e6:.1f} M"
 
 
 def objective_cell(figures: SloFigures) -> tuple[str, str]:
