@@ -151,6 +151,13 @@ def test_slash_filters_and_a_stale_backend_says_so(ui, qtbot) -> None:
         == theme.colour(Health.UNKNOWN)
         or ui.cell("orders", "remaining", Qt.ItemDataRole.ForegroundRole).name() == theme.TEXT_DIM
     )
+    # The detail greys too: its figures are the last known.
+    assert theme.STATE_COLOURS[Health.UNKNOWN] in ui.panel.detail.title.styleSheet()
+    assert ui.panel.text("sim", "orders", "tier") == ui.panel.model.data(
+        ui.panel.model.index(
+            ui.panel.model.row_of("sim", "orders"), ui.panel.model.column_of("tier")
+        )
+    )
     save_shot(ui.panel, "budgets_stale.png")
 
 

@@ -75,8 +75,13 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("burn_1h", "Burn 1 h", "Error ratio of the last hour ÷ budget", True, "88.8× ticket"),
     Column("burn_6h", "Burn 6 h", "Error ratio of the last 6 hours ÷ budget", True, "88.8× ticket"),
-    Column("tier", "Firing", "The most urgent multi-window burn tier that fires (ok: none)"),
-    Column("deploy", "Deploy", "Time since the service's last deploy"),
+    Column(
+        "tier",
+        "Firing",
+        "The most urgent multi-window burn tier that fires (ok: none)",
+        widest="page 6h/30m +3 more",
+    ),
+    Column("deploy", "Deploy", "Time since the service's last deploy", widest="59 min ago · v888"),
     Column(
         "exhaustion",
         "Runs out",

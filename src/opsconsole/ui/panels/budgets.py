@@ -148,6 +148,7 @@ class BudgetsPanel(KeyedTableMixin, Panel):
         header = self.view.horizontalHeader()
         text_metrics = self.view.fontMetrics()
         mono = QFontMetrics(self.model.mono_font)
+        bold = QFontMetrics(self.model.bold_font)
         last = len(self.model.columns) - 1
         for i, col in enumerate(self.model.columns):
             if i == last:
@@ -157,6 +158,8 @@ class BudgetsPanel(KeyedTableMixin, Panel):
             else:
                 self.view.resizeColumnToContents(i)
                 width = self.view.columnWidth(i) - 2 * CELL_PADDING
+                # Room for what the column may come to say (a tier, "STALE 5 min").
+                width = max(width, bold.horizontalAdvance(col.widest))
             width = max(width, text_metrics.horizontalAdvance(col.header))
             header.resizeSection(i, width + 2 * CELL_PADDING + 6)
 
@@ -195,7 +198,9 @@ class BudgetsPanel(KeyedTableMixin, Panel):
             return
         newest_event = store.events[-1] if store.events else None
         points = self._points.get(key)
-        shown = (key, id(obs), id(points), len(state.deploys), len(store.events), id(newest_event))
+        row = self.model.row_view(self.model.row_of(*key))
+        events = (len(store.events), id(newest_event))
+        shown = (key, id(obs), id(points), len(state.deploys), events, row.stale)
         if shown == self._detail_shown:
             return
         self._detail_shown = shown
@@ -214,7 +219,6 @@ class BudgetsPanel(KeyedTableMixin, Panel):
             f"{obs.service} on {key[0]} · {slo.indicator} {slo.objective * 100:g} % over the "
             f"{slo.window.words} · {figures.budget.words}"
         )
-        row = self.model.row_view(self.model.row_of(*key))
         health = Health.UNKNOWN if row.stale else row.health.get("remaining", Health.UNKNOWN)
         self.detail.show_slo(key, title, view, markers, tier_rows(figures), health)
 
