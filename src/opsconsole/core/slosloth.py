@@ -132,4 +132,5 @@ def from_ratios(slo: SlothSlo, as_of: float) -> SloObservation | None:
             continue
         bad = min(1.0, max(0.0, ratio))
         windows[key] = Counts(RATIO_TOTAL - bad, RATIO_TOTAL)
-    return SloObservation(Slo(slo.service, slo.objective, SloWindow.rolling(days)), as_of, windows)
+    slo_ = Slo(slo.service, slo.objective, SloWindow.rolling(days))
+    return SloObservation(slo_, as_of, windows, ratios_only=True)

@@ -262,3 +262,20 @@ def test_failures_left_are_compact_in_the_cell_and_exact_on_hover() -> None:
     # 0.1 % of 7.2 G requests = 7.2 M allowed, 1 000 spent.
     assert row.texts["allowed"].startswith("7.2 M · ")
     assert "7\u202f199\u202f000" in row.tooltips["allowed"]
+
+
+def test_a_ratio_only_slo_never_shows_request_counts() -> None:
+    # Sloth's recording rules give ratios: "failed requests still allowed" does not exist.
+    from opsconsole.core.rows.slos import RATIOS_ONLY_WORDS, allowed_cell
+    from opsconsole.core.slo.budget import observed_budget
+    from opsconsole.core.slo.model import Counts, Slo, SloObservation, SloWindow
+
+    obs = SloObservation(
+        Slo("orders", 0.999, SloWindow.rolling(30)),
+        1_000.0,
+        {"window": Counts(1.0 - 0.0004, 1.0)},
+        ratios_only=True,
+    )
+    text, tip = allowed_cell(observed_budget(obs), obs.ratios_only)
+    assert text.startswith("ratio only · ")
+    assert RATIOS_ONLY_WORDS in tip

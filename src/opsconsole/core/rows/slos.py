@@ -227,8 +227,16 @@ def remaining_cell(budget: BudgetStatus) -> tuple[str, str, Health]:
     return text, f"{budget.words}\n{fig.explanation}", health
 
 
-def allowed_cell(budget: BudgetStatus) -> tuple[str, str]:
+RATIOS_ONLY_WORDS = (
+    "The server records ratios, not request counts (Sloth recording rules): "
+    "failed requests still allowed cannot be known"
+)
+
+
+def allowed_cell(budget: BudgetStatus, ratios_only: bool = False) -> tuple[str, str]:
     left, minutes = budget.remaining_requests, budget.outage_minutes
+    if ratios_only:
+        return f"ratio only · {minutes.text}", f"{RATIOS_ONLY_WORDS}\n\n{minutes.explanation}"
     if left.value is None:
         return NO_DATA, left.explanation
     tip = "\n\n".join(f.explanation for f in (budget.allowed, left, minutes))
@@ -295,7 +303,7 @@ def build_row(
         else f"the last {obs.slo.window.days} days, moving with the clock"
     )
     texts["remaining"], tips["remaining"], health["remaining"] = remaining_cell(figures.budget)
-    texts["allowed"], tips["allowed"] = allowed_cell(figures.budget)
+    texts["allowed"], tips["allowed"] = allowed_cell(figures.budget, obs.ratios_only)
     for window in LIST_BURNS:
         col = f"burn_{window}"
         texts[col], tips[col], health[col] = burn_cell(figures.burns[window], tiers)

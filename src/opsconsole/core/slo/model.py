@@ -200,6 +200,10 @@ class SloObservation:
     slo: Slo
     as_of: float
     windows: Mapping[str, Counts] = field(hash=False)
+    # Ratios only, no request counts (Sloth's recording rules): each window is carried as one
+    # unit of traffic, so ratios, burn rates and the fraction left are right, but absolute
+    # figures ("failed requests still allowed") do not exist and are never shown.
+    ratios_only: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.windows) - set(WINDOW_KEYS)
