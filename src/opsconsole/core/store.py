@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import msgspec
 import numpy as np
 from psygnal import Signal
 
@@ -270,10 +271,24 @@ class Store:
             state.deploys = deque(merged, maxlen=DEPLOY_HISTORY)
         else:
             state.deploys.extend(new)
+        self._follow_versions(state, {d.service for d in new})
         kept = {d.id for d in state.deploys}
         for deploy in new:
             if deploy.id in kept:
                 self.deploy_seen.emit(ev.backend, deploy)
+
+    @staticmethod
+    def _follow_versions(state: BackendState, services: set[str]) -> None:
+        """A service runs the version of its newest deploy (a rollback included), not the one
+        its last snapshot named: between snapshots, deploy events are all that say it."""
+        newest: dict[str, Deploy] = {}
+        for deploy in state.deploys:
+            if deploy.service in services:
+                newest[deploy.service] = deploy  # oldest first: the last one wins
+        for name, deploy in newest.items():
+            service = state.services.get(name)
+            if service is not None and service.version != deploy.version:
+                state.services[name] = msgspec.structs.replace(service, version=deploy.version)
 
     def _apply_rejected(self, ev: FrameRejected) -> None:
         self.backend(ev.backend).invalid_frames[ev.kind] += 1

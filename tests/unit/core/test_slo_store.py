@@ -104,3 +104,19 @@ def test_deploys_are_bounded_keeping_the_newest(store: Store, rec: Recorder) -> 
     kept = store.backend("sim").deploys
     assert (len(kept), kept[0]) == (DEPLOY_HISTORY, many[5])
     assert len(rec.of("deploy_seen")) == DEPLOY_HISTORY
+
+
+def test_a_service_runs_the_version_of_its_newest_deploy(store: Store) -> None:
+    from opsconsole.core.events import SnapshotLoaded
+    from opsconsole.core.models import Service
+
+    store.apply(SnapshotLoaded("sim", (Service("orders", version="v41"),), (), (), (), ts=TS))
+    bad = Deploy("d42", "orders", "v42", "v41", TS + 10, "ci")
+    store.apply(DeploysSeen("sim", (bad,)))
+    assert store.backend("sim").services["orders"].version == "v42"
+    # The rollback is a deploy back to the previous version: the service says so at once.
+    store.apply(DeploysSeen("sim", (Deploy("r42", "orders", "v41", "v42", TS + 20, "alice"),)))
+    assert store.backend("sim").services["orders"].version == "v41"
+    # A late report of the old deploy does not turn the clock back.
+    store.apply(DeploysSeen("sim", (bad,)))
+    assert store.backend("sim").services["orders"].version == "v41"
