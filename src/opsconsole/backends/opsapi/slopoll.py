@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -66,11 +65,18 @@ class SloPoller:
             self._task = asyncio.get_running_loop().create_task(self.run(), name=f"slo:{self.name}")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop polling. A poller that had already ended by an error is said in the log, and
+        closing goes on: the link's own close must not fail because of it."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("%s: the SLO poller had stopped by an error", self.name)
 
     async def run(self) -> None:
         """Poll forever; every failure is said and retried, never raised."""
