@@ -189,3 +189,38 @@ def test_against_the_reference_backend_every_slo_is_listed(qloop, sim_thread, ui
             await client.aclose()
 
     qloop.run(scenario(), timeout=40)
+
+
+def test_the_console_loads_the_selected_slos_hourly_counts(qloop, qtbot, tmp_path, sim_thread):
+    # The app's wiring reads GET /slo/{service}/budget for the SLO the operator selects.
+    from opsconsole.backends.opsapi import OpsApiClient
+    from opsconsole.core.store import Store
+    from tests.support.console import make_console, show
+
+    sim = sim_thread(time_scale=20)
+    store = Store(capacity=600)
+    client = OpsApiClient("sim", sim.url, store.apply, slo_every_s=0.5)
+    console, _ = make_console(tmp_path, {"sim": client}, store)
+    show(qtbot, console.window)
+    panel = console.window.budgets
+    console.window.docks["budgets"].raise_()
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_until(lambda: "orders" in store.backend("sim").slos, 15, "SLOs")
+            panel.refresh(time.monotonic())
+            assert panel.select("sim", "orders")
+            await wait_until(
+                lambda: (
+                    (panel.refresh(time.monotonic()) or True)
+                    and "hourly counts" in panel.detail.source.full_text
+                ),
+                15,
+                "hourly counts in the burn-down",
+            )
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=40)
+    console.close()

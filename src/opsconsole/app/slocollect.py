@@ -50,7 +50,7 @@ class Collected:
     silent: tuple[tuple[str, str], ...]  # (backend, why)
 
 
-async def _budget_points(client: OpsApiRest, obs: SloObservation) -> tuple[np.ndarray, float] | str:
+async def budget_points(client: OpsApiRest, obs: SloObservation) -> tuple[np.ndarray, float] | str:
     """The SLO's whole window in hourly counts from `GET /api/v1/slo/{service}/budget`."""
     start, _ = obs.slo.window.bounds(obs.as_of)
     try:
@@ -116,7 +116,7 @@ async def _gather(
     problems: list[str] = []
     if isinstance(client, OpsApiRest):
         for obs in observations:
-            got = await _budget_points(client, obs)
+            got = await budget_points(client, obs)
             if isinstance(got, str):
                 problems.append(got)
             else:

@@ -12,6 +12,7 @@ from typing import Any
 from opsconsole.app.actions import ActionResult, ActionRunner, register_action_commands
 from opsconsole.app.assessing import register_assess
 from opsconsole.app.backends import BackendClient
+from opsconsole.app.burndownfeed import BurndownFeed
 from opsconsole.backends.errors import BackendError
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.backends.secrets import Secret
@@ -45,9 +46,12 @@ class Console:
     clients: dict[str, BackendClient]
     keyboard: KeyboardUi
     walls: WallSwitch
+    burndown: BurndownFeed | None = None  # the budgets panel's per-step counts
 
     def close(self) -> None:
         self.runner.close()  # an outcome still unknown gets its last word in the audit log
+        if self.burndown is not None:
+            self.burndown.close()
         self.recorder.close()
         self.timeline.close()
 
@@ -142,6 +146,7 @@ def build_console(
     )
     register_action_commands(ctx.commands, runner)
     register_assess(ctx, window, timeline, window.timeline_entry_added)
+    burndown = BurndownFeed(window.budgets, clients)
     if ctx.demo:
         _register_demo_commands(ctx, clients, window)
     walls = WallSwitch(window, runner)
@@ -160,7 +165,9 @@ def build_console(
     for problem in problems:
         log.warning("keys: %s", problem)
     keyboard = install_keyboard(window, bindings, problems=problems, layouts=window.layout_names)
-    return Console(ctx, window, runner, audit, timeline, recorder, clients, keyboard, walls)
+    return Console(
+        ctx, window, runner, audit, timeline, recorder, clients, keyboard, walls, burndown
+    )
 
 
 def _register_credentials(
