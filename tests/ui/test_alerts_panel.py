@@ -80,6 +80,14 @@ def alert(**kw: Any) -> Alert:
         ({"rule": "traffic", "value": -0.55, "threshold": 0.5}, "−55 % vs baseline"),
         ({"value": None}, "p99 — (limit 500 ms)"),
         ({"value": 320.0, "state": "resolved"}, "p99 320 ms ≤ 500 ms"),
+        (
+            {"rule": "error_budget_burn", "value": 0.0112, "threshold": 0.004},
+            "errors 1 h 1.1 % > 0.4 %",
+        ),
+        (
+            {"rule": "error_budget_exhaustion", "value": 0.006, "threshold": 0.005},
+            "errors 6 h 0.6 % > 0.5 %",
+        ),
     ],
 )
 def test_value_is_told_in_the_rules_units(kw: dict[str, Any], expected: str) -> None:

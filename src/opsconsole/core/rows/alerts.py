@@ -68,6 +68,13 @@ def _is_memory(alert: Alert, service: Service | None) -> bool:
     return "memory" in summary and "cpu" not in summary
 
 
+# The error-budget alert rules (the domain's two) and the window each error ratio is over.
+BUDGET_RULE_WINDOWS: dict[str, str] = {
+    "error_budget_burn": "1 h",
+    "error_budget_exhaustion": "6 h",
+}
+
+
 def format_value(alert: Alert, service: Service | None = None) -> str:
     """Value against threshold in the rule's units: "p99 612 ms > 500 ms", "+62 % vs baseline"."""
     value, threshold = alert.value, alert.threshold
@@ -81,6 +88,9 @@ def format_value(alert: Alert, service: Service | None = None) -> str:
         label, fmt = "p99", lambda v: f"{v:.0f} ms"
     elif rule == "errors":
         label, fmt = "errors", lambda v: f"{_pct(v)} %"
+    elif rule in BUDGET_RULE_WINDOWS:
+        # The error-budget rules judge an error ratio over their own window.
+        label, fmt = f"errors {BUDGET_RULE_WINDOWS[rule]}", lambda v: f"{_pct(v)} %"
     elif rule == "saturation":
         label = "memory" if _is_memory(alert, service) else "CPU"
         fmt = lambda v: f"{v * 100:.0f} %"  # noqa: E731 - one of four formatters
