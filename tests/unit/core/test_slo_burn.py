@@ -161,6 +161,20 @@ def test_a_slow_burn_outlasts_the_window() -> None:
     assert one_hour.before_end is False
 
 
+def test_a_rolling_window_burning_at_most_1x_does_not_run_out() -> None:
+    # 10 % left at burn 0.5: the projection says 6 d, inside the 30 d window, but on a rolling
+    # window old failures leave as fast as new ones come: it settles, it does not run out.
+    total = RPS * 30 * DAY
+    tenth_left = Counts(total - 0.9 * SLO.budget * total, total)
+    one_hour, _ = exhaustion(observe({"1h": 0.5, "6h": 0.5}, whole=tenth_left))
+    assert one_hour.seconds == pytest.approx(0.1 * 30 * DAY / 0.5)
+    assert one_hour.settles and one_hour.before_end is False
+    assert "does not run out" in one_hour.figure.inputs
+    # Above 1× it does run out before the window renews it.
+    fast, _ = exhaustion(observe({"1h": 2.0, "6h": 2.0}, whole=tenth_left))
+    assert not fast.settles and fast.before_end is True
+
+
 def test_no_burn_never_exhausts_and_a_used_budget_is_exhausted_now() -> None:
     calm = exhaustion(observe({}, whole=steady(30 * DAY, 0.0)))[0]
     assert math.isinf(calm.seconds or 0.0)

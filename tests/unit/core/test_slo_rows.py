@@ -88,10 +88,11 @@ def test_worst_remaining_first_with_percent_absolute_and_formulas() -> None:
     assert orders.texts["burn_1h"] == "0.5×" and orders.health["burn_1h"] is Health.HEALTHY
     assert "burn = error ratio ÷ budget" in orders.tooltips["burn_6h"]
     assert orders.texts["tier"] == "ok"
-    # 10 % × 30 d ÷ 0.5 = 6 d (a hair under in floats; spans are cut, not rounded), before
-    # the rolling window's 30 d.
-    assert orders.texts["exhaustion"] == "5 d 23 h · before end"
-    assert orders.health["exhaustion"] is Health.WARNING
+    # 10 % × 30 d ÷ 0.5 = 6 d is the projection (on hover), but a rolling window burning at
+    # most 1× does not run out: old failures leave it as fast as new ones come.
+    assert orders.texts["exhaustion"] == "lasts · burn ≤ 1×"
+    assert orders.health["exhaustion"] is Health.HEALTHY
+    assert "does not run out" in orders.tooltips["exhaustion"]
     assert "remaining × window length ÷ burn rate" in orders.tooltips["exhaustion"]
     assert by["api"].texts["exhaustion"] == "never at this rate"
 

@@ -200,6 +200,8 @@ def exhaustion_cell(projections: tuple[Exhaustion, ...]) -> tuple[str, str, Heal
         return "used up", tip, Health.CRITICAL
     if math.isinf(seconds):
         return first.figure.text, tip, Health.HEALTHY
+    if first.settles:
+        return "lasts · burn ≤ 1×", tip, Health.HEALTHY
     if first.before_end:
         health = Health.CRITICAL if seconds < SOON_S else Health.WARNING
         return f"{_span(first)} · before end", tip, health

@@ -15,7 +15,14 @@ import numpy as np
 
 from opsconsole.core.slo.burn import DEFAULT_MIN_REQUESTS
 from opsconsole.core.slo.exhaustion import PROJECTION_WINDOWS
-from opsconsole.core.slo.model import BURN_WINDOWS, WHOLE, WINDOW_KEYS, SloObservation, SloWindow
+from opsconsole.core.slo.model import (
+    BURN_WINDOWS,
+    WHOLE,
+    WINDOW_KEYS,
+    SloObservation,
+    SloWindow,
+    WindowKind,
+)
 from opsconsole.core.slo.tiers import WORKBOOK_TIERS, BurnTier
 
 _WHOLE_COL = WINDOW_KEYS.index(WHOLE)
@@ -32,6 +39,7 @@ class SloArrays:
     total: np.ndarray  # (n, len(WINDOW_KEYS))
     length_s: np.ndarray  # (n,) the whole window's length
     left_s: np.ndarray  # (n,) until the budget is renewed
+    rolling: np.ndarray  # (n,) bool: a rolling window (a burn ≤ 1 never runs it out)
 
 
 def pack(observations: Sequence[SloObservation], tz: tzinfo = UTC) -> SloArrays:
@@ -43,6 +51,7 @@ def pack(observations: Sequence[SloObservation], tz: tzinfo = UTC) -> SloArrays:
     budget = np.empty(n)
     length = np.empty(n)
     left = np.empty(n)
+    rolling = np.empty(n, dtype=bool)
     spans: dict[tuple[SloWindow, float], tuple[float, float]] = {}
     for i, obs in enumerate(observations):
         budget[i] = obs.slo.budget
@@ -52,6 +61,7 @@ def pack(observations: Sequence[SloObservation], tz: tzinfo = UTC) -> SloArrays:
             w = obs.slo.window
             span = spans[key] = (w.length_s(obs.as_of, tz), w.left_s(obs.as_of, tz))
         length[i], left[i] = span
+        rolling[i] = obs.slo.window.kind is not WindowKind.CALENDAR_MONTH
         # Plain lists first, one array at the end: setting numpy items one by one costs
         # more than the maths itself.
         row = [obs.windows.get(name) for name in WINDOW_KEYS]
@@ -60,7 +70,8 @@ def pack(observations: Sequence[SloObservation], tz: tzinfo = UTC) -> SloArrays:
     shape = (n, len(WINDOW_KEYS))
     good = np.array(goods, dtype=np.float64).reshape(shape)
     total = np.array(totals, dtype=np.float64).reshape(shape)
-    return SloArrays(tuple(o.service for o in observations), budget, good, total, length, left)
+    services = tuple(o.service for o in observations)
+    return SloArrays(services, budget, good, total, length, left, rolling)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +129,13 @@ def evaluate(
             rem <= 0, 0.0, np.where(rate <= 0, np.inf, rem * arrays.length_s[:, None] / rate)
         )
         seconds[np.isnan(rate) | np.isnan(rem)] = np.nan
-        soonest = np.where(np.isnan(seconds), np.inf, seconds).min(axis=1)
-        before_end = soonest < arrays.left_s
+        known = np.where(np.isnan(seconds), np.inf, seconds)
+        first = known.argmin(axis=1)[:, None]
+        soonest = np.take_along_axis(known, first, axis=1)[:, 0]
+        # As exhaustion.project: on a rolling window a burn ≤ 1 never runs the budget out.
+        settles = arrays.rolling[:, None] & (rate > 0) & (rate <= 1) & (rem > 0)
+        settles_first = np.take_along_axis(settles, first, axis=1)[:, 0]
+        before_end = (soonest < arrays.left_s) & ~settles_first
     return BatchResult(
         arrays.services,
         burn,

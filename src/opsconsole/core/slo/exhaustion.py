@@ -9,7 +9,7 @@ from datetime import UTC, tzinfo
 from opsconsole.core.slo.budget import BudgetStatus, observed_budget
 from opsconsole.core.slo.burn import DEFAULT_MIN_REQUESTS, Burn, burn_rates
 from opsconsole.core.slo.figure import Figure, percent_text, rate_text, span_text
-from opsconsole.core.slo.model import SloObservation
+from opsconsole.core.slo.model import SloObservation, WindowKind
 
 # The burn rates the projection is made from: the last hour reacts, the last six hours hold.
 PROJECTION_WINDOWS = ("1h", "6h")
@@ -28,6 +28,7 @@ class Exhaustion:
     burn: Burn
     before_end: bool | None
     figure: Figure
+    settles: bool = False  # a rolling window burning at most 1×: it does not run out
 
     @property
     def seconds(self) -> float | None:
@@ -35,9 +36,18 @@ class Exhaustion:
 
 
 def project(
-    remaining: float | None, burn: Burn, window_length_s: float, left_s: float
+    remaining: float | None,
+    burn: Burn,
+    window_length_s: float,
+    left_s: float,
+    rolling: bool = False,
 ) -> Exhaustion:
-    """Time to exhaustion = remaining budget × window length ÷ burn rate."""
+    """Time to exhaustion = remaining budget × window length ÷ burn rate.
+
+    On a rolling window a burn of at most 1 never runs the budget out, whatever the
+    projection says: old failures leave the window at least as fast as new ones come, so the
+    window's error ratio settles at or under the objective. It is then not "before the end".
+    """
     formula = "time to exhaustion = remaining × window length ÷ burn rate"
     rate = burn.rate
     if remaining is None or rate is None:
@@ -53,12 +63,19 @@ def project(
     else:
         seconds = remaining * window_length_s / rate
         text = f"in {span_text(seconds)}"
-    before = seconds < left_s
+    settles = rolling and 0 < rate <= 1 and remaining > 0
+    before = seconds < left_s and not settles
     inputs = (
         f"{percent_text(remaining, 1)} × {days:g} d ÷ {rate_text(rate)} ({burn.window}); "
         f"budget renewed in {span_text(left_s)}"
     )
-    return Exhaustion(burn.window, burn, before, Figure(seconds, text, formula, inputs))
+    if settles:
+        inputs += (
+            "; rolling window at burn ≤ 1×: old failures leave as fast as new ones come, "
+            "so it does not run out"
+        )
+    figure = Figure(seconds, text, formula, inputs)
+    return Exhaustion(burn.window, burn, before, figure, settles)
 
 
 def exhaustion(
@@ -72,7 +89,10 @@ def exhaustion(
     burns = burn_rates(obs, min_requests)
     window = obs.slo.window
     length, left = window.length_s(obs.as_of, tz), window.left_s(obs.as_of, tz)
-    return tuple(project(status.fraction, burns[w], length, left) for w in PROJECTION_WINDOWS)
+    rolling = window.kind is not WindowKind.CALENDAR_MONTH
+    return tuple(
+        project(status.fraction, burns[w], length, left, rolling) for w in PROJECTION_WINDOWS
+    )
 
 
 def soonest(projections: tuple[Exhaustion, ...]) -> Exhaustion | None:
