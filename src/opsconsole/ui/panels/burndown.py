@@ -29,7 +29,8 @@ DEPLOY_COLOUR = theme.ACCENT
 INCIDENT_COLOUR = theme.THRESHOLD
 CURVE_COLOUR = theme.SERIES["error_ratio"]
 IDEAL_COLOUR = theme.TEXT_DIM
-PLOT_MIN_HEIGHT = 160
+PLOT_MIN_HEIGHT = 110
+MAX_DOTTED_POINTS = 60
 LABEL_GAP = 0.06  # markers nearer than this share of the width stagger their labels
 LABEL_ROW = 0.09  # one label row, as a share of the plot's height
 LABEL_ROWS = 6
@@ -95,6 +96,9 @@ class BurnDownPlot(pg.PlotWidget):
         else:
             self.unknown.setData([], [])
             self.curve.setData(line.ts, percent)
+        # Dots mark the few points window totals give; on hundreds of hourly steps they would
+        # merge into a thick band that hides the line's shape.
+        self.curve.setSymbol("o" if len(line.ts) <= MAX_DOTTED_POINTS else None)
         ideal_ts = np.array([view.start, view.end])
         self.ideal.setData(ideal_ts, np.array([100.0, 0.0]))
         self.legend_ideal.setPos(view.end, 0.0)
