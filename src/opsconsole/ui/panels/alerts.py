@@ -17,8 +17,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QDesktopServices, QFont, QFontMetrics
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QTableView,
     QVBoxLayout,
@@ -53,6 +51,7 @@ from opsconsole.ui.commandbar import CommandButtons
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
 from opsconsole.ui.keyedtable import KeyedTableMixin
+from opsconsole.ui.listview import style_list_view
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.tablemodel import Index, KeyedRowModel
 
@@ -483,31 +482,9 @@ class AlertsPanel(KeyedTableMixin, Panel):
 
 
 def _make_view(model: QSortFilterProxyModel, parent: QWidget) -> QTableView:
-    view = QTableView(parent)
-    view.setObjectName("alerts_view")
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-    view.setAlternatingRowColors(True)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.setTextElideMode(Qt.TextElideMode.ElideRight)
-    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    vheader = view.verticalHeader()
-    vheader.setVisible(False)
-    vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    header = view.horizontalHeader()
-    header.setStretchLastSection(True)
-    header.setHighlightSections(False)
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    header.setSectionsClickable(False)  # the order is fixed: firing, severity, newest
-    view.setStyleSheet(
-        f"QTableView {{ border: 1px solid {theme.BORDER}; }}"
-        f"QTableView:focus {{ border: 1px solid {theme.ACCENT}; }}"
-        f"QTableView::item {{ padding: 0 {CELL_PADDING}px; }}"
-        f"QHeaderView::section {{ padding: 3px {CELL_PADDING}px; }}"
+    view = style_list_view(
+        QTableView(parent), model, name="alerts_view", context_menu=True, font_points=None
     )
+    header = view.horizontalHeader()
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return view

@@ -11,8 +11,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -41,6 +39,7 @@ from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
 from opsconsole.ui.flash import FLASH_ALPHA, FLASH_S, blend, flash_strength
 from opsconsole.ui.keyedtable import KeyedTableMixin
+from opsconsole.ui.listview import style_list_view
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.tablemodel import Index, KeyedRowModel, align
 
@@ -389,34 +388,4 @@ class BreakersPanel(KeyedTableMixin, Panel):
 
 
 def _make_view(model: QSortFilterProxyModel, parent: QWidget) -> QTableView:
-    view = QTableView(parent)
-    view.setObjectName("breakers_view")
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-    view.setAlternatingRowColors(True)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.setTextElideMode(Qt.TextElideMode.ElideRight)
-    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    font = view.font()
-    font.setPointSize(FONT_POINTS)
-    view.setFont(font)
-    vheader = view.verticalHeader()
-    vheader.setVisible(False)
-    vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    vheader.setDefaultSectionSize(view.fontMetrics().height() + 10)
-    header = view.horizontalHeader()
-    header.setStretchLastSection(True)
-    header.setHighlightSections(False)
-    header.setSectionsClickable(False)  # the order is fixed: worst first
-    view.setStyleSheet(
-        f"QTableView {{ border: 1px solid {theme.BORDER}; }}"
-        f"QTableView:focus {{ border: 1px solid {theme.ACCENT}; }}"
-        f"QTableView::item {{ padding: 0 {CELL_PADDING}px; }}"
-        f"QHeaderView::section {{ padding: 3px {CELL_PADDING}px; }}"
-    )
-    return view
+    return style_list_view(QTableView(parent), model, name="breakers_view", context_menu=True)

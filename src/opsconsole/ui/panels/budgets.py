@@ -6,8 +6,6 @@ import numpy as np
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -27,6 +25,7 @@ from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
 from opsconsole.ui.keyedtable import KeyedTableMixin
+from opsconsole.ui.listview import style_list_view
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.panels.burndown import BudgetDetail
 from opsconsole.ui.tablemodel import Index, KeyedRowModel, align
@@ -228,33 +227,4 @@ class BudgetsPanel(KeyedTableMixin, Panel):
 
 
 def _make_view(model: QSortFilterProxyModel, parent: QWidget) -> QTableView:
-    view = QTableView(parent)
-    view.setObjectName("budgets_view")
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    view.setAlternatingRowColors(True)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.setTextElideMode(Qt.TextElideMode.ElideRight)
-    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    font = view.font()
-    font.setPointSize(FONT_POINTS)
-    view.setFont(font)
-    vheader = view.verticalHeader()
-    vheader.setVisible(False)
-    vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    vheader.setDefaultSectionSize(view.fontMetrics().height() + 10)
-    header = view.horizontalHeader()
-    header.setStretchLastSection(True)
-    header.setHighlightSections(False)
-    header.setSectionsClickable(False)  # the order is fixed: worst first
-    view.setStyleSheet(
-        f"QTableView {{ border: 1px solid {theme.BORDER}; }}"
-        f"QTableView:focus {{ border: 1px solid {theme.ACCENT}; }}"
-        f"QTableView::item {{ padding: 0 {CELL_PADDING}px; }}"
-        f"QHeaderView::section {{ padding: 3px {CELL_PADDING}px; }}"
-    )
-    return view
+    return style_list_view(QTableView(parent), model, name="budgets_view")
