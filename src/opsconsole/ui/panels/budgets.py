@@ -101,9 +101,9 @@ class BudgetsPanel(KeyedTableMixin, Panel):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        # The list keeps room for a few SLOs however small the screen: the header and three
+        # The list keeps room for the worst SLOs however small the screen: the header and two
         # rows (seen at 1366x768, where the detail left it one).
-        rows_px = 3 * self.view.verticalHeader().defaultSectionSize()
+        rows_px = 2 * self.view.verticalHeader().defaultSectionSize()
         top.setMinimumHeight(self.view.horizontalHeader().sizeHint().height() + rows_px + 8)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
