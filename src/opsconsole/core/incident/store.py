@@ -1,0 +1,413 @@
+"""Incidents kept in SQLite in the data folder: the only module of the incident that speaks SQL.
+
+One incident is open at a time. The console's commands (`:incident note`, `star`, `close`)
+name no incident, and the status bar and the wall show one title, so a second `open` while one
+is open is refused (`IncidentError`); closed incidents stay for their post-mortems, and their
+stars and notes can still be changed by id. The rule is also a partial unique index, so two
+console windows sharing the file cannot both open one.
+
+Follows the timeline store: schema version in `PRAGMA user_version`, WAL, a damaged or foreign
+file renamed aside with a timestamp suffix and a fresh one started, memory when the file cannot
+be used at all, so the console runs without keeping incidents rather than not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from psygnal import Signal
+
+from opsconsole.core.incident.model import Incident, Note, Severity, Star, check_tag
+from opsconsole.core.paths import data_dir
+
+log = logging.getLogger(__name__)
+
+INCIDENTS_FILE = "incidents.sqlite3"
+SCHEMA_VERSION = 1
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# SQLite's primary result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB.
+_CORRUPT_CODES = {11, 26}
+
+
+def default_path() -> Path:
+    """The incidents database in the platform's data folder, beside the timeline."""
+    return data_dir() / INCIDENTS_FILE
+
+
+class IncidentError(Exception):
+    """An incident command that cannot apply: none open, one already open, a bad time."""
+
+
+class _Unusable(Exception):
+    """The file is a database we must not use (corrupt, or someone else's schema)."""
+
+
+class IncidentStore:
+    """Incidents in SQLite (WAL). `None` as path keeps them in memory (tests, read-only runs).
+
+    Changes return the incident as stored, or None when the database failed (logged)."""
+
+    changed = Signal(object)  # the Incident after any change
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self.moved_aside: list[Path] = []  # where damaged files went, newest last
+        self.in_memory_fallback = False
+        self._warned: set[str] = set()
+
+    # ------------------------------------------------------------ opening
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path is None:
+            return _connect(":memory:")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return _connect(self.path)
+        except (_Unusable, sqlite3.DatabaseError) as exc:
+            if (isinstance(exc, _Unusable) or _is_corrupt(exc)) and self._move_aside(str(exc)):
+                try:
+                    return _connect(self.path)
+                except (_Unusable, sqlite3.Error, OSError) as again:
+                    exc = again
+            log.warning("incidents %s cannot be used (%s); keeping them in memory", self.path, exc)
+        except OSError as exc:  # the folder cannot be created
+            log.warning("incidents folder %s: %s; keeping them in memory", self.path.parent, exc)
+        self.in_memory_fallback = True
+        return _connect(":memory:")
+
+    def _move_aside(self, reason: str) -> bool:
+        """Rename the damaged file (and its WAL) out of the way; False when that failed."""
+        assert self.path is not None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+        try:
+            # The WAL belongs to the damaged file: never replay it into the fresh one.
+            for suffix in ("", "-wal", "-shm"):
+                source = Path(f"{self.path}{suffix}")
+                if source.exists():
+                    source.rename(Path(f"{target}{suffix}"))
+        except OSError as exc:
+            log.warning("incidents %s unreadable (%s), cannot move: %s", self.path, reason, exc)
+            return False
+        self.moved_aside.append(target)
+        log.warning(
+            "incidents %s unreadable (%s); moved it to %s and started afresh",
+            self.path,
+            reason,
+            target,
+        )
+        return True
+
+    def _run(self, action: Callable[[sqlite3.Connection], Any], default: Any) -> Any:
+        """Run one database action; a file damaged while in use is moved aside once, then
+        retried. Other database errors are logged (once per message) and give `default`."""
+        for attempt in (1, 2):
+            try:
+                return action(self._conn())
+            except sqlite3.Error as exc:
+                if attempt == 1 and self.path is not None and _is_corrupt(exc):
+                    self.close()
+                    if not self.in_memory_fallback and not self._move_aside(str(exc)):
+                        self.in_memory_fallback = True
+                        self._db = _connect(":memory:")
+                    continue
+                if str(exc) not in self._warned:
+                    self._warned.add(str(exc))
+                    log.warning("incidents %s: %s", self.path or "(memory)", exc)
+                return default
+        return default
+
+    def close(self) -> None:
+        """Close the file (SQLite folds the WAL back into it); reopened on next use."""
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    # ------------------------------------------------------------ reading
+
+    def current(self) -> Incident | None:
+        """The open incident, if any."""
+        result: Incident | None = self._run(lambda db: _load_open(db), None)
+        return result
+
+    def get(self, incident_id: int) -> Incident | None:
+        result: Incident | None = self._run(lambda db: _load(db, incident_id), None)
+        return result
+
+    def recent(self, limit: int = 50) -> list[Incident]:
+        """Newest first (by start)."""
+
+        def select(db: sqlite3.Connection) -> list[Incident]:
+            rows = db.execute(
+                "SELECT id FROM incidents ORDER BY start_ts DESC, id DESC LIMIT ?",
+                (max(0, limit),),
+            ).fetchall()
+            return [i for (row_id,) in rows if (i := _load(db, row_id)) is not None]
+
+        result: list[Incident] = self._run(select, [])
+        return result
+
+    # ------------------------------------------------------------ changing
+
+    def open(self, title: str, severity: Severity, start_ts: float, now: float) -> Incident | None:
+        """Start an incident; refused while another is open or with a start after `now`."""
+        title = title.strip()
+        if not title:
+            raise IncidentError("an incident needs a title")
+        _check_time(start_ts, "start")
+        if start_ts > now:
+            raise IncidentError("an incident cannot start in the future")
+
+        def insert(db: sqlite3.Connection) -> Incident | None:
+            if _open_id(db) is not None:
+                raise IncidentError("an incident is already open; close it first")
+            cursor = db.execute(
+                "INSERT INTO incidents (title, severity, start_ts, opened_ts) VALUES (?, ?, ?, ?)",
+                (title, severity.value, start_ts, now),
+            )
+            return _load(db, int(cursor.lastrowid or 0))
+
+        return self._change(insert)
+
+    def note(self, text: str, now: float, incident_id: int | None = None) -> Incident | None:
+        text = text.strip()
+        if not text:
+            raise IncidentError("an empty note")
+
+        def add(db: sqlite3.Connection) -> Incident | None:
+            target = _target(db, incident_id)
+            db.execute(
+                "INSERT INTO notes (incident_id, ts, text) VALUES (?, ?, ?)", (target, now, text)
+            )
+            return _load(db, target)
+
+        return self._change(add)
+
+    def star(
+        self, entry_id: int, tag: str = "key moment", incident_id: int | None = None
+    ) -> Incident | None:
+        """Star a timeline entry (or re-tag a starred one)."""
+        check_tag(tag)
+        return self._set_star(entry_id, tag, incident_id)
+
+    def unstar(self, entry_id: int, incident_id: int | None = None) -> Incident | None:
+        """Remove a star; an automatic star stays removed (remembered in `unstarred`)."""
+        return self._set_star(entry_id, None, incident_id)
+
+    def move_start(self, start_ts: float, incident_id: int | None = None) -> Incident | None:
+        """Move the start; it must stay before the end (or the opening, while open)."""
+        _check_time(start_ts, "start")
+
+        def move(db: sqlite3.Connection) -> Incident | None:
+            target = _target(db, incident_id)
+            opened, end = db.execute(
+                "SELECT opened_ts, end_ts FROM incidents WHERE id = ?", (target,)
+            ).fetchone()
+            if start_ts > (end if end is not None else opened):
+                raise IncidentError("the start must come before the end (or the opening)")
+            db.execute("UPDATE incidents SET start_ts = ? WHERE id = ?", (start_ts, target))
+            return _load(db, target)
+
+        return self._change(move)
+
+    def close_incident(self, now: float) -> Incident | None:
+        """End the open incident at `now` (never before its start)."""
+        _check_time(now, "end")
+
+        def end(db: sqlite3.Connection) -> Incident | None:
+            target = _target(db, None)
+            start = db.execute("SELECT start_ts FROM incidents WHERE id = ?", (target,))
+            end_ts = max(now, float(start.fetchone()[0]))
+            db.execute("UPDATE incidents SET end_ts = ? WHERE id = ?", (end_ts, target))
+            return _load(db, target)
+
+        return self._change(end)
+
+    def _set_star(self, entry_id: int, tag: str | None, incident_id: int | None) -> Incident | None:
+        if entry_id <= 0:
+            raise IncidentError("only a stored timeline entry can be starred")
+
+        def put(db: sqlite3.Connection) -> Incident | None:
+            target = _target(db, incident_id)
+            db.execute(
+                "INSERT OR REPLACE INTO stars (incident_id, entry_id, tag) VALUES (?, ?, ?)",
+                (target, entry_id, tag),
+            )
+            return _load(db, target)
+
+        return self._change(put)
+
+    def _change(self, action: Callable[[sqlite3.Connection], Incident | None]) -> Incident | None:
+        def in_transaction(db: sqlite3.Connection) -> Incident | None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = action(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return result
+
+        changed: Incident | None = self._run(in_transaction, None)
+        if changed is not None:
+            self.changed.emit(changed)
+        return changed
+
+
+# ------------------------------------------------------------ SQL helpers
+
+
+def _check_time(ts: float, what: str) -> None:
+    if not math.isfinite(ts):
+        raise IncidentError(f"an incident {what} without a valid time: {ts!r}")
+
+
+def _open_id(db: sqlite3.Connection) -> int | None:
+    row = db.execute("SELECT id FROM incidents WHERE end_ts IS NULL").fetchone()
+    return int(row[0]) if row else None
+
+
+def _target(db: sqlite3.Connection, incident_id: int | None) -> int:
+    """The incident a change applies to: the one named, or the open one."""
+    if incident_id is None:
+        found = _open_id(db)
+        if found is None:
+            raise IncidentError("no incident is open")
+        return found
+    if db.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone() is None:
+        raise IncidentError(f"no incident {incident_id}")
+    return incident_id
+
+
+def _load_open(db: sqlite3.Connection) -> Incident | None:
+    found = _open_id(db)
+    return None if found is None else _load(db, found)
+
+
+def _load(db: sqlite3.Connection, incident_id: int) -> Incident | None:
+    row = db.execute(
+        "SELECT id, title, severity, start_ts, opened_ts, end_ts FROM incidents WHERE id = ?",
+        (incident_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    row_id, title, severity, start_ts, opened_ts, end_ts = row
+    notes = tuple(
+        Note(ts, text)
+        for ts, text in db.execute(
+            "SELECT ts, text FROM notes WHERE incident_id = ? ORDER BY ts, id", (row_id,)
+        )
+    )
+    star_rows = db.execute(
+        "SELECT entry_id, tag FROM stars WHERE incident_id = ? ORDER BY entry_id", (row_id,)
+    ).fetchall()
+    try:
+        level = Severity(severity)
+    except ValueError:
+        level = Severity.SEV4  # written by a newer console: shown, never dropped
+    return Incident(
+        id=row_id,
+        title=title,
+        severity=level,
+        start_ts=start_ts,
+        opened_ts=opened_ts,
+        end_ts=end_ts,
+        notes=notes,
+        stars=tuple(Star(entry_id, tag) for entry_id, tag in star_rows if tag is not None),
+        unstarred=frozenset(entry_id for entry_id, tag in star_rows if tag is None),
+    )
+
+
+def _connect(target: str | Path) -> sqlite3.Connection:
+    if isinstance(target, Path):
+        # Checked before SQLite opens it, so a damaged file's WAL is kept with it.
+        with contextlib.suppress(FileNotFoundError), target.open("rb") as f:
+            header = f.read(len(SQLITE_MAGIC))
+            if header and header != SQLITE_MAGIC:
+                raise _Unusable("not an SQLite database")
+    # Autocommit; each change runs in its own explicit short transaction.
+    db = sqlite3.connect(target, timeout=2.0, isolation_level=None)
+    try:
+        if target != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise _Unusable(f"integrity check: {check}")
+        _migrate(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version != 0:
+        raise _Unusable(f"schema version {version}, this console knows {SCHEMA_VERSION}")
+    try:
+        db.execute("BEGIN")
+        db.execute(
+            """CREATE TABLE incidents (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                title TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                start_ts REAL NOT NULL,
+                opened_ts REAL NOT NULL,
+                end_ts REAL
+            )"""
+        )
+        # One open incident at a time, even with two consoles on one file.
+        db.execute(
+            "CREATE UNIQUE INDEX incidents_one_open ON incidents ((end_ts IS NULL))"
+            " WHERE end_ts IS NULL"
+        )
+        db.execute(
+            """CREATE TABLE notes (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                incident_id INTEGER NOT NULL REFERENCES incidents (id),
+                ts REAL NOT NULL,
+                text TEXT NOT NULL
+            )"""
+        )
+        # tag NULL: the operator removed this entry's automatic star.
+        db.execute(
+            """CREATE TABLE stars (
+                incident_id INTEGER NOT NULL REFERENCES incidents (id),
+                entry_id INTEGER NOT NULL,
+                tag TEXT,
+                PRIMARY KEY (incident_id, entry_id)
+            )"""
+        )
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        # A version-0 file with its own tables is someone else's database, not ours to change.
+        raise _Unusable(f"cannot create the incidents schema: {exc}") from exc
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _CORRUPT_CODES
