@@ -1,0 +1,21 @@
+"""Investigate a service: the finding model, the eight triage checks, their order, Markdown.
+
+Pure: every check reads a Store and the timeline through `Inputs` and the time it is given.
+"""
+
+from opsconsole.core.investigate.catalogue import CHECKS, run_check, run_checks
+from opsconsole.core.investigate.finding import Evidence, Finding, Verdict, order_findings
+from opsconsole.core.investigate.inputs import Inputs
+from opsconsole.core.investigate.markdown import findings_markdown
+
+__all__ = [
+    "CHECKS",
+    "Evidence",
+    "Finding",
+    "Inputs",
+    "Verdict",
+    "findings_markdown",
+    "order_findings",
+    "run_check",
+    "run_checks",
+]
