@@ -158,3 +158,23 @@ def test_memory_store_for_tests_and_read_only_runs() -> None:
     store = IncidentStore(None)
     opened = store.open("in memory", Severity.SEV4, 1.0, 2.0)
     assert store.current() == opened
+
+
+def test_a_damaged_page_is_caught_at_open(path: Path) -> None:
+    store = IncidentStore(path)
+    for i in range(40):
+        store.open(f"incident {i}", Severity.SEV3, float(i), float(i))
+        for n in range(10):
+            store.note(f"note {n} " + "x" * 200, float(i))
+        store.close_incident(float(i))
+    store.close()
+    raw = bytearray(path.read_bytes())
+    page = 4096
+    raw[3 * page : 5 * page] = b"\xff" * (2 * page)  # smash two b-tree pages, keep the header
+    path.write_bytes(bytes(raw))
+
+    reopened = IncidentStore(path)
+    assert reopened.recent() == []
+    assert len(reopened.moved_aside) == 1
+    assert reopened.open("fresh", Severity.SEV2, 1.0, 1.0) is not None
+    reopened.close()
