@@ -10,6 +10,7 @@ from opsconsole.core.events import (
     CircuitChanged,
     ConnectionChanged,
     DeploysSeen,
+    EventOccurred,
     MetricsBatch,
     SlosObserved,
     SnapshotLoaded,
@@ -32,6 +33,7 @@ from opsconsole.core.models import (
     ConnectionState,
     DbCluster,
     DbMember,
+    Event,
     LinkStatus,
     Service,
 )
@@ -265,7 +267,54 @@ def test_markdown_lists_each_finding_with_the_evidence_of_interesting_ones() -> 
     assert text.startswith("### Investigation: orders at 22:13:20 UTC\n")
     assert "- ❗ **dependencies** (interesting): inventory-service breaker open" in text
     assert "  - values: x = 1.5" in text
-    assert "  - thresholds: y > 2" in text
+    assert "  - thresholds: y = 2" in text
     assert "  - query: `up`" in text
     assert "  - timeline entries: 4, 5" in text
     assert "- ✅ **saturation** (ok): no saturation" in text
+
+
+def test_a_slow_dependency_that_started_after_the_service_says_after(store: Store) -> None:
+    feed(store, "orders", {"error_ratio": (TS + 20, 0.05)})
+    feed(store, "inventory", {"latency_p99_ms": (TS + 50, 900.0)})
+    finding = by_check(run_checks(inputs(store), NOW))["dependencies"]
+    assert finding.verdict is Verdict.INTERESTING
+    assert finding.sentence == "inventory p99 rose at 22:14:10, 30 s after orders' errors rose"
+    assert finding.started_ts == TS + 50
+
+
+def test_replica_lag_over_its_limit_and_a_failover_event_in_the_store(store: Store) -> None:
+    feed(store, "orders")
+    lagging = DbCluster(
+        name="orders-db",
+        state="healthy",
+        read_only=False,
+        primary="db-1",
+        members=(
+            DbMember(name="db-1", role="primary", healthy=True),
+            DbMember(name="db-2", role="replica", healthy=True, lag_bytes=5 * 1024 * 1024),
+        ),
+    )
+    store.apply(SnapshotLoaded("sim", (ORDERS, INVENTORY), (), (lagging,), (), ts=TS))
+    event = Event(ts=TS - 60, kind="failover", message="db-1 promoted")
+    store.apply(EventOccurred("sim", event))
+    finding = by_check(run_checks(inputs(store), NOW))["database"]
+    assert finding.verdict is Verdict.INTERESTING
+    assert "db-2 lags 5.0 MiB > 1.0 MiB limit" in finding.sentence
+    assert "role change at 22:12:20: db-1 promoted" in finding.sentence
+    assert finding.evidence.entry_ids == ()
+
+
+def test_a_traffic_drop_is_a_deviation_and_yesterday_is_compared_where_held() -> None:
+    store = Store(capacity=20_000, clock=lambda: 1000.0)
+    store.apply(SnapshotLoaded("sim", (ORDERS, INVENTORY), (), (CLUSTER,), (), ts=TS))
+    store.apply(ConnectionChanged("sim", LinkStatus(ConnectionState.LIVE)))
+    ts = np.arange(NOW - 86_400.0 - 600.0, NOW + STEP / 2, 60.0)
+    values = np.array([[CALM[f] for f in METRIC_FIELDS]] * len(ts))
+    values[ts >= TS + 60, METRIC_FIELDS.index("rps")] = 10.0
+    store.apply(MetricsBatch("sim", ("orders",) * len(ts), ts, values, METRIC_FIELDS))
+    finding = by_check(run_checks(inputs(store), NOW))["golden_signals"]
+    assert finding.verdict is Verdict.INTERESTING
+    assert "traffic moved from 22:14:20" in finding.sentence
+    assert "and the same time yesterday" in finding.sentence
+    assert finding.evidence.values["rps yesterday"] == pytest.approx(100.0)
+    assert finding.evidence.thresholds["rps low"] == pytest.approx(50.0)

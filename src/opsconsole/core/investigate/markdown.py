@@ -31,7 +31,7 @@ def findings_markdown(service: str, findings: Sequence[Finding], now: float) -> 
             shown = ", ".join(f"{k} = {_value_text(v)}" for k, v in ev.values.items())
             lines.append(f"  - values: {shown}")
         if ev.thresholds:
-            shown = ", ".join(f"{k} > {v:g}" for k, v in ev.thresholds.items())
+            shown = ", ".join(f"{k} = {v:g}" for k, v in ev.thresholds.items())
             lines.append(f"  - thresholds: {shown}")
         if ev.time_range:
             lo, hi = ev.time_range

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from opsconsole.core.eligibility import DEFAULT_LAG_LIMIT, human_bytes
 from opsconsole.core.investigate.finding import Evidence, Finding, Verdict
 from opsconsole.core.investigate.inputs import Inputs, cannot_look, clock_text, no_source
 from opsconsole.core.investigate.signals import run_start
@@ -12,16 +13,30 @@ TROUBLED_BREAKERS = ("open", "half_open", "forced_open")
 ROLE_CHANGE_S = 7200.0
 
 
-def error_rise(inputs: Inputs, service: str) -> float | None:
-    """When `service`'s error ratio went above its threshold in its newest run, if it is."""
+def possessive(name: str) -> str:
+    """orders' / inventory's."""
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def trouble_start(inputs: Inputs, service: str) -> tuple[float, str] | None:
+    """When `service`'s errors or p99 went above its thresholds in their newest run, and
+    which of them: the earlier one."""
     state = inputs.state
     series = state.series.get(service)
     record = state.services.get(service)
     if series is None or len(series) == 0 or record is None:
         return None
-    limit = record.thresholds.error_ratio
-    values = np.asarray(series.values("error_ratio"))
-    return run_start(series.times(), values, lambda v: v > limit)
+    limits = (
+        ("error_ratio", record.thresholds.error_ratio, "errors rose"),
+        ("latency_p99_ms", record.thresholds.latency_p99_ms, "p99 rose"),
+    )
+    found: list[tuple[float, str]] = []
+    for field, limit, words in limits:
+        values = np.asarray(series.values(field))
+        began = run_start(series.times(), values, lambda v, lim=limit: v > lim)
+        if began is not None:
+            found.append((began, words))
+    return min(found) if found else None
 
 
 def dependencies(inputs: Inputs, now: float) -> Finding:
@@ -34,7 +49,7 @@ def dependencies(inputs: Inputs, now: float) -> Finding:
     if record is None or not record.depends_on:
         return no_source(check, inputs, f"{inputs.service} names no dependencies")
     state = inputs.state
-    own = error_rise(inputs, inputs.service)
+    own = trouble_start(inputs, inputs.service)
     troubles: list[tuple[float, str]] = []
     values: dict[str, float | str] = {}
     for dep in record.depends_on:
@@ -46,26 +61,28 @@ def dependencies(inputs: Inputs, now: float) -> Finding:
                 words = circuit.state.replace("_", "-")
                 troubles.append((at, f"{dep} breaker {words} at {clock_text(at)}"))
         if dep in state.services:
-            began = error_rise(inputs, dep)
-            if began is not None:
-                troubles.append((began, f"{dep} errors rose at {clock_text(began)}"))
-                values[f"{dep} errors since"] = began
+            trouble = trouble_start(inputs, dep)
+            if trouble is not None:
+                began, words = trouble
+                troubles.append((began, f"{dep} {words} at {clock_text(began)}"))
+                values[f"{dep} trouble since"] = began
     if not troubles:
         return Finding(
             check, inputs.service, Verdict.OK, "dependencies healthy", Evidence(values=values)
         )
     troubles.sort()
     first_at, first_words = troubles[0]
+    whose = possessive(inputs.service)
     if own is None:
-        tail = f"; {inputs.service}' errors have not risen"
-    elif first_at <= own:
-        tail = f", {own - first_at:.0f} s before {inputs.service}' errors rose"
+        tail = f"; {whose} errors and p99 are within their thresholds"
+    elif first_at <= own[0]:
+        tail = f", {own[0] - first_at:.0f} s before {whose} {own[1]}"
     else:
-        tail = f", {first_at - own:.0f} s after {inputs.service}' errors rose"
+        tail = f", {first_at - own[0]:.0f} s after {whose} {own[1]}"
     rest = "; ".join(w for _t, w in troubles[1:])
     sentence = first_words + tail + (f"; also {rest}" if rest else "")
     if own is not None:
-        values[f"{inputs.service} errors since"] = own
+        values[f"{inputs.service} trouble since"] = own[0]
     return Finding(
         check,
         inputs.service,
@@ -102,11 +119,27 @@ def database(inputs: Inputs, now: float) -> Finding:
             problems.append(f"{name} is read-only")
         for member in cluster.members:
             values[f"{member.name} lag bytes"] = member.lag_bytes
-        for entry in inputs.timeline:
-            if entry.kind == "failover" and now - ROLE_CHANGE_S <= entry.ts <= now:
-                problems.append(f"role change at {clock_text(entry.ts)}: {entry.message}")
-                entry_ids.append(entry.id)
-                started = entry.ts if started is None else min(started, entry.ts)
+            if member.role == "replica" and member.lag_bytes > DEFAULT_LAG_LIMIT:
+                problems.append(
+                    f"{member.name} lags {human_bytes(member.lag_bytes)} > "
+                    f"{human_bytes(DEFAULT_LAG_LIMIT)} limit"
+                )
+    thresholds["lag bytes"] = DEFAULT_LAG_LIMIT
+    # Role changes: the timeline's failover lines (with their ids), then the store's failover
+    # events the timeline does not hold (a console without a timeline still sees them).
+    changes: dict[tuple[float, str], int | None] = {}
+    for entry in inputs.timeline:
+        if entry.kind == "failover" and now - ROLE_CHANGE_S <= entry.ts <= now:
+            changes[(entry.ts, entry.message)] = entry.id
+    for backend, event in inputs.store.events:
+        recent = now - ROLE_CHANGE_S <= event.ts <= now
+        if backend == inputs.backend and event.kind == "failover" and recent:
+            changes.setdefault((event.ts, event.message), None)
+    for (ts, message), entry_id in sorted(changes.items()):
+        problems.append(f"role change at {clock_text(ts)}: {message}")
+        if entry_id:
+            entry_ids.append(entry_id)
+        started = ts if started is None else min(started, ts)
     evidence = Evidence(values=values, thresholds=thresholds, entry_ids=tuple(entry_ids))
     if not problems:
         return Finding(check, inputs.service, Verdict.OK, "database healthy", evidence)

@@ -70,6 +70,7 @@ def golden_deviation(inputs: Inputs, now: float) -> Finding:
             for f in ("latency_p99_ms", "error_ratio", "rps")
         }
     bars: dict[str, tuple[Callable[[np.ndarray], np.ndarray], float, str]] = {}
+    low_traffic: float | None = None
     b99, berr, brps = base["latency_p99_ms"], base["error_ratio"], base["rps"]
     if math.isfinite(b99):
         bar = LATENCY_FACTOR * b99
@@ -80,6 +81,7 @@ def golden_deviation(inputs: Inputs, now: float) -> Finding:
     if math.isfinite(brps) and brps > 0:
         lo, hi = brps * (1 - traffic_dev), brps * (1 + traffic_dev)
         bars["rps"] = (lambda v, lo=lo, hi=hi: (v < lo) | (v > hi), hi, "traffic moved")
+        low_traffic = lo
     if not bars:
         return no_source(check, inputs, "no baseline in the hour before the incident")
     deviations: list[tuple[float, str, str]] = []
@@ -92,7 +94,8 @@ def golden_deviation(inputs: Inputs, now: float) -> Finding:
     values.update({f"{k} yesterday": v for k, v in yesterday.items()})
     evidence = Evidence(
         values=values,
-        thresholds={k: bar for k, (_o, bar, _w) in bars.items()},
+        thresholds={(k + " high" if k == "rps" else k): bar for k, (_o, bar, _w) in bars.items()}
+        | ({"rps low": low_traffic} if low_traffic is not None else {}),
         time_range=(start - BASELINE_S, now),
     )
     if not deviations:
@@ -100,13 +103,16 @@ def golden_deviation(inputs: Inputs, now: float) -> Finding:
             check, inputs.service, Verdict.OK, "golden signals within their baseline", evidence
         )
     deviations.sort()
+    also = (
+        " and the same time yesterday" if any(math.isfinite(v) for v in yesterday.values()) else ""
+    )
     began, _f, _w = deviations[0]
     parts = ", ".join(f"{w} from {clock_text(t)}" for t, _f, w in deviations)
     return Finding(
         check,
         inputs.service,
         Verdict.INTERESTING,
-        f"{inputs.service}: {parts} (against the hour before {clock_text(start)})",
+        f"{inputs.service}: {parts} (against the hour before {clock_text(start)}{also})",
         evidence,
         began,
     )
