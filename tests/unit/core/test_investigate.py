@@ -275,11 +275,18 @@ def test_markdown_lists_each_finding_with_the_evidence_of_interesting_ones() -> 
 
 def test_a_slow_dependency_that_started_after_the_service_says_after(store: Store) -> None:
     feed(store, "orders", {"error_ratio": (TS + 20, 0.05)})
-    feed(store, "inventory", {"latency_p99_ms": (TS + 50, 900.0)})
+    feed(store, "inventory", {"latency_p99_ms": (TS + 50, 1500.0)})
     finding = by_check(run_checks(inputs(store), NOW))["dependencies"]
     assert finding.verdict is Verdict.INTERESTING
     assert finding.sentence == "inventory p99 rose at 22:14:10, 30 s after orders' errors rose"
     assert finding.started_ts == TS + 50
+
+
+def test_a_dependency_p99_under_one_second_is_not_slow(store: Store) -> None:
+    feed(store, "orders")
+    feed(store, "inventory", {"latency_p99_ms": (TS + 50, 900.0)})
+    finding = by_check(run_checks(inputs(store), NOW))["dependencies"]
+    assert finding.verdict is Verdict.OK
 
 
 def test_replica_lag_over_its_limit_and_a_failover_event_in_the_store(store: Store) -> None:

@@ -11,6 +11,7 @@ from opsconsole.core.investigate.signals import run_start
 
 TROUBLED_BREAKERS = ("open", "half_open", "forced_open")
 ROLE_CHANGE_S = 7200.0
+SLOW_DEPENDENCY_MS = 1000.0  # the triage list's slow dependency: p99 above 1 s
 
 
 def possessive(name: str) -> str:
@@ -18,9 +19,11 @@ def possessive(name: str) -> str:
     return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
-def trouble_start(inputs: Inputs, service: str) -> tuple[float, str] | None:
-    """When `service`'s errors or p99 went above its thresholds in their newest run, and
-    which of them: the earlier one."""
+def trouble_start(
+    inputs: Inputs, service: str, slow_ms: float | None = None
+) -> tuple[float, str] | None:
+    """When `service`'s errors or p99 went above its thresholds (p99 above `slow_ms` when
+    given) in their newest run, and which of them: the earlier one."""
     state = inputs.state
     series = state.series.get(service)
     record = state.services.get(service)
@@ -28,7 +31,7 @@ def trouble_start(inputs: Inputs, service: str) -> tuple[float, str] | None:
         return None
     limits = (
         ("error_ratio", record.thresholds.error_ratio, "errors rose"),
-        ("latency_p99_ms", record.thresholds.latency_p99_ms, "p99 rose"),
+        ("latency_p99_ms", slow_ms or record.thresholds.latency_p99_ms, "p99 rose"),
     )
     found: list[tuple[float, str]] = []
     for field, limit, words in limits:
@@ -61,7 +64,7 @@ def dependencies(inputs: Inputs, now: float) -> Finding:
                 words = circuit.state.replace("_", "-")
                 troubles.append((at, f"{dep} breaker {words} at {clock_text(at)}"))
         if dep in state.services:
-            trouble = trouble_start(inputs, dep)
+            trouble = trouble_start(inputs, dep, SLOW_DEPENDENCY_MS)
             if trouble is not None:
                 began, words = trouble
                 troubles.append((began, f"{dep} {words} at {clock_text(began)}"))
