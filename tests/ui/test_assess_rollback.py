@@ -49,13 +49,23 @@ def test_bad_deploy_assessed_rollback_one_key_away_and_seen_live(live, qloop, qt
         client.start()
         try:
             await wait_live(console)
-            before = len(store.backend("sim").deploys)
+            await wait_until(lambda: bool(store.backend("sim").deploys), 10, "the deploy log")
+            running = store.backend("sim").services["orders"].version
             await client.scenario("bad_deploy", "orders")
+
+            def newest_orders_deploy():
+                orders = [d for d in store.backend("sim").deploys if d.service == "orders"]
+                return orders[-1] if orders else None
+
+            # The seeded log may still be arriving beside the deploy event: wait for orders'
+            # own new deploy, not for any new entry.
             await wait_until(
-                lambda: len(store.backend("sim").deploys) > before, 10, "the deploy event"
+                lambda: (d := newest_orders_deploy()) is not None and d.prev_version == running,
+                10,
+                "the deploy event",
             )
-            bad = store.backend("sim").deploys[-1]
-            assert bad.service == "orders" and bad.prev_version
+            bad = newest_orders_deploy()
+            assert bad is not None and bad.version != running
             # Within a simulated hour or two (about 10 s here) the decision is made.
             await wait_until(
                 lambda: recommendation() is Recommendation.ROLLBACK, 20, "ROLLBACK for orders"
