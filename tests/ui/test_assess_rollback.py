@@ -103,7 +103,8 @@ def test_bad_deploy_assessed_rollback_one_key_away_and_seen_live(live, qloop, qt
             )
             text = window.last_action.text()
             assert re.search(rf"orders back on {bad.prev_version}, error rate [\d.]+ %", text)
-            assert store.backend("sim").deploys[-1].version == bad.prev_version
+            newest = newest_orders_deploy()
+            assert newest is not None and newest.version == bad.prev_version
             records = [
                 json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()
             ]
