@@ -13,11 +13,9 @@ be used at all, so the console runs without keeping incidents rather than not at
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,14 +24,12 @@ from psygnal import Signal
 
 from opsconsole.core.incident.model import Incident, Note, Severity, Star, check_tag
 from opsconsole.core.paths import data_dir
+from opsconsole.core.sqlitefile import SqliteFile, Unusable
 
 log = logging.getLogger(__name__)
 
 INCIDENTS_FILE = "incidents.sqlite3"
 SCHEMA_VERSION = 1
-SQLITE_MAGIC = b"SQLite format 3\x00"
-# SQLite's primary result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB.
-_CORRUPT_CODES = {11, 26}
 
 
 def default_path() -> Path:
@@ -45,10 +41,6 @@ class IncidentError(Exception):
     """An incident command that cannot apply: none open, one already open, a bad time."""
 
 
-class _Unusable(Exception):
-    """The file is a database we must not use (corrupt, or someone else's schema)."""
-
-
 class IncidentStore:
     """Incidents in SQLite (WAL). `None` as path keeps them in memory (tests, read-only runs).
 
@@ -58,88 +50,24 @@ class IncidentStore:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._db: sqlite3.Connection | None = None
-        self.moved_aside: list[Path] = []  # where damaged files went, newest last
-        self.in_memory_fallback = False
-        self._warned: set[str] = set()
+        self._file = SqliteFile(path, _migrate, "incidents", log)
 
-    # ------------------------------------------------------------ opening
+    # ------------------------------------------------------------ the file
 
-    def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
-            self._db = self._open()
-        return self._db
+    @property
+    def moved_aside(self) -> list[Path]:
+        return self._file.moved_aside
 
-    def _open(self) -> sqlite3.Connection:
-        if self.path is None:
-            return _connect(":memory:")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return _connect(self.path)
-        except (_Unusable, sqlite3.DatabaseError) as exc:
-            if (isinstance(exc, _Unusable) or _is_corrupt(exc)) and self._move_aside(str(exc)):
-                try:
-                    return _connect(self.path)
-                except (_Unusable, sqlite3.Error, OSError) as again:
-                    exc = again
-            log.warning("incidents %s cannot be used (%s); keeping them in memory", self.path, exc)
-        except OSError as exc:  # the folder cannot be created
-            log.warning("incidents folder %s: %s; keeping them in memory", self.path.parent, exc)
-        self.in_memory_fallback = True
-        return _connect(":memory:")
-
-    def _move_aside(self, reason: str) -> bool:
-        """Rename the damaged file (and its WAL) out of the way; False when that failed."""
-        assert self.path is not None
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
-        try:
-            # The WAL belongs to the damaged file: never replay it into the fresh one.
-            for suffix in ("", "-wal", "-shm"):
-                source = Path(f"{self.path}{suffix}")
-                if source.exists():
-                    source.rename(Path(f"{target}{suffix}"))
-        except OSError as exc:
-            log.warning("incidents %s unreadable (%s), cannot move: %s", self.path, reason, exc)
-            return False
-        self.moved_aside.append(target)
-        log.warning(
-            "incidents %s unreadable (%s); moved it to %s and started afresh",
-            self.path,
-            reason,
-            target,
-        )
-        return True
+    @property
+    def in_memory_fallback(self) -> bool:
+        return self._file.in_memory_fallback
 
     def _run(self, action: Callable[[sqlite3.Connection], Any], default: Any) -> Any:
-        """Run one database action; a file damaged while in use is moved aside once, then
-        retried. Other database errors are logged (once per message) and give `default`."""
-        for attempt in (1, 2):
-            try:
-                return action(self._conn())
-            except sqlite3.Error as exc:
-                if attempt == 1 and self.path is not None and _is_corrupt(exc):
-                    self.close()
-                    if not self.in_memory_fallback and not self._move_aside(str(exc)):
-                        self.in_memory_fallback = True
-                        self._db = _connect(":memory:")
-                    continue
-                if str(exc) not in self._warned:
-                    self._warned.add(str(exc))
-                    log.warning("incidents %s: %s", self.path or "(memory)", exc)
-                return default
-        return default
+        return self._file.run(action, default)
 
     def close(self) -> None:
         """Close the file (SQLite folds the WAL back into it); reopened on next use."""
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
+        self._file.close()
 
     # ------------------------------------------------------------ reading
 
@@ -336,35 +264,12 @@ def _load(db: sqlite3.Connection, incident_id: int) -> Incident | None:
     )
 
 
-def _connect(target: str | Path) -> sqlite3.Connection:
-    if isinstance(target, Path):
-        # Checked before SQLite opens it, so a damaged file's WAL is kept with it.
-        with contextlib.suppress(FileNotFoundError), target.open("rb") as f:
-            header = f.read(len(SQLITE_MAGIC))
-            if header and header != SQLITE_MAGIC:
-                raise _Unusable("not an SQLite database")
-    # Autocommit; each change runs in its own explicit short transaction.
-    db = sqlite3.connect(target, timeout=2.0, isolation_level=None)
-    try:
-        if target != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-        check = db.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
-            raise _Unusable(f"integrity check: {check}")
-        _migrate(db)
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
 def _migrate(db: sqlite3.Connection) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
     if version != 0:
-        raise _Unusable(f"schema version {version}, this console knows {SCHEMA_VERSION}")
+        raise Unusable(f"schema version {version}, this console knows {SCHEMA_VERSION}")
     try:
         db.execute("BEGIN")
         db.execute(
@@ -405,9 +310,4 @@ def _migrate(db: sqlite3.Connection) -> None:
         if db.in_transaction:
             db.execute("ROLLBACK")
         # A version-0 file with its own tables is someone else's database, not ours to change.
-        raise _Unusable(f"cannot create the incidents schema: {exc}") from exc
-
-
-def _is_corrupt(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in _CORRUPT_CODES
+        raise Unusable(f"cannot create the incidents schema: {exc}") from exc

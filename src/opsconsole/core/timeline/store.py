@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import sqlite3
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,8 @@ import msgspec
 from psygnal import Signal
 
 from opsconsole.core.paths import data_dir
+from opsconsole.core.sqlitefile import SQLITE_MAGIC as SQLITE_MAGIC
+from opsconsole.core.sqlitefile import SqliteFile, Unusable
 from opsconsole.core.timeline.entry import TimelineEntry, TimelineFilter
 
 log = logging.getLogger(__name__)
@@ -22,18 +22,11 @@ log = logging.getLogger(__name__)
 TIMELINE_FILE = "timeline.sqlite3"
 SCHEMA_VERSION = 1
 DEFAULT_LIMIT = 500
-# SQLite's primary result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB.
-_CORRUPT_CODES = {11, 26}
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def default_path() -> Path:
     """The timeline database in the platform's data folder."""
     return data_dir() / TIMELINE_FILE
-
-
-class _Unusable(Exception):
-    """The file is a database we must not use (corrupt, or someone else's schema)."""
 
 
 class TimelineStore:
@@ -50,101 +43,26 @@ class TimelineStore:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._db: sqlite3.Connection | None = None
-        self.moved_aside: list[Path] = []  # where damaged files went, newest last
-        self.in_memory_fallback = False
-        self._warned: set[str] = set()
-        # Bumped whenever another database takes over (a damaged file replaced): ids restart,
-        # so views holding "entries after id N" reload.
-        self.generation = 0
+        self._file = SqliteFile(path, _migrate, "timeline", log)
 
-    # ------------------------------------------------------------ opening
+    # ------------------------------------------------------------ the file
 
-    def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
-            self._db = self._open()
-        return self._db
+    @property
+    def moved_aside(self) -> list[Path]:
+        return self._file.moved_aside
 
-    def _open(self) -> sqlite3.Connection:
-        if self.path is None:
-            return _connect(":memory:")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return _connect(self.path)
-        except (_Unusable, sqlite3.DatabaseError) as exc:
-            if (isinstance(exc, _Unusable) or _is_corrupt(exc)) and self._move_aside(str(exc)):
-                try:
-                    return _connect(self.path)
-                except (_Unusable, sqlite3.Error, OSError) as again:
-                    exc = again
-            log.warning(
-                "timeline %s cannot be used (%s); keeping this run's timeline in memory only",
-                self.path,
-                exc,
-            )
-        except OSError as exc:  # the folder cannot be created
-            log.warning("timeline folder %s: %s; keeping it in memory", self.path.parent, exc)
-        if not self.in_memory_fallback:
-            self.in_memory_fallback = True
-            self.generation += 1
-        return _connect(":memory:")
+    @property
+    def in_memory_fallback(self) -> bool:
+        return self._file.in_memory_fallback
 
-    def _move_aside(self, reason: str) -> bool:
-        """Rename the damaged file (and its WAL) out of the way; False when that failed."""
-        assert self.path is not None
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
-        # The WAL and shared-memory files belong to the damaged file: never replay them into
-        # the fresh one.
-        try:
-            for suffix in ("", "-wal", "-shm"):
-                source = Path(f"{self.path}{suffix}")
-                if source.exists():
-                    source.rename(Path(f"{target}{suffix}"))
-        except OSError as exc:
-            log.warning(
-                "timeline %s is unreadable (%s) and cannot be moved: %s", self.path, reason, exc
-            )
-            return False
-        self.moved_aside.append(target)
-        self.generation += 1
-        log.warning(
-            "timeline %s is unreadable (%s); moved it to %s and started a fresh timeline",
-            self.path,
-            reason,
-            target,
-        )
-        return True
+    @property
+    def generation(self) -> int:
+        """Bumped whenever another database takes over (a damaged file replaced): ids
+        restart, so views holding "entries after id N" reload."""
+        return self._file.generation
 
     def _run(self, action: Callable[[sqlite3.Connection], Any], default: Any) -> Any:
-        """Run one database action; a file damaged while in use is moved aside once, then
-        retried. Other errors are logged (once per message) and give `default`."""
-        for attempt in (1, 2):
-            try:
-                return action(self._conn())
-            except sqlite3.Error as exc:
-                if attempt == 1 and self.path is not None and _is_corrupt(exc):
-                    self._drop_connection()
-                    if not self.in_memory_fallback and not self._move_aside(str(exc)):
-                        self.in_memory_fallback = True  # cannot move it: carry on in memory
-                        self.generation += 1
-                        self._db = _connect(":memory:")
-                    continue
-                if str(exc) not in self._warned:
-                    self._warned.add(str(exc))
-                    log.warning("timeline %s: %s", self.path or "(memory)", exc)
-                return default
-        return default
-
-    def _drop_connection(self) -> None:
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
+        return self._file.run(action, default)
 
     # ------------------------------------------------------------ writing and reading
 
@@ -260,33 +178,7 @@ class TimelineStore:
 
     def close(self) -> None:
         """Close the file (SQLite folds the WAL back into it); reopened on next use."""
-        self._drop_connection()
-
-
-def _connect(target: str | Path) -> sqlite3.Connection:
-    if isinstance(target, Path):
-        # Checked before SQLite opens it: SQLite deletes a WAL it cannot use on close, and a
-        # damaged file's WAL is kept with it for whoever investigates.
-        with contextlib.suppress(FileNotFoundError), target.open("rb") as f:
-            header = f.read(len(SQLITE_MAGIC))
-            if header and header != SQLITE_MAGIC:
-                raise _Unusable("not an SQLite database")
-    # Autocommit: every append is its own short transaction, visible at once and durable.
-    db = sqlite3.connect(target, timeout=2.0, isolation_level=None)
-    try:
-        if target != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL: a commit survives a crash of the console; only a power cut may
-            # lose the last few lines. The audit log (fsync per record) is the strict record.
-            db.execute("PRAGMA synchronous=NORMAL")
-        check = db.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
-            raise _Unusable(f"integrity check: {check}")
-        _migrate(db)
-    except BaseException:
-        db.close()
-        raise
-    return db
+        self._file.close()
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -294,7 +186,7 @@ def _migrate(db: sqlite3.Connection) -> None:
     if version == SCHEMA_VERSION:
         return
     if version != 0:
-        raise _Unusable(f"schema version {version}, this console knows {SCHEMA_VERSION}")
+        raise Unusable(f"schema version {version}, this console knows {SCHEMA_VERSION}")
     try:
         db.execute("BEGIN")
         db.execute(
@@ -321,12 +213,7 @@ def _migrate(db: sqlite3.Connection) -> None:
         if db.in_transaction:
             db.execute("ROLLBACK")
         # A version-0 file with its own tables is someone else's database, not ours to change.
-        raise _Unusable(f"cannot create the timeline schema: {exc}") from exc
-
-
-def _is_corrupt(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in _CORRUPT_CODES
+        raise Unusable(f"cannot create the timeline schema: {exc}") from exc
 
 
 def _like(text: str) -> str:
