@@ -76,9 +76,30 @@ def test_a_crashing_handler_is_logged_and_said_never_raised(
     assert any(r.exc_info for r in caplog.records)  # the traceback goes to the log only
 
 
+async def _reported(told: list[Problem], count: int, heard: asyncio.Event) -> None:
+    """Wait (bounded) until `count` problems were told: done callbacks run after the task."""
+    async with asyncio.timeout(5):
+        while len(told) < count:
+            heard.clear()
+            await heard.wait()
+
+
+def _runner_heard(registry: CommandRegistry) -> tuple[CommandRunner, list[Problem], asyncio.Event]:
+    told: list[Problem] = []
+    heard = asyncio.Event()
+
+    def tell(problem: Problem) -> None:
+        told.append(problem)
+        heard.set()
+
+    return CommandRunner(registry, tell, schedule=asyncio.ensure_future), told, heard
+
+
 async def test_an_async_command_is_scheduled_and_its_later_failure_reported() -> None:
+    go = asyncio.Event()
+
     async def refused_later() -> None:
-        await asyncio.sleep(0)
+        await go.wait()  # fails after the runner has returned its task
         raise CommandError("orders-db is STALE")
 
     async def crashes_later() -> None:
@@ -88,11 +109,13 @@ async def test_an_async_command_is_scheduled_and_its_later_failure_reported() ->
         return "done"
 
     registry = _registry(a_refused=refused_later, a_crash=crashes_later, a_fine=fine)
-    runner, told = _runner(registry)
+    runner, told, heard = _runner_heard(registry)
     tasks = [runner.run(cid, source="panel") for cid in ("a.refused", "a.crash", "a.fine")]
     assert all(isinstance(t, asyncio.Future) for t in tasks)
+    assert told == []  # nothing has failed yet
+    go.set()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await asyncio.sleep(0)  # done callbacks run on the next loop turn
+    await _reported(told, 2, heard)
     kinds = {p.command_id: (p.kind, p.words) for p in told}
     assert len(told) == 2  # tasks finish in any order; the one that succeeded is no problem
     assert kinds["a.refused"] == ("error", "orders-db is STALE")
@@ -102,19 +125,26 @@ async def test_an_async_command_is_scheduled_and_its_later_failure_reported() ->
 
 async def test_a_cancelled_task_is_not_a_problem() -> None:
     started = asyncio.Event()
+    never = asyncio.Event()  # the operator's command waits on something that does not come
 
     async def waits() -> None:
         started.set()
-        await asyncio.Event().wait()
+        await never.wait()
 
-    runner, told = _runner(_registry(a_wait=waits))
+    async def crashes() -> None:
+        raise RuntimeError("boom")
+
+    runner, told, heard = _runner_heard(_registry(a_wait=waits, a_crash=crashes))
     task = runner.run("a.wait")
     await started.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.sleep(0)
-    assert told == []
+    # A crash afterwards is told; its callback runs after the cancelled task's, so by then
+    # the cancellation would have been told too, had it been.
+    runner.run("a.crash")
+    await _reported(told, 1, heard)
+    assert [p.command_id for p in told] == ["a.crash"]
 
 
 def test_a_broken_reporter_does_not_hide_the_others(caplog: pytest.LogCaptureFixture) -> None:
