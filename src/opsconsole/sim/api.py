@@ -173,18 +173,7 @@ class RestApi:
         step = float_param(
             request, "step", max(self.world.config.tick_s, (end - start) / 1_000.0, 1e-3)
         )
-        if step <= 0:
-            raise ApiError("bad_request", "step must be > 0")
-        if end < start:
-            raise ApiError("bad_request", "end must not be before start")
-        points = point_count(start, end, step)
-        if points > MAX_POINTS:
-            raise ApiError(
-                "bad_request",
-                f"query would return {points} points, more than the limit of {MAX_POINTS}; "
-                "use a larger step or a shorter range",
-                {"points": points, "limit": MAX_POINTS},
-            )
+        range_points(start, end, step)  # refuses what the contract does not answer
         values = self.world.history.query(
             self.world.index[service], METRIC_FIELDS.index(metric), start, end, step
         )
@@ -272,3 +261,20 @@ class RestApi:
     async def scenario(self, request: web.Request) -> web.Response:
         body = await read_body(request, ScenarioRequest)
         return self._answer(self.operator.start_scenario(body, self.clock()))
+
+
+def range_points(start: float, end: float, step: float) -> int:
+    """The points a range query asks for, or the contract's 400 when it may not be answered."""
+    if step <= 0:
+        raise ApiError("bad_request", "step must be > 0")
+    if end < start:
+        raise ApiError("bad_request", "end must not be before start")
+    points = point_count(start, end, step)
+    if points > MAX_POINTS:
+        raise ApiError(
+            "bad_request",
+            f"query would return {points} points, more than the limit of {MAX_POINTS}; "
+            "use a larger step or a shorter range",
+            {"points": points, "limit": MAX_POINTS},
+        )
+    return points

@@ -14,9 +14,8 @@ from opsconsole.core.slowire import (
     wire_deploy,
 )
 from opsconsole.sim.actions import Operator, Outcome
-from opsconsole.sim.api import float_param, read_body
+from opsconsole.sim.api import float_param, range_points, read_body
 from opsconsole.sim.errors import ApiError
-from opsconsole.sim.history import MAX_POINTS, point_count
 from opsconsole.sim.middleware import json_response
 from opsconsole.sim.world import World
 
@@ -64,18 +63,7 @@ class SloApi:
         first_hour = ledger.hour_start(self.world.slos.first_hour(index, end))
         start = float_param(request, "start", first_hour)
         step = float_param(request, "step", ledger.hour_start(1))
-        if step <= 0:
-            raise ApiError("bad_request", "step must be > 0")
-        if end < start:
-            raise ApiError("bad_request", "end must not be before start")
-        points = point_count(start, end, step)
-        if points > MAX_POINTS:
-            raise ApiError(
-                "bad_request",
-                f"query would return {points} points, more than the limit of {MAX_POINTS}; "
-                "use a larger step or a shorter range",
-                {"points": points, "limit": MAX_POINTS},
-            )
+        points = range_points(start, end, step)
         values = ledger.points(index, start, end, step, points)
         return json_response(BudgetBody(service, step, values))  # type: ignore[arg-type]
 
