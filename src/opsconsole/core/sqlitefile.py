@@ -173,3 +173,31 @@ class SqliteFile:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
+
+
+class SqliteBacked:
+    """What a store kept in a `SqliteFile` says of its file (the timeline, the incidents)."""
+
+    _file: SqliteFile
+
+    @property
+    def moved_aside(self) -> list[Path]:
+        """Where damaged files went, newest last."""
+        return self._file.moved_aside
+
+    @property
+    def in_memory_fallback(self) -> bool:
+        return self._file.in_memory_fallback
+
+    @property
+    def generation(self) -> int:
+        """Bumped whenever another database takes over (a damaged file replaced): ids
+        restart, so views holding "entries after id N" reload."""
+        return self._file.generation
+
+    def _run(self, action: Callable[[sqlite3.Connection], Any], default: Any) -> Any:
+        return self._file.run(action, default)
+
+    def close(self) -> None:
+        """Close the file (SQLite folds the WAL back into it); reopened on next use."""
+        self._file.close()

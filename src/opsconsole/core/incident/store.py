@@ -18,13 +18,12 @@ import math
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from psygnal import Signal
 
 from opsconsole.core.incident.model import Incident, Note, Severity, Star, check_tag
 from opsconsole.core.paths import data_dir
-from opsconsole.core.sqlitefile import SqliteFile, Unusable
+from opsconsole.core.sqlitefile import SqliteBacked, SqliteFile, Unusable
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ class IncidentError(Exception):
     """An incident command that cannot apply: none open, one already open, a bad time."""
 
 
-class IncidentStore:
+class IncidentStore(SqliteBacked):
     """Incidents in SQLite (WAL). `None` as path keeps them in memory (tests, read-only runs).
 
     Changes return the incident as stored, or None when the database failed (logged)."""
@@ -51,23 +50,6 @@ class IncidentStore:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._file = SqliteFile(path, _migrate, "incidents", log)
-
-    # ------------------------------------------------------------ the file
-
-    @property
-    def moved_aside(self) -> list[Path]:
-        return self._file.moved_aside
-
-    @property
-    def in_memory_fallback(self) -> bool:
-        return self._file.in_memory_fallback
-
-    def _run(self, action: Callable[[sqlite3.Connection], Any], default: Any) -> Any:
-        return self._file.run(action, default)
-
-    def close(self) -> None:
-        """Close the file (SQLite folds the WAL back into it); reopened on next use."""
-        self._file.close()
 
     # ------------------------------------------------------------ reading
 

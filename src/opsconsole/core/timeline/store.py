@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from psygnal import Signal
 
 from opsconsole.core.paths import data_dir
 from opsconsole.core.sqlitefile import SQLITE_MAGIC as SQLITE_MAGIC
-from opsconsole.core.sqlitefile import SqliteFile, Unusable
+from opsconsole.core.sqlitefile import SqliteBacked, SqliteFile, Unusable
 from opsconsole.core.timeline.entry import TimelineEntry, TimelineFilter
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def default_path() -> Path:
     return data_dir() / TIMELINE_FILE
 
 
-class TimelineStore:
+class TimelineStore(SqliteBacked):
     """The timeline in SQLite (WAL). `None` as path keeps it in memory (tests, read-only runs).
 
     The file and its folder are created on first use. A damaged or foreign file never stops the
@@ -44,25 +44,6 @@ class TimelineStore:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._file = SqliteFile(path, _migrate, "timeline", log)
-
-    # ------------------------------------------------------------ the file
-
-    @property
-    def moved_aside(self) -> list[Path]:
-        return self._file.moved_aside
-
-    @property
-    def in_memory_fallback(self) -> bool:
-        return self._file.in_memory_fallback
-
-    @property
-    def generation(self) -> int:
-        """Bumped whenever another database takes over (a damaged file replaced): ids
-        restart, so views holding "entries after id N" reload."""
-        return self._file.generation
-
-    def _run(self, action: Callable[[sqlite3.Connection], Any], default: Any) -> Any:
-        return self._file.run(action, default)
 
     # ------------------------------------------------------------ writing and reading
 
@@ -175,10 +156,6 @@ class TimelineStore:
 
         result: int = self._run(last, 0)
         return result
-
-    def close(self) -> None:
-        """Close the file (SQLite folds the WAL back into it); reopened on next use."""
-        self._file.close()
 
 
 def _migrate(db: sqlite3.Connection) -> None:
