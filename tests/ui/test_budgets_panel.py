@@ -153,6 +153,10 @@ def test_slash_filters_and_a_stale_backend_says_so(ui, qtbot) -> None:
     )
     # The detail greys too: its figures are the last known.
     assert theme.STATE_COLOURS[Health.UNKNOWN] in ui.panel.detail.title.styleSheet()
+    # The tier table says STALE in every state, as the list does, with what it last was.
+    tiers = ui.panel.detail.tiers
+    states = [tiers.item(r, tiers.columnCount() - 1).text() for r in range(tiers.rowCount())]
+    assert states and all(s.startswith("STALE") and "(was " in s for s in states)
     assert ui.panel.text("sim", "orders", "tier") == ui.panel.model.data(
         ui.panel.model.index(
             ui.panel.model.row_of("sim", "orders"), ui.panel.model.column_of("tier")

@@ -198,6 +198,10 @@ def test_the_tier_table_has_windows_factor_threshold_burns_and_state() -> None:
     assert page.texts["long"] == "20×" and page.texts["state"] == "firing"
     assert page.health is Health.CRITICAL and rows[2].health is Health.WARNING
     assert "threshold = factor × budget" in page.tooltips["threshold"]
+    # Its backend not live: each state says so, never a coloured verdict on old data.
+    stale = tier_rows(figures, stale="STALE 12 s")
+    assert stale[0].texts["state"] == "STALE 12 s (was firing)"
+    assert all(r.health is Health.UNKNOWN for r in stale)
 
 
 def test_burn_down_from_window_totals_only_says_so() -> None:

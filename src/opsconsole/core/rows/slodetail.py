@@ -50,7 +50,11 @@ class TierRow:
     health: Health
 
 
-def tier_rows(figures: SloFigures, tz: tzinfo = UTC) -> tuple[TierRow, ...]:
+def tier_rows(
+    figures: SloFigures, tz: tzinfo = UTC, stale: str | None = None
+) -> tuple[TierRow, ...]:
+    """The four-tier table; `stale` ("STALE 12 s") when its backend is not live: each state
+    then says so and is not coloured as a verdict on data that may have moved."""
     obs = figures.obs
     budget = obs.slo.budget
     length = obs.slo.window.length_s(obs.as_of, tz)
@@ -83,6 +87,9 @@ def tier_rows(figures: SloFigures, tz: tzinfo = UTC) -> tuple[TierRow, ...]:
         elif verdict.state is TierState.OK:
             health = Health.HEALTHY
         else:
+            health = Health.UNKNOWN
+        if stale is not None:
+            texts["state"] = f"{stale} (was {verdict.state.value})"
             health = Health.UNKNOWN
         rows.append(TierRow(texts, tips, health))
     return tuple(rows)

@@ -203,7 +203,8 @@ class BudgetsPanel(KeyedTableMixin, Panel):
         points = self._points.get(key)
         row = self.model.row_view(self.model.row_of(*key))
         events = (len(store.events), id(newest_event))
-        shown = (key, id(obs), id(points), len(state.deploys), events, row.stale)
+        stale = row.texts["tier"] if row.stale else None  # "STALE 12 s", ticking
+        shown = (key, id(obs), id(points), len(state.deploys), events, stale)
         if shown == self._detail_shown:
             return
         self._detail_shown = shown
@@ -223,7 +224,8 @@ class BudgetsPanel(KeyedTableMixin, Panel):
             f"{slo.window.words} · {figures.budget.words}"
         )
         health = Health.UNKNOWN if row.stale else row.health.get("remaining", Health.UNKNOWN)
-        self.detail.show_slo(key, title, view, markers, tier_rows(figures), health)
+        tiers = tier_rows(figures, stale=stale)
+        self.detail.show_slo(key, title, view, markers, tiers, health)
 
 
 def _make_view(model: QSortFilterProxyModel, parent: QWidget) -> QTableView:
