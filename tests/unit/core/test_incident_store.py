@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from opsconsole.core.incident import (
     Star,
     default_path,
 )
+from opsconsole.core.incident import store as store_module
+from opsconsole.core.incident.record import Sample, SloSnapshot
 from opsconsole.core.timeline import TIMELINE_FILE
 from opsconsole.core.timeline import default_path as timeline_path
 
@@ -178,3 +181,51 @@ def test_a_damaged_page_is_caught_at_open(path: Path) -> None:
     assert len(reopened.moved_aside) == 1
     assert reopened.open("fresh", Severity.SEV2, 1.0, 1.0) is not None
     reopened.close()
+
+
+def test_the_incidents_own_record_survives_a_restart(path: Path) -> None:
+    store = IncidentStore(path)
+    incident = store.open("checkout errors", Severity.SEV2, 1000.0, 1000.0)
+    assert incident is not None
+    rows = [
+        Sample("sim", "orders", 1000.0, 120.0, 0.02, 50.0, 0.4),
+        Sample("sim", "orders", 1001.0, 130.0, math.nan, 51.0),
+        Sample("sim", "payments", 1000.0, 80.0, 0.0, 20.0, 0.3),
+    ]
+    assert store.add_samples(incident.id, rows) == 3
+    assert store.add_samples(incident.id, rows[:1]) == 0  # a sample kept once
+    snap = SloSnapshot("sim", "orders", 1000.0, 0.999, "30d", 2.0e6, 900.0)
+    assert store.add_slo_snapshot(incident.id, snap)
+    store.close()
+
+    again = IncidentStore(path)
+    kept = again.samples(incident.id)
+    assert [(s.service, s.ts) for s in kept] == [
+        ("orders", 1000.0),
+        ("orders", 1001.0),
+        ("payments", 1000.0),
+    ]
+    assert kept[0] == rows[0]
+    assert math.isnan(kept[1].error_ratio) and math.isnan(kept[1].cpu)  # not reported stays so
+    assert again.last_sample_ts(incident.id) == 1001.0
+    assert again.slo_snapshots(incident.id) == [snap]
+    assert again.samples(incident.id + 1) == [] and again.last_sample_ts(incident.id + 1) is None
+    again.close()
+
+
+def test_a_schema_1_file_gains_the_record_and_keeps_its_incidents(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("BEGIN")
+    store_module._create_v1(db)
+    db.execute(
+        "INSERT INTO incidents (title, severity, start_ts, opened_ts) VALUES ('old', 'SEV3', 5, 6)"
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.execute("COMMIT")
+    db.close()
+    store = IncidentStore(path)
+    current = store.current()
+    assert current is not None and current.title == "old"
+    assert store.add_samples(current.id, [Sample("sim", "orders", 7.0, 1.0, 0.0, 1.0)]) == 1
+    store.close()

@@ -16,19 +16,22 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from psygnal import Signal
 
 from opsconsole.core.incident.model import Incident, Note, Severity, Star, check_tag
+from opsconsole.core.incident.record import SAMPLE_FIELDS, Sample, SloSnapshot
 from opsconsole.core.paths import data_dir
 from opsconsole.core.sqlitefile import SqliteBacked, SqliteFile, Unusable
 
 log = logging.getLogger(__name__)
 
 INCIDENTS_FILE = "incidents.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+T = TypeVar("T")
 
 
 def default_path() -> Path:
@@ -151,6 +154,98 @@ class IncidentStore(SqliteBacked):
 
         return self._change(end)
 
+    # ------------------------------------------------------------ the incident's own record
+
+    def add_samples(self, incident_id: int, samples: Iterable[Sample]) -> int:
+        """Keep golden-signal samples for an incident; a sample already kept (same backend,
+        service and time) is not doubled. Returns how many rows were written."""
+        rows = [
+            (incident_id, s.backend, s.service, s.ts, *(_real(s.value(f)) for f in SAMPLE_FIELDS))
+            for s in samples
+            if math.isfinite(s.ts)
+        ]
+        if not rows:
+            return 0
+        marks = ", ".join("?" * (4 + len(SAMPLE_FIELDS)))
+
+        def insert(db: sqlite3.Connection) -> int:
+            before = db.total_changes
+            db.executemany(
+                f"INSERT OR IGNORE INTO samples (incident_id, backend, service, ts, "
+                f"{', '.join(SAMPLE_FIELDS)}) VALUES ({marks})",
+                rows,
+            )
+            return db.total_changes - before
+
+        written: int = self._run(_in_transaction(insert), 0)
+        return written
+
+    def samples(self, incident_id: int) -> list[Sample]:
+        """The incident's samples, by service and then time."""
+
+        def select(db: sqlite3.Connection) -> list[Sample]:
+            cursor = db.execute(
+                f"SELECT backend, service, ts, {', '.join(SAMPLE_FIELDS)} FROM samples "
+                "WHERE incident_id = ? ORDER BY backend, service, ts",
+                (incident_id,),
+            )
+            return [
+                Sample(b, svc, ts, *(math.nan if v is None else v for v in values))
+                for b, svc, ts, *values in cursor
+            ]
+
+        result: list[Sample] = self._run(select, [])
+        return result
+
+    def last_sample_ts(self, incident_id: int) -> float | None:
+        """The newest sample's time (where a recorder resumes after a restart)."""
+        row = self._run(
+            lambda db: db.execute(
+                "SELECT MAX(ts) FROM samples WHERE incident_id = ?", (incident_id,)
+            ).fetchone(),
+            None,
+        )
+        return None if row is None or row[0] is None else float(row[0])
+
+    def add_slo_snapshot(self, incident_id: int, snapshot: SloSnapshot) -> bool:
+        """Keep an SLO's figures as seen during the incident."""
+        s = snapshot
+
+        def insert(db: sqlite3.Connection) -> bool:
+            db.execute(
+                "INSERT INTO slo_snapshots (incident_id, backend, service, ts, objective, "
+                "window, window_total, window_bad, ratios_only) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    incident_id,
+                    s.backend,
+                    s.service,
+                    s.ts,
+                    s.objective,
+                    s.window,
+                    s.window_total,
+                    s.window_bad,
+                    int(s.ratios_only),
+                ),
+            )
+            return True
+
+        done: bool = self._run(insert, False)
+        return done
+
+    def slo_snapshots(self, incident_id: int) -> list[SloSnapshot]:
+        """The SLO figures kept for the incident, oldest first."""
+
+        def select(db: sqlite3.Connection) -> list[SloSnapshot]:
+            cursor = db.execute(
+                "SELECT backend, service, ts, objective, window, window_total, window_bad, "
+                "ratios_only FROM slo_snapshots WHERE incident_id = ? ORDER BY ts, id",
+                (incident_id,),
+            )
+            return [SloSnapshot(*row[:7], bool(row[7])) for row in cursor]
+
+        result: list[SloSnapshot] = self._run(select, [])
+        return result
+
     def _set_star(self, entry_id: int, tag: str | None, incident_id: int | None) -> Incident | None:
         if entry_id <= 0:
             raise IncidentError("only a stored timeline entry can be starred")
@@ -166,23 +261,33 @@ class IncidentStore(SqliteBacked):
         return self._change(put)
 
     def _change(self, action: Callable[[sqlite3.Connection], Incident | None]) -> Incident | None:
-        def in_transaction(db: sqlite3.Connection) -> Incident | None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                result = action(db)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            return result
-
-        changed: Incident | None = self._run(in_transaction, None)
+        changed: Incident | None = self._run(_in_transaction(action), None)
         if changed is not None:
             self.changed.emit(changed)
         return changed
 
 
 # ------------------------------------------------------------ SQL helpers
+
+
+def _in_transaction(action: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+    """`action` in one write transaction (the connection is in autocommit mode)."""
+
+    def run(db: sqlite3.Connection) -> T:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = action(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return result
+
+    return run
+
+
+def _real(value: float) -> float | None:
+    return value if math.isfinite(value) else None  # NULL: not reported
 
 
 def _check_time(ts: float, what: str) -> None:
@@ -250,42 +355,13 @@ def _migrate(db: sqlite3.Connection) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
-    if version != 0:
+    if version not in (0, 1):
         raise Unusable(f"schema version {version}, this console knows {SCHEMA_VERSION}")
     try:
         db.execute("BEGIN")
-        db.execute(
-            """CREATE TABLE incidents (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                title TEXT NOT NULL,
-                severity TEXT NOT NULL,
-                start_ts REAL NOT NULL,
-                opened_ts REAL NOT NULL,
-                end_ts REAL
-            )"""
-        )
-        # One open incident at a time, even with two consoles on one file.
-        db.execute(
-            "CREATE UNIQUE INDEX incidents_one_open ON incidents ((end_ts IS NULL))"
-            " WHERE end_ts IS NULL"
-        )
-        db.execute(
-            """CREATE TABLE notes (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                incident_id INTEGER NOT NULL REFERENCES incidents (id),
-                ts REAL NOT NULL,
-                text TEXT NOT NULL
-            )"""
-        )
-        # tag NULL: the operator removed this entry's automatic star.
-        db.execute(
-            """CREATE TABLE stars (
-                incident_id INTEGER NOT NULL REFERENCES incidents (id),
-                entry_id INTEGER NOT NULL,
-                tag TEXT,
-                PRIMARY KEY (incident_id, entry_id)
-            )"""
-        )
+        if version == 0:
+            _create_v1(db)
+        _create_record(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("COMMIT")
     except sqlite3.Error as exc:
@@ -293,3 +369,67 @@ def _migrate(db: sqlite3.Connection) -> None:
             db.execute("ROLLBACK")
         # A version-0 file with its own tables is someone else's database, not ours to change.
         raise Unusable(f"cannot create the incidents schema: {exc}") from exc
+
+
+def _create_v1(db: sqlite3.Connection) -> None:
+    """Incidents, notes and stars (schema 1)."""
+    db.execute(
+        """CREATE TABLE incidents (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            title TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            start_ts REAL NOT NULL,
+            opened_ts REAL NOT NULL,
+            end_ts REAL
+        )"""
+    )
+    # One open incident at a time, even with two consoles on one file.
+    db.execute(
+        "CREATE UNIQUE INDEX incidents_one_open ON incidents ((end_ts IS NULL))"
+        " WHERE end_ts IS NULL"
+    )
+    db.execute(
+        """CREATE TABLE notes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            incident_id INTEGER NOT NULL REFERENCES incidents (id),
+            ts REAL NOT NULL,
+            text TEXT NOT NULL
+        )"""
+    )
+    # tag NULL: the operator removed this entry's automatic star.
+    db.execute(
+        """CREATE TABLE stars (
+            incident_id INTEGER NOT NULL REFERENCES incidents (id),
+            entry_id INTEGER NOT NULL,
+            tag TEXT,
+            PRIMARY KEY (incident_id, entry_id)
+        )"""
+    )
+
+
+def _create_record(db: sqlite3.Connection) -> None:
+    """The incident's own record (schema 2): sampled golden signals and SLO snapshots."""
+    db.execute(
+        f"""CREATE TABLE samples (
+            incident_id INTEGER NOT NULL REFERENCES incidents (id),
+            backend TEXT NOT NULL,
+            service TEXT NOT NULL,
+            ts REAL NOT NULL,
+            {", ".join(f"{f} REAL" for f in SAMPLE_FIELDS)},
+            PRIMARY KEY (incident_id, backend, service, ts)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE slo_snapshots (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            incident_id INTEGER NOT NULL REFERENCES incidents (id),
+            backend TEXT NOT NULL,
+            service TEXT NOT NULL,
+            ts REAL NOT NULL,
+            objective REAL NOT NULL,
+            window TEXT NOT NULL,
+            window_total REAL NOT NULL,
+            window_bad REAL NOT NULL,
+            ratios_only INTEGER NOT NULL
+        )"""
+    )
