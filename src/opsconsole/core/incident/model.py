@@ -14,7 +14,18 @@ DEFAULT_LOOKBACK_S = 2 * 3600.0
 TAGS: tuple[str, ...] = ("detection", "diagnosis", "repair", "key moment")
 # Timeline kinds that belong to an incident when they happen in its time range.
 MEMBER_KINDS: frozenset[str] = frozenset(
-    {"alert", "breaker", "cluster", "failover", "action", "scenario", "deploy", "info"}
+    {
+        "alert",
+        "breaker",
+        "cluster",
+        "failover",
+        "action",
+        "scenario",
+        "deploy",
+        "info",
+        "investigation",
+        "incident",
+    }
 )
 
 

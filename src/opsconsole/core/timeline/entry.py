@@ -17,6 +17,8 @@ KINDS: tuple[str, ...] = (
     "deploy",
     "connection",
     "info",
+    "investigation",  # an `:investigate` run, its findings in the data
+    "incident",  # an incident opened, noted, moved or closed
 )
 
 

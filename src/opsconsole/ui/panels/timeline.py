@@ -59,6 +59,8 @@ GLYPHS: dict[str, str] = {
     "deploy": "↑",
     "connection": "○",
     "info": "·",
+    "investigation": "?",
+    "incident": "⚑",
 }
 KIND_COLOURS: dict[str, str] = {
     "alert": AMBER,
@@ -70,6 +72,8 @@ KIND_COLOURS: dict[str, str] = {
     "deploy": "#79c0ff",
     "connection": GREY,
     "info": GREY,
+    "investigation": BLUE,
+    "incident": RED,
 }
 # Where a change ends decides its colour: the state it moved to.
 _STATE_COLOURS = {
