@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -21,7 +22,9 @@ from opsconsole.core.investigate import (
     Finding,
     Inputs,
     Verdict,
+    entry_findings,
     findings_markdown,
+    investigation_entry,
     order_findings,
     run_check,
     run_checks,
@@ -325,3 +328,37 @@ def test_a_traffic_drop_is_a_deviation_and_yesterday_is_compared_where_held() ->
     assert "and the same time yesterday" in finding.sentence
     assert finding.evidence.values["rps yesterday"] == pytest.approx(100.0)
     assert finding.evidence.thresholds["rps low"] == pytest.approx(50.0)
+
+
+def test_an_investigation_kept_on_the_timeline_gives_back_its_findings() -> None:
+    findings = (
+        Finding(
+            "dependencies",
+            "orders",
+            Verdict.INTERESTING,
+            "inventory-service breaker opened at 22:13:00, 20 s before orders' errors rose",
+            Evidence(
+                values={"state": "open", "lag": float("nan")},
+                thresholds={"error_ratio": 0.01},
+                time_range=(TS, NOW),
+                query="GET /api/v1/circuits",
+                entry_ids=(4, 9),
+            ),
+            TS - 20,
+        ),
+        Finding("saturation", "orders", Verdict.OK, "no saturation"),
+        Finding("alerts", "orders", Verdict.SKIPPED, "could not look: backend STALE"),
+    )
+    entry = investigation_entry("orders", findings, NOW, TS)
+    assert entry.kind == "investigation" and entry.service == "orders"
+    assert entry.message == (
+        "investigated orders: inventory-service breaker opened at 22:13:00, 20 s before "
+        "orders' errors rose; 1 could not look"
+    )
+    stored = msgspec.json.decode(msgspec.json.encode(entry), type=TimelineEntry)
+    back = entry_findings(stored)
+    assert [f.sentence for f in back] == [f.sentence for f in findings]
+    assert back[0].evidence.values["lag"] != back[0].evidence.values["lag"]  # NaN survives
+    assert back[0].evidence.entry_ids == (4, 9) and back[0].started_ts == TS - 20
+    assert back[1:] == findings[1:]
+    assert entry_findings(TimelineEntry(ts=NOW, backend="sim", kind="info", message="x")) == ()

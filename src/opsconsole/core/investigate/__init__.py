@@ -7,6 +7,12 @@ from opsconsole.core.investigate.catalogue import CHECKS, run_check, run_checks
 from opsconsole.core.investigate.finding import Evidence, Finding, Verdict, order_findings
 from opsconsole.core.investigate.inputs import Inputs
 from opsconsole.core.investigate.markdown import findings_markdown
+from opsconsole.core.investigate.record import (
+    entry_findings,
+    finding_data,
+    finding_from_data,
+    investigation_entry,
+)
 
 __all__ = [
     "CHECKS",
@@ -14,7 +20,11 @@ __all__ = [
     "Finding",
     "Inputs",
     "Verdict",
+    "entry_findings",
+    "finding_data",
+    "finding_from_data",
     "findings_markdown",
+    "investigation_entry",
     "order_findings",
     "run_check",
     "run_checks",
