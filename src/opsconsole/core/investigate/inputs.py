@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from opsconsole.core.investigate.finding import Evidence, Finding, Verdict
@@ -31,6 +32,12 @@ class Inputs:
     service: str
     incident_start: float  # epoch seconds; the baseline is the hour before it
     timeline: tuple[TimelineEntry, ...] = ()
+    # Read from the backend when the store does not hold the whole baseline (field → median);
+    # they take the place of the store's figures. `history_query` is what was asked.
+    baseline: Mapping[str, float] = field(default_factory=dict)
+    yesterday: Mapping[str, float] = field(default_factory=dict)
+    history_query: str | None = None
+    history_problem: str | None = None  # why the backend's history could not be read
 
     @property
     def state(self) -> BackendState:
@@ -60,12 +67,15 @@ def cannot_look(check: str, inputs: Inputs) -> Finding | None:
     return None
 
 
+NO_SOURCE = "skipped: no data source"
+
+
 def no_source(check: str, inputs: Inputs, what: str) -> Finding:
     """A SKIPPED finding for a check with nothing to read."""
     return Finding(
         check,
         inputs.service,
         Verdict.SKIPPED,
-        f"skipped: no data source ({what})",
+        f"{NO_SOURCE} ({what})",
         Evidence(values={"backend": inputs.backend}),
     )

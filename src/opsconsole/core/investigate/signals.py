@@ -61,9 +61,11 @@ def golden_deviation(inputs: Inputs, now: float) -> Finding:
     traffic_dev = record.thresholds.traffic_deviation if record else 0.5
     latest = settled(series) or {}
     base = {f: _median(series, f, start - BASELINE_S, start) for f in series.fields}
+    # The backend's own history covers the whole hour where the console's ring does not.
+    base.update({f: v for f, v in inputs.baseline.items() if math.isfinite(v)})
     times = series.times()
-    yesterday: dict[str, float] = {}
-    if len(times) and times[0] <= now - DAY_S:
+    yesterday = {f: v for f, v in inputs.yesterday.items() if math.isfinite(v)}
+    if not yesterday and len(times) and times[0] <= now - DAY_S:
         y = now - DAY_S
         yesterday = {
             f: _median(series, f, y - YESTERDAY_HALF_S, y + YESTERDAY_HALF_S)
@@ -92,7 +94,10 @@ def golden_deviation(inputs: Inputs, now: float) -> Finding:
     values: dict[str, float | str] = {f"{k} now": v for k, v in latest.items() if k in bars}
     values.update({f"{k} baseline": base[k] for k in bars})
     values.update({f"{k} yesterday": v for k, v in yesterday.items()})
+    if inputs.history_problem:
+        values["backend history"] = inputs.history_problem
     evidence = Evidence(
+        query=inputs.history_query,
         values=values,
         thresholds={(k + " high" if k == "rps" else k): bar for k, (_o, bar, _w) in bars.items()}
         | ({"rps low": low_traffic} if low_traffic is not None else {}),

@@ -1,0 +1,91 @@
+"""Reads a service's baseline from its backend's history where the console's ring buffer ends."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import numpy as np
+
+from opsconsole.backends.errors import BackendError
+from opsconsole.backends.opsapi.rest import OpsApiRest, describe_error
+from opsconsole.core.investigate import Inputs
+from opsconsole.core.investigate.signals import BASELINE_S, DAY_S, YESTERDAY_HALF_S
+
+FIELDS = ("latency_p99_ms", "error_ratio", "rps")
+BASELINE_POINTS = 120  # one point every 30 s over the hour
+YESTERDAY_STEP_S = 30.0
+HISTORY_PATH = "/api/v1/metrics/historical"
+
+
+@dataclass(frozen=True)
+class BaselineHistory:
+    """Medians per field of the hour before the incident and of the same time yesterday."""
+
+    baseline: dict[str, float] = field(default_factory=dict)
+    yesterday: dict[str, float] = field(default_factory=dict)
+    query: str | None = None
+    problem: str | None = None  # why a part could not be read
+
+
+@dataclass(frozen=True)
+class BaselineReading:
+    """A prepared history read: the query it sends, and the read itself."""
+
+    query: str
+    read: Awaitable[BaselineHistory]
+
+
+def covers_baseline(inputs: Inputs) -> bool:
+    """Whether the console's own series already holds the whole baseline hour."""
+    series = inputs.state.series.get(inputs.service)
+    if series is None or len(series) == 0:
+        return False
+    return float(series.times()[0]) <= inputs.incident_start - BASELINE_S + 60.0
+
+
+def read_baseline(client: object, inputs: Inputs, now: float) -> BaselineReading | None:
+    """The history read for an Ops API backend whose ring buffer misses part of the baseline
+    (None when nothing needs reading or the backend keeps no history)."""
+    if not isinstance(client, OpsApiRest) or covers_baseline(inputs):
+        return None
+    start = inputs.incident_start
+    step = BASELINE_S / BASELINE_POINTS
+    params = {
+        "service": inputs.service,
+        "metric": "{" + ",".join(FIELDS) + "}",
+        "start": f"{start - BASELINE_S:.0f}",
+        "end": f"{start:.0f}",
+        "step": f"{step:g}",
+    }
+    query = f"GET {HISTORY_PATH}?{urlencode(params, safe='{},')}"
+    return BaselineReading(query, _read(client, inputs.service, start, now, step, query))
+
+
+async def _read(
+    client: OpsApiRest, service: str, start: float, now: float, step: float, query: str
+) -> BaselineHistory:
+    problems: list[str] = []
+
+    async def medians(lo: float, hi: float, every: float, what: str) -> dict[str, float]:
+        async def one(metric: str) -> float:
+            body = await client.historical(service, metric, lo, hi, every)
+            values = np.array([v for _t, v in body.points if v is not None], dtype=np.float64)
+            return float(np.median(values)) if values.size else math.nan
+
+        try:
+            got = await asyncio.gather(*(one(m) for m in FIELDS))
+        except (BackendError, OSError) as exc:
+            problems.append(f"{what}: {describe_error(exc)}")
+            return {}
+        return {m: v for m, v in zip(FIELDS, got, strict=True) if math.isfinite(v)}
+
+    y = now - DAY_S
+    baseline, yesterday = await asyncio.gather(
+        medians(start - BASELINE_S, start, step, "the hour before"),
+        medians(y - YESTERDAY_HALF_S, y + YESTERDAY_HALF_S, YESTERDAY_STEP_S, "yesterday"),
+    )
+    return BaselineHistory(baseline, yesterday, query, "; ".join(problems) or None)
