@@ -40,14 +40,20 @@ class Finding:
 
 
 _RANK = {Verdict.INTERESTING: 0, Verdict.OK: 1, Verdict.SKIPPED: 2, Verdict.ERROR: 3}
+# Checks whose interesting finding can explain the others (what changed, what the service
+# relies on, what it runs out of); the rest describe the symptoms. A breaker that opened
+# seconds after the p99 rose is still the likelier cause: it is read first.
+CAUSE_CHECKS = frozenset({"recent_changes", "dependencies", "database", "saturation"})
 
 
 def order_findings(findings: list[Finding] | tuple[Finding, ...]) -> tuple[Finding, ...]:
-    """Interesting first, the earliest-starting (the likely cause) above its effects; then ok,
-    skipped, error. The sort is stable, so ties keep the catalogue's order."""
+    """Interesting first: causes (earliest-starting first) above their effects (likewise);
+    then ok, skipped, error. The sort is stable, so ties keep the catalogue's order."""
 
-    def key(f: Finding) -> tuple[int, float]:
+    def key(f: Finding) -> tuple[int, int, float]:
+        if f.verdict is not Verdict.INTERESTING:
+            return (_RANK[f.verdict], 0, 0.0)
         start = f.started_ts if f.started_ts is not None else math.inf
-        return (_RANK[f.verdict], start if f.verdict is Verdict.INTERESTING else 0.0)
+        return (0, 0 if f.check in CAUSE_CHECKS else 1, start)
 
     return tuple(sorted(findings, key=key))

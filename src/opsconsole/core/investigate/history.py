@@ -10,6 +10,7 @@ from opsconsole.core.slo.tiers import evaluate_tiers, worst_firing
 
 RECENT_S = 7200.0
 CHANGE_KINDS = ("deploy", "action", "failover", "scenario", "connection")
+STORE_CHANGE_KINDS = ("action", "failover", "scenario")
 
 
 def recent_changes(inputs: Inputs, now: float) -> Finding:
@@ -17,17 +18,24 @@ def recent_changes(inputs: Inputs, now: float) -> Finding:
     check = "recent_changes"
     since = now - RECENT_S
     changes: list[tuple[float, str, int | None]] = []
+    record = inputs.service_record
+    related = {inputs.service, *(record.depends_on if record else ())}
     for d in inputs.state.deploys:
-        if since <= d.ts <= now:
+        if since <= d.ts <= now and d.service in related:
             changes.append((d.ts, f"deploy {d.service} {d.version} at {clock_text(d.ts)}", None))
-    for backend, event in inputs.store.events:
-        if backend == inputs.backend and since <= event.ts <= now and event.kind != "deploy":
-            changes.append((event.ts, f"{event.kind}: {event.message}", None))
+    seen: set[tuple[str, float]] = set()
     for entry in inputs.timeline:
         if entry.kind in CHANGE_KINDS and since <= entry.ts <= now:
             if entry.kind == "connection" and "restarted" not in entry.message:
                 continue
             changes.append((entry.ts, f"{entry.kind}: {entry.message}", entry.id))
+            seen.add((entry.kind, round(entry.ts, 3)))
+    # The store's own events, for a console without a timeline; each change once.
+    for backend, event in inputs.store.events:
+        if backend != inputs.backend or not since <= event.ts <= now:
+            continue
+        if event.kind in STORE_CHANGE_KINDS and (event.kind, round(event.ts, 3)) not in seen:
+            changes.append((event.ts, f"{event.kind}: {event.message}", None))
     blind = cannot_look(check, inputs)
     if blind and not changes:
         return blind  # nothing seen may only mean nothing could be seen
@@ -40,11 +48,12 @@ def recent_changes(inputs: Inputs, now: float) -> Finding:
     if not changes:
         return Finding(check, inputs.service, Verdict.OK, "no changes in the last 2 h", evidence)
     words = "; ".join(w for _t, w, _i in changes[-3:])
+    unseen = f" (backend {inputs.backend} not current: later changes unseen)" if blind else ""
     return Finding(
         check,
         inputs.service,
         Verdict.INTERESTING,
-        f"{len(changes)} change(s) in the last 2 h: {words}",
+        f"{len(changes)} change(s) in the last 2 h: {words}{unseen}",
         evidence,
         changes[0][0],
     )
@@ -68,8 +77,17 @@ def budget_burn(inputs: Inputs, now: float) -> Finding:
     if projection is not None and projection.before_end:
         when = f"; budget runs out in {span_text(projection.seconds or 0.0)}"
     evidence = Evidence(values=values, time_range=(obs.as_of, obs.as_of))
+    if tier is None and not when:
+        return Finding(check, inputs.service, Verdict.OK, "no burn tier firing", evidence)
     if tier is None:
-        return Finding(check, inputs.service, Verdict.OK, f"no burn tier firing{when}", evidence)
+        # No alerting tier yet, but at this rate the budget is gone before the window ends.
+        return Finding(
+            check,
+            inputs.service,
+            Verdict.INTERESTING,
+            f"{inputs.service} burning its error budget: no tier fires yet{when}",
+            evidence,
+        )
     values["tier"] = tier.tier.name
     return Finding(
         check,

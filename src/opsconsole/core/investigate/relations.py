@@ -78,6 +78,8 @@ def dependencies(inputs: Inputs, now: float) -> Finding:
     whose = possessive(inputs.service)
     if own is None:
         tail = f"; {whose} errors and p99 are within their thresholds"
+    elif abs(first_at - own[0]) < 1.0:
+        tail = f", as {whose} {own[1]}"
     elif first_at <= own[0]:
         tail = f", {own[0] - first_at:.0f} s before {whose} {own[1]}"
     else:
