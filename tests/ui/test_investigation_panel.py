@@ -5,12 +5,14 @@ reference backend names the open breaker first, copies it as Markdown, logs the 
 from __future__ import annotations
 
 import random
+import re
 import time
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMenu
 
+from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.events import ConnectionChanged
 from opsconsole.core.investigate import (
     Evidence,
@@ -24,8 +26,18 @@ from opsconsole.core.investigate import (
 from opsconsole.core.models import ConnectionState, LinkStatus
 from opsconsole.core.store import Store
 from opsconsole.ui.panels.investigation import VERDICT_COLOURS, InvestigationPanel
+from tests.support.console import (
+    back_from_dialog,
+    focused,
+    key,
+    make_console,
+    show,
+    type_text,
+    wait_live,
+)
 from tests.support.panels import PanelHarness
 from tests.support.shots import save_shot
+from tests.support.waiting import wait_until
 
 NOW = 1_765_000_000.0
 
@@ -204,3 +216,198 @@ def test_panel_screenshot(harness):
     panel.finish(final, findings_markdown("orders", final, NOW), NOW + 1.2)
     save_shot(panel, "investigation-panel-unit.png")
     assert panel.texts()[0][1] == "dependencies"
+
+
+# ---------------------------------------------------------------- the whole console, live
+
+# Scenarios move twenty times faster than the wall clock.
+TIME_SCALE = 20
+
+
+@pytest.fixture
+def console_live(qtbot, tmp_path, sim_thread):
+    sim = sim_thread(time_scale=TIME_SCALE)
+    store = Store(capacity=600)
+    client = OpsApiClient("sim", sim.url, store.apply, slo_every_s=0.5)
+    console, keyboard = make_console(tmp_path, {"sim": client}, store)
+    console.window.resize(1366, 740)  # a 1366×768 laptop's work area
+    show(qtbot, console.window)
+    yield console, keyboard
+    console.close()
+
+
+def investigation_entries(console) -> list:
+    return console.timeline.recent(kinds=("investigation",))
+
+
+def test_investigate_orders_names_the_open_breaker_first(console_live, qloop, qtbot):
+    console, _keyboard = console_live
+    store, client, window = console.ctx.store, console.clients["sim"], console.window
+    panel = window.investigation
+    dock = window.docks["investigation"]
+    assert not dock.isVisible()  # hidden until the first run
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_live(console)
+            await client.scenario("dependency_outage", "inventory-service")
+            circuits = store.backend("sim").circuits
+            await wait_until(
+                lambda: (
+                    "inventory-service" in circuits
+                    and circuits["inventory-service"].state == "open"
+                ),
+                20,
+                "orders' breaker to inventory-service open",
+            )
+            window.activateWindow()
+            key(qtbot, ":")
+            type_text(qtbot, "investigate orders")
+            key(qtbot, Qt.Key.Key_Return)
+            await wait_until(lambda: panel.service == "orders", 5, "the run to begin")
+            assert dock.isVisible() and not dock.visibleRegion().isEmpty()
+            await wait_until(lambda: panel.done, 15, "the run to finish")
+            rows = panel.texts()
+            checks = [check for _verdict, check, _sentence in rows]
+            at = checks.index("dependencies")
+            verdict, _check, sentence = rows[at]
+            assert verdict == "▲ INTERESTING" and "inventory-service breaker open" in sentence
+            # Interesting first: nothing ok, skipped or failed reads above the open breaker,
+            # and it is above orders' own symptoms when those are interesting too.
+            assert all(v == "▲ INTERESTING" for v, _c, _s in rows[:at]), rows
+            if rows[checks.index("golden signals")][0] == "▲ INTERESTING":
+                assert at < checks.index("golden signals"), rows
+            assert re.fullmatch(
+                r"orders: \d+ interesting, .* — done in \d+\.\d s", panel.headline.text()
+            )
+            save_shot(window, "investigation-1366x768.png")
+
+            QApplication.clipboard().setText("")
+            panel.copy_button.click()
+            markdown = QApplication.clipboard().text()
+            assert markdown.startswith("### Investigation: orders at ")
+            bullets = [line for line in markdown.splitlines() if line.startswith("- ")]
+            # The Markdown reads in the panel's order; the breaker's bullet carries it.
+            assert [re.search(r"\*\*(\w+)\*\*", b)[1] for b in bullets] == [
+                f.check for f in panel.findings
+            ]
+            assert "- ❗ **dependencies** (interesting): " in bullets[at]
+            assert "inventory-service breaker open" in bullets[at]
+
+            entries = investigation_entries(console)
+            assert len(entries) == 1
+            assert entries[0].service == "orders"
+            assert entries[0].message.startswith("investigated orders: ")
+            stored = [f["check"] for f in entries[0].data["findings"]]
+            assert stored == [f.check for f in panel.findings]
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=90)
+
+
+def test_second_run_refused_and_unknown_service_named(console_live, qloop, qtbot):
+    console, _keyboard = console_live
+    client, window, runner = console.clients["sim"], console.window, console.ctx.runner
+    panel = window.investigation
+    problems: list = []
+    runner.on_problem(problems.append)
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_live(console)
+            attempt = runner.attempt("investigate.run", source="test", service="nosuch")
+            assert not attempt.ran
+            assert problems[-1].words == "no backend knows a service named 'nosuch'"
+            assert panel.service == ""  # nothing began
+            first = runner.run("investigate.run", source="test", service="orders")
+            assert first is not None
+            again = runner.attempt("investigate.run", source="test", service="orders")
+            assert not again.ran
+            assert problems[-1].words.startswith("orders is already being investigated")
+            await first
+            assert panel.done and panel.texts()
+            assert len(investigation_entries(console)) == 1
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=60)
+
+
+def visible_menu() -> QMenu | None:
+    menus = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
+    return menus[-1] if menus else None
+
+
+def test_i_on_a_row_and_the_row_menu_investigate_its_service(console_live, qloop, qtbot):
+    console, _keyboard = console_live
+    store, client, window = console.ctx.store, console.clients["sim"], console.window
+    panel = window.investigation
+
+    async def finished(service: str) -> None:
+        await wait_until(lambda: panel.service == service, 5, f"{service}'s run to begin")
+        await wait_until(lambda: panel.done, 15, f"{service}'s run to finish")
+
+    async def from_menu(view, row: int, service: str) -> None:
+        view.scrollTo(view.model().index(row, 0))
+        pos = view.visualRect(view.model().index(row, 0)).center()
+        view.customContextMenuRequested.emit(pos)
+        await wait_until(lambda: visible_menu() is not None, 5, "the row's menu")
+        menu = visible_menu()
+        entry = next(a for a in menu.actions() if a.text().startswith("Investigate "))
+        assert entry.text() == f"Investigate {service}\ti" and entry.isEnabled()
+        entry.trigger()
+        menu.close()
+        await back_from_dialog(window)  # no window manager here to give the keys back
+        await finished(service)
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_live(console)
+            # Services: the list has the keys, `i` on the payments row.
+            await wait_until(
+                lambda: window.services.model.row_of("sim", "payments") >= 0, 10, "rows"
+            )
+            window.focus_panel(window.services)
+            console.ctx.selection.select("sim", "payments")
+            assert focused() is window.services.view
+            key(qtbot, "i")
+            await finished("payments")
+            assert [e.service for e in investigation_entries(console)] == ["payments"]
+
+            # Alerts: an alert's row menu investigates the alert's service.
+            await client.scenario("error_burst", "payments")
+            alerts = store.backend("sim").alerts
+            await wait_until(
+                lambda: any(a.service == "payments" for a in alerts.values()), 30, "an alert"
+            )
+            window.alerts.refresh(0.0)
+            alert = next(a for a in alerts.values() if a.service == "payments")
+            window.focus_panel(window.alerts)
+            assert window.alerts.select("sim", alert.id)
+            row = window.alerts.view.currentIndex().row()
+            await from_menu(window.alerts.view, row, "payments")
+
+            # Error budgets: `i` on the selected SLO, and its row menu.
+            await wait_until(lambda: "orders" in store.backend("sim").slos, 15, "SLOs")
+            window.focus_panel(window.budgets)
+            window.budgets.refresh(0.0)
+            assert window.budgets.select("sim", "orders")
+            key(qtbot, "i")
+            await finished("orders")
+            assert window.budgets.select("sim", "inventory")
+            row = window.budgets.view.currentIndex().row()
+            await from_menu(window.budgets.view, row, "inventory")
+            assert [e.service for e in investigation_entries(console)] == [
+                "inventory",
+                "orders",
+                "payments",
+                "payments",
+            ]
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=120)

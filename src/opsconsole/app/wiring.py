@@ -13,6 +13,7 @@ from opsconsole.app.actions import ActionResult, ActionRunner, register_action_c
 from opsconsole.app.assessing import register_assess
 from opsconsole.app.backends import BackendClient
 from opsconsole.app.burndownfeed import BurndownFeed
+from opsconsole.app.investigating import register_investigate
 from opsconsole.backends.errors import BackendError
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.backends.secrets import Secret
@@ -146,6 +147,7 @@ def build_console(
     )
     register_action_commands(ctx.commands, runner)
     register_assess(ctx, window, timeline, window.timeline_entry_added)
+    register_investigate(ctx, window, timeline, window.timeline_entry_added, clients)
     burndown = BurndownFeed(window.budgets, clients)
     if ctx.demo:
         _register_demo_commands(ctx, clients, window)

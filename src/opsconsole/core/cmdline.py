@@ -51,6 +51,7 @@ OTHER_ARGS: dict[str, tuple[Arg, ...]] = {
     "demo.scenario": (Arg.SCENARIO, Arg.TARGET),
     "backend.credentials": (Arg.BACKEND,),
     "slo.assess": (Arg.SERVICE,),
+    "investigate.run": (Arg.SERVICE,),
 }
 
 
@@ -100,6 +101,7 @@ OTHER_VERBS: tuple[Verb, ...] = (
     Verb("scenario", "demo.scenario", (Arg.SCENARIO, Arg.TARGET), "scenario NAME [TARGET]", 1),
     Verb("credentials", "backend.credentials", (Arg.BACKEND,), "credentials [BACKEND]", 1),
     Verb("assess", "slo.assess", (Arg.SERVICE,), "assess SERVICE"),
+    Verb("investigate", "investigate.run", (Arg.SERVICE,), "investigate SERVICE"),
     Verb("quit", "app.quit", (), "quit"),
 )
 #: Other spellings an operator types out of habit (vim's `:q`); actions declare their own.

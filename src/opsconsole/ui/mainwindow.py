@@ -21,6 +21,7 @@ from opsconsole.ui.panels.breakers import BreakersPanel
 from opsconsole.ui.panels.budgets import BudgetsPanel
 from opsconsole.ui.panels.clusters import ClustersPanel
 from opsconsole.ui.panels.health import ConsoleHealthPanel
+from opsconsole.ui.panels.investigation import InvestigationPanel
 from opsconsole.ui.panels.services import ServicesPanel
 from opsconsole.ui.panels.signals import GoldenSignalsPanel
 from opsconsole.ui.panels.timeline import TimelinePanel
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.clusters = ClustersPanel(ctx)
         self.alerts = AlertsPanel(ctx)
         self.budgets = BudgetsPanel(ctx)
+        self.investigation = InvestigationPanel(ctx)
         # Without a durable store (tests, self-test) the timeline lives in memory.
         self.timeline_store = timeline if timeline is not None else TimelineStore(None)
         self.timeline = TimelinePanel(ctx, self.timeline_store)
@@ -94,6 +96,7 @@ class MainWindow(QMainWindow):
             self.timeline,
             self.health,
             self.budgets,
+            self.investigation,
         ]
         self.docks: dict[str, QDockWidget] = {}
         for panel in self.panels:
@@ -154,6 +157,9 @@ class MainWindow(QMainWindow):
         # Error budgets share the charts' room (wide, tall enough for the burn-down); the
         # charts stay in front.
         self.tabifyDockWidget(d["golden_signals"], d["budgets"])
+        # The investigation's findings also take the charts' room; hidden until the first run.
+        self.tabifyDockWidget(d["golden_signals"], d["investigation"])
+        d["investigation"].setVisible(self.investigation.service != "")
         d["golden_signals"].raise_()
         d["timeline"].raise_()
         self._sizes_pending = True

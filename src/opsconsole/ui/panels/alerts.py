@@ -53,6 +53,7 @@ from opsconsole.ui.filterbar import FilterBar
 from opsconsole.ui.keyedtable import KeyedTableMixin
 from opsconsole.ui.listview import style_list_view
 from opsconsole.ui.panel import Panel
+from opsconsole.ui.rowinvestigate import RowInvestigate
 from opsconsole.ui.tablemodel import Index, KeyedRowModel
 
 __all__ = ["AlertsModel", "AlertsPanel", "build_row", "format_value", "headline", "open_link"]
@@ -221,6 +222,9 @@ class AlertsPanel(KeyedTableMixin, Panel):
         self.view.selectionModel().currentRowChanged.connect(self._alert_picked)
         self.view.activated.connect(self.view.setCurrentIndex)  # Enter selects, nothing more
         self.view.customContextMenuRequested.connect(self._context_menu)
+        self.investigate = RowInvestigate(
+            self.view, ctx, "alerts panel", self._alert_service, own_menu=False
+        )
         self._update_commands()
 
     # Ages count up, a stale backend's data ages, and a service can cross a limit with no
@@ -454,6 +458,10 @@ class AlertsPanel(KeyedTableMixin, Panel):
         if target is not None:
             self.ctx.selection.select(*target, picked=True)  # the charts stay on it
 
+    def _alert_service(self) -> str | None:
+        alert = self._alerts.get(self.selected() or ("", ""))
+        return None if alert is None else alert.service
+
     def _service_of(self, backend: str, service: str) -> tuple[str, str] | None:
         """(backend, service) that measures the alert's service: its own backend when it has
         the service, else the first that does (Alertmanager alerts, Prometheus metrics)."""
@@ -478,7 +486,9 @@ class AlertsPanel(KeyedTableMixin, Panel):
         if index.isValid():
             self.view.setCurrentIndex(index)
         self._update_commands()
-        self.commands.menu(self).popup(self.view.viewport().mapToGlobal(pos))
+        menu = self.commands.menu(self)
+        self.investigate.add_to(menu)
+        menu.popup(self.view.viewport().mapToGlobal(pos))
 
 
 def _make_view(model: QSortFilterProxyModel, parent: QWidget) -> QTableView:

@@ -28,6 +28,7 @@ from opsconsole.ui.keyedtable import KeyedTableMixin
 from opsconsole.ui.listview import style_list_view
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.panels.burndown import BudgetDetail
+from opsconsole.ui.rowinvestigate import RowInvestigate
 from opsconsole.ui.tablemodel import Index, KeyedRowModel, align
 
 FONT_POINTS = 10
@@ -85,6 +86,9 @@ class BudgetsPanel(KeyedTableMixin, Panel):
         self.proxy.setFilterRole(FILTER_ROLE)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.view = _make_view(self.proxy, self)
+        self.investigate = RowInvestigate(
+            self.view, ctx, "error budgets panel", lambda: (self.selected() or (None, None))[1]
+        )
         self.filter = FilterBar(self, "filter SLOs by service, window or tier")
         self.filter.attach(self.view)
         self.filter.filter_changed.connect(self.proxy.setFilterFixedString)

@@ -56,6 +56,7 @@ from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar, matches
 from opsconsole.ui.panel import Panel
+from opsconsole.ui.rowinvestigate import RowInvestigate
 from opsconsole.ui.tablemodel import Index, KeyedRowModel, align
 
 __all__ = ["SORT_RANK", "ServicesModel", "ServicesPanel", "build_row"]
@@ -156,6 +157,7 @@ class ServicesPanel(Panel):
         super().__init__(ctx, parent)
         self.model = ServicesModel(self)
         self.view = _make_view(self.model, self)
+        self.investigate = RowInvestigate(self.view, ctx, "services panel", self._row_service)
         # `/` filters by service, health word or reason; rows are hidden, not removed, so the
         # model's row order (and the selection code built on it) stays as it is.
         self.filter = FilterBar(self, "filter services by name, health or reason")
@@ -331,6 +333,10 @@ class ServicesPanel(Panel):
     def _commit(self, index: QModelIndex) -> None:
         if index.isValid():
             self.ctx.selection.select(*self.model.key_at(index.row()))
+
+    def _row_service(self) -> str | None:
+        index = self.view.currentIndex()
+        return self.model.key_at(index.row())[1] if index.isValid() else None
 
     def _current_moved(self, current: QModelIndex, _previous: QModelIndex) -> None:
         # Arrow keys move the current row: the charts follow at once, as in k9s.
