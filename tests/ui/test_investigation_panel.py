@@ -411,3 +411,41 @@ def test_i_on_a_row_and_the_row_menu_investigate_its_service(console_live, qloop
             await client.aclose()
 
     qloop.run(scenario(), timeout=120)
+
+
+def test_tab_completes_investigate_and_ctrl_k_offers_it(console_live, qloop, qtbot):
+    console, keyboard = console_live
+    client, window, line = console.clients["sim"], console.window, keyboard.command_line
+    panel = window.investigation
+
+    async def scenario() -> None:
+        client.start()
+        try:
+            await wait_live(console)
+            window.focus_panel(window.services)
+            key(qtbot, ":")
+            type_text(qtbot, "investi")
+            key(qtbot, Qt.Key.Key_Tab)
+            assert line.edit.text() == "investigate "
+            type_text(qtbot, "paym")
+            key(qtbot, Qt.Key.Key_Tab)
+            assert line.edit.text() == "investigate payments "
+            key(qtbot, Qt.Key.Key_Return)
+            await wait_until(lambda: panel.service == "payments" and panel.done, 15, "payments")
+
+            key(qtbot, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+            type_text(qtbot, "investigate a service")
+            row = keyboard.palette.current_row()
+            assert row is not None and row.value == "investigate.run" and row.enabled
+            key(qtbot, Qt.Key.Key_Return)
+            await wait_until(lambda: keyboard.palette.step is not None, 5, "the service step")
+            assert "orders" in {r.value for r in keyboard.palette.rows()}
+            type_text(qtbot, "orders")
+            key(qtbot, Qt.Key.Key_Return)
+            await wait_until(lambda: panel.service == "orders" and panel.done, 15, "orders")
+            services = [e.service for e in investigation_entries(console)]
+            assert services == ["orders", "payments"]
+        finally:
+            await client.aclose()
+
+    qloop.run(scenario(), timeout=60)
