@@ -46,7 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="other commands: 'opsconsole audit verify|show' (the audit log: check it, "
         "list it for a post-mortem; see 'opsconsole audit show --help'), "
         "'opsconsole auth set|delete|status' (backend tokens), "
-        "'opsconsole slo report' (a Markdown error budget report)",
+        "'opsconsole slo report' (a Markdown error budget report), "
+        "'opsconsole postmortem INCIDENT|last [--out DIR]' (an incident's post-mortem draft), "
+        "'opsconsole investigate SERVICE [--json]' (the triage checks, headless)",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--demo", action="store_true", help="run against the built-in backend")
@@ -139,6 +141,16 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_logging(False)
         return auth_main(argv[1:])
+    if argv[:1] == ["investigate"]:
+        from opsconsole.app.investigatecli import investigate_main
+
+        configure_logging(False)
+        return investigate_main(argv[1:])
+    if argv[:1] == ["postmortem"]:
+        from opsconsole.app.postmortem import postmortem_main
+
+        configure_logging(False)
+        return postmortem_main(argv[1:])
     if argv[:1] == ["slo"]:
         from opsconsole.app.sloreport import slo_main
 

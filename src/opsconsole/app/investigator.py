@@ -141,16 +141,20 @@ class Investigator:
         start = self.start_for(service, entries, started)
         deadline = time.monotonic() + self.total_timeout_s
         tasks: dict[asyncio.Task[Finding], tuple[str, str]] = {}
+        reads: list[asyncio.Task[BaselineHistory]] = []
         for backend in backends:
             inputs = Inputs(self.store, backend, service, start, entries)
             history = self._history_task(backend, inputs, started)
+            if history is not None:
+                reads.append(history[0])
             for check_id, _check in CHECKS:
                 task = asyncio.create_task(self._one(check_id, inputs, history, started))
                 tasks[task] = (backend, check_id)
-        found: list[Finding] = []
+        place = {task: i for i, task in enumerate(tasks)}
+        found: list[tuple[int, Finding]] = []
 
-        def told(f: Finding) -> None:
-            found.append(f)
+        def told(task: asyncio.Task[Finding], f: Finding) -> None:
+            found.append((place[task], f))
             if on_finding is not None:
                 try:
                     on_finding(f)
@@ -167,24 +171,26 @@ class Investigator:
                     pending, timeout=left, return_when=asyncio.FIRST_COMPLETED
                 )
                 for task in done:
-                    told(task.result())
+                    told(task, task.result())
         finally:
-            for task in pending:
-                task.cancel()
+            for task in (*pending, *reads):
+                task.cancel()  # a run cancelled or out of time leaves nothing running
         for task in pending:
             backend, check_id = tasks[task]
             told(
+                task,
                 Finding(
                     check_id,
                     service,
                     Verdict.ERROR,
                     f"timed out: the run's {self.total_timeout_s:g} s were up",
                     Evidence(values={"backend": backend}),
-                )
+                ),
             )
-        return InvestigationRun(
-            service, started, self.clock(), start, merge_backends(found), tuple(backends)
-        )
+        # Arrival order is the network's; the catalogue's order breaks the ties instead.
+        found.sort(key=lambda placed: placed[0])
+        findings = merge_backends([f for _place, f in found])
+        return InvestigationRun(service, started, self.clock(), start, findings, tuple(backends))
 
     def _history_task(
         self, backend: str, inputs: Inputs, now: float
