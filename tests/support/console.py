@@ -34,6 +34,7 @@ def make_console(
         clients,
         audit_path=tmp_path / "audit.jsonl",
         timeline_path=tmp_path / "timeline.sqlite3",
+        incidents_path=tmp_path / "incidents.sqlite3",
         outcome_timeout_s=15,
         keymap_path=keymap_path,
         layouts=LayoutStore(tmp_path / "layouts.json"),

@@ -21,6 +21,7 @@ from opsconsole.app.backends import (
 from opsconsole.app.selftest import process_age_s, self_test
 from opsconsole.core.audit import AUDIT_FILE
 from opsconsole.core.commands import CommandError
+from opsconsole.core.incident import INCIDENTS_FILE
 from opsconsole.core.paths import CONFIG_FILE, config_dir, data_dir, state_dir
 from opsconsole.core.store import Store
 
@@ -94,6 +95,7 @@ async def main_window(args: argparse.Namespace, plan: Plan) -> int:
         clients,
         audit_path=data_dir() / AUDIT_FILE,
         timeline_path=None if args.self_test else data_dir() / TIMELINE_FILE,
+        incidents_path=None if args.self_test else data_dir() / INCIDENTS_FILE,
         layouts=layouts,
         keymap_path=plan.config_path or config_dir() / CONFIG_FILE,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from opsconsole.app.actions import ActionResult, ActionRunner, register_action_c
 from opsconsole.app.assessing import register_assess
 from opsconsole.app.backends import BackendClient
 from opsconsole.app.burndownfeed import BurndownFeed
+from opsconsole.app.incidentrecorder import IncidentRecorder
+from opsconsole.app.incidents import install_incidents
 from opsconsole.app.investigating import register_investigate
 from opsconsole.backends.errors import BackendError
 from opsconsole.backends.opsapi import OpsApiClient
@@ -20,6 +23,7 @@ from opsconsole.backends.secrets import Secret
 from opsconsole.core.actions import Intent
 from opsconsole.core.audit import AuditLog
 from opsconsole.core.commands import Command, CommandError
+from opsconsole.core.incident import Incident, IncidentStore
 from opsconsole.core.keymap import load_keymap
 from opsconsole.core.models import ConnectionState
 from opsconsole.core.timeline import TimelineEntry, TimelineRecorder, TimelineStore
@@ -48,11 +52,16 @@ class Console:
     keyboard: KeyboardUi
     walls: WallSwitch
     burndown: BurndownFeed | None = None  # the budgets panel's per-step counts
+    incidents: IncidentStore | None = None  # the incident record (app/incidents.py)
+    incident_recorder: IncidentRecorder | None = None  # its samples and SLO snapshots
+    close_incidents: Callable[[], None] | None = None
 
     def close(self) -> None:
         self.runner.close()  # an outcome still unknown gets its last word in the audit log
         if self.burndown is not None:
             self.burndown.close()
+        if self.close_incidents is not None:
+            self.close_incidents()
         self.recorder.close()
         self.timeline.close()
 
@@ -64,6 +73,7 @@ class WallSwitch:
         self.window, self.runner = window, runner
         self.mode: WallMode | None = None
         self.layout_wall: LayoutWall | None = None
+        self.incident_source: Callable[[], Incident | None] = lambda: None  # the open one
 
     @property
     def active(self) -> bool:
@@ -81,6 +91,8 @@ class WallSwitch:
         mode.left.connect(lambda: setattr(self.runner, "read_only", False))
         self.mode = mode
         mode.enter()
+        if mode.view is not None:
+            mode.view.header.incident_source = self.incident_source
         return mode
 
     def enter_layout(self, name: str, screen: int | None = None, lock: bool = False) -> LayoutWall:
@@ -110,6 +122,7 @@ def build_console(
     layouts: LayoutStore | None = None,
     outcome_timeout_s: float = 30.0,
     keymap_path: Path | None = None,
+    incidents_path: Path | None = None,
 ) -> Console:
     timeline = TimelineStore(timeline_path)
     window = MainWindow(ctx, layouts, timeline=timeline)
@@ -152,6 +165,8 @@ def build_console(
     if ctx.demo:
         _register_demo_commands(ctx, clients, window)
     walls = WallSwitch(window, runner)
+    incidents = install_incidents(ctx, window, timeline, audit, incidents_path)
+    walls.incident_source = lambda: incidents.badge.incident
     if "view.wall" not in ctx.commands:
         ctx.commands.register(
             Command(
@@ -168,7 +183,19 @@ def build_console(
         log.warning("keys: %s", problem)
     keyboard = install_keyboard(window, bindings, problems=problems, layouts=window.layout_names)
     return Console(
-        ctx, window, runner, audit, timeline, recorder, clients, keyboard, walls, burndown
+        ctx,
+        window,
+        runner,
+        audit,
+        timeline,
+        recorder,
+        clients,
+        keyboard,
+        walls,
+        burndown,
+        incidents=incidents.store,
+        incident_recorder=incidents.recorder,
+        close_incidents=incidents.close,
     )
 
 

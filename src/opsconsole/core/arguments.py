@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 
 
 class Arg(enum.Enum):
@@ -73,3 +74,25 @@ DURATIONS: tuple[str, ...] = ("15m", "30m", "1h", "2h", "4h", "8h", "1d")
 def kwarg(arg: Arg) -> str:
     """The keyword a command's handler takes this argument by."""
     return KWARG.get(arg, arg.value)
+
+
+# `--name value`, `--name=value` or `name=value`, each a whole word of the line.
+_OPTION = re.compile(r"(?:^|\s)(?:--([a-z]+)(?:=|\s+)|([a-z]+)=)(\S+)(?=\s|$)")
+
+
+def split_options(text: str, names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """The free text without the options it carries, and those options: "checkout errors
+    --severity SEV2" → ("checkout errors", {"severity": "SEV2"}). Only `names` are options;
+    anything else (`--force`, `a=b` of another name) stays part of the text."""
+    found: dict[str, str] = {}
+
+    def take(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name not in names:
+            return match.group(0)
+        found[name] = match.group(3)
+        return " "
+
+    rest = _OPTION.sub(take, text)
+    # Spacing as typed, unless an option was taken out of the middle of it.
+    return (" ".join(rest.split()) if found else text.strip()), found

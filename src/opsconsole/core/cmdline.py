@@ -17,6 +17,7 @@ from opsconsole.core.arguments import (
     PLACEHOLDERS,
     Arg,
     kwarg,
+    split_options,
 )
 from opsconsole.core.durations import parse_duration
 from opsconsole.core.eligibility import human_bytes
@@ -52,6 +53,12 @@ OTHER_ARGS: dict[str, tuple[Arg, ...]] = {
     "backend.credentials": (Arg.BACKEND,),
     "slo.assess": (Arg.SERVICE,),
     "investigate.run": (Arg.SERVICE,),
+    # The incident's words (title, note, tag, start) are free text; options ride in them.
+    "incident.open": (Arg.COMMENT,),
+    "incident.note": (Arg.COMMENT,),
+    "incident.star": (Arg.COMMENT,),
+    "incident.start": (Arg.COMMENT,),
+    "incident.close": (),
 }
 
 
@@ -89,6 +96,8 @@ class Verb:
     usage: str
     optional: int = 0  # how many trailing args may be left out
     ops: Mapping[str, str] = field(default_factory=dict)  # op word → command id (Arg.OP)
+    # Command id → its `--name value` / `name=value` options, taken out of the comment.
+    options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def command_ids(self) -> tuple[str, ...]:
         return tuple(self.ops.values()) if self.ops else (self.command_id,)
@@ -102,6 +111,15 @@ OTHER_VERBS: tuple[Verb, ...] = (
     Verb("credentials", "backend.credentials", (Arg.BACKEND,), "credentials [BACKEND]", 1),
     Verb("assess", "slo.assess", (Arg.SERVICE,), "assess SERVICE"),
     Verb("investigate", "investigate.run", (Arg.SERVICE,), "investigate SERVICE"),
+    Verb(
+        "incident",
+        "incident.open",
+        (Arg.OP, Arg.COMMENT),
+        "incident open|note|star|start|close [text…] [--severity SEV]",
+        1,
+        {op: f"incident.{op}" for op in ("open", "note", "star", "start", "close")},
+        {"incident.open": ("severity", "start"), "incident.star": ("tag",)},
+    ),
     Verb("quit", "app.quit", (), "quit"),
 )
 #: Other spellings an operator types out of habit (vim's `:q`); actions declare their own.
@@ -395,6 +413,9 @@ def parse(text: str, names: Names, available: Container[str] | None = None) -> I
     if verb.args and verb.args[-1] is Arg.COMMENT:
         rest = words[len(slots)].end() if len(words) > len(slots) else len(line)
         kwargs["comment"] = line[rest:].strip()
+        if command_id in verb.options:
+            kwargs["comment"], options = split_options(kwargs["comment"], verb.options[command_id])
+            kwargs.update(options)
     return Invocation(command_id, kwargs, line.strip())
 
 

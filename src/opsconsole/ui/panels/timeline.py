@@ -545,6 +545,11 @@ class TimelinePanel(Panel):
     def entries(self) -> list[TimelineEntry]:
         return self.model.entries()
 
+    def selected_entry(self) -> TimelineEntry | None:
+        """The entry under the list's cursor (what `:incident star` stars), None when none."""
+        index = self.view.currentIndex()
+        return self.model.row_view(index.row()).entry if index.isValid() else None
+
 
 def _make_view(model: TimelineModel, panel: TimelinePanel) -> QTableView:
     view = _TimelineView(panel)

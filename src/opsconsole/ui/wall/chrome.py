@@ -12,11 +12,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 from opsconsole.core.alarms import link_words
 from opsconsole.core.alertsummary import firing_pages
 from opsconsole.core.health import Health
+from opsconsole.core.incident import Incident
 from opsconsole.core.models import ConnectionState
 from opsconsole.core.words import age_text
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.elided import ElidedLabel
+from opsconsole.ui.incidentbadge import SEVERITY_COLOURS, incident_words
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.wall.theme import (
     BANNER_BACKGROUND,
@@ -91,6 +93,11 @@ class WallHeader(Panel):
             " padding: 2px 12px; border-radius: 4px;"
         )
         self.firing.hide()
+        # The open incident, as the status bar says it, large and in its severity's colour.
+        self.incident = ElidedLabel(self)
+        self.incident.setObjectName("wall_incident")
+        self.incident.setFont(t.font(t.header_px, bold=True))
+        self.incident.hide()
         self.link = QLabel(self)
         self.link.setObjectName("wall_link")
         self.link.setFont(t.font(round(t.header_px * 0.7), bold=True))
@@ -103,6 +110,7 @@ class WallHeader(Panel):
             self.hint,
             self.status,
             self.firing,
+            self.incident,
             self.link,
             self.demo,
             self.insecure,
@@ -120,6 +128,9 @@ class WallHeader(Panel):
         # the arrows on the right (one line would not fit a 16:9 screen's width).
         second = QHBoxLayout()
         second.setSpacing(t.gap * 3)
+        # The incident under the clock line, as large, across the whole width: beside the
+        # title, pages and clock a title would be cut to nothing on a small wall.
+        rows.addWidget(self.incident)
         rows.addLayout(second)
         second.addWidget(self.status, 10)
         second.addStretch(1)  # keeps the link on the right while there is no status
@@ -132,6 +143,8 @@ class WallHeader(Panel):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         #: Why the rotation holds now (None: not holding, or not rotating); set by WallMode.
         self.hold_source: Callable[[], str | None] = lambda: None
+        #: The open incident (None: none); set by the console's wiring.
+        self.incident_source: Callable[[], Incident | None] = lambda: None
         self._notice = ""
         self._link_health: Health | None = None
 
@@ -186,6 +199,7 @@ class WallHeader(Panel):
         if self.insecure.text() != words:
             self.insecure.setText(words)
             self.insecure.setVisible(bool(words))
+        self._show_incident()
         pages = firing_pages(self.ctx.store)
         firing = f"{pages} FIRING" if pages else ""
         if self.firing.text() != firing:
@@ -197,6 +211,21 @@ class WallHeader(Panel):
         if health is not self._link_health:  # a style sheet is costly: only on a change
             self._link_health = health
             self.link.setStyleSheet(f"color: {theme.STATE_COLOURS[health]};")
+
+    @property
+    def incident_text(self) -> str:
+        """The incident line as shown in full ("" when none is open)."""
+        return self.incident.full_text if self.incident.isVisible() else ""
+
+    def _show_incident(self) -> None:
+        incident = self.incident_source()
+        words = incident_words(incident, self.ctx.wall_clock())
+        if self.incident.full_text != words:
+            self.incident.set_full_text(words)
+            if incident is not None:
+                self.incident.setStyleSheet(f"color: {SEVERITY_COLOURS[incident.severity]};")
+        if self.incident.isHidden() == bool(words):
+            self.incident.setVisible(bool(words))
 
 
 class StaleBanner(Panel):
