@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from investigate import bench_investigate  # bench/investigate.py: one whole investigation
 from opsconsole.backends.session import StreamSession
 from opsconsole.backends.sse import SseParser
 from opsconsole.core.models import METRIC_FIELDS
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
-    for scenario in (bench_ingest, bench_sse_chunk, bench_slo, bench_repaint):
+    for scenario in (bench_ingest, bench_sse_chunk, bench_slo, bench_investigate, bench_repaint):
         print(json.dumps(scenario(args.runs)), flush=True)
     return 0
 
