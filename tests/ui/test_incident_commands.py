@@ -161,9 +161,7 @@ def test_an_incident_typed_on_the_command_line_is_kept_shown_and_recorded(
 
             # Its start moved a minute back: the rings' rows from there are copied (they
             # hold what came since the console connected, seconds before the opening).
-            ring_first = min(
-                float(state.series.get(name).times()[0]) for name in state.series
-            )
+            ring_first = min(float(state.series.get(name).times()[0]) for name in state.series)
             assert ring_first < opened.opened_ts - 1
             before = time.time()
             command_line(qtbot, window, "incident start -1m")
@@ -175,8 +173,10 @@ def test_an_incident_typed_on_the_command_line_is_kept_shown_and_recorded(
             # The incident's own record: samples of every service, plausible values.
             services = set(state.services)
             await wait_until(
-                lambda: {s.service for s in incidents.samples(opened.id)} >= services
-                and len(incidents.samples(opened.id)) >= 10 * len(services),
+                lambda: (
+                    {s.service for s in incidents.samples(opened.id)} >= services
+                    and len(incidents.samples(opened.id)) >= 10 * len(services)
+                ),
                 20,
                 "samples of every service",
             )
@@ -256,9 +256,7 @@ def test_an_incident_typed_on_the_command_line_is_kept_shown_and_recorded(
     console.close()
 
 
-def test_an_open_incident_survives_a_restart_and_its_record_resumes(
-    sim, qloop, qtbot, tmp_path
-):
+def test_an_open_incident_survives_a_restart_and_its_record_resumes(sim, qloop, qtbot, tmp_path):
     first = build(qtbot, tmp_path, sim.url)
 
     async def open_one() -> int:
