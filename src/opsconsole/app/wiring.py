@@ -17,6 +17,7 @@ from opsconsole.app.burndownfeed import BurndownFeed
 from opsconsole.app.incidentrecorder import IncidentRecorder
 from opsconsole.app.incidents import install_incidents
 from opsconsole.app.investigating import register_investigate
+from opsconsole.app.postmortem import register_postmortem
 from opsconsole.backends.errors import BackendError
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.backends.secrets import Secret
@@ -160,6 +161,7 @@ def build_console(
     )
     register_action_commands(ctx.commands, runner)
     register_assess(ctx, window, timeline, window.timeline_entry_added)
+    register_postmortem(ctx, window, timeline, audit_path, timeline_path and timeline_path.parent)
     register_investigate(ctx, window, timeline, window.timeline_entry_added, clients)
     burndown = BurndownFeed(window.budgets, clients)
     if ctx.demo:

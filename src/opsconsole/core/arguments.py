@@ -23,6 +23,7 @@ class Arg(enum.Enum):
     DURATION = "duration"
     SILENCE = "silence"
     SERVICE = "service"
+    INCIDENT = "incident"  # an incident's number, or "last"
 
 
 #: Argument slots that name something held by one backend: they also fix `backend=`.
@@ -44,6 +45,7 @@ ARG_WORDS: dict[Arg, str] = {
     Arg.DURATION: "a duration (e.g. 2h)",
     Arg.SILENCE: "a silence id",
     Arg.SERVICE: "a service",
+    Arg.INCIDENT: "an incident number or last",
 }
 
 #: How an argument is written in a usage line ("failover CLUSTER MEMBER").
@@ -62,6 +64,7 @@ PLACEHOLDERS: dict[Arg, str] = {
     Arg.DURATION: "DURATION",
     Arg.SILENCE: "SILENCE_ID",
     Arg.SERVICE: "SERVICE",
+    Arg.INCIDENT: "INCIDENT",
 }
 
 #: The handler keyword of an argument, where it differs from the slot's own name.

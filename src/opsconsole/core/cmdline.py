@@ -120,6 +120,7 @@ OTHER_VERBS: tuple[Verb, ...] = (
         {op: f"incident.{op}" for op in ("open", "note", "star", "start", "close")},
         {"incident.open": ("severity", "start"), "incident.star": ("tag",)},
     ),
+    Verb("postmortem", "incident.postmortem", (Arg.INCIDENT,), "postmortem [INCIDENT]", 1),
     Verb("quit", "app.quit", (), "quit"),
 )
 #: Other spellings an operator types out of habit (vim's `:q`); actions declare their own.
@@ -406,6 +407,8 @@ def parse(text: str, names: Names, available: Container[str] | None = None) -> I
             kwargs["name"] = _pick_listed(value, names.scenarios, "scenario", strict=True)
         elif arg is Arg.TARGET:
             kwargs["target"] = value
+        elif arg is Arg.INCIDENT:
+            kwargs["incident"] = value
         elif arg is Arg.BACKEND:
             kwargs["backend"] = _pick_listed(value, tuple(names.backends), "backend", strict=True)
         elif arg is Arg.DURATION:

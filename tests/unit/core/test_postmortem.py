@@ -373,7 +373,7 @@ def test_the_people_sections_are_headed_prompts_with_an_action_item_table() -> N
 def test_html_says_the_same_with_the_charts_inline() -> None:
     doc = draft(facts(), {"orders": "signals-orders.png"}, T0 + 2000, UTC)
     html = document_html(doc)
-    assert '<img src="signals-orders.png" alt="orders: golden signals">' in html
+    assert '<img src="signals-orders.png" alt="orders: golden signals"' in html
     assert "<script" not in html and "<style>" in html
     for title in ("Incident", *SECTION_TITLES):
         assert f"<h2>{title}</h2>" in html

@@ -16,6 +16,7 @@ from opsconsole.core.postmortem.document import (
     Table,
 )
 
+IMAGE_WIDTH = 940  # pixels: the page's text column
 STYLE = """
 body { font-family: "Segoe UI", "DejaVu Sans", Helvetica, Arial, sans-serif; color: #1f2328;
   background: #ffffff; max-width: 1000px; margin: 2em auto; padding: 0 1.5em; line-height: 1.5; }
@@ -25,12 +26,12 @@ h3 { font-size: 1.1em; margin-top: 1.2em; }
 table { border-collapse: collapse; margin: .8em 0; width: 100%; font-size: .92em; }
 th, td { border: 1px solid #d0d7de; padding: .35em .6em; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
-dl.facts { display: grid; grid-template-columns: max-content auto; gap: .2em 1.2em; }
-dl.facts dt { font-weight: 600; }
-dl.facts dd { margin: 0; }
+table.facts { width: auto; border: none; }
+table.facts th, table.facts td { border: none; background: none; padding: .15em 1.2em .15em 0;
+  }
 p.prompt { font-style: italic; color: #57606a; background: #f6f8fa; border-left: 4px solid #d0d7de;
   padding: .5em .8em; }
-img { max-width: 100%; border: 1px solid #d0d7de; margin: .6em 0; }
+img { max-width: 100%; height: auto; border: 1px solid #d0d7de; margin: .6em 0; }
 """
 
 
@@ -46,9 +47,10 @@ def _block(block: Block) -> str:
         return f"<ul>{items}</ul>"
     if isinstance(block, Facts):
         rows = "".join(
-            f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>" for label, value in block.rows
+            f'<tr><th scope="row">{escape(label)}</th><td>{escape(value)}</td></tr>'
+            for label, value in block.rows
         )
-        return f'<dl class="facts">{rows}</dl>'
+        return f'<table class="facts"><tbody>{rows}</tbody></table>'
     if isinstance(block, Table):
         head = "".join(f"<th>{escape(h)}</th>" for h in block.header)
         body = "".join(
@@ -56,7 +58,9 @@ def _block(block: Block) -> str:
         )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     if isinstance(block, Image):
-        return f'<p><img src="{escape(block.src)}" alt="{escape(block.alt)}"></p>'
+        # A width keeps viewers without CSS (Qt's rich text) inside the page, aspect kept.
+        src, alt = escape(block.src), escape(block.alt)
+        return f'<p><img src="{src}" alt="{alt}" width="{IMAGE_WIDTH}"></p>'
     raise TypeError(f"unknown block {block!r}")
 
 

@@ -167,8 +167,8 @@ def _impact(
     blocks: list[Block] = [
         Paragraph(
             f"Estimated from the golden signals the console sampled during the incident: "
-            f"{FAILED_FORMULA}. {BUDGET_FORMULA}, with the objective and the window's total "
-            "requests of the service's SLO as seen nearest the incident's end; this is the "
+            f"{FAILED_FORMULA}. Then {BUDGET_FORMULA}, with the objective and the window's "
+            "total requests of the service's SLO as seen nearest the incident's end; this is the "
             "error-budget maths of that window (1 − the budget left after these failures)."
         ),
         Table(
