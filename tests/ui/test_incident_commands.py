@@ -303,3 +303,26 @@ def test_an_open_incident_survives_a_restart_and_its_record_resumes(sim, qloop, 
     assert closed is not None and closed.notes[-1].text == "resolved by itself"
     assert verify(tmp_path / "audit.jsonl").ok
     second.close()
+
+
+def test_the_palette_opens_one_with_its_severity_in_the_words(qtbot, tmp_path):
+    console, ui = make_console(tmp_path, {}, Store(capacity=60))
+    show(qtbot, console.window)
+    try:
+        key(qtbot, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+        type_text(qtbot, "incident: open")
+        row = ui.palette.current_row()
+        assert row is not None and row.value == "incident.open" and row.enabled
+        key(qtbot, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: ui.palette.step is not None, timeout=5000)
+        type_text(qtbot, "search down --severity SEV1")
+        key(qtbot, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: console.incidents.current() is not None, timeout=5000)
+        opened = console.incidents.current()
+        assert (opened.title, opened.severity) == ("search down", Severity.SEV1)
+        # No backend, no alerts: it starts now, on the console's own clock.
+        assert opened.start_ts == opened.opened_ts
+        qtbot.waitUntil(lambda: badge(console.window).isVisible(), timeout=5000)
+        assert badge(console.window).full_text == "⚑ SEV1 · search down · <1 min"
+    finally:
+        console.close()
