@@ -48,16 +48,20 @@ class RowInvestigate:
         return self.ctx.runner.run(COMMAND_ID, source=self.source, service=service)
 
     def add_to(self, menu: QMenu) -> None:
-        """The "Investigate SERVICE" entry, with its key shown beside it."""
+        """The "Investigate SERVICE" entry, with its key shown beside it (none in a console
+        without the command, e.g. a panel shown on its own)."""
+        if COMMAND_ID not in self.ctx.commands:
+            return
         service = self.service()
-        available = COMMAND_ID in self.ctx.commands
         text = f"Investigate {service}" if service else "Investigate (select a row first)"
         action = menu.addAction(f"{text}\t{INVESTIGATE_KEY.lower()}")
         action.setObjectName("action_investigate")
-        action.setEnabled(service is not None and available)
+        action.setEnabled(service is not None)
         action.triggered.connect(self.run)
 
     def _menu(self, pos: QPoint) -> None:
+        if COMMAND_ID not in self.ctx.commands:
+            return
         index = self.view.indexAt(pos)
         if index.isValid():
             self.view.setCurrentIndex(index)
