@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from opsconsole.app.investigator import Investigator
 from opsconsole.backends.prometheus import PrometheusClient
 from opsconsole.backends.secrets import Secret
 from opsconsole.core.events import CircuitChanged, ConnectionChanged, EventOccurred, StoreEvent
+from opsconsole.core.investigate import Verdict
 from opsconsole.core.models import ConnectionState
 from opsconsole.core.promql import decode_answer, render_queries
 from opsconsole.core.protocol import CircuitsBody, decode_body
@@ -416,3 +418,28 @@ async def test_answers_without_new_samples_are_not_live(
     assert link.state.link.state is ConnectionState.STALE
     later = link.store.data_age("prom")
     assert age is not None and later is not None and later > age
+
+
+async def test_the_investigation_reads_its_baseline_hour_from_prometheus(
+    stack: Stack, connect: Callable[..., Link]
+) -> None:
+    link = connect(stack.prom.url)  # its ring holds 30 s: the hour must be asked for
+    await wait_until(
+        lambda: link.state.link.state is ConnectionState.LIVE and link.has_rps("orders"),
+        30,
+        "live orders",
+    )
+    started = time.time() - 2
+    investigator = Investigator(
+        link.store, {"prom": link.client}, lambda: (), incident_start=lambda: started
+    )
+    run = await investigator.run("orders")
+    golden = {f.check: f for f in run.findings}["golden_signals"]
+    assert golden.verdict in (Verdict.OK, Verdict.INTERESTING), golden.sentence
+    query = golden.evidence.query or ""
+    assert query.startswith("query_range ") and "orders" not in query  # one query, all services
+    assert math.isfinite(float(golden.evidence.values["rps baseline"]))
+    assert "backend history" not in golden.evidence.values  # nothing went wrong reading it
+    # Prometheus has no breakers here, no clusters: skipped, never ok, never an error.
+    checks = {f.check: f for f in run.findings}
+    assert checks["database"].verdict is Verdict.SKIPPED

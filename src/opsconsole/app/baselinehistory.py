@@ -12,11 +12,13 @@ import numpy as np
 
 from opsconsole.backends.errors import BackendError
 from opsconsole.backends.opsapi.rest import OpsApiRest, describe_error
+from opsconsole.backends.prometheus import PrometheusClient
 from opsconsole.core.investigate import Inputs
 from opsconsole.core.investigate.signals import BASELINE_S, DAY_S, YESTERDAY_HALF_S
 
 FIELDS = ("latency_p99_ms", "error_ratio", "rps")
 BASELINE_POINTS = 120  # one point every 30 s over the hour
+PROMETHEUS_TIMEOUT_S = 3.0
 YESTERDAY_STEP_S = 30.0
 HISTORY_PATH = "/api/v1/metrics/historical"
 
@@ -48,12 +50,20 @@ def covers_baseline(inputs: Inputs) -> bool:
 
 
 def read_baseline(client: object, inputs: Inputs, now: float) -> BaselineReading | None:
-    """The history read for an Ops API backend whose ring buffer misses part of the baseline
-    (None when nothing needs reading or the backend keeps no history)."""
-    if not isinstance(client, OpsApiRest) or covers_baseline(inputs):
+    """The history read for a backend whose ring buffer misses part of the baseline (None
+    when nothing needs reading or the backend keeps no history)."""
+    if covers_baseline(inputs):
         return None
     start = inputs.incident_start
     step = BASELINE_S / BASELINE_POINTS
+    if isinstance(client, PrometheusClient):
+        query = (
+            f"GET /api/v1/query_range (p99, errors, traffic for every service; "
+            f"start={start - BASELINE_S:.0f} end={start:.0f} step={step:g}s)"
+        )
+        return BaselineReading(query, _read_prometheus(client, inputs.service, start, now, step))
+    if not isinstance(client, OpsApiRest):
+        return None
     params = {
         "service": inputs.service,
         "metric": "{" + ",".join(FIELDS) + "}",
@@ -88,4 +98,36 @@ async def _read(
         medians(start - BASELINE_S, start, step, "the hour before"),
         medians(y - YESTERDAY_HALF_S, y + YESTERDAY_HALF_S, YESTERDAY_STEP_S, "yesterday"),
     )
+    return BaselineHistory(baseline, yesterday, query, "; ".join(problems) or None)
+
+
+async def _read_prometheus(
+    client: PrometheusClient, service: str, start: float, now: float, step: float
+) -> BaselineHistory:
+    """The same medians from a Prometheus-compatible server: one range query per signal for
+    every service (the console's rule), this service's rows picked from the answer."""
+    problems: list[str] = []
+    sent: list[str] = []
+
+    async def medians(lo: float, hi: float, every: float, what: str) -> dict[str, float]:
+        merged, queries, trouble = await client.signal_history(
+            FIELDS, lo, hi, every, PROMETHEUS_TIMEOUT_S
+        )
+        sent.extend(q for q in queries if q not in sent)
+        problems.extend(f"{what}: {t}" for t in trouble)
+        rows = np.array([s == service for s in merged.services], dtype=bool)
+        out: dict[str, float] = {}
+        for f in FIELDS:
+            column = merged.values[rows, merged.fields.index(f)] if rows.size else np.empty(0)
+            column = column[np.isfinite(column)]
+            if column.size:
+                out[f] = float(np.median(column))
+        return out
+
+    y = now - DAY_S
+    baseline, yesterday = await asyncio.gather(
+        medians(start - BASELINE_S, start, step, "the hour before"),
+        medians(y - YESTERDAY_HALF_S, y + YESTERDAY_HALF_S, YESTERDAY_STEP_S, "yesterday"),
+    )
+    query = "; ".join(f"query_range {q}" for q in sent) or None
     return BaselineHistory(baseline, yesterday, query, "; ".join(problems) or None)

@@ -40,6 +40,7 @@ from opsconsole.core.promql import (
     LAG_RECHECK_S,
     PROBE_RETRY_S,
     Matrix,
+    Merged,
     PromError,
     QueryTemplateError,
     ResultKind,
@@ -556,6 +557,30 @@ class PrometheusClient:
         result = decode_answer(response.status_code, response.content, expect)
         assert not isinstance(result, Matrix)
         return result
+
+    async def signal_history(
+        self, fields: Sequence[str], start: float, end: float, step: float, timeout_s: float
+    ) -> tuple[Merged, tuple[str, ...], tuple[str, ...]]:
+        """The signals `fields` over a past range (the investigation's baseline): the merged
+        rows, the queries sent, and what went wrong, in words. Never touches the link."""
+        queries = [q for q in self.queries_for(step) if q.promql and q.field in fields]
+        results = await asyncio.gather(
+            *(self._range(q.promql, start, end, step, timeout_s, False) for q in queries),
+            return_exceptions=True,
+        )
+        answers: list[tuple[SignalQuery, Matrix]] = []
+        problems: list[str] = []
+        for query, result in zip(queries, results, strict=True):
+            if isinstance(result, Matrix):
+                answers.append((query, result))
+            elif isinstance(result, PromError):
+                problems.append(
+                    plain_words(result.status, result.error_type, result.message, query.signal)
+                )
+            else:
+                problems.append(f"{query.signal}: {redact(str(result)) or type(result).__name__}")
+        sent = tuple(q.promql for q in queries)
+        return merge_signals(answers, self.service_label), sent, tuple(problems)
 
     async def _slo_instant(self, promql: str, at: float) -> Vector | PromError:
         # A whole window reads a month of samples: the first load's patience, not a step's.
