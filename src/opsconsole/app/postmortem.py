@@ -209,13 +209,16 @@ def postmortem_main(argv: list[str]) -> int:
             return 1
         out: Path = args.out or Path(f"postmortem-{incident.id}")
         audit_path = folder / AUDIT_FILE
+        # An open incident runs to now, or to its newest sample when the backend's clock
+        # (the incident's) runs ahead of this computer's.
+        now = max(time.time(), incidents.last_sample_ts(incident.id) or 0.0)
         written = write_postmortem(
             incident,
             incidents,
             read_timeline(timeline),
             read_audit(audit_path),
             out,
-            time.time(),
+            now,
         )
     finally:
         incidents.close()
@@ -243,40 +246,37 @@ def register_postmortem(
     window: QMainWindow,
     timeline: TimelineStore,
     audit_path: Path,
-    data_folder: Path | None,
-    now: Callable[[], float] = time.time,
+    incidents: IncidentStore,
+    now: Callable[[], float] | None = None,
 ) -> None:
     """`incident.postmortem` (`:postmortem [INCIDENT]`): the draft of the open or most
-    recent incident (or the one named) into the data folder's postmortems/, path in the
-    status bar."""
+    recent incident (or the one named) into postmortems/ beside the incidents file, its
+    path in the status bar. `now` defaults to the incidents' own clock (the backend's)."""
+    from opsconsole.app.incidents import console_clock
     from opsconsole.core.commands import Command, CommandError
 
+    def clock() -> float:
+        return now() if now is not None else console_clock(ctx.store, ctx.wall_clock())[1]
+
     def run(incident: str | None = None) -> Written:
-        if data_folder is None:
-            raise CommandError("this console keeps no incidents (no data folder)")
-        path = data_folder / INCIDENTS_FILE
-        if not path.is_file():
-            raise CommandError("no incident has been recorded yet")
+        if incidents.path is None:
+            raise CommandError("this console keeps its incidents in memory only: no folder")
         which: int | str = "last"
         if incident:
             try:
                 which = _incident_arg(incident)
             except argparse.ArgumentTypeError as exc:
                 raise CommandError(str(exc)) from None
-        store = IncidentStore(path)
+        found = (incidents.current() if not incident else None) or find_incident(incidents, which)
+        if found is None:
+            raise CommandError(f"no incident {which}" if which != "last" else "no incident yet")
+        out = incidents.path.parent / POSTMORTEMS_DIR / f"postmortem-{found.id}"
         try:
-            found = (store.current() if incident is None else None) or find_incident(store, which)
-            if found is None:
-                missing = f"no incident {which}" if which != "last" else "no incident yet"
-                raise CommandError(missing)
-            out = data_folder / POSTMORTEMS_DIR / f"postmortem-{found.id}"
             written = write_postmortem(
-                found, store, read_timeline(timeline), read_audit(audit_path), out, now()
+                found, incidents, read_timeline(timeline), read_audit(audit_path), out, clock()
             )
         except OSError as exc:
             raise CommandError(f"the draft could not be written: {exc}") from None
-        finally:
-            store.close()
         window.statusBar().showMessage(f"post-mortem draft written: {written.markdown}", 60_000)
         return written
 

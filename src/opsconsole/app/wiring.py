@@ -161,7 +161,6 @@ def build_console(
     )
     register_action_commands(ctx.commands, runner)
     register_assess(ctx, window, timeline, window.timeline_entry_added)
-    register_postmortem(ctx, window, timeline, audit_path, timeline_path and timeline_path.parent)
     register_investigate(ctx, window, timeline, window.timeline_entry_added, clients)
     burndown = BurndownFeed(window.budgets, clients)
     if ctx.demo:
@@ -169,6 +168,7 @@ def build_console(
     walls = WallSwitch(window, runner)
     incidents = install_incidents(ctx, window, timeline, audit, incidents_path)
     walls.incident_source = lambda: incidents.badge.incident
+    register_postmortem(ctx, window, timeline, audit_path, incidents.store)
     if "view.wall" not in ctx.commands:
         ctx.commands.register(
             Command(

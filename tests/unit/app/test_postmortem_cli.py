@@ -65,7 +65,8 @@ def build_records(folder: Path, close: bool = True) -> None:
         (T0 + 60, "alert", "orders", "orders: error ratio 5 % above 1 %",
          {**alert, "change": "fired"}),
         (T0 + 305, "action", "inventory-service", "closed breaker inventory-service",
-         {"command": "breaker.close", "target": "inventory-service", "outcome": "succeeded"}),
+         {"command": "breaker.close", "target": "inventory-service", "outcome": "succeeded",
+          "args": {"name": "inventory-service"}, "idempotency_key": "3f0c"}),
         (T0 + 600, "alert", "orders", "orders: error ratio back to normal",
          {**alert, "change": "resolved"}),
     ):  # fmt: skip
@@ -221,16 +222,19 @@ def test_the_command_writes_the_draft_into_the_data_folder(qtbot, tmp_path: Path
     window = QMainWindow()
     qtbot.addWidget(window)
     timeline = TimelineStore(data / TIMELINE_FILE)
-    register_postmortem(ctx, window, timeline, data / AUDIT_FILE, data, now=lambda: T0 + 2000)
+    incidents = IncidentStore(data / INCIDENTS_FILE)
+    register_postmortem(ctx, window, timeline, data / AUDIT_FILE, incidents, now=lambda: T0 + 2000)
     problems: list[str] = []
     ctx.runner.on_problem(lambda problem: problems.append(problem.words))
     written = ctx.runner.run("incident.postmortem", source="test")
-    timeline.close()
     assert problems == []
+    missing = ctx.runner.run("incident.postmortem", source="test", incident="9")
+    timeline.close()
+    incidents.close()
     assert written.markdown == data / "postmortems" / "postmortem-1" / "postmortem.md"
     assert "| breaker.close | inventory-service | succeeded |" in written.markdown.read_text()
     assert str(written.markdown) in window.statusBar().currentMessage()
-    assert ctx.runner.run("incident.postmortem", source="test", incident="9") is None
+    assert missing is None
     assert problems == ["no incident 9"]
 
 
@@ -241,3 +245,25 @@ def test_the_command_line_verb(line: str) -> None:
     invocation = parse(line, Names())
     assert invocation.command_id == "incident.postmortem"
     assert invocation.kwargs == ({"incident": "1"} if line.endswith("1") else {})
+
+
+def test_the_built_console_writes_the_draft_of_its_open_incident(qtbot, tmp_path: Path) -> None:
+    """The app's own wiring: `:incident open`, then `:postmortem` beside the incidents file."""
+    from tests.support.console import make_console
+
+    console, _ = make_console(tmp_path, {}, Store())
+    qtbot.addWidget(console.window)
+    problems: list[str] = []
+    console.ctx.runner.on_problem(lambda problem: problems.append(problem.words))
+    try:
+        console.ctx.runner.run("incident.open", source="test", comment="checkout errors")
+        written = console.ctx.runner.run("incident.postmortem", source="test")
+    finally:
+        console.close()
+    assert problems == []
+    assert written.markdown == tmp_path / "postmortems" / "postmortem-1" / "postmortem.md"
+    text = written.markdown.read_text(encoding="utf-8")
+    assert "# Post-mortem: checkout errors" in text
+    assert f"- **Incident lead:** {os_user()} (OS user" in text  # the incident.open record
+    assert "- **Resolved:** the incident is still open" in text
+    assert "post-mortem draft written" in console.window.statusBar().currentMessage()

@@ -183,6 +183,28 @@ def test_settled_outcome_replaces_an_unknown_result() -> None:
     assert action.message.startswith("replica-1 is primary")
 
 
+def test_action_times_follow_the_timeline_clock_of_the_same_action() -> None:
+    """The audit log has the workstation's clock; the incident and its timeline the
+    backend's (a scaled or skewed one): an action matched by its idempotency key is placed
+    on the incident's clock, sent and verified moved by the same shift."""
+    wall = 7200.0  # the workstation two hours ahead of the backend
+    records = [
+        {**r, "ts": r["ts"] + wall} if r is not None and r.get("phase") != "incident" else r
+        for r in audit()
+    ]
+    close = TimelineEntry(id=2, ts=T0 + 306, backend="sim", kind="action",
+                          service="inventory-service", message="breaker closed",
+                          data={"command": "breaker.close", "outcome": "succeeded",
+                                "idempotency_key": "k-close"})  # fmt: skip
+    entries = [close if e.id == 2 else e for e in timeline()]
+    [close_action] = facts(timeline=entries, audit_records=records).actions
+    assert (close_action.ts, close_action.sent_ts) == (T0 + 306, T0 + 301)
+    # The ack has no timeline line here: on the audit clock it is outside the incident.
+    assert [a.command for a in facts(timeline=entries, audit_records=records).actions] == [
+        "breaker.close"
+    ]
+
+
 def test_the_four_moments_and_the_spans_to_them() -> None:
     t = incident_times(facts())
     assert t.detected.ts == T0 + 60  # the first alert fired

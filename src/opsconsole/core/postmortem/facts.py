@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from opsconsole.core.incident.model import Incident, Star, effective_stars, members
@@ -109,12 +109,19 @@ def gather_facts(
     starred.sort(key=lambda s: (s.entry.ts, s.entry.id))
     records = [r for r in audit_records if isinstance(r, Mapping)]
     end = incident.end_ts if incident.end_ts is not None else now
+    # The action pipeline reports each outcome to the timeline too, on the backend's clock
+    # (as the incident's own times are); the audit log has the workstation's.
+    on_timeline: dict[str, float] = {}
+    for e in sorted(every, key=lambda e: (e.ts, e.id)):
+        key = e.data.get("idempotency_key") if e.kind == "action" else None
+        if isinstance(key, str) and key:
+            on_timeline.setdefault(key, e.ts)
     return PostmortemFacts(
         incident=incident,
         now=now,
         entries=tuple(member_entries),
         stars=tuple(starred),
-        actions=tuple(operator_actions(records, incident.start_ts, end)),
+        actions=tuple(operator_actions(records, incident.start_ts, end, on_timeline)),
         lead=incident_lead(records, incident.id),
         samples=tuple(sorted(samples, key=lambda s: (s.service, s.backend, s.ts))),
         snapshots=tuple(sorted(snapshots, key=lambda s: s.ts)),
@@ -140,10 +147,16 @@ def incident_lead(records: Iterable[Mapping[str, Any]], incident_id: int) -> str
 
 
 def operator_actions(
-    records: Iterable[Mapping[str, Any]], start: float, end: float
+    records: Iterable[Mapping[str, Any]],
+    start: float,
+    end: float,
+    on_timeline: Mapping[str, float] | None = None,
 ) -> list[OperatorAction]:
     """Every action whose outcome was recorded in [start, end]: one per idempotency key, the
-    settled outcome replacing an "unknown" result, the intent's time as when it was sent."""
+    settled outcome replacing an "unknown" result, the intent's time as when it was sent.
+
+    `on_timeline` maps an idempotency key to the time its outcome has on the timeline: the
+    action's times are moved onto that clock (the incident's), by the same shift for both."""
     sent: dict[str, float] = {}
     ended: dict[str, OperatorAction] = {}
     for record in records:
@@ -169,8 +182,18 @@ def operator_actions(
                 outcome=str(record.get("outcome") or "unknown"),
                 message=str(record.get("message") or ""),
             )
-    found = [a for a in ended.values() if start <= a.ts <= end]
+    shifted = [_on_clock(key, a, on_timeline or {}) for key, a in ended.items()]
+    found = [a for a in shifted if start <= a.ts <= end]
     return sorted(found, key=lambda a: a.ts)
+
+
+def _on_clock(key: str, action: OperatorAction, on_timeline: Mapping[str, float]) -> OperatorAction:
+    ts = on_timeline.get(key)
+    if ts is None:
+        return action
+    shift = ts - action.ts
+    sent = None if action.sent_ts is None else action.sent_ts + shift
+    return replace(action, ts=ts, sent_ts=sent)
 
 
 def _number(value: Any) -> float | None:
