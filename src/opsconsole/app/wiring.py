@@ -161,13 +161,20 @@ def build_console(
     )
     register_action_commands(ctx.commands, runner)
     register_assess(ctx, window, timeline, window.timeline_entry_added)
-    register_investigate(ctx, window, timeline, window.timeline_entry_added, clients)
     burndown = BurndownFeed(window.budgets, clients)
     if ctx.demo:
         _register_demo_commands(ctx, clients, window)
     walls = WallSwitch(window, runner)
     incidents = install_incidents(ctx, window, timeline, audit, incidents_path)
     walls.incident_source = lambda: incidents.badge.incident
+
+    def incident_start() -> float | None:
+        current = incidents.store.current()  # the baseline is the hour before it began
+        return None if current is None else current.start_ts
+
+    register_investigate(
+        ctx, window, timeline, window.timeline_entry_added, clients, incident_start=incident_start
+    )
     register_postmortem(ctx, window, timeline, audit_path, incidents.store)
     if "view.wall" not in ctx.commands:
         ctx.commands.register(
