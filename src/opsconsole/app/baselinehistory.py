@@ -25,9 +25,10 @@ HISTORY_PATH = "/api/v1/metrics/historical"
 
 @dataclass(frozen=True)
 class BaselineHistory:
-    """Medians per field of the hour before the incident and of the same time yesterday."""
+    """The baseline hour's values older than the console's ring, per field, and the medians
+    of the same time yesterday."""
 
-    baseline: dict[str, float] = field(default_factory=dict)
+    baseline: dict[str, tuple[float, ...]] = field(default_factory=dict)  # values
     yesterday: dict[str, float] = field(default_factory=dict)
     query: str | None = None
     problem: str | None = None  # why a part could not be read
@@ -41,12 +42,17 @@ class BaselineReading:
     read: Awaitable[BaselineHistory]
 
 
-def covers_baseline(inputs: Inputs) -> bool:
-    """Whether the console's own series already holds the whole baseline hour."""
+def held_from(inputs: Inputs) -> float:
+    """Where the console's own series begins (+inf when it holds nothing)."""
     series = inputs.state.series.get(inputs.service)
     if series is None or len(series) == 0:
-        return False
-    return float(series.times()[0]) <= inputs.incident_start - BASELINE_S + 60.0
+        return math.inf
+    return float(series.times()[0])
+
+
+def covers_baseline(inputs: Inputs) -> bool:
+    """Whether the console's own series already holds the whole baseline hour."""
+    return held_from(inputs) <= inputs.incident_start - BASELINE_S + 60.0
 
 
 def read_baseline(client: object, inputs: Inputs, now: float) -> BaselineReading | None:
@@ -56,78 +62,94 @@ def read_baseline(client: object, inputs: Inputs, now: float) -> BaselineReading
         return None
     start = inputs.incident_start
     step = BASELINE_S / BASELINE_POINTS
+    # Only what the ring does not hold: a coarse point over the ring's own samples would
+    # count a deviation twice (and, at 30 s steps, smear its first seconds into the baseline).
+    end = min(start, held_from(inputs) - step / 2)
     if isinstance(client, PrometheusClient):
         query = (
             f"GET /api/v1/query_range (p99, errors, traffic for every service; "
-            f"start={start - BASELINE_S:.0f} end={start:.0f} step={step:g}s)"
+            f"start={start - BASELINE_S:.0f} end={end:.0f} step={step:g}s)"
         )
-        return BaselineReading(query, _read_prometheus(client, inputs.service, start, now, step))
+        reading = _read_prometheus(client, inputs.service, start, end, now, step)
+        return BaselineReading(query, reading)
     if not isinstance(client, OpsApiRest):
         return None
     params = {
         "service": inputs.service,
         "metric": "{" + ",".join(FIELDS) + "}",
         "start": f"{start - BASELINE_S:.0f}",
-        "end": f"{start:.0f}",
+        "end": f"{end:.0f}",
         "step": f"{step:g}",
     }
     query = f"GET {HISTORY_PATH}?{urlencode(params, safe='{},')}"
-    return BaselineReading(query, _read(client, inputs.service, start, now, step, query))
+    return BaselineReading(query, _read(client, inputs.service, start, end, now, step, query))
+
+
+def _medians(values: dict[str, tuple[float, ...]]) -> dict[str, float]:
+    return {f: float(np.median(v)) for f, v in values.items() if v}
 
 
 async def _read(
-    client: OpsApiRest, service: str, start: float, now: float, step: float, query: str
+    client: OpsApiRest,
+    service: str,
+    start: float,
+    end: float,
+    now: float,
+    step: float,
+    query: str,
 ) -> BaselineHistory:
     problems: list[str] = []
 
-    async def medians(lo: float, hi: float, every: float, what: str) -> dict[str, float]:
-        async def one(metric: str) -> float:
+    async def values(lo: float, hi: float, every: float, what: str) -> dict[str, tuple[float, ...]]:
+        if hi - lo < every:
+            return {}  # the ring holds (nearly) all of it
+
+        async def one(metric: str) -> tuple[float, ...]:
             body = await client.historical(service, metric, lo, hi, every)
-            values = np.array([v for _t, v in body.points if v is not None], dtype=np.float64)
-            return float(np.median(values)) if values.size else math.nan
+            return tuple(float(v) for _t, v in body.points if v is not None and math.isfinite(v))
 
         try:
             got = await asyncio.gather(*(one(m) for m in FIELDS))
         except (BackendError, OSError) as exc:
             problems.append(f"{what}: {describe_error(exc)}")
             return {}
-        return {m: v for m, v in zip(FIELDS, got, strict=True) if math.isfinite(v)}
+        return dict(zip(FIELDS, got, strict=True))
 
     y = now - DAY_S
     baseline, yesterday = await asyncio.gather(
-        medians(start - BASELINE_S, start, step, "the hour before"),
-        medians(y - YESTERDAY_HALF_S, y + YESTERDAY_HALF_S, YESTERDAY_STEP_S, "yesterday"),
+        values(start - BASELINE_S, end, step, "the hour before"),
+        values(y - YESTERDAY_HALF_S, y + YESTERDAY_HALF_S, YESTERDAY_STEP_S, "yesterday"),
     )
-    return BaselineHistory(baseline, yesterday, query, "; ".join(problems) or None)
+    return BaselineHistory(baseline, _medians(yesterday), query, "; ".join(problems) or None)
 
 
 async def _read_prometheus(
-    client: PrometheusClient, service: str, start: float, now: float, step: float
+    client: PrometheusClient, service: str, start: float, end: float, now: float, step: float
 ) -> BaselineHistory:
-    """The same medians from a Prometheus-compatible server: one range query per signal for
-    every service (the console's rule), this service's rows picked from the answer."""
+    """The same from a Prometheus-compatible server: one range query per signal for every
+    service (the console's rule), this service's rows picked from the answer."""
     problems: list[str] = []
     sent: list[str] = []
 
-    async def medians(lo: float, hi: float, every: float, what: str) -> dict[str, float]:
+    async def values(lo: float, hi: float, every: float, what: str) -> dict[str, tuple[float, ...]]:
+        if hi - lo < every:
+            return {}
         merged, queries, trouble = await client.signal_history(
             FIELDS, lo, hi, every, PROMETHEUS_TIMEOUT_S
         )
         sent.extend(q for q in queries if q not in sent)
         problems.extend(f"{what}: {t}" for t in trouble)
         rows = np.array([s == service for s in merged.services], dtype=bool)
-        out: dict[str, float] = {}
+        out: dict[str, tuple[float, ...]] = {}
         for f in FIELDS:
             column = merged.values[rows, merged.fields.index(f)] if rows.size else np.empty(0)
-            column = column[np.isfinite(column)]
-            if column.size:
-                out[f] = float(np.median(column))
+            out[f] = tuple(float(v) for v in column[np.isfinite(column)])
         return out
 
     y = now - DAY_S
     baseline, yesterday = await asyncio.gather(
-        medians(start - BASELINE_S, start, step, "the hour before"),
-        medians(y - YESTERDAY_HALF_S, y + YESTERDAY_HALF_S, YESTERDAY_STEP_S, "yesterday"),
+        values(start - BASELINE_S, end, step, "the hour before"),
+        values(y - YESTERDAY_HALF_S, y + YESTERDAY_HALF_S, YESTERDAY_STEP_S, "yesterday"),
     )
     query = "; ".join(f"query_range {q}" for q in sent) or None
-    return BaselineHistory(baseline, yesterday, query, "; ".join(problems) or None)
+    return BaselineHistory(baseline, _medians(yesterday), query, "; ".join(problems) or None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -32,9 +32,10 @@ class Inputs:
     service: str
     incident_start: float  # epoch seconds; the baseline is the hour before it
     timeline: tuple[TimelineEntry, ...] = ()
-    # Read from the backend when the store does not hold the whole baseline (field → median);
-    # they take the place of the store's figures. `history_query` is what was asked.
-    baseline: Mapping[str, float] = field(default_factory=dict)
+    # Read from the backend for the part of the baseline hour older than the store's first
+    # sample (field → values); the baseline is the median of both. `yesterday` holds medians.
+    # `history_query` is what was asked.
+    baseline: Mapping[str, Sequence[float]] = field(default_factory=dict)
     yesterday: Mapping[str, float] = field(default_factory=dict)
     history_query: str | None = None
     history_problem: str | None = None  # why the backend's history could not be read

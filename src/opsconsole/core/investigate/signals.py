@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -39,10 +39,14 @@ def run_start(
     return float(t[calm[-1] + 1]) if calm.size else float(t[0])
 
 
-def _median(series: BankSeries, field: str, lo: float, hi: float) -> float:
+def _median(
+    series: BankSeries, field: str, lo: float, hi: float, older: Sequence[float] = ()
+) -> float:
+    """The median of the series' values in [lo, hi) and `older` values read elsewhere."""
     times = series.times()
     a, b = np.searchsorted(times, lo, "left"), np.searchsorted(times, hi, "left")
-    vals = np.asarray(series.values(field)[a:b], dtype=np.float64)
+    held = np.asarray(series.values(field)[a:b], dtype=np.float64)
+    vals = np.concatenate((np.asarray(older, dtype=np.float64), held))
     vals = vals[np.isfinite(vals)]
     return float(np.median(vals)) if vals.size else math.nan
 
@@ -60,9 +64,11 @@ def golden_deviation(inputs: Inputs, now: float) -> Finding:
     record = inputs.service_record
     traffic_dev = record.thresholds.traffic_deviation if record else 0.5
     latest = settled(series) or {}
-    base = {f: _median(series, f, start - BASELINE_S, start) for f in series.fields}
-    # The backend's own history covers the whole hour where the console's ring does not.
-    base.update({f: v for f, v in inputs.baseline.items() if math.isfinite(v)})
+    # The backend's history fills in the part of the hour the console's ring does not hold.
+    base = {
+        f: _median(series, f, start - BASELINE_S, start, inputs.baseline.get(f, ()))
+        for f in series.fields
+    }
     times = series.times()
     yesterday = {f: v for f, v in inputs.yesterday.items() if math.isfinite(v)}
     if not yesterday and len(times) and times[0] <= now - DAY_S:
