@@ -321,7 +321,7 @@ def _findings(facts: PostmortemFacts, clock: Clock) -> tuple[Block, ...]:
         counts = {v: sum(f.verdict is v for f in run.findings) for v in Verdict}
         rest = [
             f"{counts[Verdict.OK]} ok",
-            f"{counts[Verdict.SKIPPED]} skipped (could not look)",
+            f"{counts[Verdict.SKIPPED]} skipped (no data source, or could not look)",
             f"{counts[Verdict.ERROR]} failed to run",
         ]
         lead = "Nothing unusual found" if not interesting else "Other checks"
