@@ -47,6 +47,8 @@ def recent_changes(inputs: Inputs, now: float) -> Finding:
     )
     if not changes:
         return Finding(check, inputs.service, Verdict.OK, "no changes in the last 2 h", evidence)
+    # Ranked by the newest change: a deploy an hour before a breaker that opened seconds
+    # ago is listed, but it is not the likelier cause.
     words = "; ".join(w for _t, w, _i in changes[-3:])
     unseen = f" (backend {inputs.backend} not current: later changes unseen)" if blind else ""
     return Finding(
@@ -55,7 +57,7 @@ def recent_changes(inputs: Inputs, now: float) -> Finding:
         Verdict.INTERESTING,
         f"{len(changes)} change(s) in the last 2 h: {words}{unseen}",
         evidence,
-        changes[0][0],
+        changes[-1][0],
     )
 
 

@@ -23,20 +23,45 @@ SATURATION = {"cpu": 0.80, "memory": 0.85}
 POOL_LIMIT = 0.80
 
 
+SMOOTH_SAMPLES = 5  # judged on a trailing mean of this many samples, not on single ones
+SMOOTH_MAX_S = 10.0  # ... spanning at most this long: coarse steps are already averages
+
+
+def smoothed(values: np.ndarray, k: int = SMOOTH_SAMPLES) -> np.ndarray:
+    """A trailing mean of `k` samples: one sample may hold only a handful of requests, and a
+    15 % error burst then reads 0 % in many of them."""
+    k = min(k, values.size)
+    if k <= 1:
+        return values
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    out = np.empty_like(values)
+    out[k - 1 :] = (sums[k:] - sums[:-k]) / k
+    out[: k - 1] = sums[1:k] / np.arange(1, k)
+    return out
+
+
 def run_start(
     times: np.ndarray, values: np.ndarray, over: Callable[[np.ndarray], np.ndarray]
 ) -> float | None:
-    """Time of the first sample of the newest run where `over` holds; None if the newest
-    sample with data does not hold it."""
+    """Time of the first sample of the newest run where `over` holds on the smoothed values;
+    None if the newest sample with data does not hold it."""
     finite = np.isfinite(values)
-    t, v = times[finite], values[finite]
+    t, v = times[finite], values[finite].astype(np.float64)
     if v.size == 0:
         return None
-    hit = over(v.astype(np.float64))
+    step = float(np.median(np.diff(t))) if t.size > 1 else 0.0
+    k = max(1, min(SMOOTH_SAMPLES, int(SMOOTH_MAX_S // step))) if step > 0 else 1
+    hit = over(smoothed(v, k))
     if not hit[-1]:
         return None
     calm = np.flatnonzero(~hit)
-    return float(t[calm[-1] + 1]) if calm.size else float(t[0])
+    first = calm[-1] + 1 if calm.size else 0
+    # The mean trails the samples: the run began at the first sample over the bar among
+    # those the mean that first crossed it was made of.
+    lead = np.flatnonzero(over(v[max(0, first - k + 1) : first + 1]))
+    if lead.size:
+        first = max(0, first - k + 1) + int(lead[0])
+    return float(t[first])
 
 
 def _median(
