@@ -11,6 +11,7 @@ from opsconsole.core.slo.tiers import evaluate_tiers, worst_firing
 RECENT_S = 7200.0
 CHANGE_KINDS = ("deploy", "action", "failover", "scenario", "connection")
 STORE_CHANGE_KINDS = ("action", "failover", "scenario")
+STALE_SLO_S = 10.0
 
 
 def recent_changes(inputs: Inputs, now: float) -> Finding:
@@ -78,16 +79,19 @@ def budget_burn(inputs: Inputs, now: float) -> Finding:
     when = ""
     if projection is not None and projection.before_end:
         when = f"; budget runs out in {span_text(projection.seconds or 0.0)}"
+    values["as of"] = clock_text(obs.as_of)
+    # SLO counts are polled, not streamed: say how old they are when it matters.
+    dated = f" (SLO figures as of {clock_text(obs.as_of)})" if now - obs.as_of > STALE_SLO_S else ""
     evidence = Evidence(values=values, time_range=(obs.as_of, obs.as_of))
     if tier is None and not when:
-        return Finding(check, inputs.service, Verdict.OK, "no burn tier firing", evidence)
+        return Finding(check, inputs.service, Verdict.OK, f"no burn tier firing{dated}", evidence)
     if tier is None:
         # No alerting tier yet, but at this rate the budget is gone before the window ends.
         return Finding(
             check,
             inputs.service,
             Verdict.INTERESTING,
-            f"{inputs.service} burning its error budget: no tier fires yet{when}",
+            f"{inputs.service} burning its error budget: no tier fires yet{when}{dated}",
             evidence,
         )
     values["tier"] = tier.tier.name
@@ -96,6 +100,6 @@ def budget_burn(inputs: Inputs, now: float) -> Finding:
         inputs.service,
         Verdict.INTERESTING,
         f"{inputs.service} burning its error budget: {tier.tier.name} fires "
-        f"({tier.figure.inputs}){when}",
+        f"({tier.figure.inputs}){when}{dated}",
         evidence,
     )

@@ -68,7 +68,7 @@ def dependencies(inputs: Inputs, now: float) -> Finding:
             if trouble is not None:
                 began, words = trouble
                 troubles.append((began, f"{dep} {words} at {clock_text(began)}"))
-                values[f"{dep} trouble since"] = began
+                values[f"{dep} trouble since"] = clock_text(began)  # a time, read as one
     if not troubles:
         return Finding(
             check, inputs.service, Verdict.OK, "dependencies healthy", Evidence(values=values)
@@ -87,7 +87,7 @@ def dependencies(inputs: Inputs, now: float) -> Finding:
     rest = "; ".join(w for _t, w in troubles[1:])
     sentence = first_words + tail + (f"; also {rest}" if rest else "")
     if own is not None:
-        values[f"{inputs.service} trouble since"] = own[0]
+        values[f"{inputs.service} trouble since"] = clock_text(own[0])
     return Finding(
         check,
         inputs.service,
