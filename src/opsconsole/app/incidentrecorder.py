@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QTimer
 
-from opsconsole.core.health import settled
 from opsconsole.core.incident import Incident, IncidentStore
 from opsconsole.core.incident.record import SAMPLE_FIELDS, Sample, SloSnapshot
 from opsconsole.core.series import BankSeries
@@ -48,23 +47,11 @@ def samples_between(backend: str, series: BankSeries, after: float, until: float
     return out
 
 
-def settled_sample(backend: str, series: BankSeries) -> Sample | None:
-    """The service's settled values now, at its newest row's time; None with nothing to say."""
-    last = series.last_ts
-    values = settled(series)
-    if last is None or values is None:
-        return None
-    row = [values.get(f, math.nan) for f in SAMPLE_FIELDS]
-    if not any(math.isfinite(v) for v in row):
-        return None
-    return Sample(backend, series.name, last, *row)
-
-
 class IncidentRecorder(QObject):
-    """While an incident is open, every `step_s` one settled sample per service of every
-    backend (only when the service has a newer row: a frozen backend adds nothing), the
-    ring buffers' rows from the incident's start copied first, and each SLO's figures at
-    open and at close. Resumes an incident left open by an earlier run."""
+    """While an incident is open, every `step_s` each service's ring rows newer than the last
+    kept (a frozen backend adds nothing), the rows from the incident's start copied first,
+    and each SLO's figures at open and at close. Resumes an incident left open by an earlier
+    run."""
 
     def __init__(
         self,
@@ -153,19 +140,21 @@ class IncidentRecorder(QObject):
     # ------------------------------------------------------------ samples
 
     def sample(self) -> int:
-        """One settled sample per service with a newer row; returns how many were kept."""
+        """Every service's rows newer than the last kept, as the ring holds them; returns how
+        many were kept. The ring's own rows, not one median per step: the post-mortem's sums
+        and charts then have the live resolution, and a hole in the data stays a hole."""
         if self.incident_id is None:
             return 0
         batch: list[Sample] = []
         for backend, state in list(self.store.backends.items()):
             for service in list(state.series):
                 series = state.series.get(service)
-                if series is None:
+                if series is None or series.last_ts is None:
                     continue
-                found = settled_sample(backend, series)
-                if found is None or found.ts <= self._last.get((backend, service), -math.inf):
-                    continue
-                batch.append(found)
+                after = self._last.get((backend, service))
+                if after is None:  # a service first seen now: its rows of this step
+                    after = series.last_ts - self.step_s
+                batch.extend(samples_between(backend, series, after, series.last_ts))
         return self._keep(batch)
 
     def _keep(self, batch: list[Sample]) -> int:

@@ -1,5 +1,5 @@
 """The incident recorder against a real Store fed with real events and a real IncidentStore:
-rows copied from the start, one settled sample per step, SLO figures at open and close, and
+rows copied from the start, every new row each step, SLO figures at open and close, and
 a restart that resumes instead of starting over."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def store() -> Store:
     return Store(capacity=64, clock=lambda: 1000.0)
 
 
-def test_rows_from_the_start_then_one_settled_sample_per_step(qtbot, store: Store) -> None:
+def test_rows_from_the_start_then_every_new_row_each_step(qtbot, store: Store) -> None:
     for second in range(10):
         feed(store, TS + second, nan_for=("orders",) if second == 3 else ())
     incidents = IncidentStore(None)
@@ -69,9 +69,10 @@ def test_rows_from_the_start_then_one_settled_sample_per_step(qtbot, store: Stor
     # Nothing newer: a step keeps nothing (a frozen backend does not repeat itself).
     assert recorder.sample() == 0
     feed(store, TS + 10)
-    assert recorder.sample() == 2
-    newest = [s for s in incidents.samples(incident.id) if s.ts == TS + 10]
-    assert sorted(s.service for s in newest) == ["orders", "search"]
+    feed(store, TS + 11, nan_for=("search",))
+    assert recorder.sample() == 3  # every row the ring got since, not one median per step
+    newest = [(s.ts - TS, s.service) for s in incidents.samples(incident.id) if s.ts > TS + 9]
+    assert sorted(newest) == [(10, "orders"), (10, "search"), (11, "orders")]
     assert recorder.sample() == 0
     recorder.close()
 
