@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -121,6 +122,7 @@ async def test_a_backend_that_cannot_answer_is_could_not_look_never_ok(
         )
         telemetry = by_check(run.findings)["telemetry"]
         assert telemetry.verdict is Verdict.INTERESTING and "sim is" in telemetry.sentence
+        assert re.search(r"newest sample \d+ s old", telemetry.sentence), telemetry.sentence
     finally:
         await proxy.stop()
 

@@ -207,10 +207,10 @@ def telemetry(inputs: Inputs, now: float) -> Finding:
         problems.append(f"backend {inputs.backend} is {link.value.upper()}")
     if last is None:
         problems.append(f"no series for {inputs.service}")
-    elif now - last > STALE_SERIES_S:
-        problems.append(f"newest sample {now - last:.0f} s old")
+    elif blind or now - last > STALE_SERIES_S:
+        problems.append(f"newest sample {max(0.0, now - last):.0f} s old")
     evidence = Evidence(
-        values={"link": link.value, "newest sample": last if last is not None else "none"},
+        values={"link": link.value, "newest sample": clock_text(last) if last else "none"},
         thresholds={"stale after s": STALE_SERIES_S},
     )
     if problems:
