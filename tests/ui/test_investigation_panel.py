@@ -123,6 +123,12 @@ def test_findings_arriving_in_any_order_end_in_reading_order(harness):
     panel.finish(final, findings_markdown("orders", final, NOW), finished_ts=NOW + 1.24)
     assert panel.headline.text() == "orders: 2 interesting, 2 ok, 2 could not look — done in 1.2 s"
     assert panel.copy_button.isEnabled()
+    # A check with nothing to read (no database behind the service) is not blindness.
+    no_db = Finding("database", "orders", Verdict.SKIPPED, "skipped: no data source (no cluster)")
+    again = order_findings([*findings[:4], no_db])
+    panel.begin("orders", NOW, 5)
+    panel.finish(again, findings_markdown("orders", again, NOW), finished_ts=NOW + 0.5)
+    assert panel.headline.text() == "orders: 2 interesting, 2 ok, 1 without data — done in 0.5 s"
 
 
 def test_a_check_that_could_not_look_is_never_shown_as_ok(harness):
@@ -145,8 +151,8 @@ def test_a_check_that_could_not_look_is_never_shown_as_ok(harness):
             assert model.data(model.index(row, 2), Qt.ItemDataRole.FontRole).italic()
     assert panel.texts()[-1] == ("✗ error", "alerts", broken.sentence)
     panel.finish(panel.findings, findings_markdown("orders", panel.findings, NOW), NOW + 2)
-    blind_count = len(blind) - 1 + 1  # every check but telemetry could not look, plus alerts
-    assert f"{blind_count} could not look" in panel.headline.text()
+    blind_count = len(blind) - 1  # every check but telemetry could not look
+    assert f"{blind_count} could not look, 1 failed" in panel.headline.text()
     assert " 0 ok" in panel.headline.text()
 
 

@@ -274,9 +274,13 @@ class InvestigationPanel(Panel):
         took = max(0.0, end - self.started_ts)
         counts = self._counts()
         parts = [f"{counts[Verdict.INTERESTING]} interesting", f"{counts[Verdict.OK]} ok"]
-        blind = counts[Verdict.SKIPPED] + counts[Verdict.ERROR]
+        blind = sum(f.sentence.startswith("could not look") for f in self._arrived)
         if blind:
             parts.append(f"{blind} could not look")
+        if counts[Verdict.SKIPPED] - blind:  # a check with nothing to read is not blindness
+            parts.append(f"{counts[Verdict.SKIPPED] - blind} without data")
+        if counts[Verdict.ERROR]:
+            parts.append(f"{counts[Verdict.ERROR]} failed")
         self._set_headline(
             f"{self.service}: {', '.join(parts)} — done in {took:.1f} s",
             Verdict.INTERESTING if counts[Verdict.INTERESTING] else None,
