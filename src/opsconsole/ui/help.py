@@ -43,6 +43,7 @@ FIXED_KEYS: tuple[tuple[str, str], ...] = (
     ("/", "Filter the focused list; Enter goes back to the rows left"),
     ("Esc", "Go back one step, close a popup, clear a filter"),
     ("Up  Down  Enter", "Move and choose in every list"),
+    ("i", "Investigate the selected row's service (Services, Alerts, Error budgets)"),
     ("Tab", "Complete a name in the command line; again for the next"),
     ("Ctrl+K  then type", "Any command below, even one without a key"),
 )
