@@ -114,3 +114,12 @@ async def confirm_by_typing(qtbot, window, name: str) -> None:
 
 def audit_text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
+
+
+def command_line(qtbot, window, text: str) -> None:
+    """`:` where the operator's keys go, the words, then Enter."""
+    window.activateWindow()
+    key(qtbot, ":")
+    assert focused() is window.keyboard.command_line.edit
+    type_text(qtbot, text)
+    key(qtbot, Qt.Key.Key_Return)

@@ -12,8 +12,8 @@ from opsconsole.core.audit import verify
 from opsconsole.core.store import Store
 from tests.support.console import (
     back_from_dialog,
+    command_line,
     confirm_by_typing,
-    focused,
     key,
     make_console,
     open_dialog,
@@ -33,15 +33,6 @@ def demo_console(qtbot, tmp_path, sim_thread):
     show(qtbot, built.window)
     yield built
     built.close()
-
-
-def command_line(qtbot, window, text: str) -> None:
-    """`:` from wherever the focus is (not a text field), the words, then Enter."""
-    window.activateWindow()
-    key(qtbot, ":")
-    assert focused() is window.keyboard.command_line.edit
-    type_text(qtbot, text)
-    key(qtbot, Qt.Key.Key_Return)
 
 
 def test_primary_down_incident_handled_without_the_mouse(demo_console, qloop, qtbot):

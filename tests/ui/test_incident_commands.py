@@ -19,7 +19,14 @@ from opsconsole.core.incident import Severity, Star
 from opsconsole.core.store import Store
 from opsconsole.core.timeline import TimelineEntry
 from opsconsole.ui.incidentbadge import IncidentBadge
-from tests.support.console import focused, key, make_console, show, type_text, wait_live
+from tests.support.console import (
+    command_line,
+    key,
+    make_console,
+    show,
+    type_text,
+    wait_live,
+)
 from tests.support.shots import save_shot
 from tests.support.waiting import wait_until
 
@@ -39,15 +46,6 @@ def build(qtbot, tmp_path, url: str):
     console.incident_recorder.step_s = STEP_S
     show(qtbot, console.window)
     return console
-
-
-def command_line(qtbot, window, text: str) -> None:
-    """`:` where the operator's keys go, the words, then Enter."""
-    window.activateWindow()
-    key(qtbot, ":")
-    assert focused() is window.keyboard.command_line.edit
-    type_text(qtbot, text)
-    key(qtbot, Qt.Key.Key_Return)
 
 
 def badge(window) -> IncidentBadge:

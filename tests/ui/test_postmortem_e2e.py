@@ -20,12 +20,10 @@ from opsconsole.core.store import Store
 from opsconsole.core.timeline import TimelineEntry
 from tests.support.console import (
     back_from_dialog,
-    focused,
-    key,
+    command_line,
     make_console,
     open_dialog,
     show,
-    type_text,
     wait_live,
 )
 from tests.support.waiting import wait_until
@@ -37,14 +35,6 @@ NUMBER = r"[\d\u202f ]+(?:\.\d+)?"
 @pytest.fixture
 def sim(sim_thread):
     return sim_thread(time_scale=TIME_SCALE)
-
-
-def command_line(qtbot, window, text: str) -> None:
-    window.activateWindow()
-    key(qtbot, ":")
-    assert focused() is window.keyboard.command_line.edit
-    type_text(qtbot, text)
-    key(qtbot, Qt.Key.Key_Return)
 
 
 def clock(ts: float) -> str:

@@ -15,7 +15,6 @@ from opsconsole.app.backends import BackendClient, Plan, start_backends
 from opsconsole.app.investigator import InvestigationRun, Investigator, UnknownService
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.backends.secrets import Secret
-from opsconsole.core.config import ConfigError
 from opsconsole.core.investigate import Verdict
 from opsconsole.core.models import ConnectionState
 from opsconsole.core.store import Store
@@ -122,16 +121,11 @@ def investigate_main(argv: list[str]) -> int:
     if not 0 < args.timeout < math.inf:
         print(f"{PROG}: --timeout must be a number of seconds above 0", file=sys.stderr)
         return 2
-    from opsconsole.app.backends import plan_from_args, token_from
+    from opsconsole.app.backends import token_from
+    from opsconsole.app.headless import headless_plan
 
-    args.demo = False
-    try:
-        plan = plan_from_args(args)
-    except ConfigError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 2
-    if plan.demo or not plan.backends:
-        print(f"{PROG}: no backend to ask; give --config FILE or --url URL", file=sys.stderr)
+    plan = headless_plan(args, PROG, "no backend to ask")
+    if plan is None:
         return 2
     # A link's reconnect notes are for the console's log; here the findings say it once.
     logging.getLogger("opsconsole.backends").setLevel(logging.WARNING)

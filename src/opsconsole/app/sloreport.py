@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 from opsconsole.app.slocollect import Collected, collect
-from opsconsole.core.config import ConfigError
 from opsconsole.core.slo.burndown import burn_down
 
 log = logging.getLogger(__name__)
@@ -96,19 +95,11 @@ def slo_main(argv: list[str]) -> int:
             "opsconsole slo report: --timeout must be a number of seconds above 0", file=sys.stderr
         )
         return 2
-    from opsconsole.app.backends import plan_from_args, token_from
+    from opsconsole.app.backends import token_from
+    from opsconsole.app.headless import headless_plan
 
-    args.demo = False
-    try:
-        plan = plan_from_args(args)
-    except ConfigError as exc:
-        print(f"opsconsole slo report: {exc}", file=sys.stderr)
-        return 2
-    if plan.demo or not plan.backends:
-        print(
-            "opsconsole slo report: no backend to report on; give --config FILE or --url URL",
-            file=sys.stderr,
-        )
+    plan = headless_plan(args, "opsconsole slo report", "no backend to report on")
+    if plan is None:
         return 2
     collected = asyncio.run(collect(plan, args.timeout, token_from(args)))
     for name, why in collected.silent:
