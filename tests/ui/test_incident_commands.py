@@ -8,14 +8,17 @@ import math
 import time
 from datetime import datetime
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from opsconsole.app.incidents import current_episode, match_tag, parse_start
+from opsconsole.app.incidents import current_episode, deviation_start, match_tag, parse_start
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.audit import read_records, verify
 from opsconsole.core.commands import CommandError
+from opsconsole.core.events import MetricsBatch, SnapshotLoaded
 from opsconsole.core.incident import Severity, Star
+from opsconsole.core.models import METRIC_FIELDS, Service
 from opsconsole.core.store import Store
 from opsconsole.core.timeline import TimelineEntry
 from opsconsole.ui.incidentbadge import IncidentBadge
@@ -120,6 +123,7 @@ def test_an_incident_typed_on_the_command_line_is_kept_shown_and_recorded(
             assert runner.last_problem.words.startswith("no incident is open")
 
             # Errors on payments: within seconds (scaled `for`) an alert fires.
+            began = time.time()
             await client.scenario("error_burst", "payments")
 
             def fired() -> list[TimelineEntry]:
@@ -132,7 +136,13 @@ def test_an_incident_typed_on_the_command_line_is_kept_shown_and_recorded(
             opened = incidents.current()
             assert (opened.title, opened.severity) == ("checkout errors", Severity.SEV2)
             # The start defaults to the first alert of what is firing.
-            assert opened.start_ts == min(e.ts for e in fired()) < opened.opened_ts
+            # The start: payments' errors going over their limit if the console saw that
+            # before the first alert of what is firing (an alert waits out its `for`).
+            first_alert = min(e.ts for e in fired())
+            rose = deviation_start(store, "sim", "payments")
+            expected = first_alert if rose is None else min(first_alert, rose)
+            assert opened.start_ts == pytest.approx(expected, abs=0.5)
+            assert began - 1 <= opened.start_ts <= first_alert < opened.opened_ts
             await wait_until(lambda: badge(window).isVisible(), 5, "the badge")
             assert badge(window).full_text.startswith("⚑ SEV2 · checkout errors · ")
 
@@ -324,3 +334,22 @@ def test_the_palette_opens_one_with_its_severity_in_the_words(qtbot, tmp_path):
         assert badge(console.window).full_text == "⚑ SEV1 · search down · <1 min"
     finally:
         console.close()
+
+
+def test_a_deviation_the_console_saw_before_the_alert_is_the_start() -> None:
+    store = Store(capacity=200, clock=lambda: 1000.0)
+    t0 = 1_700_000_000.0
+    store.apply(SnapshotLoaded("sim", (Service(name="payments"),), (), (), (), ts=t0))
+    ts = np.arange(t0, t0 + 100.0, 1.0)
+    values = np.full((ts.size, len(METRIC_FIELDS)), 0.0)
+    values[:, METRIC_FIELDS.index("latency_p99_ms")] = 50.0
+    values[ts >= t0 + 40, METRIC_FIELDS.index("error_ratio")] = 0.15  # limit 1 %
+    store.apply(MetricsBatch("sim", ("payments",) * ts.size, ts, values, METRIC_FIELDS))
+    assert deviation_start(store, "sim", "payments") == t0 + 40
+    assert deviation_start(store, "sim", "search") is None  # nothing held of it
+    assert deviation_start(store, "other", "payments") is None
+    values[:, METRIC_FIELDS.index("error_ratio")] = 0.0
+    calm = Store(capacity=200, clock=lambda: 1000.0)
+    calm.apply(SnapshotLoaded("sim", (Service(name="payments"),), (), (), (), ts=t0))
+    calm.apply(MetricsBatch("sim", ("payments",) * ts.size, ts, values, METRIC_FIELDS))
+    assert deviation_start(calm, "sim", "payments") is None

@@ -25,6 +25,8 @@ from opsconsole.core.incident import (
     default_start,
     minutes_words,
 )
+from opsconsole.core.investigate import Inputs
+from opsconsole.core.investigate.relations import trouble_start
 from opsconsole.core.store import Store
 from opsconsole.core.timeline import TimelineEntry, TimelineStore
 from opsconsole.ui.context import UiContext
@@ -104,6 +106,15 @@ def current_episode(entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
             if not firing:
                 episode = []
     return episode
+
+
+def deviation_start(store: Store, backend: str, service: str | None) -> float | None:
+    """When `service`'s errors or p99 went over its limits in their newest run (None when
+    they are within them, or the console holds nothing of it)."""
+    if not service or backend not in store.backends:
+        return None
+    found = trouble_start(Inputs(store, backend, service, math.inf), service)
+    return None if found is None else found[0]
 
 
 @dataclass
@@ -214,11 +225,14 @@ class IncidentCommands:
         return start_ts
 
     def _default_start(self, now: float) -> float:
-        """The first alert of what is firing now; with nothing firing, the earliest alert of
-        the look-back window (as `default_start`); now when there was none."""
+        """The first alert of what is firing now, or the moment its service's errors or p99
+        first went over their limits if that came earlier (an alert waits out its `for`);
+        with nothing firing, the earliest alert of the look-back window (as `default_start`);
+        now when there was none."""
         alerts = self.timeline.recent(ALERT_LOOKBACK_LIMIT, kinds=("alert",))
         episode = current_episode(alerts)
-        return default_start(episode or alerts, now)
+        deviations = [deviation_start(self.ctx.store, e.backend, e.service) for e in episode]
+        return default_start(episode or alerts, now, [t for t in deviations if t is not None])
 
     def _apply(self, change: Callable[[], Incident | None]) -> Incident:
         try:
