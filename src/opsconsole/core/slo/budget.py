@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
@@ -39,7 +40,12 @@ def remaining_fraction(bad: float, total: float, budget: float) -> float:
     budget, negative when overspent."""
     if bad <= 0:
         return 1.0
-    remaining = 1.0 - bad / (budget * total)
+    allowed = budget * total
+    if allowed <= 0:
+        # A count so small that its budget underflows to nothing (5e-324 requests): any
+        # failure overspends it without bound, as the batch maths' division says.
+        return -math.inf
+    remaining = 1.0 - bad / allowed
     return 0.0 if abs(remaining) < _EXACT else remaining
 
 
