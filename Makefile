@@ -24,8 +24,12 @@ venv: $(STAMP)
 # that offscreen Qt cannot stand in for (quitting through the window system). Installed only
 # when missing (needs root or sudo); without them those tests skip on a laptop and fail under
 # CI=true. The libraries Qt's xcb plugin needs for a window come with them.
+# The Patroni lab (tests/support/patronilab.py, `make lab-patroni`): Patroni with patronictl,
+# etcd for its DCS, and PostgreSQL 15's server binaries, which Debian keeps off PATH.
 SYSTEM_BINARIES := prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager \
-	victoria-metrics:victoria-metrics Xvfb:xvfb xdotool:xdotool openssl:openssl
+	victoria-metrics:victoria-metrics Xvfb:xvfb xdotool:xdotool openssl:openssl \
+	patroni:patroni patronictl:patroni etcd:etcd-server \
+	/usr/lib/postgresql/15/bin/postgres:postgresql
 system-deps:
 	@missing=""; for pair in $(SYSTEM_BINARIES); do \
 	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \

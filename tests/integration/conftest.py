@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.patroni_conftest import patroni_lab  # noqa: F401  (a fixture)
 from tests.support.promstack import Daemon, start_alertmanager, start_prometheus
 
 
