@@ -5,7 +5,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 
-.PHONY: all venv run sim test faults lint bench clean system-deps bundle bundle-deps install-desktop uninstall-desktop icons test-slow
+.PHONY: all venv run sim test faults lint bench clean system-deps bundle bundle-deps install-desktop uninstall-desktop icons test-slow lab-patroni
 
 all: test
 
@@ -50,6 +50,11 @@ run: $(STAMP)
 
 sim: $(STAMP)
 	$(VENV)/bin/opsconsole-sim --port 8080
+
+# A real Patroni cluster (etcd, three members, PostgreSQL 15) on free loopback ports, the one
+# the tests start; prints a config.toml for it and stops it on Ctrl+C (tools/lab_patroni.py).
+lab-patroni: $(STAMP) system-deps
+	$(VPY) tools/lab_patroni.py $(LAB_ARGS)
 
 # Tests and benchmarks run without a screen; `make run` keeps the real display.
 # `slow` tests (the desktop bundle build) stay out of the everyday run: `make test-slow`.
