@@ -30,6 +30,16 @@ def post(lab: PatroniLab, path: str, body: dict[str, Any], auth: Any) -> httpx.R
     return httpx.post(f"{lab.member(leader).url}{path}", json=body, auth=auth, timeout=60)
 
 
+def wait_new_leader(lab: PatroniLab, old: str, timeout_s: float = 60) -> str:
+    """Until `GET /cluster` names a leader other than `old`; returns it."""
+    deadline = time.monotonic() + timeout_s
+    while (leader := lab.leader()) in (None, old):
+        assert time.monotonic() < deadline, f"{old} still leads after {timeout_s} s"
+        time.sleep(0.1)
+    assert leader is not None
+    return leader
+
+
 def history(lab: PatroniLab) -> list[Any]:
     leader = lab.leader()
     assert leader is not None
@@ -111,10 +121,14 @@ def test_switchover_moves_the_leader_and_the_timeline_up_by_one(patroni_lab: Pat
     began = time.monotonic()
     auth = (patroni_lab.username, patroni_lab.password)
     answer = post(patroni_lab, "/switchover", {"leader": old, "candidate": candidate}, auth=auth)
+    answered = time.monotonic() - began  # Patroni answers once it sees the new leader
     assert answer.status_code == 200, answer.text
     after = patroni_lab.wait_healthy(leader_not=old, min_timeline=timeline + 1)
     took = time.monotonic() - began
-    print(f"\nswitchover {old} -> {candidate}: healthy again in {took:.1f} s ({answer.text})")
+    print(
+        f"\nswitchover {old} -> {candidate}: answered in {answered:.1f} s ({answer.text}), "
+        f"all healthy in {took:.1f} s"
+    )
 
     assert patroni_lab.leader() == candidate
     assert by_name(after)[candidate]["timeline"] == timeline + 1
@@ -130,10 +144,15 @@ def test_killing_the_leaders_postgres_makes_patroni_fail_over(patroni_lab: Patro
 
     began = time.monotonic()
     pid = patroni_lab.kill_postgres(old)
+    new = wait_new_leader(patroni_lab, old)
+    led = time.monotonic() - began
     after = patroni_lab.wait_healthy(timeout_s=90, leader_not=old, min_timeline=timeline + 1)
     took = time.monotonic() - began
-    new = patroni_lab.leader()
-    print(f"\nkilled postmaster {pid} of {old}: {new} leads, all healthy in {took:.1f} s")
+    print(
+        f"\nkilled postmaster {pid} of {old}: {new} leads after {led:.1f} s, "
+        f"all healthy in {took:.1f} s"
+    )
+    assert patroni_lab.leader() == new
 
     assert new not in (old, NOFAILOVER_MEMBER)
     assert by_name(after)[new]["timeline"] == timeline + 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pwd
@@ -18,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from tests.support import labprocs
 from tests.support.patroniconf import (
     MAXIMUM_LAG_ON_FAILOVER,
     PG_BIN,
@@ -64,23 +64,6 @@ def require_lab() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(text)  # CI promises the real cluster: missing is a failure
         pytest.skip(text)  # a laptop without them: said, not hidden
-
-
-def _alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie, dead but not yet reaped, does not count)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return ""
-    return raw.replace(b"\0", b" ").decode(errors="replace")
 
 
 class PatroniLab:
@@ -247,25 +230,20 @@ class PatroniLab:
         "postgres: <cluster_name, which Patroni sets to the scope>: ...". A person's
         `tail -f` of a log here is none of them.
         """
-        pids = {p.pid for p in self._procs.values() if p.poll() is None}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            cmd = _cmdline(int(entry.name))
-            ours = (cmd.startswith(str(PG_BIN)) and str(self.folder) in cmd) or cmd.startswith(
-                f"postgres: {self.scope}:"
-            )
-            if ours and _alive(int(entry.name)):
-                pids.add(int(entry.name))
-        return sorted(pids)
+        started = {p.pid for p in self._procs.values() if p.poll() is None}
+        return sorted(started | set(labprocs.matching(self._is_postgres_of_lab)))
+
+    def _is_postgres_of_lab(self, cmd: str) -> bool:
+        in_folder = cmd.startswith(str(PG_BIN)) and str(self.folder) in cmd
+        return in_folder or cmd.startswith(f"postgres: {self.scope}:")
 
     def stop(self) -> None:
         """Terminate everything (SIGTERM, SIGKILL after a grace), remove the folder. Idempotent."""
         members = [p for n, p in self._procs.items() if n != "etcd"]
-        self._terminate(members)  # Patroni stops its PostgreSQL (fast) before it exits
-        self._kill_stragglers()
-        self._terminate([p for n, p in self._procs.items() if n == "etcd"])
-        self._kill_stragglers()
+        labprocs.terminate(members, STOP_GRACE_S)  # Patroni stops its PostgreSQL (fast) first
+        # what is left: children of a killed postmaster, a pg_basebackup cut short
+        labprocs.kill_until_gone(lambda: labprocs.matching(self._is_postgres_of_lab))
+        labprocs.terminate([p for n, p in self._procs.items() if n == "etcd"], STOP_GRACE_S)
         self._http.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -320,7 +298,7 @@ class PatroniLab:
             pid = int((m.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if labprocs.alive(pid) else None
 
     def _env(self) -> dict[str, str]:
         """The environment of a child: Debian's Patroni on the system Python, not our venv."""
@@ -385,29 +363,6 @@ class PatroniLab:
             pg = pwd.getpwnam(PG_USER)
             for path in [self.folder, *self.folder.rglob("*")]:
                 os.chown(path, pg.pw_uid, pg.pw_gid)
-
-    def _terminate(self, procs: list[subprocess.Popen[bytes]]) -> None:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        deadline = time.monotonic() + STOP_GRACE_S
-        for p in procs:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
-
-    def _kill_stragglers(self) -> None:
-        """SIGKILL what is left of this lab (children of a killed postmaster, a pg_basebackup)."""
-        deadline = time.monotonic() + 10
-        while (left := [p for p in self.lab_processes() if p not in self.started_pids]) and (
-            time.monotonic() < deadline
-        ):
-            for pid in left:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.05)
 
 
 def _wait_for(
