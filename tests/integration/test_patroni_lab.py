@@ -13,6 +13,7 @@ import httpx
 
 from tests.integration.patroni_conftest import NOFAILOVER_MEMBER
 from tests.support.patronilab import PatroniLab
+from tests.support.waiting import poll_until
 
 # patronictl's words for a role, as `GET /cluster` says them
 CTL_ROLES = {"Leader": "leader", "Replica": "replica", "Sync Standby": "sync_standby"}
@@ -32,12 +33,12 @@ def post(lab: PatroniLab, path: str, body: dict[str, Any], auth: Any) -> httpx.R
 
 def wait_new_leader(lab: PatroniLab, old: str, timeout_s: float = 60) -> str:
     """Until `GET /cluster` names a leader other than `old`; returns it."""
-    deadline = time.monotonic() + timeout_s
-    while (leader := lab.leader()) in (None, old):
-        assert time.monotonic() < deadline, f"{old} still leads after {timeout_s} s"
-        time.sleep(0.1)
-    assert leader is not None
-    return leader
+    return poll_until(
+        lambda: (leader := lab.leader()) not in (None, old) and leader,
+        timeout_s,
+        f"a leader other than {old}",
+        0.1,
+    )
 
 
 def history(lab: PatroniLab) -> list[Any]:

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from tests.support.waiting import poll_until
+
 
 def alive(pid: int) -> bool:
     """True while `pid` runs (a zombie, dead but not yet reaped, does not count)."""
@@ -52,9 +54,14 @@ def terminate(procs: Iterable[subprocess.Popen[bytes]], grace_s: float) -> None:
 
 def kill_until_gone(find: Callable[[], list[int]], timeout_s: float = 10.0) -> None:
     """SIGKILL what `find` names until it names nothing (or `timeout_s` passed)."""
-    deadline = time.monotonic() + timeout_s
-    while (left := find()) and time.monotonic() < deadline:
+
+    def gone() -> bool:
+        left = find()
         for pid in left:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        time.sleep(0.05)  # a killed process needs a moment to leave /proc
+        return not left
+
+    # A killed process needs a moment to leave /proc: polled, not waited for blindly.
+    with contextlib.suppress(AssertionError):  # what is left is named by the caller's check
+        poll_until(gone, timeout_s, "the lab's processes gone", 0.05)

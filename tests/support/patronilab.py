@@ -26,6 +26,7 @@ from tests.support.patroniconf import (
     member_config,
 )
 from tests.support.promstack import free_port
+from tests.support.waiting import poll_until
 
 # Debian package of each binary, for the words of a skip or of the lab tool's refusal.
 PACKAGES = {"etcd": "etcd-server", "patroni": "patroni", "patronictl": "patroni"}
@@ -200,19 +201,22 @@ class PatroniLab:
         `leader_not` waits for a leader other than that member; `min_timeline` for the
         leader's timeline to reach that number. Returns the `/cluster` answer that passed.
         """
-        last: object = "no member answered"
-        deadline = time.monotonic() + timeout_s
-        while True:
+        last: list[object] = ["no member answered"]
+
+        def healthy() -> dict[str, Any] | None:
             self._check_processes()
             cluster = self.cluster()
-            verdict = self._health(cluster, leader_not, min_timeline, max_lag) if cluster else last
+            verdict = (
+                self._health(cluster, leader_not, min_timeline, max_lag) if cluster else last[0]
+            )
             if verdict is True:
-                assert cluster is not None
                 return cluster
-            last = verdict
-            if time.monotonic() > deadline:
-                raise AssertionError(f"cluster not healthy after {timeout_s:.0f} s: {last}")
-            time.sleep(POLL_S)
+            last[0] = verdict
+            return None
+
+        return poll_until(
+            healthy, timeout_s, "a healthy cluster", POLL_S, why_not=lambda: str(last[0])
+        )
 
     def kill_postgres(self, name: str) -> int:
         """SIGKILL the postmaster of member `name` (Patroni then fails over). Returns its pid."""
@@ -371,10 +375,10 @@ def _wait_for(
     what: str,
     procs: Mapping[str, subprocess.Popen[bytes]],
 ) -> None:
-    while not condition():
+    def ready() -> bool:
         for name, proc in procs.items():
             if proc.poll() is not None:
                 raise AssertionError(f"{name} exited with {proc.returncode} waiting for {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(POLL_S)
+        return condition()
+
+    poll_until(ready, max(0.0, deadline - time.monotonic()), what, POLL_S)

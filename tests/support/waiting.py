@@ -47,3 +47,24 @@ async def wait_until_async(
         if time.monotonic() - start > timeout:
             raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}")
         await asyncio.sleep(IO_PROBE_INTERVAL_S)
+
+
+def poll_until(
+    probe: Callable[[], T | None],
+    timeout: float = 10.0,
+    what: str = "condition",
+    interval: float = IO_PROBE_INTERVAL_S,
+    why_not: Callable[[], str] | None = None,
+) -> T:
+    """The blocking twin of `wait_until_async`, for code outside any event loop (a lab of
+    real processes): probe until truthy, return that value; fail the test at the deadline,
+    saying `why_not()` when given. `probe` may raise to stop early (a process that died)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            extra = f": {why_not()}" if why_not is not None else ""
+            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}{extra}")
+        time.sleep(interval)  # the one pause between probes, bounded by the deadline above
