@@ -33,11 +33,21 @@ def member_eligibility(
     action: Promotion = "switchover",
     lag_limit: int = DEFAULT_LAG_LIMIT,
 ) -> Eligibility:
-    """Can `member` be promoted by `action`? The same rules as the failover manager's."""
+    """Can `member` be promoted by `action`? The same rules as the failover manager's; a
+    backend with rules of its own (Patroni) has judged the member already, and its limit for
+    the lag replaces ours."""
     if member.role == "primary" or member.name == cluster.primary:
         return Eligibility(member.name, False, "is already primary")
+    if member.refusal is not None:
+        return Eligibility(member.name, False, member.refusal)
+    if not member.reachable:
+        return Eligibility(member.name, False, "its API does not answer")
     if not member.healthy:
         return Eligibility(member.name, False, "unhealthy")
+    if cluster.max_lag_bytes is not None:
+        lag_limit = cluster.max_lag_bytes
+    if not member.lag_known:
+        return Eligibility(member.name, False, "its lag is unknown")
     if member.lag_bytes > lag_limit:
         return Eligibility(
             member.name,

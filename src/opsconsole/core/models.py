@@ -104,6 +104,15 @@ class DbMember(Record):
     lag_bytes: Count = 0
     timeline: Count = 1
     consecutive_failures: Count = 0
+    # What a backend with its own words and rules adds (Patroni); the defaults are the
+    # reference backend's, which says none of it.
+    role_words: str | None = None  # "leader", "sync standby", "standby leader", "replica"
+    state_words: str | None = None  # as the backend says it: "running", "streaming", "stopped"
+    lag_known: bool = True  # False: the backend said "unknown" (lag_bytes is then meaningless)
+    reachable: bool = True  # False: the member's own API does not answer (the DCS still lists it)
+    refusal: str | None = None  # why the backend's own rules refuse it as a candidate
+    read_only: bool | None = None  # default_transaction_read_only as verified on it; None: unknown
+    pending_restart: bool = False
 
 
 class DbCluster(Record):
@@ -117,6 +126,12 @@ class DbCluster(Record):
     # Set by the failover manager while degraded: what is wrong and how old the served data is.
     message: str | None = None
     data_age_s: NonNegative | None = None
+    paused: bool = False  # maintenance mode: the backend will not fail over by itself
+    max_lag_bytes: Count | None = None  # the backend's own limit for a candidate's lag
+    synchronous_mode: bool = False
+    # read_only is advisory (a default that sessions can override), not enforced
+    read_only_advisory: bool = False
+    scheduled_switchover: str | None = None  # "at 2026-12-06T22:00:00+00:00 from pg1 to pg2"
 
 
 class Alert(Record):
