@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from opsconsole.backends.alertmanager import AlertmanagerClient
 from opsconsole.backends.credentials import lookup_tokens
 from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.backends.patroni import PatroniClient
 from opsconsole.backends.prometheus import PrometheusClient
 from opsconsole.backends.secrets import Secret
 from opsconsole.core.config import BackendConfig, Config, ConfigError, ConfigProblem, load_config
@@ -33,10 +34,14 @@ DEMO_NAME = "demo"
 
 # The adapter of each kind of backend. What a kind can be asked to do is what its adapter
 # `performs`; the action pipeline refuses the rest by name (rule backend-can).
-ADAPTERS: dict[str, type[OpsApiClient] | type[PrometheusClient] | type[AlertmanagerClient]] = {
+Adapter = (
+    type[OpsApiClient] | type[PrometheusClient] | type[AlertmanagerClient] | type[PatroniClient]
+)
+ADAPTERS: dict[str, Adapter] = {
     "opsapi": OpsApiClient,
     "prometheus": PrometheusClient,  # read-only: it performs none of our actions
     "alertmanager": AlertmanagerClient,
+    "patroni": PatroniClient,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from opsconsole.core.actions import ACTIONS, ActionDeclaration
@@ -22,6 +23,7 @@ from opsconsole.core.arguments import (
 from opsconsole.core.durations import parse_duration
 from opsconsole.core.eligibility import human_bytes
 from opsconsole.core.names import SCENARIOS, AlertName, BackendNames, Names
+from opsconsole.core.schedule import schedule_at
 
 __all__ = [  # the argument kinds are re-exported: the command line is where they are read
     "ARG_WORDS",
@@ -142,7 +144,10 @@ def _action_verb(word: str, actions: list[ActionDeclaration]) -> Verb:
     ops = {a.op: a.command_id for a in actions if a.op}
     args = (*first.args, Arg.OP) if ops else first.args
     optional = 1 if args[-1] is Arg.COMMENT else 0
-    return Verb(word, first.command_id, args, _usage(word, args, optional, ops), optional, ops)
+    usage = _usage(word, args, optional, ops)
+    options = {a.command_id: a.options for a in actions if a.options}
+    usage += "".join(f" [--{o} {o.upper()}]" for o in dict.fromkeys(first.options))
+    return Verb(word, first.command_id, args, usage, optional, ops, options)
 
 
 def verbs() -> dict[str, Verb]:
@@ -364,6 +369,13 @@ def parse(text: str, names: Names, available: Container[str] | None = None) -> I
         )
     if not _available(verb, available):
         raise CmdlineError(f"{verb.word} is not available here")
+    action_options: dict[str, str] = {}
+    names_of_options = tuple(o for cid in verb.command_ids() for o in verb.options.get(cid, ()))
+    if names_of_options and not (verb.args and verb.args[-1] is Arg.COMMENT):
+        # An action's options may stand anywhere after the verb ("switchover db pg2 --at 22:00").
+        start = words[0].end()
+        rest, action_options = split_options(line[start:], names_of_options)
+        words = [words[0], *_words(" " * (start + 1) + rest)]
     values = [w.group() for w in words[1:]]
     slots = verb.args
     if verb.args and verb.args[-1] is Arg.COMMENT:
@@ -419,7 +431,19 @@ def parse(text: str, names: Names, available: Container[str] | None = None) -> I
         if command_id in verb.options:
             kwargs["comment"], options = split_options(kwargs["comment"], verb.options[command_id])
             kwargs.update(options)
+    for name, value in action_options.items():
+        kwargs[name] = _option_value(name, value)
     return Invocation(command_id, kwargs, line.strip())
+
+
+def _option_value(name: str, value: str) -> str:
+    """An action option checked as typed: `--at` becomes a time with its zone."""
+    if name != "at":
+        return value
+    try:
+        return schedule_at(value, datetime.now().astimezone())
+    except ValueError as exc:
+        raise CmdlineError(str(exc)) from None
 
 
 def _duration(word: str) -> str:

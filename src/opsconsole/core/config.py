@@ -17,7 +17,7 @@ from opsconsole.core.durations import duration_literal, parse_duration
 from opsconsole.core.slo.model import Slo, SloWindow
 from opsconsole.core.urls import UrlProblem, check_backend_url
 
-BACKEND_KINDS = ("opsapi", "prometheus", "alertmanager")
+BACKEND_KINDS = ("opsapi", "prometheus", "alertmanager", "patroni")
 QUERY_NAMES = ("latency", "traffic", "errors", "cpu", "memory", "circuits", "freshness")
 QUERY_PLACEHOLDERS = ("service_label", "window", "quantile")
 # An [[slo]]'s good/total queries: `{service}` is the SLO's own service (such a query is sent
@@ -38,12 +38,20 @@ BACKEND_KEYS = (
     "token_key",
     "queries",
     "deploys",
+    "username",
+    "cafile",
+    "pg_user",
+    "pg_database",
 )
+# Keys only a Patroni backend reads: its REST user (the password is the token), the CA that
+# signs its certificates, and the database login that verifies the advisory read-only.
+PATRONI_KEYS = ("username", "cafile", "pg_user", "pg_database")
 SLO_KEYS = ("service", "objective", "window", "backend", "good", "total")
 # Keys that would put a credential in a plain file; refused wherever they appear.
 SECRET_KEYS = frozenset({"token", "password", "passwd", "secret", "api_key", "api_token"})
 
 ALERTMANAGER_POLL_S = 5.0
+PATRONI_POLL_S = 2.0
 DEFAULT_STEP_S = 15.0
 DEFAULT_HISTORY_S = 900.0
 MIN_STEP_S = 1.0
@@ -81,6 +89,12 @@ class BackendConfig:
     # The [[slo]] tables this (prometheus) backend computes, and its deploy-marker query.
     slos: tuple[SloConfig, ...] = ()
     deploys: str | None = None
+    # Patroni only: basic-auth user for unsafe calls (password = the token), a CA file, and
+    # the PostgreSQL login (password from ~/.pgpass or PGPASSWORD, as libpq reads them).
+    username: str | None = None
+    cafile: str | None = None
+    pg_user: str | None = None
+    pg_database: str = "postgres"
 
 
 @dataclass(frozen=True)
@@ -307,7 +321,9 @@ def _check_backend(
 
     # Alerts are news: Alertmanager is read every 5 s unless told otherwise, while a
     # Prometheus step of 15 s matches the usual scrape interval.
-    step = ALERTMANAGER_POLL_S if raw.get("kind") == "alertmanager" else DEFAULT_STEP_S
+    step = {"alertmanager": ALERTMANAGER_POLL_S, "patroni": PATRONI_POLL_S}.get(
+        str(raw.get("kind")), DEFAULT_STEP_S
+    )
     if "step" in raw:
         parsed = _duration(raw["step"], (*base, "step"), f"{label}.step", problems)
         if parsed is not None:
@@ -351,6 +367,8 @@ def _check_backend(
         if kind in BACKEND_KINDS and kind != "prometheus":
             add("deploys", f"only prometheus backends take a deploys query (this one is {kind!r})")
 
+    patroni = _check_patroni_keys(raw, kind, add)
+
     if len(problems.items) != before:
         return None
     return BackendConfig(
@@ -365,7 +383,28 @@ def _check_backend(
         queries=queries,
         line=problems.locator.line(*base),
         deploys=deploys,
+        **patroni,
     )
+
+
+def _check_patroni_keys(
+    raw: dict[str, Any], kind: object, add: Callable[[str, str], None]
+) -> dict[str, Any]:
+    """username, cafile, pg_user and pg_database: strings, and only on a Patroni backend."""
+    out: dict[str, Any] = {}
+    for key in PATRONI_KEYS:
+        if key not in raw:
+            continue
+        value = raw[key]
+        if kind in BACKEND_KINDS and kind != "patroni":
+            add(key, f"only patroni backends take {key} (this one is {kind!r})")
+        elif not isinstance(value, str) or not value.strip():
+            add(key, f"expected a non-empty string, got {_type_name(value)}")
+        elif key == "cafile" and not Path(value).expanduser().is_file():
+            add(key, f"{value!r} is not a file")
+        else:
+            out[key] = str(Path(value).expanduser()) if key == "cafile" else value
+    return out
 
 
 def _check_promql(

@@ -205,9 +205,10 @@ class Transport(enum.Enum):
     POLLING = "polling"
     PROMETHEUS = "prometheus"  # PromQL queries every step
     ALERTMANAGER = "alertmanager"  # Alertmanager API v2 polled
+    PATRONI = "patroni"  # Patroni's REST API polled, member by member
 
 
-BackendKind = Literal["opsapi", "prometheus", "alertmanager"]
+BackendKind = Literal["opsapi", "prometheus", "alertmanager", "patroni"]
 
 
 class BackendInfo(msgspec.Struct, frozen=True):

@@ -50,6 +50,7 @@ class PatroniConfigBody(msgspec.Struct, frozen=True, kw_only=True):
     """The parts of `GET /config` (the DCS's dynamic configuration) the console reads."""
 
     maximum_lag_on_failover: int = DEFAULT_MAXIMUM_LAG
+    loop_wait: int = 10  # seconds between Patroni's own health checks
     synchronous_mode: bool = False
     synchronous_mode_strict: bool = False
     pause: bool = False

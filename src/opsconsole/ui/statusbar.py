@@ -36,6 +36,7 @@ TRANSPORT_WORDS: dict[Transport, str] = {
     Transport.POLLING: "fallback: polling",
     Transport.PROMETHEUS: "Prometheus",
     Transport.ALERTMANAGER: "Alertmanager",
+    Transport.PATRONI: "Patroni",
 }
 INSECURE_WORD = "INSECURE"
 

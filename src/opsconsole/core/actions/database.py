@@ -38,12 +38,21 @@ def _promotion_check(eligible: MemberRule) -> Check:
 
 
 def _promoted(intent: Intent) -> OutcomeCheck:
-    """Done once the chosen member is the cluster's primary."""
+    """Done once the chosen member is the cluster's primary (a scheduled switchover: once the
+    cluster shows it scheduled to that member)."""
     target, member = intent.target, intent.args["member"]
+    scheduled = bool(intent.args.get("at"))
 
     def promoted(state: BackendState) -> Outcome | None:
         cluster = state.clusters.get(target)
-        if cluster is None or cluster.primary != member:
+        if cluster is None:
+            return None
+        if scheduled:
+            plan = cluster.scheduled_switchover
+            if plan is None or f"to {member}" not in plan:
+                return None
+            return Outcome(True, f"{target}: switchover scheduled {plan}")
+        if cluster.primary != member:
             return None
         timeline = next((m.timeline for m in cluster.members if m.name == member), None)
         return Outcome(True, f"{member} is primary, timeline {timeline}")
@@ -89,9 +98,45 @@ def _read_only_set(intent: Intent) -> OutcomeCheck:
         cluster = state.clusters.get(target)
         if cluster is None or cluster.read_only != wanted:
             return None
-        return Outcome(True, f"{target} is read-only {'ON' if wanted else 'OFF'}")
+        word = "ON" if wanted else "OFF"
+        if not cluster.read_only_advisory:
+            return Outcome(True, f"{target} is read-only {word}")
+        # Advisory (a default sessions can override): done once every member says it.
+        if any(m.read_only is not wanted for m in cluster.members):
+            return None
+        return Outcome(
+            True,
+            f"{target}: advisory read-only {word}, verified on "
+            f"{', '.join(m.name for m in cluster.members)}",
+        )
 
     return read_only
+
+
+def _pause_differs(intent: Intent, state: BackendState) -> Blocked | None:
+    if (blocked := _cluster_exists(intent, state)) is not None:
+        return blocked
+    cluster = state.clusters[intent.target]
+    wanted = intent.command_id == "db.pause"
+    if cluster.paused == wanted:
+        word = "in maintenance mode" if wanted else "not paused"
+        return Blocked("state-differs", f"{cluster.name} is already {word}")
+    return None
+
+
+def _pause_set(intent: Intent) -> OutcomeCheck:
+    """Done once the cluster shows the wanted maintenance mode."""
+    target, wanted = intent.target, intent.command_id == "db.pause"
+
+    def paused(state: BackendState) -> Outcome | None:
+        cluster = state.clusters.get(target)
+        if cluster is None or cluster.paused != wanted:
+            return None
+        if wanted:
+            return Outcome(True, f"{target} is in maintenance mode: no automatic failover")
+        return Outcome(True, f"{target} resumed: automatic failover is on again")
+
+    return paused
 
 
 _FAILOVER_RULE: MemberRule = partial(member_eligibility, action="failover")
@@ -130,13 +175,15 @@ SWITCHOVER = ActionDeclaration(
     typed_arg="member",
     sentence=_promotion_sentence,
     eligible=_SWITCHOVER_RULE,
+    options=("at",),
 )
 READ_ONLY = ActionDeclaration(
     "db.read_only",
     "Set a cluster read-only on/off",
     DangerTier.CONFIRM,
     "set read-only",
-    "Writes are refused while read-only is on.",
+    "Writes are refused while read-only is on. On Patroni it is advisory: "
+    "default_transaction_read_only, which a session can override.",
     button="Read-only on…",
     hint="Stop or allow writes to this cluster",
     word="readonly",
@@ -146,4 +193,33 @@ READ_ONLY = ActionDeclaration(
     expect=_read_only_set,
 )
 
-DECLARATIONS: tuple[ActionDeclaration, ...] = (FAILOVER, SWITCHOVER, READ_ONLY)
+PAUSE = ActionDeclaration(
+    "db.pause",
+    "Pause automatic failover (maintenance mode)",
+    DangerTier.CONFIRM,
+    "pause",
+    "Patroni stops acting on failures: a dead primary is NOT replaced until resumed.",
+    button="Pause…",
+    hint="Maintenance mode: no automatic failover",
+    word="pause",
+    args=(Arg.CLUSTER,),
+    check=_pause_differs,
+    expect=_pause_set,
+    kinds=frozenset({"patroni"}),
+)
+RESUME = ActionDeclaration(
+    "db.resume",
+    "Resume automatic failover",
+    DangerTier.CONFIRM,
+    "resume",
+    "Patroni acts on failures again: it may fail over at once if the primary is unhealthy.",
+    button="Resume…",
+    hint="End maintenance mode",
+    word="resume",
+    args=(Arg.CLUSTER,),
+    check=_pause_differs,
+    expect=_pause_set,
+    kinds=frozenset({"patroni"}),
+)
+
+DECLARATIONS: tuple[ActionDeclaration, ...] = (FAILOVER, SWITCHOVER, READ_ONLY, PAUSE, RESUME)

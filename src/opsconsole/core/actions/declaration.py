@@ -21,6 +21,7 @@ KIND_NAMES: dict[str, str] = {
     "opsapi": "Ops API",
     "prometheus": "Prometheus",
     "alertmanager": "Alertmanager",
+    "patroni": "Patroni",
 }
 
 # The target and the intent's arguments, from the command's keyword arguments.
@@ -66,6 +67,8 @@ class ActionDeclaration:
     eligible: MemberRule | None = None  # who may take over (completion ranks by it)
     # Arguments assumed while judging a target before the operator has given them.
     judge_with: Mapping[str, Any] = field(default_factory=dict)
+    # `--name value` options it also takes (a switchover's `--at 22:00`); never asked for.
+    options: tuple[str, ...] = ()
 
     def parts(self, kw: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """The target and the intent's arguments that the command's keywords describe."""
@@ -73,6 +76,7 @@ class ActionDeclaration:
             return self.build(kw)
         target, *rest = self.args
         args = {kwarg(a): bool(kw[kwarg(a)]) if a is Arg.ON_OFF else kw[kwarg(a)] for a in rest}
+        args.update({o: kw[o] for o in self.options if kw.get(o)})
         return kw[kwarg(target)], args
 
 

@@ -39,7 +39,8 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("member", "Member", "Database member", "replica-88"),
     Column("role", "Role", "primary takes writes; replicas follow it", "primary"),
-    Column("healthy", "Healthy", "Last health check of this member", "✗ unhealthy"),
+    # The panel also measures the texts it shows: a backend's own state words can be longer.
+    Column("healthy", "Healthy", "Last health check of this member", "✗ unreachable"),
     Column("lag", "Lag", "Replication lag behind the primary", "888.8 KiB"),
     Column("timeline", "Timeline", "Raised by one at every promotion", "Timeline"),
     Column("checks", "Failed", "Consecutive failed health checks / failover threshold", "8 / 8"),
@@ -79,13 +80,15 @@ class Cell:
 
 @dataclass(frozen=True)
 class Change:
-    """One state of a cluster as first seen: a new state, primary, timeline or read-only flag."""
+    """One state of a cluster as first seen: a new state, primary, timeline, read-only flag or
+    maintenance mode."""
 
     t: float  # local monotonic time it arrived
     state: str
     primary: str | None
     timeline: int
     read_only: bool
+    paused: bool = False
 
 
 class ClusterTrail:
@@ -99,7 +102,9 @@ class ClusterTrail:
     def add(self, cluster: DbCluster, t: float) -> bool:
         """Record a record; True when it changed something that deserves a flash."""
         self.arrived = t
-        change = Change(t, cluster.state, cluster.primary, _timeline(cluster), cluster.read_only)
+        change = Change(
+            t, cluster.state, cluster.primary, _timeline(cluster), cluster.read_only, cluster.paused
+        )
         last = self.changes[-1] if self.changes else None
         if last is not None and change.timeline < last.timeline:
             # A timeline only grows within one history: lower means the backend restarted
@@ -108,12 +113,7 @@ class ClusterTrail:
             self.changes.clear()
             self.changes.append(change)
             return False
-        if last is not None and (last.state, last.primary, last.timeline, last.read_only) == (
-            change.state,
-            change.primary,
-            change.timeline,
-            change.read_only,
-        ):
+        if last is not None and _told(last) == _told(change):
             return False
         self.changes.append(change)
         return last is not None
@@ -127,6 +127,11 @@ class ClusterTrail:
         while start > 1 and changes[start].t - changes[start - 1].t < EPISODE_GAP_S:
             start -= 1
         return changes[start - 1 :]
+
+
+def _told(change: Change) -> tuple[object, ...]:
+    """What of a change the story tells (not its time)."""
+    return (change.state, change.primary, change.timeline, change.read_only, change.paused)
 
 
 def ordered_members(cluster: DbCluster) -> list[DbMember]:
@@ -153,6 +158,8 @@ def describe_episode(episode: Sequence[Change], now: float) -> str:
         parts.append(f"timeline {first.timeline} → {last.timeline}")
     if first.read_only != last.read_only:
         parts.append("read-only on" if last.read_only else "read-only off")
+    if first.paused != last.paused:
+        parts.append("maintenance mode on" if last.paused else "maintenance mode off")
     if not parts:
         parts.append("changed and back")
     return f"changed {age_text(now - last.t, precise=False)} ago: " + " · ".join(parts)
@@ -170,7 +177,7 @@ def episode_states(episode: Sequence[Change]) -> tuple[str, ...]:
 def candidate_cell(cluster: DbCluster, member: DbMember, lag_limit: int) -> Cell:
     """Whether this member may take over, in plain words, before the operator asks."""
     if member.role == "primary" or member.name == cluster.primary:
-        return Cell("— current primary", DIM)
+        return Cell(f"— current {member.role_words or 'primary'}", DIM)
     switch = member_eligibility(cluster, member, "switchover", lag_limit)
     fail = member_eligibility(cluster, member, "failover", lag_limit)
     tooltip = f"switchover: {switch.reason}\nfailover: {fail.reason}"
@@ -190,32 +197,171 @@ def _mark(eligible: bool, reason: str) -> str:
     return "✓" if eligible else f"✗ {reason}"
 
 
+UNREACHABLE_TIP = "its REST API does not answer; the other members' view of it is shown"
+UNKNOWN_LAG_TIP = "Patroni cannot tell how far behind it is"
+RESTART_TIP = "a changed setting takes effect only when PostgreSQL restarts on this member"
+NO_CHECKS_TIP = (
+    "Patroni counts no failed checks: it fails over when the leader stops renewing its lock"
+)
+
+
+def healthy_cell(member: DbMember) -> Cell:
+    """ "✓ healthy", or the backend's own state words ("✓ streaming", "✗ stopped")."""
+    red, green = Health.CRITICAL, Health.HEALTHY
+    if not member.reachable:
+        return Cell("✗ unreachable", red, tooltip=UNREACHABLE_TIP)
+    if member.state_words is not None:
+        mark = "✓" if member.healthy else "✗"
+        return Cell(f"{mark} {member.state_words}", green if member.healthy else red)
+    return Cell("✓ healthy", green) if member.healthy else Cell("✗ unhealthy", red)
+
+
+def lag_cell(cluster: DbCluster, member: DbMember, lag_limit: int) -> Cell:
+    """The lag in human units; "unknown" where the backend cannot tell (never 0)."""
+    amber = Health.WARNING
+    limit = lag_limit if cluster.max_lag_bytes is None else cluster.max_lag_bytes
+    over = member.lag_bytes > limit
+    if member.role == "primary":
+        return Cell(NO_DATA, amber if over else None)
+    if not member.lag_known:
+        return Cell("unknown", amber, tooltip=UNKNOWN_LAG_TIP)
+    tooltip = None
+    if over and cluster.max_lag_bytes is not None:
+        tooltip = f"more than maximum_lag_on_failover ({human_bytes(limit)}): it may not take over"
+    return Cell(human_bytes(member.lag_bytes), amber if over else None, tooltip=tooltip)
+
+
+def checks_cell(cluster: DbCluster, member: DbMember) -> Cell:
+    """Failed health checks (the reference backend's notion); a pending restart elsewhere."""
+    failures, threshold = member.consecutive_failures, cluster.failure_threshold
+    if member.state_words is not None and failures == 0:
+        if member.pending_restart:
+            return Cell("⟳ restart pending", Health.WARNING, tooltip=RESTART_TIP)
+        return Cell(NO_DATA, DIM, tooltip=NO_CHECKS_TIP)
+    red, amber = Health.CRITICAL, Health.WARNING
+    tone = red if failures >= threshold > 0 else amber if failures else None
+    return Cell(f"{failures} / {threshold}", tone)
+
+
 def member_cells(
     cluster: DbCluster, member: DbMember, stale: bool, lag_limit: int = DEFAULT_LAG_LIMIT
 ) -> dict[str, Cell]:
-    red, amber, green = Health.CRITICAL, Health.WARNING, Health.HEALTHY
     primary = member.role == "primary"
-    failures, threshold = member.consecutive_failures, cluster.failure_threshold
     cells = {
         "member": Cell(member.name, bold=primary),
-        "role": Cell(member.role, bold=primary),
-        "healthy": Cell("✓ healthy", green) if member.healthy else Cell("✗ unhealthy", red),
-        "lag": Cell(
-            NO_DATA if primary else human_bytes(member.lag_bytes),
-            amber if member.lag_bytes > lag_limit else None,
-        ),
+        "role": Cell(member.role_words or member.role, bold=primary),
+        "healthy": healthy_cell(member),
+        "lag": lag_cell(cluster, member, lag_limit),
         "timeline": Cell(
-            str(member.timeline), amber if member.timeline < _timeline(cluster) else None
+            str(member.timeline),
+            Health.WARNING if member.timeline < _timeline(cluster) else None,
         ),
-        "checks": Cell(
-            f"{failures} / {threshold}",
-            red if failures >= threshold > 0 else amber if failures else None,
-        ),
+        "checks": checks_cell(cluster, member),
         "candidate": candidate_cell(cluster, member, lag_limit),
     }
     if stale:  # last known values, greyed: nothing here is current
         cells = {k: Cell(c.text, DIM, c.bold, c.tooltip) for k, c in cells.items()}
     return cells
+
+
+# ------------------------------------------------------------------ header and banners
+
+MAINTENANCE = "MAINTENANCE"
+ADVISORY = "READ-ONLY (advisory)"
+
+
+def read_only_pending(cluster: DbCluster) -> tuple[str, ...]:
+    """Members whose verified read-only setting is not yet the cluster's."""
+    return tuple(
+        m.name
+        for m in ordered_members(cluster)
+        if m.read_only is not None and m.read_only != cluster.read_only
+    )
+
+
+def read_only_words(cluster: DbCluster) -> str | None:
+    """What an advisory or not yet applied read-only means, or None when there is nothing to
+    add to the badge."""
+    pending = ", ".join(read_only_pending(cluster))
+    if cluster.read_only and cluster.read_only_advisory:
+        text = (
+            "read-only is advisory: default_transaction_read_only is on, "
+            "and sessions can override it"
+        )
+        return text + (f"; not yet in effect on {pending}" if pending else "")
+    if not pending:
+        return None
+    if cluster.read_only:
+        return f"read-only not yet in effect on {pending}"
+    return f"read-only turned off, still in effect on {pending}"
+
+
+def degraded_banner(cluster: DbCluster, trail: ClusterTrail | None, now: float) -> str | None:
+    """The failover manager's "⚠ what is wrong — serving data N s old", if it said so."""
+    if not cluster.message and cluster.data_age_s is None:
+        return None
+    parts = [cluster.message or "degraded"]
+    if cluster.data_age_s is not None:
+        grown = 0.0 if trail is None else max(0.0, now - trail.arrived)
+        parts.append(f"serving data {age_text(cluster.data_age_s + grown, False)} old")
+    return "⚠ " + " — ".join(parts)
+
+
+def banner_lines(cluster: DbCluster, trail: ClusterTrail | None, now: float) -> tuple[str, ...]:
+    """The amber lines under a cluster's header, most urgent first."""
+    lines = [degraded_banner(cluster, trail, now)]
+    if cluster.paused:
+        lines.append(
+            "⏸ maintenance mode: Patroni will not fail over by itself "
+            f"(:resume {cluster.name} to end it)"
+        )
+    read_only = read_only_words(cluster)
+    lines.append(None if read_only is None else f"⚠ {read_only}")
+    if cluster.scheduled_switchover:
+        lines.append(f"⏲ switchover scheduled {cluster.scheduled_switchover}")
+    return tuple(line for line in lines if line is not None)
+
+
+def _speaks_for_itself(cluster: DbCluster) -> bool:
+    """A backend with its own failover (Patroni) rather than the reference's health checks."""
+    return any(m.state_words is not None or m.role_words is not None for m in cluster.members)
+
+
+def cluster_tooltip(backend: str, cluster: DbCluster, word: str) -> str:
+    lines = [f"{cluster.name} on {backend}: {word}"]
+    if not _speaks_for_itself(cluster):
+        lines.append(
+            f"health check every {age_text(cluster.health_check_interval_s)}; failover after "
+            f"{cluster.failure_threshold} failed checks of the primary"
+        )
+    elif cluster.paused:
+        lines.append("maintenance mode: Patroni will not fail over by itself")
+    else:
+        lines.append("Patroni fails over by itself when the leader stops renewing its lock")
+    if cluster.max_lag_bytes is not None:
+        lines.append(
+            f"a candidate may lag at most {human_bytes(cluster.max_lag_bytes)} "
+            "(maximum_lag_on_failover)"
+        )
+    if cluster.synchronous_mode:
+        lines.append("synchronous mode: only the sync standby may take over")
+    read_only = read_only_words(cluster)
+    if read_only is not None:
+        lines.append(read_only)
+    return "\n".join(lines)
+
+
+def primary_failing(cluster: DbCluster, primary: DbMember) -> str | None:
+    """What the header says of a primary in trouble before any failover, or None."""
+    if primary.state_words is None:
+        if primary.healthy:
+            return None
+        failures = primary.consecutive_failures
+        return f"primary failing checks {failures} / {cluster.failure_threshold}"
+    role = primary.role_words or "primary"
+    if not primary.reachable:
+        return f"{role} unreachable"
+    return None if primary.healthy else f"{role} {primary.state_words}"
 
 
 @dataclass(frozen=True)
@@ -226,7 +372,7 @@ class ClusterView:
     cluster: DbCluster
     header: tuple[Segment, ...]
     state_word: str
-    banner: str | None  # the degraded banner, amber
+    banners: tuple[str, ...]  # amber lines under the header: degraded, maintenance, read-only
     note: str | None  # the latest change story, dim
     states: tuple[str, ...]  # the states the header tells, oldest first
     members: dict[str, dict[str, Cell]]
@@ -235,6 +381,11 @@ class ClusterView:
     @property
     def header_text(self) -> str:
         return "".join(s.text for s in self.header).strip()
+
+    @property
+    def banner(self) -> str | None:
+        """The banner lines as one text, or None when there is none."""
+        return " — ".join(self.banners) if self.banners else None
 
 
 def build_cluster(
@@ -264,24 +415,17 @@ def build_cluster(
         Segment(f"  timeline {_timeline(cluster)}", text),
     ]
     primary = next((m for m in cluster.members if m.name == cluster.primary), None)
-    if primary is not None and not primary.healthy and cluster.state == "healthy" and not stale:
-        header.append(
-            Segment(
-                f"  primary failing checks {primary.consecutive_failures} / "
-                f"{cluster.failure_threshold}",
-                Health.WARNING,
-            )
-        )
+    if primary is not None and cluster.state == "healthy" and not stale:
+        failing = primary_failing(cluster, primary)
+        if failing is not None:
+            header.append(Segment(f"  {failing}", Health.WARNING))
     if cluster.read_only:
         header.append(Segment("  "))
-        header.append(Segment("READ-ONLY", Health.WARNING, True, True))
-    banner = None
-    if cluster.message or cluster.data_age_s is not None:
-        parts = [cluster.message or "degraded"]
-        if cluster.data_age_s is not None:
-            grown = 0.0 if trail is None else max(0.0, now - trail.arrived)
-            parts.append(f"serving data {age_text(cluster.data_age_s + grown, False)} old")
-        banner = "⚠ " + " — ".join(parts)
+        badge = ADVISORY if cluster.read_only_advisory else "READ-ONLY"
+        header.append(Segment(badge, Health.WARNING, True, True))
+    if cluster.paused:
+        header.append(Segment("  "))
+        header.append(Segment(MAINTENANCE, Health.WARNING, True, True))
     episode = trail.episode() if trail is not None else []
     note = None
     states: tuple[str, ...] = (state_word,)
@@ -289,11 +433,14 @@ def build_cluster(
         note = describe_episode(episode, now)
         states = episode_states(episode)
     members = {m.name: member_cells(cluster, m, stale) for m in cluster.members}
-    tooltip = (
-        f"{cluster.name} on {backend}: {word}\nhealth check every "
-        f"{age_text(cluster.health_check_interval_s)}; failover after "
-        f"{cluster.failure_threshold} failed checks of the primary"
-    )
     return ClusterView(
-        backend, cluster, tuple(header), state_word, banner, note, states, members, tooltip
+        backend,
+        cluster,
+        tuple(header),
+        state_word,
+        banner_lines(cluster, trail, now),
+        note,
+        states,
+        members,
+        cluster_tooltip(backend, cluster, word),
     )

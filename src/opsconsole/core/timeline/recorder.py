@@ -230,7 +230,14 @@ class TimelineRecorder:
 
     @_guarded
     def _on_event(self, backend: str, event: Event) -> None:
-        if event.kind in ("breaker", "failover") and self._pairs_with_derived(backend, event):
+        # A line of the backend's own history (Patroni's) says why; it is kept beside the
+        # change the console derived from the state.
+        own_history = event.data.get("source") == "patroni history"
+        if (
+            event.kind in ("breaker", "failover")
+            and not own_history
+            and self._pairs_with_derived(backend, event)
+        ):
             self.skipped_events += 1
             return
         if event.kind == "info" and event.data.get("link") == LINK_RESTARTED:

@@ -130,7 +130,7 @@ class _Rows:
 
     def __init__(self) -> None:
         self.cluster: dict[tuple[str, str], QStandardItem] = {}
-        self.banner: dict[tuple[str, str], QStandardItem] = {}
+        self.banner: dict[tuple[str, str], list[QStandardItem]] = {}  # one row per line
         self.note: dict[tuple[str, str], QStandardItem] = {}
         self.member: dict[tuple[str, str, str], list[QStandardItem]] = {}
 
@@ -197,6 +197,7 @@ class ClustersPanel(Panel):
         self._flash_start: dict[tuple[str, str], float] = {}
         self._rows = _Rows()
         self._sized = False
+        self._widths: dict[int, int] = {}  # each column's width for the texts last measured
         self._structure: object = None
         self._collapsed: set[tuple[str, str]] = set()
         self._next_due = 0.0
@@ -251,14 +252,17 @@ class ClustersPanel(Panel):
             self._flash_start.pop(key, None)
         shown = self._filtered(views)
         structure = tuple(
-            (key, v.banner is not None, v.note is not None, tuple(members))
+            (key, len(v.banners), v.note is not None, tuple(members))
             for key, (v, members) in shown.items()
         )
-        if structure != self._structure:
+        rebuilt = structure != self._structure
+        if rebuilt:
             self._structure = structure
             self._rebuild(shown)
         else:
             self._update(shown)
+        if shown:
+            self._size_columns([view for view, _ in shown.values()], rebuilt)
         flashing = self._apply_flash(now)
         self._update_commands()
         if flashing:
@@ -292,7 +296,9 @@ class ClustersPanel(Panel):
             cluster = view.cluster
             whole = matches(needle, cluster.name, view.state_word, cluster.primary or "", key[0])
             members = [
-                m.name for m in ordered_members(cluster) if whole or matches(needle, m.name, m.role)
+                m.name
+                for m in ordered_members(cluster)
+                if whole or matches(needle, m.name, m.role, m.role_words or "")
             ]
             if whole or members:
                 out[key] = (view, members)
@@ -311,12 +317,17 @@ class ClustersPanel(Panel):
             root.appendRow(row)
             self._rows.cluster[(backend, name)] = head
             spans.append((head, None))
-            for kind, store in (("banner", self._rows.banner), ("note", self._rows.note)):
-                if (view.banner if kind == "banner" else view.note) is not None:
-                    item = _item(kind, (backend, name, None))
-                    head.appendRow([item])
-                    store[(backend, name)] = item
-                    spans.append((item, head))
+            banners = self._rows.banner[(backend, name)] = []
+            for _line in view.banners:
+                item = _item("banner", (backend, name, None))
+                head.appendRow([item])
+                banners.append(item)
+                spans.append((item, head))
+            if view.note is not None:
+                item = _item("note", (backend, name, None))
+                head.appendRow([item])
+                self._rows.note[(backend, name)] = item
+                spans.append((item, head))
             for member in members:
                 items = [_item("member", (backend, name, member)) for _ in COLUMNS]
                 head.appendRow(items)
@@ -327,8 +338,6 @@ class ClustersPanel(Panel):
         self._update(shown)
         for key, head in self._rows.cluster.items():
             self.view.setExpanded(head.index(), key not in self._collapsed)
-        if shown:
-            self._size_columns([view for view, _ in shown.values()])
         if current is not None:
             self._restore(current)
 
@@ -340,9 +349,8 @@ class ClustersPanel(Panel):
             _set(head, view.header, HEADER_ROLE)
             _set(head, view.header_text, Qt.ItemDataRole.DisplayRole)
             _set(head, view.tooltip, Qt.ItemDataRole.ToolTipRole)
-            if view.banner is not None:
-                banner = self._rows.banner[key]
-                _set(banner, view.banner, Qt.ItemDataRole.DisplayRole)
+            for banner, line in zip(self._rows.banner[key], view.banners, strict=True):
+                _set(banner, line, Qt.ItemDataRole.DisplayRole)
                 _set(banner, dim if "STALE" in view.state_word else amber, _FG)
             if view.note is not None:
                 note = self._rows.note[key]
@@ -376,8 +384,12 @@ class ClustersPanel(Panel):
             _set(head, blend(theme.SURFACE, colour, FLASH_ALPHA * strength), _BG)
         return flashing
 
-    def _size_columns(self, views: Sequence[ClusterView]) -> None:
-        """Widths from the widest text each column can show: nothing clips at 800 px."""
+    def _size_columns(self, views: Sequence[ClusterView], rebuilt: bool) -> None:
+        """Widths from the widest text each column can show or shows: nothing clips at 800 px.
+
+        A backend's own words (Patroni's "creating replica") can outgrow a column's `widest`,
+        so the texts shown are measured too; between rebuilds a column only widens when its
+        text grew, so an operator's narrower width stays until then."""
         metrics = self.view.fontMetrics()
         bold_metrics = QFontMetrics(self._bold)
         header = self.view.header()
@@ -388,11 +400,19 @@ class ClustersPanel(Panel):
                 content = max(bold_metrics.horizontalAdvance(n) for n in names)
                 content += 2 * self.view.indentation()
             else:
-                content = (bold_metrics if col.key == "role" else metrics).horizontalAdvance(
+                widest = (bold_metrics if col.key == "role" else metrics).horizontalAdvance(
                     col.widest
                 )
+                cells = [cells[col.key] for v in views for cells in v.members.values()]
+                shown = (
+                    (bold_metrics if c.bold else metrics).horizontalAdvance(c.text) for c in cells
+                )
+                content = max([widest, *shown])
             # Padding plus the style's text margins (measured: 15 px) and a little air.
             width = max(content, metrics.horizontalAdvance(col.header)) + 2 * CELL_PADDING + 10
+            if not rebuilt and width <= self._widths.get(i, 0):
+                continue
+            self._widths[i] = width
             # Later rebuilds (a failover reorders rows) only widen: the operator's widths stay.
             header.resizeSection(i, max(width, header.sectionSize(i) if self._sized else 0))
         self._sized = True
@@ -403,7 +423,8 @@ class ClustersPanel(Panel):
         """The header line, then the banner and the change note if shown, one per line."""
         view = self._views[(backend, cluster)]
         lines = [view.header_text]
-        lines += [t for t in (view.banner, view.note) if t is not None]
+        lines += view.banners
+        lines += [view.note] if view.note is not None else []
         return "\n".join(lines)
 
     def cluster_state(self, backend: str, cluster: str) -> str:

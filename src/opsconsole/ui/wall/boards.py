@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from opsconsole.core.health import Health, service_health, settled
-from opsconsole.core.models import ConnectionState
+from opsconsole.core.models import ConnectionState, DbCluster, DbMember
+from opsconsole.core.rows.clusters import (
+    ADVISORY,
+    degraded_banner,
+    ordered_members,
+    read_only_pending,
+)
 from opsconsole.core.store import BackendState, Store
 from opsconsole.ui import theme
 from opsconsole.ui.panels.breakers import build_row as breaker_row
@@ -123,34 +129,61 @@ class ClustersBoard(TileBoard):
                 health = {"healthy": Health.HEALTHY, "degraded": Health.WARNING}.get(
                     cluster.state, Health.CRITICAL
                 )
-                timeline = max((m.timeline for m in cluster.members), default=0)
-                lines = [f"primary {cluster.primary or 'none'} · timeline {timeline}"]
-                if cluster.read_only:
-                    lines.append("READ-ONLY: writes refused")
-                if view.banner:
-                    lines.append(view.banner.removeprefix("⚠ "))
+                if cluster.paused:
+                    # Nothing fails over by itself: never shown as plainly fine.
+                    health = max(health, Health.WARNING)
                 yield Tile(
                     key=f"{name}/{cluster.name}",
                     title=_named(cluster.name, name, many),
                     word=view.state_word,
                     health=health,
-                    lines=tuple(lines),
+                    lines=_cluster_lines(cluster, now),
                     stale=stale,
                 )
-                members = sorted(cluster.members, key=lambda m: (m.name != cluster.primary, m.name))
-                for member in members:
-                    cells = member_cells(cluster, member, stale)
-                    primary = member.name == cluster.primary
-                    yield Tile(
-                        key=f"{name}/{cluster.name}/{member.name}",
-                        title=member.name,
-                        word="PRIMARY" if primary else "REPLICA",
-                        health=Health.HEALTHY if member.healthy else Health.CRITICAL,
-                        lines=(
-                            cells["healthy"].text,
-                            ("" if primary else f"lag {cells['lag'].text} · ")
-                            + f"timeline {cells['timeline'].text}",
-                            f"failed checks {cells['checks'].text}",
-                        ),
-                        stale=stale,
-                    )
+                for member in ordered_members(cluster):
+                    yield _member_tile(name, cluster, member, stale)
+
+
+def _cluster_lines(cluster: DbCluster, now: float) -> tuple[str, ...]:
+    """A cluster tile's lines: primary and timeline, then what holds it back, shortest words."""
+    timeline = max((m.timeline for m in cluster.members), default=0)
+    lines = [f"primary {cluster.primary or 'none'} · timeline {timeline}"]
+    if cluster.paused:
+        lines.append("MAINTENANCE MODE: no automatic failover")
+    if cluster.read_only and cluster.read_only_advisory:
+        lines.append(f"{ADVISORY}: sessions can override it")
+    elif cluster.read_only:
+        lines.append("READ-ONLY: writes refused")
+    pending = ", ".join(read_only_pending(cluster))
+    if pending:
+        lines.append(f"read-only {'not yet' if cluster.read_only else 'still'} on {pending}")
+    degraded = degraded_banner(cluster, None, now)
+    if degraded:
+        lines.append(degraded.removeprefix("⚠ "))
+    if cluster.scheduled_switchover:
+        lines.append(f"switchover scheduled {cluster.scheduled_switchover}")
+    return tuple(lines)
+
+
+def _member_tile(backend: str, cluster: DbCluster, member: DbMember, stale: bool) -> Tile:
+    """A member's tile, from the same cells as the panel's row (unknown lag, unreachable)."""
+    cells = member_cells(cluster, member, stale)
+    primary = member.name == cluster.primary
+    role = member.role_words or ("primary" if primary else "replica")
+    lag = "" if primary else f"lag {cells['lag'].text} · "
+    if member.state_words is None:
+        last = f"failed checks {cells['checks'].text}"
+    elif member.pending_restart:
+        last = cells["checks"].text
+    else:
+        last = cells["candidate"].text
+    # The healthy cell's own tone: an unreachable member is red even if the others see it run.
+    sound = member.healthy and member.reachable
+    return Tile(
+        key=f"{backend}/{cluster.name}/{member.name}",
+        title=member.name,
+        word=role.upper(),
+        health=Health.HEALTHY if sound else Health.CRITICAL,
+        lines=(cells["healthy"].text, lag + f"timeline {cells['timeline'].text}", last),
+        stale=stale,
+    )
