@@ -231,6 +231,16 @@ def lag_cell(cluster: DbCluster, member: DbMember, lag_limit: int) -> Cell:
     return Cell(human_bytes(member.lag_bytes), amber if over else None, tooltip=tooltip)
 
 
+def timeline_cell(cluster: DbCluster, member: DbMember) -> Cell:
+    """Its timeline, amber when behind the cluster's; "—" where the backend does not know it
+    (Patroni gives none for a stopped member)."""
+    if member.timeline == 0 and member.state_words is not None:
+        return Cell(NO_DATA, DIM, tooltip="Patroni does not say its timeline")
+    return Cell(
+        str(member.timeline), Health.WARNING if member.timeline < _timeline(cluster) else None
+    )
+
+
 def checks_cell(cluster: DbCluster, member: DbMember) -> Cell:
     """Failed health checks (the reference backend's notion); a pending restart elsewhere."""
     failures, threshold = member.consecutive_failures, cluster.failure_threshold
@@ -252,10 +262,7 @@ def member_cells(
         "role": Cell(member.role_words or member.role, bold=primary),
         "healthy": healthy_cell(member),
         "lag": lag_cell(cluster, member, lag_limit),
-        "timeline": Cell(
-            str(member.timeline),
-            Health.WARNING if member.timeline < _timeline(cluster) else None,
-        ),
+        "timeline": timeline_cell(cluster, member),
         "checks": checks_cell(cluster, member),
         "candidate": candidate_cell(cluster, member, lag_limit),
     }
