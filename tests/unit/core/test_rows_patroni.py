@@ -242,7 +242,13 @@ def test_the_change_story_tells_maintenance_mode_on_and_off() -> None:
     )
     assert not trail.add(msgspec.structs.replace(PATRONI, paused=True), 2.0)  # no news
     assert trail.add(PATRONI, 100.0)
-    assert clusters.describe_episode(trail.episode(), 100.0).endswith("maintenance mode off")
+    assert clusters.describe_episode(trail.episode(), 100.0).endswith("ago: maintenance mode off")
+    # Paused and resumed within one story: both said, not "changed and back".
+    assert trail.add(msgspec.structs.replace(PATRONI, paused=True), 200.0)
+    assert trail.add(PATRONI, 210.0)
+    assert clusters.describe_episode(trail.episode(), 211.0).endswith(
+        "ago: maintenance mode on → off"
+    )
 
 
 def test_a_stale_patroni_cluster_greys_every_cell_but_keeps_the_words() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from opsconsole.core.eligibility import DEFAULT_LAG_LIMIT, human_bytes, member_eligibility
@@ -146,11 +146,7 @@ def _timeline(cluster: DbCluster) -> int:
 def describe_episode(episode: Sequence[Change], now: float) -> str:
     """ "changed 3 s ago: HEALTHY → FAILED → HEALTHY · primary primary-db → replica-3 · …"."""
     first, last = episode[0], episode[-1]
-    words: list[str] = []
-    for change in episode:
-        word = cluster_style(change.state)[0]
-        if not words or words[-1] != word:
-            words.append(word)
+    words = episode_states(episode)
     parts = [" → ".join(words)] if len(words) > 1 else []
     if first.primary != last.primary:
         parts.append(f"primary {first.primary or 'none'} → {last.primary or 'none'}")
@@ -158,20 +154,26 @@ def describe_episode(episode: Sequence[Change], now: float) -> str:
         parts.append(f"timeline {first.timeline} → {last.timeline}")
     if first.read_only != last.read_only:
         parts.append("read-only on" if last.read_only else "read-only off")
-    if first.paused != last.paused:
-        parts.append("maintenance mode on" if last.paused else "maintenance mode off")
+    flips = _runs("on" if change.paused else "off" for change in episode)
+    if len(flips) > 1:
+        # Every flip, not only first against last: paused and resumed within one story is news.
+        parts.append("maintenance mode " + " → ".join(flips[1:]))
     if not parts:
         parts.append("changed and back")
     return f"changed {age_text(now - last.t, precise=False)} ago: " + " · ".join(parts)
 
 
+def _runs(words: Iterable[str]) -> list[str]:
+    """The words with repeats in a row dropped: on, on, off → on, off."""
+    out: list[str] = []
+    for word in words:
+        if not out or out[-1] != word:
+            out.append(word)
+    return out
+
+
 def episode_states(episode: Sequence[Change]) -> tuple[str, ...]:
-    words: list[str] = []
-    for change in episode:
-        word = cluster_style(change.state)[0]
-        if not words or words[-1] != word:
-            words.append(word)
-    return tuple(words)
+    return tuple(_runs(cluster_style(change.state)[0] for change in episode))
 
 
 def candidate_cell(cluster: DbCluster, member: DbMember, lag_limit: int) -> Cell:
