@@ -17,7 +17,9 @@ from tests.support.panels import PanelHarness
 
 BACKEND = "patroni"
 NAME = "pg-main"
-MAINTENANCE = "⏸ maintenance mode: Patroni will not fail over by itself (:resume pg-main to end it)"
+MAINTENANCE = (
+    "❚❚ maintenance mode: Patroni will not fail over by itself (:resume pg-main to end it)"
+)
 MEMBERS = (
     DbMember("pg1", "primary", True, timeline=2, role_words="leader", state_words="running"),
     DbMember("pg2", "replica", True, 0, 2, role_words="replica", state_words="streaming"),

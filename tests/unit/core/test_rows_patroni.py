@@ -177,7 +177,7 @@ def test_maintenance_mode_is_a_badge_and_a_banner() -> None:
     assert badges == [clusters.Segment("MAINTENANCE", Health.WARNING, True, True)]
     assert view.header_text == ("● pg-main  HEALTHY  primary: pg1  timeline 3  MAINTENANCE")
     assert view.banners == (
-        "⏸ maintenance mode: Patroni will not fail over by itself (:resume pg-main to end it)",
+        "❚❚ maintenance mode: Patroni will not fail over by itself (:resume pg-main to end it)",
     )
     assert "maintenance mode: Patroni will not fail over by itself" in view.tooltip
     resumed = clusters.build_cluster("patroni", PATRONI, None, 0.0, False, None)
@@ -218,9 +218,9 @@ def test_every_banner_line_shows_most_urgent_first() -> None:
         scheduled_switchover="at 2026-12-06T22:00:00+00:00 from pg1 to pg2",
     )
     view = clusters.build_cluster("patroni", cluster, None, 0.0, False, None)
-    assert [line[0] for line in view.banners] == ["⚠", "⏸", "⚠", "⏲"]
+    assert [line[0] for line in view.banners] == ["⚠", "❚", "⚠", "◷"]
     assert view.banners[0] == "⚠ pg7 is stopped"
-    assert view.banners[-1] == "⏲ switchover scheduled at 2026-12-06T22:00:00+00:00 from pg1 to pg2"
+    assert view.banners[-1] == "◷ switchover scheduled at 2026-12-06T22:00:00+00:00 from pg1 to pg2"
     assert view.banner == " — ".join(view.banners)
     assert [s.text for s in view.header if s.badge] == ["READ-ONLY (advisory)", "MAINTENANCE"]
 
@@ -319,5 +319,5 @@ def test_patronis_own_answers_mapped_and_shown() -> None:
     assert view.members["pg4"]["lag"].text == "unknown"
     assert view.members["pg4"]["healthy"].text == "✗ unreachable"
     assert "MAINTENANCE" in view.header_text
-    assert any(line.startswith("⏸ maintenance mode") for line in view.banners)
+    assert any(line.startswith("❚❚ maintenance mode") for line in view.banners)
     assert "synchronous mode: only the sync standby may take over" in view.tooltip

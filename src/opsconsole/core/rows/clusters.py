@@ -317,17 +317,18 @@ def degraded_banner(cluster: DbCluster, trail: ClusterTrail | None, now: float) 
 
 
 def banner_lines(cluster: DbCluster, trail: ClusterTrail | None, now: float) -> tuple[str, ...]:
-    """The amber lines under a cluster's header, most urgent first."""
+    """The amber lines under a cluster's header, most urgent first. Their glyphs are ones the
+    common UI fonts have (DejaVu has no ⏸ or ⏲: they drew as empty boxes)."""
     lines = [degraded_banner(cluster, trail, now)]
     if cluster.paused:
         lines.append(
-            "⏸ maintenance mode: Patroni will not fail over by itself "
+            "❚❚ maintenance mode: Patroni will not fail over by itself "
             f"(:resume {cluster.name} to end it)"
         )
     read_only = read_only_words(cluster)
     lines.append(None if read_only is None else f"⚠ {read_only}")
     if cluster.scheduled_switchover:
-        lines.append(f"⏲ switchover scheduled {cluster.scheduled_switchover}")
+        lines.append(f"◷ switchover scheduled {cluster.scheduled_switchover}")
     return tuple(line for line in lines if line is not None)
 
 
