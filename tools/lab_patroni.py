@@ -30,8 +30,18 @@ def config_snippet(lab: PatroniLab, name: str) -> str:
             f'url = "{lab.member(leader).url}"  # any member: the others come from /cluster',
             f'username = "{lab.username}"',
             f'token_key = "{name}"  # the REST API password, in the keyring',
+            'pg_user = "postgres"  # verifies the advisory read-only (password: ~/.pgpass)',
+            'step = "1s"',
         ]
     )
+
+
+def console_pgpass(lab: PatroniLab) -> Path:
+    """A ~/.pgpass-style file with the lab's database login, readable by its owner only."""
+    path = lab.folder / "console.pgpass"
+    path.write_text(f"127.0.0.1:*:*:postgres:{lab.creds.superuser_password}\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
 
 
 def describe(lab: PatroniLab, name: str) -> str:
@@ -48,14 +58,15 @@ def describe(lab: PatroniLab, name: str) -> str:
             f"Patroni lab {lab.scope} is up ({lab.start_s:.1f} s), in {lab.folder}:",
             *rows,
             "",
-            'config.toml for the console (kind = "patroni" is read once the Patroni backend',
-            "of issue 16 is in; until then the file is refused with the reason):",
+            "config.toml for the console (run it with `opsconsole --config FILE`):",
             "",
             config_snippet(lab, name),
             "",
             "Store the lab's REST API password in the keyring (it is this lab's alone and dies",
             "with it):",
             f"  printf '%s\\n' '{lab.password}' | .venv/bin/opsconsole auth set {name}",
+            "and point libpq at the lab's password file (only for the read-only check):",
+            f"  export PGPASSFILE={console_pgpass(lab)}",
             "",
             f"patronictl: patronictl -c {config} list",
             "Ctrl+C stops the cluster and removes its folder.",

@@ -22,6 +22,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def parent(pid: int) -> int | None:
+    """The parent of `pid`; None when it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def cmdline(pid: int) -> str:
     """The command line of `pid`, arguments joined by spaces; "" when it is gone."""
     try:

@@ -226,6 +226,43 @@ class PatroniLab:
         os.kill(pid, signal.SIGKILL)
         return pid
 
+    def patroni_pid(self, name: str) -> int:
+        """The pid of member `name`'s Patroni (SIGSTOP it and its REST API stops answering)."""
+        return self._procs[name].pid
+
+    def walreceiver_pid(self, name: str) -> int | None:
+        """The WAL receiver of replica `name` (SIGSTOP it and the replica falls behind)."""
+        postmaster = self._postmaster_pid(self.member(name))
+        receivers = labprocs.matching(
+            lambda cmd: cmd.startswith(f"postgres: {self.scope}: walreceiver")
+        )
+        return next((p for p in receivers if labprocs.parent(p) == postmaster), None)
+
+    def write_wal(self, megabytes: int) -> None:
+        """Write about `megabytes` of WAL on the leader (a table filled, then dropped)."""
+        leader = self.leader()
+        assert leader is not None, "no leader to write on"
+        rows = megabytes * 15_000  # about 70 bytes of WAL per row
+        self.sql(leader, f"CREATE TABLE lab_wal AS SELECT g FROM generate_series(1, {rows}) g")
+        self.sql(leader, "DROP TABLE lab_wal")
+
+    def sql(self, name: str, query: str) -> list[tuple[Any, ...]]:
+        """Run `query` on member `name` as the superuser; the rows it returns."""
+        import psycopg
+
+        m = self.member(name)
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=m.pg_port,
+            user=PG_USER,
+            password=self.creds.superuser_password,
+            dbname="postgres",
+            autocommit=True,
+            connect_timeout=5,
+        ) as conn:
+            cursor = conn.execute(query)
+            return list(cursor.fetchall()) if cursor.description else []
+
     def lab_processes(self) -> list[int]:
         """Every live process of this lab: the ones started, and the PostgreSQL ones under them.
 

@@ -55,6 +55,9 @@ def _promoted(intent: Intent) -> OutcomeCheck:
         if cluster.primary != member:
             return None
         timeline = next((m.timeline for m in cluster.members if m.name == member), None)
+        asked = intent.stakes.timeline if intent.stakes is not None else None
+        if asked is not None and (timeline is None or timeline <= asked):
+            return None  # named leader, but not yet on its own timeline
         return Outcome(True, f"{member} is primary, timeline {timeline}")
 
     return promoted
@@ -70,7 +73,8 @@ def _lag_at_stake(may_lose: bool) -> StakesOf:
         member = next((m for m in members if m.name == name), None)
         if member is None:
             return None
-        return Stakes(member.name, member.lag_bytes, may_lose)
+        timeline = max((m.timeline for m in members), default=None)
+        return Stakes(member.name, member.lag_bytes, may_lose, timeline)
 
     return stakes
 

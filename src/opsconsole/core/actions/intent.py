@@ -21,6 +21,9 @@ class Stakes:
     member: str
     lag_bytes: int
     may_lose: bool  # failover: writes the member has not received are gone
+    # The cluster's timeline when asked: a promotion is done once the member leads a later one
+    # (Patroni names the new leader a moment before it reports the new timeline).
+    timeline: int | None = None
 
     def words(self) -> str:
         """ "lag 1.2 MiB: up to 1.2 MiB of committed writes may be lost"."""
