@@ -555,3 +555,18 @@ def test_ack_takes_an_alert_name_when_one_alert_of_that_name_is_open() -> None:
         "77aa77aa77aa77aa, 9b141fd52701cabe"
     )
     assert "no alert named 'Nothing'" in refusal("ack Nothing", names).message
+
+
+def test_a_switchover_takes_a_time_with_its_zone_anywhere_after_the_verb() -> None:
+    ids = EVERY_ID | {"db.pause", "db.resume"}
+    at = run("switchover orders-db replica-1 --at +15m", available=ids).kwargs["at"]
+    assert at[-6] in "+-" and at[-3] == ":"  # ISO 8601 with its offset, as Patroni requires
+    moved = run("switchover --at=+15m orders-db replica-1", available=ids)
+    assert moved.kwargs["member"] == "replica-1" and moved.kwargs["at"][-3] == ":"
+    assert "at" not in run("switchover orders-db replica-1", available=ids).kwargs
+    assert (
+        "not a time" in refusal("switchover orders-db replica-1 --at soon", available=ids).message
+    )
+    paused = run("pause orders-db", available=ids)
+    assert (paused.command_id, paused.kwargs["cluster"]) == ("db.pause", "orders-db")
+    assert run("resume orders-db", available=ids).command_id == "db.resume"
