@@ -334,6 +334,14 @@ def test_a_killed_leader_is_replaced_by_patroni_and_the_console_tells_why(
         old = patroni_lab.leader()
         assert old is not None
         timeline = max(m.timeline for m in store.backend(BACKEND).clusters[scope].members)
+        seen_down: list[str | None] = []
+
+        def watch(_backend: str, cluster) -> None:
+            member = next((m for m in cluster.members if m.name == old), None)
+            if member is not None and not member.healthy:
+                seen_down.append(member.state_words)
+
+        store.cluster_changed.connect(watch)
         patroni_lab.kill_postgres(old)
         killed = time.monotonic()
 
@@ -346,10 +354,11 @@ def test_a_killed_leader_is_replaced_by_patroni_and_the_console_tells_why(
         print(f"failover: leader killed to the new leader shown {time.monotonic() - killed:.2f} s")
         cluster = store.backend(BACKEND).clusters[scope]
         promoted = next(m for m in cluster.members if m.name == cluster.primary)
-        assert promoted.timeline == timeline + 1
+        assert promoted.timeline == timeline + 1 and promoted.role_words == "leader"
+        await wait_until(lambda: bool(seen_down), 15, f"{old} shown down")
         await wait_until(
-            lambda: _timeline_has(console, f"{cluster.primary} promoted", f"after {old}"),
-            15,
+            lambda: _timeline_has(console, f"{cluster.primary} promoted", "automatic failover"),
+            25,
             "the failover and its cause on the timeline",
         )
         patroni_lab.wait_healthy(min_timeline=timeline + 1, max_lag=0)

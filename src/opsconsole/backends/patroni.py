@@ -121,6 +121,7 @@ class PatroniClient:
         self._members: dict[str, str] = {}  # name → REST base URL, as /cluster lists them
         self._scope: str | None = None
         self._cluster: DbCluster | None = None
+        self._under_old_leader: DbCluster | None = None  # the last look before a new leader
         self._history_seen: set[int] | None = None  # None until the first history is read
         self._read_only: dict[str, tuple[bool | None, float]] = {}  # member → (value, when)
         self._sent: dict[str, _Sent] = {}  # intent key → what was sent for it
@@ -225,6 +226,10 @@ class PatroniClient:
             cluster = cluster_of(name, body, config, facts)
             before = self._cluster
             events: list[StoreEvent] = []
+            if before is not None and before.primary != cluster.primary:
+                # The history line comes a cycle or two after the change: keep the last look
+                # under the old leader to tell why it happened.
+                self._under_old_leader = before
             if cluster != before:
                 self._cluster = cluster
                 events.append(ClusterChanged(self.name, cluster))
@@ -348,7 +353,11 @@ class PatroniClient:
             seen.add(change.timeline)
             cause = None
             if not first:
-                cause = takeover_cause(before, self._requested, change.new_leader or now.primary)
+                new_leader = change.new_leader or now.primary
+                basis = before
+                if basis is None or basis.primary == new_leader:
+                    basis = self._under_old_leader
+                cause = takeover_cause(basis, now, self._requested, new_leader)
                 self._requested = None
             event = history_event(name, change, cause, self._clock())
             events.append(EventOccurred(self.name, event))

@@ -184,18 +184,26 @@ def history_event(
 
 
 def takeover_cause(
-    before: DbCluster | None, requested: str | None, new_leader: str | None
+    before: DbCluster | None,
+    now: DbCluster,
+    requested: str | None,
+    new_leader: str | None,
 ) -> str | None:
     """Why the leader changed, as far as the console saw it: its own request, or the old
-    leader's state at the last look before the change."""
+    leader seen down (at the last look before the change, or now)."""
     if requested is not None:
         return requested
-    if before is None or before.primary is None:
+    if before is None or before.primary is None or before.primary == new_leader:
         return None
-    old = next((m for m in before.members if m.name == before.primary), None)
-    if old is not None and old.name != new_leader and (not old.healthy or not old.reachable):
-        state = old.state_words if old.healthy else old.state_words or "down"
-        return f"automatic failover after {old.name} was {state}"
+    name = before.primary
+    for cluster in (before, now):
+        old = next((m for m in cluster.members if m.name == name), None)
+        if old is None:
+            return f"automatic failover: {name} left the cluster"
+        if not old.reachable:
+            return f"automatic failover: {name}'s REST API did not answer"
+        if not old.healthy:
+            return f"automatic failover after {name} was {old.state_words or 'down'}"
     return "leader changed (not requested from this console)"
 
 

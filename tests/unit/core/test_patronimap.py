@@ -93,16 +93,25 @@ def test_a_history_line_says_who_leads_now_and_why() -> None:
 def test_the_cause_is_the_request_or_what_was_last_seen() -> None:
     before = cluster_of("orders", body(), PatroniConfigBody(), {})
     assert (
-        takeover_cause(before, "switchover to pg2 requested", "pg2")
+        takeover_cause(before, before, "switchover to pg2 requested", "pg2")
         == "switchover to pg2 requested"
     )
-    assert takeover_cause(before, None, "pg2") == "leader changed (not requested from this console)"
+    assert (
+        takeover_cause(before, before, None, "pg2")
+        == "leader changed (not requested from this console)"
+    )
     down = dict(BODY["members"][0], state="stopped")
     crashed = cluster_of(
         "orders", body(members=[down, *BODY["members"][1:]]), PatroniConfigBody(), {}
     )
-    assert takeover_cause(crashed, None, "pg2") == "automatic failover after pg1 was stopped"
-    assert takeover_cause(None, None, "pg2") is None
+    assert (
+        takeover_cause(crashed, before, None, "pg2") == "automatic failover after pg1 was stopped"
+    )
+    # seen down only after the change (the last look before it still said running)
+    assert (
+        takeover_cause(before, crashed, None, "pg2") == "automatic failover after pg1 was stopped"
+    )
+    assert takeover_cause(None, before, None, "pg2") is None
 
 
 def test_requests_and_refusals_in_patronis_terms() -> None:
