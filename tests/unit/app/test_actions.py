@@ -266,7 +266,9 @@ async def test_the_failover_question_names_the_member_and_what_may_be_lost(conso
     [lag] = operator.lag_seen
     assert lag > 0  # the reference backend's replicas always trail by a few KiB
     size = human_bytes(lag)
-    assert asked.stakes == Stakes("replica-3", lag, may_lose=True)
+    assert asked.stakes is not None
+    assert asked.stakes == Stakes("replica-3", lag, may_lose=True, timeline=asked.stakes.timeline)
+    assert asked.stakes.timeline == 1  # the timeline shown: the promotion must lead a later one
     assert asked.headline() == (
         f"Fail over orders-db to replica-3 (lag {size}: up to {size} of committed writes "
         "may be lost) on sim."
