@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import time
+from datetime import datetime
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from opsconsole.backends.secrets import Secret
 from opsconsole.core.eligibility import human_bytes
 from opsconsole.core.events import BackendDescribed
 from opsconsole.core.models import BackendInfo, ConnectionState
+from opsconsole.core.schedule import schedule_at
 from opsconsole.core.store import Store
 from opsconsole.ui import theme
 from tests.integration.patroni_conftest import NOFAILOVER_MEMBER, patroni_lab  # noqa: F401
@@ -405,5 +407,44 @@ def test_unreachable_members_and_a_silent_cluster(
                 os.kill(pid, signal.SIGCONT)
         await wait_until(lambda: client.status.state is ConnectionState.LIVE, 20, "LIVE again")
         patroni_lab.wait_healthy(max_lag=0)
+
+    qloop.run(scenario(), timeout=90)
+
+
+def test_a_scheduled_switchover_is_verified_as_scheduled_then_happens(
+    console,
+    qloop,
+    qtbot,
+    patroni_lab: PatroniLab,  # noqa: F811
+):
+    window, store, scope = console.window, console.ctx.store, patroni_lab.scope
+    panel = window.clusters
+
+    async def scenario() -> None:
+        await live(console, patroni_lab)
+        leader = patroni_lab.leader()
+        candidate = next(
+            n for n in patroni_lab.member_names if n not in (leader, NOFAILOVER_MEMBER)
+        )
+        at = schedule_at("+8s", datetime.now().astimezone())
+        task = console.ctx.commands.run(
+            "db.switchover", backend=BACKEND, cluster=scope, member=candidate, at=at
+        )
+        await confirm(qtbot, window)
+        result = await task
+        assert result.ok, result.message
+        assert "switchover scheduled" in result.message and f"to {candidate}" in result.message
+        assert patroni_lab.leader() == leader  # not yet: at its time
+        await wait_until(
+            lambda: "switchover scheduled" in panel.cluster_text(BACKEND, scope), 5, "the banner"
+        )
+        await wait_until(
+            lambda: store.backend(BACKEND).clusters[scope].primary == candidate,
+            40,
+            "the switchover at its time",
+        )
+        await wait_until(
+            lambda: "switchover scheduled" not in panel.cluster_text(BACKEND, scope), 10, "done"
+        )
 
     qloop.run(scenario(), timeout=90)
