@@ -384,3 +384,27 @@ def test_a_burst_read_in_few_requests_per_sample_is_still_a_deviation_from_its_f
     assert finding.verdict is Verdict.INTERESTING
     assert finding.started_ts == pytest.approx(ts[burst[0]])  # its first failing sample
     assert "errors rose from 22:13:50" in finding.sentence
+
+
+def test_a_patroni_cluster_is_judged_by_its_own_limit_pause_and_unknown_lag(store: Store) -> None:
+    feed(store, "orders")
+    patroni = DbCluster(
+        name="orders-db",
+        state="healthy",
+        read_only=False,
+        primary="db-1",
+        paused=True,
+        max_lag_bytes=64 * 1024,
+        members=(
+            DbMember(name="db-1", role="primary", healthy=True),
+            DbMember(name="db-2", role="replica", healthy=True, lag_bytes=100 * 1024),
+            DbMember(name="db-3", role="replica", healthy=True, lag_known=False),
+        ),
+    )
+    store.apply(SnapshotLoaded("sim", (ORDERS, INVENTORY), (), (patroni,), (), ts=TS))
+    finding = by_check(run_checks(inputs(store), NOW))["database"]
+    assert finding.verdict is Verdict.INTERESTING
+    assert "db-2 lags 100.0 KiB > 64.0 KiB limit" in finding.sentence
+    assert "db-3's lag is unknown" in finding.sentence
+    assert "orders-db is in maintenance mode (no automatic failover)" in finding.sentence
+    assert finding.evidence.values["db-3 lag bytes"] == "unknown"

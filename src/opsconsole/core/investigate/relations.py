@@ -122,14 +122,22 @@ def database(inputs: Inputs, now: float) -> Finding:
             problems.append(f"{name} is {cluster.state}")
         if cluster.read_only:
             problems.append(f"{name} is read-only")
+        if cluster.paused:
+            problems.append(f"{name} is in maintenance mode (no automatic failover)")
+        limit = cluster.max_lag_bytes if cluster.max_lag_bytes is not None else DEFAULT_LAG_LIMIT
+        thresholds["lag bytes"] = limit
         for member in cluster.members:
+            if member.role == "replica" and not member.lag_known:
+                values[f"{member.name} lag bytes"] = "unknown"
+                problems.append(f"{member.name}'s lag is unknown")
+                continue
             values[f"{member.name} lag bytes"] = member.lag_bytes
-            if member.role == "replica" and member.lag_bytes > DEFAULT_LAG_LIMIT:
+            if member.role == "replica" and member.lag_bytes > limit:
                 problems.append(
                     f"{member.name} lags {human_bytes(member.lag_bytes)} > "
-                    f"{human_bytes(DEFAULT_LAG_LIMIT)} limit"
+                    f"{human_bytes(limit)} limit"
                 )
-    thresholds["lag bytes"] = DEFAULT_LAG_LIMIT
+    thresholds.setdefault("lag bytes", DEFAULT_LAG_LIMIT)
     # Role changes: the timeline's failover lines (with their ids), then the store's failover
     # events the timeline does not hold (a console without a timeline still sees them).
     changes: dict[tuple[float, str], int | None] = {}
