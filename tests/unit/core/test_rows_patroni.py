@@ -95,7 +95,7 @@ def test_the_leader_row_reads_as_patronictl_says_it() -> None:
         "lag": "—",
         "timeline": "3",
         "checks": "—",
-        "candidate": "— current leader",
+        "candidate": "— current primary",
     }
     leader = cells(PATRONI, "pg1")
     assert leader["role"].bold and leader["member"].bold

@@ -179,7 +179,7 @@ def episode_states(episode: Sequence[Change]) -> tuple[str, ...]:
 def candidate_cell(cluster: DbCluster, member: DbMember, lag_limit: int) -> Cell:
     """Whether this member may take over, in plain words, before the operator asks."""
     if member.role == "primary" or member.name == cluster.primary:
-        return Cell(f"— current {member.role_words or 'primary'}", DIM)
+        return Cell("— current primary", DIM)
     switch = member_eligibility(cluster, member, "switchover", lag_limit)
     fail = member_eligibility(cluster, member, "failover", lag_limit)
     tooltip = f"switchover: {switch.reason}\nfailover: {fail.reason}"
