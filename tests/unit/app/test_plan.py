@@ -114,7 +114,7 @@ def test_described_backends_carry_tls_trust_and_abilities(tmp_path: Path) -> Non
     assert not describe(prom).insecure and describe(am).insecure
     assert not describe(prom).can("alert.ack")
     assert describe(am).can("alert.ack") and not describe(am).can("db.failover")
-    assert set(ADAPTERS) == {"opsapi", "prometheus", "alertmanager"}
+    assert set(ADAPTERS) == {"opsapi", "prometheus", "alertmanager", "patroni"}
 
 
 @pytest.mark.parametrize(
@@ -229,8 +229,8 @@ def test_described_urls_never_carry_credentials() -> None:
 
 def test_a_kind_can_do_what_its_adapter_performs() -> None:
     """The described abilities are the adapters' own: an Ops API backend every action but
-    the silences (which live in Alertmanager), Alertmanager ack/silence/expire, Prometheus
-    nothing."""
+    the silences (which live in Alertmanager) and maintenance mode (Patroni's), Alertmanager
+    ack/silence/expire, Prometheus nothing, Patroni the database actions."""
     from opsconsole.core.actions import ACTIONS
 
     def can(kind: str) -> frozenset[str]:
@@ -238,9 +238,11 @@ def test_a_kind_can_do_what_its_adapter_performs() -> None:
         return describe(cfg).actions
 
     silences = {"alert.silence", "silence.expire"}
-    assert can("opsapi") == set(ACTIONS) - silences
+    maintenance = {"db.pause", "db.resume"}  # Patroni's own notion
+    assert can("opsapi") == set(ACTIONS) - silences - maintenance
     assert can("alertmanager") == {"alert.ack", *silences}
     assert can("prometheus") == frozenset()
+    assert can("patroni") == {"db.switchover", "db.failover", "db.read_only", *maintenance}
 
 
 def test_every_config_kind_has_an_adapter_built_from_its_own_table() -> None:

@@ -189,12 +189,22 @@ def _sim_store() -> Store:
     return s
 
 
+def _patroni_store() -> Store:
+    s = Store(capacity=8)
+    describe(s, "pg", "patroni", frozenset({"db.switchover", "db.pause", "db.resume"}))
+    members = (DbMember("pg1", "primary", True, 0, 2), DbMember("pg2", "replica", True, 0, 2))
+    s.apply(ClusterChanged("pg", DbCluster("orders-pg", "healthy", False, "pg1", members=members)))
+    return s
+
+
 @pytest.mark.parametrize("command_id", sorted(ACTIONS))
 def test_the_command_line_and_the_palette_offer_the_same_names(command_id, full_store) -> None:
     """For every shipped action and every argument naming something a backend holds, Tab
     on the command line and the palette's rows list the same names."""
     action = ACTIONS[command_id]
     store = full_store if action.kinds or command_id.startswith("alert.") else _sim_store()
+    if action.kinds == frozenset({"patroni"}):
+        store = _patroni_store()
     backend = next(iter(store.backends))
     names = Names.from_store(store)
     line, answers = action.word, {Arg.BACKEND: backend}

@@ -30,7 +30,7 @@ def cluster_store(lag: int) -> Store:
 def test_a_failover_says_how_much_may_be_lost_and_asks_for_the_member() -> None:
     intent = Intent("db.failover", "sim", "orders-db", {"member": "replica-2"})
     stakes = stakes_of(intent, cluster_store(int(1.2 * MiB)).backend("sim"))
-    assert stakes == Stakes("replica-2", int(1.2 * MiB), may_lose=True)
+    assert stakes == Stakes("replica-2", int(1.2 * MiB), may_lose=True, timeline=1)
     asked = dataclasses.replace(intent, stakes=stakes)
     assert asked.headline() == (
         "Fail over orders-db to replica-2 (lag 1.2 MiB: up to 1.2 MiB of committed writes may "

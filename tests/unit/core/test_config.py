@@ -27,7 +27,7 @@ FULL = """\
 
 [[backend]]
 name = "prod-prom"
-kind = "prometheus"            # opsapi | prometheus | alertmanager
+kind = "prometheus"            # opsapi | prometheus | alertmanager | patroni
 url = "https://prom.example:9090/"
 service_label = "job"
 step = "30s"
@@ -183,7 +183,11 @@ def test_missing_required_keys_point_at_the_header() -> None:
     text = "[keys]\n\n[[backend]]\nverify_tls = true\n"
     assert problems(text) == [
         (3, "backend[1].name", 'missing; every backend needs a name = "..."'),
-        (3, "backend[1].kind", "missing; write kind = one of opsapi | prometheus | alertmanager"),
+        (
+            3,
+            "backend[1].kind",
+            "missing; write kind = one of opsapi | prometheus | alertmanager | patroni",
+        ),
         (3, "backend[1].url", 'missing; write e.g. url = "https://host:9090"'),
     ]
 
