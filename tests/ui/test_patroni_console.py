@@ -276,19 +276,21 @@ def test_a_wrong_password_is_a_401_in_words_and_pause_shows_the_banner_until_res
         assert not console.ctx.store.backend(BACKEND).clusters[scope].paused
 
         client.set_token(Secret(patroni_lab.password))
-        task = console.ctx.commands.run("db.pause", backend=BACKEND, cluster=scope)
+        # From the panel's own button, which says what it will do for the selected cluster.
+        await wait_until(lambda: panel.select(BACKEND, scope), 5, "the cluster's row selected")
+        button = panel.commands.actions["db.pause"]
+        await wait_until(lambda: button.isVisible() and button.isEnabled(), 5, "Pause button")
+        assert button.text() == "Pause failover…"
+        button.trigger()
         await confirm(qtbot, window)
-        result = await task
-        assert result.ok, result.message
-        assert patroni_lab.cluster().get("pause") is True
+        await wait_until(lambda: patroni_lab.cluster().get("pause") is True, 10, "paused")
         await wait_until(
             lambda: "will not fail over" in panel.cluster_text(BACKEND, scope), 5, "the banner"
         )
-        task = console.ctx.commands.run("db.resume", backend=BACKEND, cluster=scope)
+        await wait_until(lambda: button.text() == "Resume failover…", 5, "the Resume label")
+        button.trigger()
         await confirm(qtbot, window)
-        result = await task
-        assert result.ok, result.message
-        assert not patroni_lab.cluster().get("pause")
+        await wait_until(lambda: not patroni_lab.cluster().get("pause"), 10, "resumed")
         await wait_until(
             lambda: "will not fail over" not in panel.cluster_text(BACKEND, scope), 5, "no banner"
         )

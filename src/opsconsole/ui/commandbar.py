@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -71,9 +71,18 @@ class CommandButtons:
         ref = weakref.ref(self)
         ctx.runner.on_problem(lambda problem: _tell(ref(), problem))
 
-    def update(self, no_target: str | None, labels: dict[str, str] | None = None) -> None:
-        """Enable what can run; `no_target` says why nothing can (e.g. nothing selected)."""
+    def update(
+        self,
+        no_target: str | None,
+        labels: dict[str, str] | None = None,
+        hidden: Collection[str] = (),
+    ) -> None:
+        """Enable what can run; `no_target` says why nothing can (e.g. nothing selected);
+        `hidden` are commands the selected target has no notion of (their button goes)."""
         for cid, action in self.actions.items():
+            visible = cid not in hidden
+            if action.isVisible() != visible:
+                action.setVisible(visible)  # its tool button and menu entry follow
             if labels and cid in labels and action.text() != labels[cid]:
                 action.setText(labels[cid])
                 action.setIconText(labels[cid])
@@ -94,7 +103,8 @@ class CommandButtons:
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.setToolTipsVisible(True)  # the reason a disabled entry is disabled
         for action in self.actions.values():
-            menu.addAction(action)
+            if action.isVisible():  # not what the selected target has no notion of
+                menu.addAction(action)
         return menu
 
     def run(self, cid: str, **kwargs: Any) -> Any:

@@ -150,7 +150,7 @@ def _set(item: QStandardItem, value: object, role: int) -> None:
 
 # ------------------------------------------------------------------ the panel
 
-CLUSTER_COMMANDS: tuple[str, ...] = ("db.switchover", "db.failover", "db.read_only")
+CLUSTER_COMMANDS: tuple[str, ...] = ("db.switchover", "db.failover", "db.read_only", "db.pause")
 
 
 class ClustersPanel(Panel):
@@ -502,10 +502,20 @@ class ClustersPanel(Panel):
     def _update_commands(self) -> None:
         cluster = self._target_cluster()
         read_only_label = "Read-only off…" if cluster is not None and cluster.read_only else None
+        paused = cluster is not None and cluster.paused
         self.commands.update(
             None if cluster is not None else "select a cluster or member first",
-            {"db.read_only": read_only_label or "Read-only on…"},
+            {"db.read_only": read_only_label or "Read-only on…", "db.pause": _pause_label(paused)},
+            hidden=() if self._maintenance_known() else ("db.pause",),
         )
+
+    def _maintenance_known(self) -> bool:
+        """Whether the selected cluster's backend (or, with none selected, any backend) has a
+        maintenance mode to pause: Patroni's notion, not the reference backend's."""
+        target = self.selected()
+        backends = self.ctx.store.backends
+        states = [backends[target[0]]] if target and target[0] in backends else backends.values()
+        return any(s.info is not None and s.info.can("db.pause") for s in states)
 
     def _run(self, command_id: str) -> None:
         target = self.selected()
@@ -518,6 +528,11 @@ class ClustersPanel(Panel):
                 command_id, backend=backend, cluster=name, enabled=not cluster.read_only
             )
             return
+        if command_id == "db.pause":
+            # One button for both: it says what it will do for the selected cluster.
+            chosen = "db.resume" if cluster.paused else "db.pause"
+            self.commands.run(chosen, backend=backend, cluster=name)
+            return
         # The primary is no candidate: with it (or the cluster) selected the dialog chooses.
         if member == cluster.primary:
             member = None
@@ -529,6 +544,10 @@ class ClustersPanel(Panel):
             self.view.setCurrentIndex(index)
         self._update_commands()
         self.commands.menu(self).popup(self.view.viewport().mapToGlobal(pos))
+
+
+def _pause_label(paused: bool) -> str:
+    return "Resume failover…" if paused else "Pause failover…"
 
 
 _FG = Qt.ItemDataRole.ForegroundRole
