@@ -360,11 +360,14 @@ def test_a_killed_leader_is_replaced_by_patroni_and_the_console_tells_why(
         promoted = next(m for m in cluster.members if m.name == cluster.primary)
         assert promoted.timeline == timeline + 1 and promoted.role_words == "leader"
         await wait_until(lambda: bool(seen_down), 15, f"{old} shown down")
-        await wait_until(
-            lambda: _timeline_has(console, f"{cluster.primary} promoted", "automatic failover"),
-            25,
-            "the failover and its cause on the timeline",
-        )
+        lines = [f"{cluster.primary} promoted", "automatic failover"]
+        try:
+            await wait_until(
+                lambda: _timeline_has(console, *lines), 25, "the cause on the timeline"
+            )
+        except AssertionError:
+            said = [e.message for e in console.timeline.recent(50) if e.kind == "failover"]
+            raise AssertionError(f"no line with {lines} among the failover lines {said}") from None
         patroni_lab.wait_healthy(min_timeline=timeline + 1, max_lag=0)
 
     qloop.run(scenario(), timeout=120)

@@ -15,7 +15,7 @@ import msgspec
 
 from opsconsole.backends.bearer import BearerAuth
 from opsconsole.backends.errors import ApiError, AuthFailed, BackendError, InvalidAnswer
-from opsconsole.backends.linkstatus import UP, LinkReporter
+from opsconsole.backends.polledlink import PolledLink
 from opsconsole.backends.secrets import Secret, redact
 from opsconsole.core.actions import Intent, intent_duration_s
 from opsconsole.core.alertmanager import (
@@ -51,7 +51,6 @@ from opsconsole.core.events import (
 from opsconsole.core.models import (
     Alert,
     ConnectionState,
-    LinkStatus,
     Matcher,
     Silence,
     Transport,
@@ -61,10 +60,7 @@ from opsconsole.core.protocol import ProtocolError
 log = logging.getLogger(__name__)
 Sink = Callable[[StoreEvent], None]
 
-STALE_MIN_S = 3.0
-STALE_POLLS = 2.5  # polls missed before the data is called STALE
 AUTH_RETRY_S = 30.0  # an auth-failed link asks again this often (or at once on new credentials)
-WATCHDOG_TICK_S = 0.25
 _AUTH_STATUSES = frozenset({401, 403})
 
 
@@ -72,7 +68,7 @@ class SilenceRefused(BackendError):
     """We refused to send this silence (nothing was sent): the words say why."""
 
 
-class AlertmanagerClient:
+class AlertmanagerClient(PolledLink):
     """One Alertmanager. `start()` keeps its alerts and silences in the store; acts by silences.
 
     An acknowledgement is a silence of exactly the alert's labels, created by the operator,
@@ -96,15 +92,11 @@ class AlertmanagerClient:
         parts = urlsplit(url.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"Alertmanager URL must be http(s)://host[:port], got {url!r}")
-        if poll_s <= 0:
-            raise ValueError(f"poll_s must be positive, got {poll_s}")
-        self.name = name
+        self._init_link(name, apply, clock, poll_s)
         self.url = urlunsplit(parts)
         self._apply = apply
         self._auth = BearerAuth(token)
         self.service_label = service_label
-        self.poll_s = poll_s
-        self.stale_after_s = max(STALE_MIN_S, STALE_POLLS * poll_s)
         self._clock = clock  # the workstation's wall clock; the server's is estimated from it
         self._backoff = backoff or Backoff()
         self._http = httpx.AsyncClient(
@@ -117,40 +109,19 @@ class AlertmanagerClient:
             transport=transport,
         )
         self.server_clock = ServerClock()
-        self._link = LinkReporter(name, apply, wall_clock=clock)
         self.polls = 0  # good polls, for tests and the health panel
         self.posts = 0  # silences actually sent (at most one per intent)
         self._alerts: dict[str, Alert] = {}
         self._silences: dict[str, Silence] = {}
         self._posted: dict[str, str] = {}  # intent key → silence id, for this process
-        self._last_good: float | None = None  # monotonic time of the last good poll
         self._poll_lock = asyncio.Lock()
         self._post_lock = asyncio.Lock()
         self._credentials_changed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._watchdog: asyncio.Task[None] | None = None
-        self._closed = False
+
+    link_transport = Transport.ALERTMANAGER
+    task_prefix = "alertmanager"
 
     # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._run(), name=f"alertmanager:{self.name}")
-        if self._watchdog is None or self._watchdog.done():
-            self._watchdog = loop.create_task(self._watch(), name=f"am-watchdog:{self.name}")
-
-    async def aclose(self) -> None:
-        """Stop polling and close the HTTP client; safe to call twice."""
-        self._closed = True
-        for task in (self._task, self._watchdog):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._task = self._watchdog = None
-        await self._http.aclose()
-        self._set_status(ConnectionState.STOPPED, "stopped")
 
     def set_token(self, token: Secret | None) -> None:
         """New credentials: an auth-failed link asks again at once."""
@@ -169,18 +140,6 @@ class AlertmanagerClient:
     def server_now(self) -> float:
         """The server's clock, estimated from the `Date` of its recent answers."""
         return self.server_clock.now(self._clock())
-
-    # ------------------------------------------------------------------ status
-
-    def _set_status(
-        self, state: ConnectionState, detail: str = "", retry_in: float | None = None
-    ) -> None:
-        transport = Transport.ALERTMANAGER if state in UP else None
-        self._link.set(state, transport, detail, retry_in)
-
-    @property
-    def status(self) -> LinkStatus:
-        return self._link.status
 
     # ------------------------------------------------------------------ polling
 
@@ -204,16 +163,6 @@ class AlertmanagerClient:
                 continue
             self._backoff.reset()
             await asyncio.sleep(self.poll_s)
-
-    async def _watch(self) -> None:
-        """STALE once no poll has succeeded for `stale_after_s` (a hung answer, not an error)."""
-        while True:
-            await asyncio.sleep(WATCHDOG_TICK_S)
-            if self._last_good is None or self.status.state is not ConnectionState.LIVE:
-                continue
-            silent = time.monotonic() - self._last_good
-            if silent >= self.stale_after_s:
-                self._set_status(ConnectionState.STALE, f"no answer for {silent:.0f} s")
 
     async def refresh(self) -> bool:
         """Poll now (after an action, so its outcome shows at once); False when it failed.
@@ -266,9 +215,7 @@ class AlertmanagerClient:
             for event in events:
                 self._apply(event)
             self.polls += 1
-            self._last_good = time.monotonic()
-            if self.status.state is not ConnectionState.LIVE:
-                self._set_status(ConnectionState.LIVE, "")
+            self._polled()
 
     async def _get_silences(self) -> list[AmSilence]:
         response = await self._request("GET", "/api/v2/silences")

@@ -15,15 +15,15 @@ import httpx
 import msgspec
 
 from opsconsole.backends.errors import ApiError, BackendError
-from opsconsole.backends.linkstatus import UP, LinkReporter
 from opsconsole.backends.pgsetting import is_on, read_setting
+from opsconsole.backends.polledlink import PolledLink
 from opsconsole.backends.secrets import Secret, redact
 from opsconsole.core.actions import Intent
 from opsconsole.core.audit import os_user
 from opsconsole.core.backoff import Backoff
 from opsconsole.core.config import BackendConfig
 from opsconsole.core.events import ClusterChanged, DataReceived, EventOccurred, StoreEvent
-from opsconsole.core.models import ConnectionState, DbCluster, LinkStatus, Transport
+from opsconsole.core.models import ConnectionState, DbCluster, Transport
 from opsconsole.core.patroni import (
     PatroniClusterBody,
     PatroniConfigBody,
@@ -32,6 +32,7 @@ from opsconsole.core.patroni import (
     leader_of,
 )
 from opsconsole.core.patronimap import (
+    NOT_REQUESTED,
     MemberFacts,
     PatroniStatus,
     cluster_of,
@@ -46,14 +47,13 @@ from opsconsole.core.patronimap import (
 log = logging.getLogger(__name__)
 Sink = Callable[[StoreEvent], None]
 
-STALE_MIN_S = 3.0
-STALE_POLLS = 2.5  # polls missed before the data is called STALE
-WATCHDOG_TICK_S = 0.25
 READ_TIMEOUT = httpx.Timeout(3.0, connect=1.5)  # a hung member must not hold up the others
 # Patroni answers a promotion only once it sees the new leader (it polls up to 20 s).
 PROMOTION_TIMEOUT = httpx.Timeout(35.0, connect=3.0)
 READ_ONLY_SETTING = "default_transaction_read_only"
 REVERIFY_S = 30.0  # a verified read-only setting is looked at again this often
+HISTORY_HOLD_S = 10.0  # a history line waits this long for the sight of why it happened
+SIGHT_BEFORE_S = 30.0  # a member seen down this long before its history line explains it
 
 
 @dataclass
@@ -64,7 +64,7 @@ class _Sent:
     leader: str | None
 
 
-class PatroniClient:
+class PatroniClient(PolledLink):
     """One Patroni cluster. `start()` keeps it in the store; `perform` switches over, fails
     over, pauses and sets the advisory read-only.
 
@@ -91,14 +91,10 @@ class PatroniClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = _base(url)
-        if poll_s <= 0:
-            raise ValueError(f"poll_s must be positive, got {poll_s}")
-        self.name = name
+        self._init_link(name, apply, clock, poll_s)
         self._apply = apply
         self.username = username
         self._password = password
-        self.poll_s = poll_s
-        self.stale_after_s = max(STALE_MIN_S, STALE_POLLS * poll_s)
         self.pg_user = pg_user
         self.pg_database = pg_database
         self._clock = clock
@@ -113,69 +109,37 @@ class PatroniClient:
             headers={"User-Agent": "opsconsole/0.1", "Accept": "application/json"},
             transport=transport,
         )
-        self._link = LinkReporter(name, apply, wall_clock=clock)
         self.polls = 0
         self.posts = 0  # unsafe requests actually sent (at most one per intent)
         self._entry = self.url  # the member that answered last: asked first next time
         self._members: dict[str, str] = {}  # name → REST base URL, as /cluster lists them
         self._scope: str | None = None
         self._cluster: DbCluster | None = None
-        self._under_old_leader: DbCluster | None = None  # the last look before a new leader
+        # Why a leader changed, told from what was seen: the leader before the newest one, and
+        # each member's last sight down (state words, monotonic time).
+        self._old_leader: str | None = None
+        self._seen_down: dict[str, tuple[str, float]] = {}
+        self._held: list[tuple[TimelineChange, float]] = []  # history lines awaiting a cause
         self._history_seen: set[int] | None = None  # None until the first history is read
         self._read_only: dict[str, tuple[bool | None, float]] = {}  # member → (value, when)
         self._sent: dict[str, _Sent] = {}  # intent key → what was sent for it
         self._requested: str | None = None  # words of a promotion sent, for the next change
-        self._last_good: float | None = None
         self._poll_lock = asyncio.Lock()
         self._act_lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
-        self._watchdog: asyncio.Task[None] | None = None
-        self._closed = False
+
+    link_transport = Transport.PATRONI
+    task_prefix = "patroni"
+    silence_words = "no member answered for {silent:.0f} s"
 
     # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._run(), name=f"patroni:{self.name}")
-        if self._watchdog is None or self._watchdog.done():
-            self._watchdog = loop.create_task(self._watch(), name=f"patroni-watchdog:{self.name}")
-
-    async def aclose(self) -> None:
-        """Stop polling and close the HTTP client; safe to call twice."""
-        self._closed = True
-        for task in (self._task, self._watchdog):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
-                except Exception as exc:
-                    # Cancelled mid-request, the HTTP stack may raise its own error instead
-                    # of the cancellation (anyio under qasync): said, never a failed close.
-                    log.info("%s: polling ended while closing: %s", self.name, exc)
-        self._task = self._watchdog = None
-        await self._http.aclose()
-        self._set_status(ConnectionState.STOPPED, "stopped")
 
     def set_token(self, token: Secret | None) -> None:
         """A new REST password (the next unsafe call uses it)."""
         self._password = token
 
     @property
-    def status(self) -> LinkStatus:
-        return self._link.status
-
-    @property
     def cluster(self) -> DbCluster | None:
         return self._cluster
-
-    def _set_status(
-        self, state: ConnectionState, detail: str = "", retry_in: float | None = None
-    ) -> None:
-        transport = Transport.PATRONI if state in UP else None
-        self._link.set(state, transport, detail, retry_in)
 
     # ------------------------------------------------------------------ polling
 
@@ -196,16 +160,6 @@ class PatroniClient:
                 continue
             self._backoff.reset()
             await asyncio.sleep(self.poll_s)
-
-    async def _watch(self) -> None:
-        """STALE once no poll has succeeded for `stale_after_s` (hung members, not errors)."""
-        while True:
-            await asyncio.sleep(WATCHDOG_TICK_S)
-            if self._last_good is None or self.status.state is not ConnectionState.LIVE:
-                continue
-            silent = time.monotonic() - self._last_good
-            if silent >= self.stale_after_s:
-                self._set_status(ConnectionState.STALE, f"no member answered for {silent:.0f} s")
 
     async def refresh(self) -> bool:
         """Poll now (after an action, so its outcome shows at once); False when it failed."""
@@ -231,21 +185,16 @@ class PatroniClient:
             cluster = cluster_of(name, body, config, facts)
             before = self._cluster
             events: list[StoreEvent] = []
-            if before is not None and before.primary != cluster.primary:
-                # The history line comes a cycle or two after the change: keep the last look
-                # under the old leader to tell why it happened.
-                self._under_old_leader = before
+            self._remember_sights(before, cluster)
             if cluster != before:
                 self._cluster = cluster
                 events.append(ClusterChanged(self.name, cluster))
-            events.extend(self._history_events(name, history, before, cluster))
+            events.extend(self._history_events(name, history, cluster))
             events.append(DataReceived(self.name))
             for event in events:
                 self._apply(event)
             self.polls += 1
-            self._last_good = time.monotonic()
-            if self.status.state is not ConnectionState.LIVE:
-                self._set_status(ConnectionState.LIVE, "")
+            self._polled()
 
     async def _read_cluster(self) -> tuple[str, PatroniClusterBody]:
         """`GET /cluster` from the member that answered last, else from any other one."""
@@ -339,16 +288,27 @@ class PatroniClient:
             self._read_only[member.name] = (is_on(value), now)
         return {m.name: self._read_only.get(m.name, (None, 0.0))[0] for m in body.members}
 
+    def _remember_sights(self, before: DbCluster | None, now: DbCluster) -> None:
+        """Patroni writes the history line a cycle or two after the new leader shows, and may
+        list the new leader before the old one's state says it died: keep who led before and
+        when each member was last seen down, to tell the cause whenever the line comes."""
+        if before is not None and before.primary is not None and before.primary != now.primary:
+            self._old_leader = before.primary
+        seen = time.monotonic()
+        for member in now.members:
+            if not member.reachable:
+                self._seen_down[member.name] = ("unreachable", seen)
+            elif not member.healthy:
+                self._seen_down[member.name] = (member.state_words or "down", seen)
+
     def _history_events(
-        self,
-        name: str,
-        history: tuple[TimelineChange, ...],
-        before: DbCluster | None,
-        now: DbCluster,
+        self, name: str, history: tuple[TimelineChange, ...], now: DbCluster
     ) -> list[StoreEvent]:
         """Timeline changes not told yet: at the first look every one Patroni keeps (with its
         own time; the timeline store drops lines it already holds), later the new ones with
-        why the console saw them happen."""
+        why the console saw them happen. A change nobody here asked for waits up to
+        HISTORY_HOLD_S for the sight of its old leader down before it is told as not requested
+        from this console."""
         first = self._history_seen is None
         seen = self._history_seen if self._history_seen is not None else set()
         events: list[StoreEvent] = []
@@ -356,17 +316,30 @@ class PatroniClient:
             if change.timeline in seen:
                 continue
             seen.add(change.timeline)
-            cause = None
-            if not first:
-                new_leader = change.new_leader or now.primary
-                basis = before
-                if basis is None or basis.primary == new_leader:
-                    basis = self._under_old_leader
-                cause = takeover_cause(basis, now, self._requested, new_leader)
-                self._requested = None
-            event = history_event(name, change, cause, self._clock())
-            events.append(EventOccurred(self.name, event))
+            if first:
+                told = history_event(name, change, None, self._clock())
+                events.append(EventOccurred(self.name, told))
+            else:
+                self._held.append((change, time.monotonic()))
         self._history_seen = seen
+        held: list[tuple[TimelineChange, float]] = []
+        for change, since in self._held:
+            new_leader = change.new_leader or now.primary
+            old = self._old_leader if self._old_leader != new_leader else None
+            recent = {
+                member: state
+                for member, (state, when) in self._seen_down.items()
+                if when >= since - SIGHT_BEFORE_S
+            }
+            cause = takeover_cause(old, recent, self._requested)
+            settled = cause is not None and cause != NOT_REQUESTED
+            if not settled and time.monotonic() - since < HISTORY_HOLD_S:
+                held.append((change, since))
+                continue
+            self._requested = None
+            told = history_event(name, change, cause, self._clock())
+            events.append(EventOccurred(self.name, told))
+        self._held = held
         return events
 
     # ------------------------------------------------------------------ actions

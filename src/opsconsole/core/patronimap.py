@@ -183,28 +183,25 @@ def history_event(
     )
 
 
+NOT_REQUESTED = "leader changed (not requested from this console)"
+
+
 def takeover_cause(
-    before: DbCluster | None,
-    now: DbCluster,
-    requested: str | None,
-    new_leader: str | None,
+    old_leader: str | None, seen_down: Mapping[str, str], requested: str | None
 ) -> str | None:
     """Why the leader changed, as far as the console saw it: its own request, or the old
-    leader seen down (at the last look before the change, or now)."""
+    leader seen down around the change (`seen_down`: member → the state it was seen in);
+    None when the old leader is not known (the first look)."""
     if requested is not None:
         return requested
-    if before is None or before.primary is None or before.primary == new_leader:
+    if old_leader is None:
         return None
-    name = before.primary
-    for cluster in (before, now):
-        old = next((m for m in cluster.members if m.name == name), None)
-        if old is None:
-            return f"automatic failover: {name} left the cluster"
-        if not old.reachable:
-            return f"automatic failover: {name}'s REST API did not answer"
-        if not old.healthy:
-            return f"automatic failover after {name} was {old.state_words or 'down'}"
-    return "leader changed (not requested from this console)"
+    state = seen_down.get(old_leader)
+    if state is None:
+        return NOT_REQUESTED
+    if state == "unreachable":
+        return f"automatic failover: {old_leader}'s REST API did not answer"
+    return f"automatic failover after {old_leader} was {state}"
 
 
 # ------------------------------------------------------------------ requests and refusals

@@ -33,6 +33,7 @@ class FakePatroni:
         self.requests: list[tuple[str, str, bytes]] = []
         self.override: dict[tuple[str, str], Callable[[httpx.Request], httpx.Response]] = {}
         self.silent: set[str] = set()  # hosts whose REST API does not answer
+        self.states: dict[str, str] = {}  # a member's state other than "running"
 
     def cluster(self) -> dict[str, object]:
         def member(name: str, url: str) -> dict[str, object]:
@@ -40,7 +41,7 @@ class FakePatroni:
             row: dict[str, object] = {
                 "name": name,
                 "role": "leader" if lead else "replica",
-                "state": "running",
+                "state": self.states.get(name, "running"),
                 "api_url": f"{url}/patroni",
                 "host": "127.0.0.1",
                 "port": 5432,
@@ -165,18 +166,38 @@ async def test_bad_answers_and_silent_members_are_said_and_polling_goes_on(patro
 async def test_history_is_merged_once_with_the_cause_the_console_saw(patroni) -> None:
     fake, client, _store, events = patroni
     await client.refresh()
-    fake.leader = "pg2"
+    fake.leader = "pg2"  # Patroni lists the new leader while the old one still says running
     fake.override[("GET", "/history")] = lambda r: httpx.Response(
         200,
         json=[[1, 50331744, "no recovery target specified", "2026-12-06T21:00:00+00:00", "pg2"]],
     )
     await client.refresh()
+
+    def lines() -> list[str]:
+        return [e.event.message for e in events if isinstance(e, EventOccurred)]
+
+    assert lines() == []  # held: why it happened is not seen yet
+    fake.states["pg1"] = "stopped"
     await client.refresh()
-    lines = [e.event for e in events if isinstance(e, EventOccurred)]
-    assert len(lines) == 1
-    assert lines[0].message == (
-        "demo: pg2 promoted, timeline 1 → 2 — leader changed (not requested from this console); "
+    await client.refresh()
+    assert lines() == [
+        "demo: pg2 promoted, timeline 1 → 2 — automatic failover after pg1 was stopped; "
         "Patroni: no recovery target specified"
-    )
+    ]
     clusters = [e.cluster for e in events if isinstance(e, ClusterChanged)]
     assert clusters[-1].primary == "pg2"
+
+
+async def test_a_change_nobody_here_asked_for_is_told_so_once_the_wait_is_over(
+    patroni, monkeypatch
+) -> None:
+    fake, client, _store, events = patroni
+    monkeypatch.setattr("opsconsole.backends.patroni.HISTORY_HOLD_S", 0.0)
+    await client.refresh()
+    fake.leader = "pg2"
+    fake.override[("GET", "/history")] = lambda r: httpx.Response(
+        200, json=[[1, 50331744, "no recovery target specified", None, "pg2"]]
+    )
+    await client.refresh()
+    [line] = [e.event for e in events if isinstance(e, EventOccurred)]
+    assert "leader changed (not requested from this console)" in line.message

@@ -90,28 +90,20 @@ def test_a_history_line_says_who_leads_now_and_why() -> None:
     assert history_event("orders", undated, None, 42.0).ts == 42.0
 
 
-def test_the_cause_is_the_request_or_what_was_last_seen() -> None:
-    before = cluster_of("orders", body(), PatroniConfigBody(), {})
-    assert (
-        takeover_cause(before, before, "switchover to pg2 requested", "pg2")
-        == "switchover to pg2 requested"
+def test_the_cause_is_the_request_or_the_old_leader_seen_down() -> None:
+    asked = "switchover to pg2 requested"
+    assert takeover_cause("pg1", {"pg1": "stopped"}, asked) == asked
+    assert takeover_cause("pg1", {}, None) == "leader changed (not requested from this console)"
+    assert takeover_cause("pg1", {"pg3": "stopped"}, None) == (
+        "leader changed (not requested from this console)"
     )
-    assert (
-        takeover_cause(before, before, None, "pg2")
-        == "leader changed (not requested from this console)"
+    assert takeover_cause("pg1", {"pg1": "stopped"}, None) == (
+        "automatic failover after pg1 was stopped"
     )
-    down = dict(BODY["members"][0], state="stopped")
-    crashed = cluster_of(
-        "orders", body(members=[down, *BODY["members"][1:]]), PatroniConfigBody(), {}
+    assert takeover_cause("pg1", {"pg1": "unreachable"}, None) == (
+        "automatic failover: pg1's REST API did not answer"
     )
-    assert (
-        takeover_cause(crashed, before, None, "pg2") == "automatic failover after pg1 was stopped"
-    )
-    # seen down only after the change (the last look before it still said running)
-    assert (
-        takeover_cause(before, crashed, None, "pg2") == "automatic failover after pg1 was stopped"
-    )
-    assert takeover_cause(None, before, None, "pg2") is None
+    assert takeover_cause(None, {"pg1": "stopped"}, None) is None  # no leader known before
 
 
 def test_requests_and_refusals_in_patronis_terms() -> None:
