@@ -113,6 +113,8 @@ class DbMember(Record):
     refusal: str | None = None  # why the backend's own rules refuse it as a candidate
     read_only: bool | None = None  # default_transaction_read_only as verified on it; None: unknown
     pending_restart: bool = False
+    wal_words: str | None = None  # where its WAL stands: "at 0/3000060", "received … replayed …"
+    dcs_seen_ts: Timestamp | None = None  # when it last reached the DCS (epoch seconds)
 
 
 class DbCluster(Record):

@@ -70,7 +70,24 @@ def member_of(member: PatroniMember, config: PatroniConfigBody, facts: MemberFac
         refusal=refusal,
         read_only=facts.read_only,
         pending_restart=member.pending_restart or (status is not None and status.pending_restart),
+        wal_words=None if status is None else wal_words(status.xlog),
+        dcs_seen_ts=None if status is None else status.dcs_last_seen,
     )
+
+
+def wal_words(xlog: Mapping[str, Any]) -> str | None:
+    """Where a member's WAL stands, from `/patroni`'s `xlog`: the leader's location, or what a
+    replica has received and replayed (and whether replay is paused)."""
+    if isinstance(xlog.get("location"), int):
+        return f"WAL at {lsn_text(xlog['location'])}"
+    parts = [
+        f"{word} {lsn_text(xlog[key])}"
+        for key, word in (("received_location", "received"), ("replayed_location", "replayed"))
+        if isinstance(xlog.get(key), int)
+    ]
+    if xlog.get("paused") is True:
+        parts.append("replay paused")
+    return "WAL " + ", ".join(parts) if parts else None
 
 
 def cluster_of(

@@ -11,6 +11,7 @@ from opsconsole.core.config import ConfigError, parse_config
 from opsconsole.core.patroni import PatroniClusterBody, PatroniConfigBody, TimelineChange
 from opsconsole.core.patronimap import (
     MemberFacts,
+    PatroniStatus,
     cluster_of,
     history_event,
     lsn_text,
@@ -19,6 +20,7 @@ from opsconsole.core.patronimap import (
     refusal_words,
     takeover_cause,
 )
+from opsconsole.core.rows.clusters import member_cells
 from opsconsole.core.schedule import schedule_at
 
 BODY = {
@@ -158,3 +160,18 @@ def test_config_takes_patroni_keys_only_on_patroni() -> None:
             '[[backend]]\nname = "p"\nkind = "patroni"\nurl = "http://h:8008"\n'
             'cafile = "/nonexistent.pem"\n'
         )
+
+
+def test_what_patroni_adds_per_member_reaches_its_tooltip() -> None:
+    leader = PatroniStatus(xlog={"location": 0x3000060}, dcs_last_seen=1_796_592_229)
+    replica = PatroniStatus(
+        xlog={"received_location": 0x3000060, "replayed_location": 0x3000000, "paused": True}
+    )
+    facts = {"pg1": MemberFacts(status=leader), "pg2": MemberFacts(status=replica)}
+    cluster = cluster_of("orders", body(), PatroniConfigBody(), facts)
+    pg1, pg2 = cluster.members[0], cluster.members[1]
+    assert pg1.wal_words == "WAL at 0/3000060" and pg1.dcs_seen_ts == 1_796_592_229
+    assert pg2.wal_words == "WAL received 0/3000060, replayed 0/3000000, replay paused"
+    tooltip = member_cells(cluster, pg1, stale=False)["member"].tooltip
+    assert tooltip is not None and tooltip.startswith("WAL at 0/3000060\nlast reached the DCS at ")
+    assert member_cells(cluster, cluster.members[3], stale=False)["member"].tooltip is None

@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from opsconsole.core.clocktext import clock_text
 from opsconsole.core.eligibility import DEFAULT_LAG_LIMIT, human_bytes, member_eligibility
 from opsconsole.core.health import Health
 from opsconsole.core.models import DbCluster, DbMember
@@ -255,12 +256,20 @@ def checks_cell(cluster: DbCluster, member: DbMember) -> Cell:
     return Cell(f"{failures} / {threshold}", tone)
 
 
+def _member_facts(member: DbMember) -> str | None:
+    """What the backend adds about a member beyond the columns (Patroni's /patroni)."""
+    facts = [member.wal_words] if member.wal_words else []
+    if member.dcs_seen_ts is not None:
+        facts.append(f"last reached the DCS at {clock_text(member.dcs_seen_ts)}")
+    return "\n".join(facts) or None
+
+
 def member_cells(
     cluster: DbCluster, member: DbMember, stale: bool, lag_limit: int = DEFAULT_LAG_LIMIT
 ) -> dict[str, Cell]:
     primary = member.role == "primary"
     cells = {
-        "member": Cell(member.name, bold=primary),
+        "member": Cell(member.name, bold=primary, tooltip=_member_facts(member)),
         "role": Cell(member.role_words or member.role, bold=primary),
         "healthy": healthy_cell(member),
         "lag": lag_cell(cluster, member, lag_limit),
