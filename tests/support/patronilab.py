@@ -152,6 +152,7 @@ class PatroniLab:
         out = subprocess.run(
             ["patronictl", "-c", str(self.members[0].config_path), "list", "-f", "json"],
             capture_output=True,
+            stdin=subprocess.DEVNULL,  # never the terminal: a background run must not stop
             text=True,
             timeout=30,
             env=self._env(),
