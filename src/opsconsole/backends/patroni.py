@@ -261,7 +261,8 @@ class PatroniClient(PolledLink):
         self, body: PatroniClusterBody, config: PatroniConfigBody
     ) -> dict[str, bool | None]:
         """default_transaction_read_only on every member, read again while any member differs
-        from the configuration (a change on its way) and every REVERIFY_S otherwise."""
+        from the configuration (a change on its way) and every REVERIFY_S otherwise (also
+        after a failed login: not a flood of refused logins in the server's log)."""
         wanted = config.advisory_read_only
         now = time.monotonic()
         due = [
@@ -271,7 +272,8 @@ class PatroniClient(PolledLink):
             and m.port is not None
             and (
                 (seen := self._read_only.get(m.name)) is None
-                or seen[0] != wanted
+                # a change on its way is read every poll; a login that failed waits its turn
+                or (seen[0] is not None and seen[0] != wanted)
                 or now - seen[1] >= REVERIFY_S
             )
         ]
