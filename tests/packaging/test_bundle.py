@@ -19,9 +19,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 # The issue's target is 120 MB; the bundle measures ~203 MiB and cannot reach it while Qt
 # links ICU (36 MiB of locale data) and numpy links OpenBLAS (27 MiB), and modules are kept as
-# plain .pyc for a faster start (+15 MiB). This budget catches regressions (a plugin set or a
-# Qt module creeping back in); README "Desktop app (packaging)" has the figures.
-SIZE_BUDGET_MIB = 215
+# plain .pyc for a faster start (+15 MiB). Since issue 16 it also carries psycopg with its
+# own libpq and TLS/Kerberos/LDAP libraries (~12.6 MiB, 216 MiB in all), which verifies a
+# Patroni cluster's advisory read-only on each member. This budget catches regressions (a
+# plugin set or a Qt module creeping back in); README "Desktop app (packaging)" has the figures.
+SIZE_BUDGET_MIB = 222
 SELF_TEST_TIMEOUT_S = 20.0
 
 # Shared libraries the bundle leaves to the target system (PyInstaller's policy: glibc, the
