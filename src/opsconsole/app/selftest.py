@@ -74,9 +74,10 @@ async def self_test(
         report["reason"] = f"no live data painted within {args.self_test_timeout:g} s: {words}"
         _print_report(report)
         return 1
-    report["first_data_s"] = round(
-        process_age_s() - (time.monotonic() - stats.first_data_painted_at), 3
-    )
+    painted_ago_s = time.monotonic() - stats.first_data_painted_at
+    report["first_data_s"] = round(process_age_s() - painted_ago_s, 3)
+    # Wall clock, so a launcher can time it from its own start (bench/startup.py).
+    report["first_data_at"] = round(time.time() - painted_ago_s, 4)
     if args.screenshot:
         # Let every panel catch up with a few frames before the picture is taken.
         with contextlib.suppress(TimeoutError):
