@@ -5,7 +5,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 
-.PHONY: all venv run sim test faults lint bench clean system-deps bundle bundle-deps install-desktop uninstall-desktop icons test-slow lab-patroni
+.PHONY: all venv run sim test faults lint bench soak clean system-deps bundle bundle-deps install-desktop uninstall-desktop icons test-slow lab-patroni
 
 all: test
 
@@ -73,6 +73,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VPY) bench/run.py
+
+# One hour at 200 services and 1 Hz: the console (offscreen) against the reference backend in
+# another process, RSS of both every 10 s into .soak/soak-full.csv, the verdict (growth after
+# 5 minutes <= 10 MB/h each) in .soak/soak-full.json. SOAK_ARGS="--minutes 10" for a short one.
+soak: $(STAMP)
+	$(VPY) bench/soak.py $(SOAK_ARGS)
 
 # The desktop app: a PyInstaller one-folder bundle in dist/opsconsole/ (packaging/opsconsole.spec).
 BUNDLE_STAMP := $(VENV)/.bundle-stamp

@@ -30,8 +30,10 @@ class MetricHistory:
         self.services = tuple(services)
         self.capacity = capacity
         self._ts = np.zeros(capacity)
-        # np.empty: pages are only touched as ticks are written; unwritten rows are never read.
-        self._values = np.empty((capacity, len(self.services), n_fields), dtype=np.float32)
+        # Filled (so every page is touched) now rather than as ticks arrive: the ring's memory
+        # is taken once at start and the process stays flat after, instead of growing by
+        # 20 MB/h at 200 services for the first 100 minutes (np.empty). NaN is "no data".
+        self._values = np.full((capacity, len(self.services), n_fields), np.nan, dtype=np.float32)
         self._next = 0
         self._size = 0
 
