@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from opsconsole.backends.alertmanager import AlertmanagerClient
-from opsconsole.backends.credentials import lookup_tokens
-from opsconsole.backends.opsapi import OpsApiClient
-from opsconsole.backends.patroni import PatroniClient
-from opsconsole.backends.prometheus import PrometheusClient
 from opsconsole.backends.secrets import Secret
 from opsconsole.core.config import BackendConfig, Config, ConfigError, ConfigProblem, load_config
 from opsconsole.core.events import BackendDescribed, ConnectionChanged, StoreEvent
@@ -26,23 +22,62 @@ from opsconsole.core.paths import CONFIG_FILE, config_dir
 from opsconsole.core.urls import UrlProblem, check_backend_url, without_credentials
 
 if TYPE_CHECKING:
-    from opsconsole.sim.embedded import EmbeddedSim
+    from opsconsole.backends.alertmanager import AlertmanagerClient
+    from opsconsole.backends.opsapi import OpsApiClient
+    from opsconsole.backends.patroni import PatroniClient
+    from opsconsole.backends.prometheus import PrometheusClient
+
+    Adapter = (
+        type[OpsApiClient] | type[PrometheusClient] | type[AlertmanagerClient] | type[PatroniClient]
+    )
 
 log = logging.getLogger(__name__)
 
 DEMO_NAME = "demo"
 
+
+class _AdaptersOnUse(Mapping[str, "Adapter"]):
+    """kind → adapter class, each module imported the first time its kind is looked up.
+
+    A console watching one kind of backend never pays for the others' imports (and the demo's
+    start none of them before its window shows).
+    """
+
+    def __init__(self, where: dict[str, str]) -> None:
+        self._where = where
+
+    def __getitem__(self, kind: str) -> Adapter:
+        module, _, name = self._where[kind].partition(":")
+        adapter: Adapter = getattr(importlib.import_module(module), name)
+        return adapter
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
 # The adapter of each kind of backend. What a kind can be asked to do is what its adapter
 # `performs`; the action pipeline refuses the rest by name (rule backend-can).
-Adapter = (
-    type[OpsApiClient] | type[PrometheusClient] | type[AlertmanagerClient] | type[PatroniClient]
+ADAPTERS: Mapping[str, Adapter] = _AdaptersOnUse(
+    {
+        "opsapi": "opsconsole.backends.opsapi:OpsApiClient",
+        # read-only: it performs none of our actions
+        "prometheus": "opsconsole.backends.prometheus:PrometheusClient",
+        "alertmanager": "opsconsole.backends.alertmanager:AlertmanagerClient",
+        "patroni": "opsconsole.backends.patroni:PatroniClient",
+    }
 )
-ADAPTERS: dict[str, Adapter] = {
-    "opsapi": OpsApiClient,
-    "prometheus": PrometheusClient,  # read-only: it performs none of our actions
-    "alertmanager": AlertmanagerClient,
-    "patroni": PatroniClient,
-}
+
+
+class DemoBackend(Protocol):
+    """The built-in demo backend, however it runs (a child process, or a thread in tests)."""
+
+    @property
+    def url(self) -> str: ...
+
+    def stop(self, timeout: float = ...) -> None: ...
 
 
 class BackendClient(Protocol):
@@ -198,7 +233,7 @@ class RunningBackends:
     """The started adapters (and the embedded demo backend, if any); closed together."""
 
     clients: dict[str, BackendClient] = field(default_factory=dict)
-    embedded: EmbeddedSim | None = None
+    embedded: DemoBackend | None = None
     warnings: list[str] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -213,14 +248,16 @@ async def start_backends(
     apply: Callable[[StoreEvent], None],
     clients: dict[str, BackendClient],
     *,
-    embedded: asyncio.Future[EmbeddedSim] | None = None,
+    embedded: asyncio.Future[DemoBackend] | None = None,
     url_token: Secret | None = None,
 ) -> RunningBackends:
     """Create and start every adapter of `plan` into `clients` (shared with the pipeline).
 
-    The demo backend is started by the caller (on a thread, beside the window) and passed as
+    The demo backend is started by the caller (its own process, or a thread) and passed as
     `embedded`; its address is known only then.
     """
+    from opsconsole.backends.credentials import lookup_tokens  # the keyring, on use
+
     running = RunningBackends(clients)
     backends = plan.backends
     if plan.demo:

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 
 from opsconsole import __version__
+from opsconsole.app.demoprocess import CHILD_FLAG, DemoProcess
 from opsconsole.backends.secrets import install_log_redaction
 
 log = logging.getLogger("opsconsole")
@@ -132,6 +133,10 @@ def _display_available() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [CHILD_FLAG]:  # a frozen console re-entered as its own demo backend
+        from opsconsole.sim.child import main as demo_backend_main
+
+        return demo_backend_main(argv[1:])
     if argv[:1] == ["audit"]:
         from opsconsole.app.auditcli import audit_main
 
@@ -182,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
                 "instead of opening the window; QT_QPA_PLATFORM=offscreen forces the window"
             )
             args.text = True
+    # The demo backend first, before Qt is imported: its start runs on the other core.
+    demo = None
+    if plan.demo and not plan.first_run and not args.text:
+        demo = DemoProcess.launch(verbose=args.verbose)
     try:
         if args.text:
             from opsconsole.app.textmode import run_text_mode
@@ -189,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_text_mode(args, plan))
         from opsconsole.app.window import run_window
 
-        return run_window(args, plan)
+        return run_window(args, plan, demo)
     except KeyboardInterrupt:
         return 130
+    finally:
+        if demo is not None:
+            demo.stop()  # reaped on every way out; a no-op after the orderly stop

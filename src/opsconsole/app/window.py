@@ -18,6 +18,7 @@ from opsconsole.app.backends import (
     start_backends,
     token_from,
 )
+from opsconsole.app.demoprocess import DemoProcess
 from opsconsole.app.selftest import process_age_s, self_test
 from opsconsole.core.audit import AUDIT_FILE
 from opsconsole.core.commands import CommandError
@@ -29,16 +30,22 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable
 
     from opsconsole.app.wiring import Console
-    from opsconsole.sim.embedded import EmbeddedSim
     from opsconsole.ui.layout import LayoutStore
     from opsconsole.ui.quitguard import QuitGuard
 from opsconsole.core.timeline import TIMELINE_FILE
 
 log = logging.getLogger("opsconsole")
 
+# The demo backend's imports and world take well under a second; a loaded box, a few.
+DEMO_START_TIMEOUT_S = 20.0
 
-def run_window(args: argparse.Namespace, plan: Plan) -> int:
-    """Create the QApplication and run `main_window` on the one qasync event loop."""
+
+def run_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | None = None) -> int:
+    """Create the QApplication and run `main_window` on the one qasync event loop.
+
+    `demo` is the demo backend's process when the caller launched it already (first thing,
+    before these imports); a demo chosen later, at the first-run question, is launched here.
+    """
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -56,10 +63,10 @@ def run_window(args: argparse.Namespace, plan: Plan) -> int:
     # quit then ended in "Event loop stopped before Future completed" and exit status 1.
     app.setQuitOnLastWindowClosed(False)
     # qasync.run is asyncio.run with a policy whose loops are QEventLoops for `app`.
-    return qasync.run(main_window(args, plan))
+    return qasync.run(main_window(args, plan, demo))
 
 
-async def main_window(args: argparse.Namespace, plan: Plan) -> int:
+async def main_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | None = None) -> int:
     """Start everything, wait for the window to close (or the self-test), shut down in order."""
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QWidget
@@ -78,11 +85,12 @@ async def main_window(args: argparse.Namespace, plan: Plan) -> int:
             return 0  # the operator closed the question (or a signal came): nothing to watch
         plan = chosen
 
-    # The demo backend starts on its own thread while this one builds the window: its
-    # imports (aiohttp) and start overlap with ours instead of delaying the first frame.
-    embedded_start = (
-        asyncio.ensure_future(asyncio.to_thread(_start_embedded)) if plan.demo else None
-    )
+    # The demo backend runs in its own process (launched by the caller before Qt was
+    # imported, or now): its address is read on a thread while this one builds the window.
+    embedded_start = None
+    if plan.demo:
+        demo = demo or DemoProcess.launch(verbose=args.verbose)
+        embedded_start = asyncio.ensure_future(_demo_address(demo))
     store = Store()
     ctx = UiContext(store, Selection(), demo=plan.demo)
     # Filled once the backends' addresses are known; the pipeline looks clients up per action.
@@ -194,11 +202,13 @@ async def _first_run(plan: Plan) -> Plan | None:
     return plan_from_choice(choice.kind, choice.url, path)
 
 
-def _start_embedded() -> EmbeddedSim:
-    # Imported here, on the worker thread, so aiohttp's import runs beside the window's.
-    from opsconsole.sim.embedded import start_in_thread
-
-    return start_in_thread()
+async def _demo_address(demo: DemoProcess) -> DemoProcess:
+    """The demo backend once it listens; stopped and `TimeoutError` if it never says where."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(demo.wait_url), DEMO_START_TIMEOUT_S)
+    except BaseException:
+        await asyncio.to_thread(demo.stop)
+        raise
 
 
 def _install_signal_handlers(closed: asyncio.Event) -> None:
