@@ -29,6 +29,9 @@ TIMEOUT_S = 60.0
 def launch_to_stamp(command: list[str], key: str) -> float:
     """Seconds from just before launch to the wall-clock stamp `key` the process prints."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    # Bytecode cached as on an operator's machine (pip compiles on install; a checkout writes
+    # __pycache__ on the first run): a box that forbids it would time the compiler instead.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     launched_at = time.time()
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False
