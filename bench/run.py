@@ -131,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
     for scenario in (bench_ingest, bench_sse_chunk, bench_slo, bench_investigate, bench_repaint):
-        print(json.dumps(scenario(args.runs)), flush=True)
+        result = scenario(args.runs)
+        # A scenario may give several lines (e.g. the repaint one: smooth and noise).
+        for line in result if isinstance(result, list) else [result]:
+            print(json.dumps(line), flush=True)
     return 0
 
 

@@ -33,10 +33,27 @@ TICK_FONT_PT = 9
 # Behind line labels, so they stay readable where a curve runs through them.
 LABEL_FILL = pg.mkBrush(13, 17, 23, 200)
 
-# Tick spacings (seconds) a clock reader finds natural, smallest first.
-_TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200)
-# Room one "HH:MM:SS" label needs, with air around it, at the tick font size.
-_TIME_LABEL_PX = 96
+#: Tick spacings (seconds) a clock reader finds natural, smallest first.
+TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200)
+#: Room one "HH:MM:SS" label needs, with air around it, at the tick font size.
+TIME_LABEL_PX = 96
+
+
+def time_tick_spacing(start: float, end: float, size_px: float) -> tuple[float, float] | None:
+    """(step, offset) of clock ticks for `end - start` seconds over `size_px` pixels.
+
+    Steps of a minute or less align the same in every time zone; longer ones are shifted so
+    that ticks fall on local round hours, not UTC ones. None when there is nothing to tick.
+    """
+    span = end - start
+    if not (math.isfinite(span) and span > 0 and size_px > 0):
+        return None
+    wanted = max(2.0, size_px / TIME_LABEL_PX)
+    for step in TIME_STEPS:
+        if span / step <= wanted:
+            break
+    offset = -time.localtime(end).tm_gmtoff % step if step > 60 else 0.0
+    return (float(step), float(offset))
 
 
 class TimeAxisItem(pg.AxisItem):
@@ -49,17 +66,8 @@ class TimeAxisItem(pg.AxisItem):
         self.setHeight(TIME_AXIS_HEIGHT)
 
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
-        span = maxVal - minVal
-        if not (math.isfinite(span) and span > 0 and size > 0):
-            return []
-        wanted = max(2.0, size / _TIME_LABEL_PX)
-        for step in _TIME_STEPS:
-            if span / step <= wanted:
-                break
-        # Steps of a minute or less align the same in every time zone; longer ones are
-        # shifted so that ticks fall on local round hours, not UTC ones.
-        offset = -time.localtime(maxVal).tm_gmtoff % step if step > 60 else 0.0
-        return [(float(step), float(offset))]
+        spacing = time_tick_spacing(minVal, maxVal, size)
+        return [] if spacing is None else [spacing]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         return [time.strftime("%H:%M:%S", time.localtime(v)) for v in values]

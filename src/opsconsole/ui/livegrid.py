@@ -1,0 +1,466 @@
+"""A grid of small live charts drawn straight with QPainter, one column of data per pixel."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFocusEvent,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QStaticText,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from opsconsole.core.columns import ColumnBins
+from opsconsole.core.gaps import GAP_FACTOR
+from opsconsole.ui import theme
+from opsconsole.ui.charts import time_tick_spacing
+from opsconsole.ui.polylines import Polylines
+
+TITLE_PX = 15
+TIME_BAND_PX = 15
+CELL_GAP_PX = 3
+FONT_PT = 8
+#: Static texts kept for time labels; a day of distinct labels would be far fewer.
+TEXT_CACHE_MAX = 512
+
+
+@dataclass
+class Strip:
+    """One small plot inside a cell: curves sharing a Y range, and an optional limit line."""
+
+    rows: tuple[int, ...]
+    colours: tuple[str, ...]
+    y_top: float = 1.0
+    limit: float | None = None
+    label: str = ""
+    lines: list[Polylines] = field(default_factory=list)
+
+
+@dataclass
+class Cell:
+    """One tile of the grid: a title with its state words, strips stacked under it."""
+
+    key: object
+    title: str
+    strips: list[Strip]
+    colour: str = theme.STATE_COLOURS[theme.Health.UNKNOWN]
+    state: str = ""
+    dim: bool = False
+    markers: tuple[float, ...] = ()
+
+
+class LiveGrid(QWidget):
+    """Cells of strips over one shared time window, painted without a scene graph.
+
+    Why not pyqtgraph here: a 64-curve frame through PlotItems costs several times what
+    QPainter needs to stroke the pixels (axes re-laid out, linked view boxes, a new path per
+    curve). Here the frame, titles and limit lines sit in a cached background pixmap, time
+    labels are cached static texts, each curve is a few persistent polygons, and only cells
+    whose data changed are repainted, unless the window moved by a whole pixel column.
+    The data sits in `bins` (a ColumnBins, one row per curve): the owner folds samples in
+    and calls `refresh()`.
+    """
+
+    #: A cell was chosen (click, or Enter on the current cell): its key.
+    cell_activated = Signal(object)
+
+    def __init__(
+        self,
+        columns: int,
+        rows: int | None = None,
+        cell_height: int = 96,
+        time_labels: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.columns = max(1, columns)
+        #: Fit this many rows of cells to the height; None: `cell_height` each (scrollable).
+        self.fit_rows = rows
+        self.cell_height = cell_height
+        self.time_labels = time_labels
+        self.cells: list[Cell] = []
+        self.window_s = 900.0
+        self.end_t = math.nan
+        self.bins = ColumnBins(1, 1.0, 1, GAP_FACTOR)
+        self.paints = 0
+        #: Bumped whenever `bins` is rebuilt: the owner must offer all its samples again.
+        self.generation = 0
+        self._bins_key: tuple[int, float, int, float] | None = None
+        self.current = 0
+        self._gap_step_s = 1.0
+        self._rects: list[QRect] = []
+        self._strip_rects: list[list[QRectF]] = []
+        self._plot_w = 0
+        self._last_id = 0
+        self._bg: QPixmap | None = None
+        self._bg_stale: set[int] = set()
+        self._dirty: set[int] = set()
+        self._texts: dict[str, QStaticText] = {}
+        self._font = theme.mono_font(FONT_PT)
+        self._metrics = QFontMetrics(self._font)
+        self._pens: dict[str, QPen] = {}
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    # ------------------------------------------------------------------ the owner's side
+
+    def set_cells(self, cells: Sequence[Cell], rows: int, step_s: float = 1.0) -> None:
+        """New cells over `rows` curves sampled every `step_s` (gaps are judged against it)."""
+        self.cells = list(cells)
+        self._gap_step_s = step_s
+        self.current = min(self.current, max(len(self.cells) - 1, 0))
+        self._relayout(rows)
+
+    def set_window(self, window_s: float) -> None:
+        if window_s != self.window_s:
+            self.window_s = window_s
+            self._relayout(self.bins.rows)
+
+    def set_end(self, end_t: float) -> None:
+        """The window's right edge (newest time shown); it moves only by whole columns."""
+        self.end_t = end_t
+        last_id = self.bins.column_of(end_t) if math.isfinite(end_t) else 0
+        if last_id != self._last_id:
+            self._last_id = last_id
+            self._dirty.update(range(len(self.cells)))
+
+    def mark_rows(self, rows: np.ndarray) -> None:
+        """Curves whose data changed: their cells are redrawn at the next `refresh()`."""
+        if rows.size == 0:
+            return
+        wanted = set(rows.tolist())
+        for i, cell in enumerate(self.cells):
+            if any(r in wanted for strip in cell.strips for r in strip.rows):
+                self._dirty.add(i)
+
+    def restyle(self, index: int) -> None:
+        """Cell `index`'s title, state, colours or limits changed: repaint its background."""
+        self._bg_stale.add(index)
+        self._dirty.add(index)
+
+    def refresh(self) -> int:
+        """Rebuild the polygons of dirty cells and ask Qt to repaint them; returns how many."""
+        dirty = sorted(i for i in self._dirty if i < len(self.cells))
+        self._dirty.clear()
+        if not dirty or self._plot_w <= 0:
+            return 0
+        self._build(dirty)
+        if len(dirty) == len(self.cells):
+            self.update()
+        else:
+            for i in dirty:
+                self.update(self._rects[i])
+        return len(dirty)
+
+    def cell_rect(self, index: int) -> QRect:
+        return QRect(self._rects[index]) if 0 <= index < len(self._rects) else QRect()
+
+    # ------------------------------------------------------------------ geometry
+
+    def _relayout(self, rows: int) -> None:
+        n = len(self.cells)
+        grid_rows = max(1, -(-n // self.columns))
+        w = self.width()
+        band = TIME_BAND_PX if self.time_labels else 0
+        if self.fit_rows is None:
+            cell_h = self.cell_height
+            self.setMinimumHeight(grid_rows * (cell_h + CELL_GAP_PX) + band)
+        else:
+            cell_h = max(24, (self.height() - band) // max(self.fit_rows, 1) - CELL_GAP_PX)
+        cell_w = max(16, (w - CELL_GAP_PX) // self.columns - CELL_GAP_PX)
+        self._rects = []
+        self._strip_rects = []
+        for i, cell in enumerate(self.cells):
+            r, c = divmod(i, self.columns)
+            rect = QRect(
+                CELL_GAP_PX + c * (cell_w + CELL_GAP_PX),
+                r * (cell_h + CELL_GAP_PX),
+                cell_w,
+                cell_h,
+            )
+            self._rects.append(rect)
+            k = max(len(cell.strips), 1)
+            inner_h = (cell_h - TITLE_PX - 2) / k
+            self._strip_rects.append(
+                [
+                    QRectF(
+                        rect.left() + 1,
+                        rect.top() + TITLE_PX + j * inner_h,
+                        cell_w - 2,
+                        inner_h - 1,
+                    )
+                    for j in range(len(cell.strips))
+                ]
+            )
+        self._plot_w = max(1, cell_w - 2)
+        key = (max(rows, 1), self.window_s, self._plot_w, self._gap_step_s)
+        if key != self._bins_key:
+            # New column width or curves: the owner feeds every sample again (generation).
+            self._bins_key = key
+            gap_s = max(GAP_FACTOR * self._gap_step_s, 0.0)
+            self.bins = ColumnBins(key[0], self.window_s / self._plot_w, self._plot_w + 2, gap_s)
+            self.generation += 1
+            self._last_id = self.bins.column_of(self.end_t) if math.isfinite(self.end_t) else 0
+        self._bg = None
+        self._dirty.update(range(n))
+        self.update()
+
+    def resizeEvent(self, ev: QResizeEvent) -> None:
+        super().resizeEvent(ev)
+        self._relayout(self.bins.rows)
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 480)
+
+    # ------------------------------------------------------------------ polygons
+
+    def _build(self, dirty: list[int]) -> None:
+        """Pixel polygons of every curve of the `dirty` cells, in one numpy pass for all.
+
+        Each column is two points, its minimum and maximum, in an order that alternates with
+        the column id (up, then down): consecutive columns join at their near ends, so noisy
+        data is not stroked twice across the full height by joining segments. The order
+        depends on the absolute id, so it does not flip as the window scrolls.
+        """
+        first_id = self._last_id - self._plot_w + 1
+        rows: list[int] = []
+        tops: list[float] = []
+        heights: list[float] = []
+        scales: list[float] = []
+        owners: list[tuple[Strip, int, float]] = []
+        for i in dirty:
+            for strip, rect in zip(self.cells[i].strips, self._strip_rects[i], strict=True):
+                while len(strip.lines) < len(strip.rows):
+                    strip.lines.append(Polylines())
+                scale = rect.height() / strip.y_top if strip.y_top > 0 else 0.0
+                for k, row in enumerate(strip.rows):
+                    rows.append(row)
+                    tops.append(rect.top())
+                    heights.append(rect.height())
+                    scales.append(scale)
+                    owners.append((strip, k, rect.left()))
+        if not rows:
+            return
+        block = self.bins.block(np.asarray(rows), first_id, self._last_id)
+        up = ((first_id + np.arange(self._plot_w)) % 2 == 0)[None, :]
+        top = np.asarray(tops)[:, None]
+        scale = np.asarray(scales)[:, None]
+        bottom = top + np.asarray(heights)[:, None]
+        y = np.empty((len(rows), 2 * self._plot_w))
+        y[:, 0::2] = np.where(up, block.lo, block.hi)
+        y[:, 1::2] = np.where(up, block.hi, block.lo)
+        # Clamped one pixel past the strip: a value above the axis top is drawn along the
+        # edge, never over the next cell.
+        y = np.clip(bottom - y * scale, top - 1.0, bottom + 1.0)
+        columns = np.repeat(np.arange(self._plot_w, dtype=np.float64), 2) + 0.5
+        one_run = np.zeros(1, dtype=np.int64)
+        for n, (strip, k, left) in enumerate(owners):
+            lines = strip.lines[k]
+            if block.simple[n]:
+                a, b = 2 * int(block.first[n]), 2 * int(block.last[n]) + 2
+                lines.set(columns[a:b] + left, y[n, a:b], one_run)
+                continue
+            runs = self.bins.runs(rows[n], first_id, self._last_id)
+            if len(runs) == 0:
+                lines.clear()
+                continue
+            odd = runs.ids % 2 == 1
+            ys = np.empty(2 * len(runs))
+            ys[0::2] = np.where(odd, runs.hi, runs.lo)
+            ys[1::2] = np.where(odd, runs.lo, runs.hi)
+            ys = np.clip(bottom[n, 0] - ys * scale[n, 0], top[n, 0] - 1.0, bottom[n, 0] + 1.0)
+            xs = np.repeat(left + 0.5 + (runs.ids - first_id).astype(np.float64), 2)
+            lines.set(xs, ys, 2 * runs.starts)
+
+    # ------------------------------------------------------------------ painting
+
+    def _text(self, text: str) -> QStaticText:
+        st = self._texts.get(text)
+        if st is None:
+            if len(self._texts) >= TEXT_CACHE_MAX:
+                self._texts.clear()
+            st = self._texts[text] = QStaticText(text)
+            st.setTextFormat(Qt.TextFormat.PlainText)
+            st.prepare(font=self._font)
+        return st
+
+    def _pen(self, colour: str, dashed: bool = False) -> QPen:
+        key = f"{colour}{'-' if dashed else ''}"
+        pen = self._pens.get(key)
+        if pen is None:
+            pen = self._pens[key] = QPen(QColor(colour), 0)  # 0: cosmetic 1 px
+            if dashed:
+                pen.setStyle(Qt.PenStyle.DashLine)
+        return pen
+
+    def _background(self) -> QPixmap:
+        dpr = self.devicePixelRatioF()
+        bg = self._bg
+        if bg is None or bg.size() != self.size() * dpr:
+            bg = self._bg = QPixmap(self.size() * dpr)
+            bg.setDevicePixelRatio(dpr)
+            bg.fill(QColor(theme.BACKGROUND))
+            self._bg_stale = set(range(len(self.cells)))
+        if self._bg_stale:
+            painter = QPainter(bg)
+            painter.setFont(self._font)
+            for i in sorted(self._bg_stale):
+                if i < len(self.cells):
+                    self._paint_cell_background(painter, i)
+            painter.end()
+            self._bg_stale.clear()
+        return bg
+
+    def _paint_cell_background(self, painter: QPainter, index: int) -> None:
+        cell, rect = self.cells[index], self._rects[index]
+        painter.fillRect(rect.adjusted(-1, -1, 1, 1), QColor(theme.BACKGROUND))
+        painter.fillRect(rect, QColor(theme.SURFACE))
+        painter.setPen(self._pen(cell.colour))
+        painter.drawRect(rect.adjusted(0, 0, -1, -1))
+        painter.setPen(QColor(theme.TEXT_DIM if cell.dim else theme.TEXT))
+        state_w = self._metrics.horizontalAdvance(cell.state) if cell.state else 0
+        title_w = rect.width() - state_w - 12
+        title = self._metrics.elidedText(cell.title, Qt.TextElideMode.ElideRight, title_w)
+        painter.drawText(QPointF(rect.left() + 4, rect.top() + 11), title)
+        if cell.state:
+            painter.setPen(QColor(cell.colour))
+            painter.drawText(QPointF(rect.right() - state_w - 3, rect.top() + 11), cell.state)
+        for strip, srect in zip(cell.strips, self._strip_rects[index], strict=True):
+            painter.fillRect(srect, QColor(theme.BACKGROUND))
+            if strip.limit is not None and strip.y_top > 0 and math.isfinite(strip.limit):
+                y = srect.bottom() - strip.limit * srect.height() / strip.y_top
+                if srect.top() <= y <= srect.bottom():
+                    painter.setPen(self._pen(theme.THRESHOLD, dashed=True))
+                    painter.drawLine(QPointF(srect.left(), y), QPointF(srect.right(), y))
+            if strip.label and srect.height() >= 10:
+                painter.setPen(QColor(theme.TEXT_DIM))
+                painter.drawText(QPointF(srect.left() + 2, srect.top() + 9), strip.label)
+
+    def paintEvent(self, ev: QPaintEvent) -> None:
+        self.paints += 1
+        painter = QPainter(self)
+        exposed = ev.rect()
+        painter.drawPixmap(QRectF(exposed), self._background(), self._device_rect(exposed))
+        first_id = self._last_id - self._plot_w + 1
+        for i, cell in enumerate(self.cells):
+            rect = self._rects[i]
+            if not rect.intersects(exposed):
+                continue
+            for strip in cell.strips:
+                for colour, lines in zip(strip.colours, strip.lines, strict=False):
+                    painter.setPen(self._pen(theme.TEXT_DIM if cell.dim else colour))
+                    lines.draw(painter)
+            if cell.markers:
+                self._paint_markers(painter, i, first_id)
+            if i == self.current and self.hasFocus():
+                painter.setPen(QPen(QColor(theme.ACCENT), 2))
+                painter.drawRect(rect.adjusted(1, 1, -1, -1))
+        if self.time_labels and self.cells:
+            self._paint_time_labels(painter, exposed, first_id)
+        painter.end()
+
+    def _device_rect(self, rect: QRect) -> QRectF:
+        dpr = self.devicePixelRatioF()
+        return QRectF(rect.x() * dpr, rect.y() * dpr, rect.width() * dpr, rect.height() * dpr)
+
+    def _paint_markers(self, painter: QPainter, index: int, first_id: int) -> None:
+        painter.setPen(self._pen(theme.EVENT_MARKER, dashed=True))
+        rect = self._rects[index]
+        for t in self.cells[index].markers:
+            col = self.bins.column_of(t) - first_id
+            if 0 <= col < self._plot_w:
+                x = rect.left() + 1.5 + col
+                painter.drawLine(QPointF(x, rect.top() + TITLE_PX), QPointF(x, rect.bottom()))
+
+    def _paint_time_labels(self, painter: QPainter, exposed: QRect, first_id: int) -> None:
+        last_row_top = self._rects[-1].top()
+        band_top = self._rects[-1].bottom() + 2
+        if band_top > exposed.bottom() or band_top + TIME_BAND_PX < exposed.top():
+            return
+        width_s = self.bins.width_s
+        start, end = first_id * width_s, (self._last_id + 1) * width_s
+        spacing = time_tick_spacing(start, end, self._plot_w)
+        if spacing is None:
+            return
+        step, offset = spacing
+        ticks = np.arange(math.ceil((start - offset) / step) * step + offset, end, step)
+        fmt = "%H:%M:%S" if step < 60 else "%H:%M"
+        painter.setPen(QColor(theme.TEXT_DIM))
+        for rect in self._rects:
+            if rect.top() != last_row_top:
+                continue
+            for t in ticks:
+                x = rect.left() + 1 + (t / width_s - first_id)
+                text = self._text(time.strftime(fmt, time.localtime(t)))
+                tw = text.size().width()
+                if rect.left() <= x - tw / 2 and x + tw / 2 <= rect.right():
+                    painter.drawLine(QPointF(x, rect.bottom() - 3), QPointF(x, rect.bottom()))
+                    painter.drawStaticText(QPointF(x - tw / 2, band_top), text)
+
+    # ------------------------------------------------------------------ keys and mouse
+
+    def index_at(self, x: int, y: int) -> int:
+        for i, rect in enumerate(self._rects):
+            if rect.contains(x, y):
+                return i
+        return -1
+
+    def set_current(self, index: int) -> None:
+        if not self.cells:
+            return
+        index = max(0, min(index, len(self.cells) - 1))
+        old, self.current = self.current, index
+        for i in (old, index):
+            if 0 <= i < len(self._rects):
+                self.update(self._rects[i])
+
+    def mousePressEvent(self, ev: QMouseEvent) -> None:
+        index = self.index_at(int(ev.position().x()), int(ev.position().y()))
+        if index < 0:
+            super().mousePressEvent(ev)
+            return
+        self.set_current(index)
+        self.cell_activated.emit(self.cells[index].key)
+
+    def keyPressEvent(self, ev: QKeyEvent) -> None:
+        moves = {
+            Qt.Key.Key_Left: -1,
+            Qt.Key.Key_Right: 1,
+            Qt.Key.Key_Up: -self.columns,
+            Qt.Key.Key_Down: self.columns,
+        }
+        key = Qt.Key(ev.key())
+        if key in moves and self.cells:
+            self.set_current(self.current + moves[key])
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.cells:
+            self.cell_activated.emit(self.cells[self.current].key)
+            return
+        super().keyPressEvent(ev)
+
+    def focusInEvent(self, ev: QFocusEvent) -> None:
+        super().focusInEvent(ev)
+        self.set_current(self.current)
+
+    def focusOutEvent(self, ev: QFocusEvent) -> None:
+        super().focusOutEvent(ev)
+        self.set_current(self.current)
+
+    def font_for_labels(self) -> QFont:
+        return self._font
