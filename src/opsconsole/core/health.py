@@ -409,9 +409,32 @@ def settled(series: BankSeries | None, window_s: float = JUDGE_WINDOW_S) -> dict
         return None
     times = series.times()
     start = int(np.searchsorted(times, times[-1] - window_s, side="left"))
-    out: dict[str, float] = {}
-    for field in series.fields:
-        values = series.values(field)[start:]
-        finite = values[np.isfinite(values)]
-        out[field] = float(np.median(finite)) if finite.size else math.nan
-    return out
+    fields = series.fields
+    block = np.stack([series.values(field)[start:] for field in fields])
+    return dict(zip(fields, finite_medians(block).tolist(), strict=True))
+
+
+def finite_medians(block: np.ndarray) -> np.ndarray:
+    """The median of each row's finite values (NaN for a row without any), for all rows at
+    once: the same numbers as `np.median` of each row's finite values, in one sort."""
+    block = np.asarray(block)
+    if not np.issubdtype(block.dtype, np.floating):
+        block = block.astype(np.float64)
+    # In the block's own precision (the banks keep float32), as np.median computes.
+    if block.ndim != 2:
+        raise ValueError("finite_medians takes a 2-D block, one row per signal")
+    rows, width = block.shape
+    if width == 0:
+        return np.full(rows, math.nan, dtype=block.dtype)
+    finite = np.isfinite(block)
+    # Non-finite values become +inf and sort last, after every finite one.
+    ordered = np.sort(np.where(finite, block, np.inf), axis=1)
+    count = finite.sum(axis=1)
+    upper = np.minimum(count // 2, width - 1)
+    lower = np.maximum(count - 1, 0) // 2
+    pick = np.arange(rows)
+    low, high = ordered[pick, lower], ordered[pick, upper]
+    with np.errstate(invalid="ignore", over="ignore"):
+        # np.median's own arithmetic: the mean of the two middle values of an even count.
+        middle = np.where(lower == upper, low, (low + high) / 2.0)
+    return np.where(count > 0, middle, block.dtype.type(math.nan))
