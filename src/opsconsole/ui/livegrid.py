@@ -106,6 +106,7 @@ class LiveGrid(QWidget):
         self._rects: list[QRect] = []
         self._strip_rects: list[list[QRectF]] = []
         self._plot_w = 0
+        self._cell_of_row = np.full(1, -1, dtype=np.int64)
         self._last_id = 0
         self._bg: QPixmap | None = None
         self._bg_stale: set[int] = set()
@@ -124,6 +125,10 @@ class LiveGrid(QWidget):
         """New cells over `rows` curves sampled every `step_s` (gaps are judged against it)."""
         self.cells = list(cells)
         self._gap_step_s = step_s
+        self._cell_of_row = np.full(max(rows, 1), -1, dtype=np.int64)
+        for i, cell in enumerate(self.cells):
+            for strip in cell.strips:
+                self._cell_of_row[list(strip.rows)] = i
         self.current = min(self.current, max(len(self.cells) - 1, 0))
         self._relayout(rows)
 
@@ -144,10 +149,9 @@ class LiveGrid(QWidget):
         """Curves whose data changed: their cells are redrawn at the next `refresh()`."""
         if rows.size == 0:
             return
-        wanted = set(rows.tolist())
-        for i, cell in enumerate(self.cells):
-            if any(r in wanted for strip in cell.strips for r in strip.rows):
-                self._dirty.add(i)
+        rows = rows[rows < self._cell_of_row.size]
+        cells = self._cell_of_row[rows]
+        self._dirty.update(cells[cells >= 0].tolist())
 
     def restyle(self, index: int) -> None:
         """Cell `index`'s title, state, colours or limits changed: repaint its background."""
