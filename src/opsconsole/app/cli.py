@@ -131,8 +131,21 @@ def _display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def skip_httpx_command_line() -> None:
+    """Keep httpx from importing its own command-line client, which the console never runs.
+
+    `import httpx` imports `httpx._main` whenever click and rich happen to be installed (a
+    developer's tools bring them), and with them pygments: a tenth of a second of every start
+    spent on terminal colours. A None entry makes that import fail, and httpx falls back to
+    its stub, as on an operator's machine without them (the bundle leaves them out too).
+    """
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    skip_httpx_command_line()
     if argv[:1] == [CHILD_FLAG]:  # a frozen console re-entered as its own demo backend
         from opsconsole.sim.child import main as demo_backend_main
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsconsole.app.actions import ActionResult, ActionRunner, register_action_commands
 from opsconsole.app.assessing import register_assess
@@ -31,10 +31,12 @@ from opsconsole.core.timeline import TimelineEntry, TimelineRecorder, TimelineSt
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.keyboard import KeyboardUi, install_keyboard
 from opsconsole.ui.layout import LayoutStore
-from opsconsole.ui.layoutwall import LayoutWall
 from opsconsole.ui.mainwindow import MainWindow
 from opsconsole.ui.tokenprompt import ask_token
-from opsconsole.ui.wall import WallMode
+
+if TYPE_CHECKING:  # the wall is imported on use: most consoles never show it
+    from opsconsole.ui.layoutwall import LayoutWall
+    from opsconsole.ui.wall import WallMode
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,8 @@ class WallSwitch:
         if self.active:
             assert self.mode is not None
             return self.mode
+        from opsconsole.ui.wall import WallMode
+
         mode = WallMode(self.window, screen=screen, rotate_s=rotate_s, lock=lock)
         # Belt and braces: the guard refuses mutating commands, the runner refuses intents.
         mode.entered.connect(lambda: setattr(self.runner, "read_only", True))
@@ -99,6 +103,8 @@ class WallSwitch:
     def enter_layout(self, name: str, screen: int | None = None, lock: bool = False) -> LayoutWall:
         """The wall as one saved layout of the docked window instead of rotating pages."""
         self.window.load_layout(name)
+        from opsconsole.ui.layoutwall import LayoutWall
+
         wall = LayoutWall(self.window, self.window.registry, screen=screen, lock=lock)
         wall.entered.connect(lambda: setattr(self.runner, "read_only", True))
         wall.left.connect(lambda: setattr(self.runner, "read_only", False))
