@@ -114,6 +114,11 @@ class LiveGrid(QWidget):
         self._texts: dict[str, QStaticText] = {}
         self._font = theme.mono_font(FONT_PT)
         self._metrics = QFontMetrics(self._font)
+        # Titles and state words: the labels' font unless `set_title_font` gives a larger one.
+        self._title_font = self._font
+        self._title_metrics = self._metrics
+        self.title_px = TITLE_PX
+        self._title_base = 11
         self._pens: dict[str, QPen] = {}
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -172,6 +177,14 @@ class LiveGrid(QWidget):
                 self.update(self._rects[i])
         return len(dirty)
 
+    def set_title_font(self, font: QFont) -> None:
+        """A larger font for cell titles and state words (a wall read from across a room)."""
+        self._title_font = font
+        self._title_metrics = QFontMetrics(font)
+        self.title_px = max(TITLE_PX, self._title_metrics.height() + 3)
+        self._title_base = self._title_metrics.ascent() + 1
+        self._relayout(self.bins.rows)
+
     def cell_rect(self, index: int) -> QRect:
         return QRect(self._rects[index]) if 0 <= index < len(self._rects) else QRect()
 
@@ -200,12 +213,12 @@ class LiveGrid(QWidget):
             )
             self._rects.append(rect)
             k = max(len(cell.strips), 1)
-            inner_h = (cell_h - TITLE_PX - 2) / k
+            inner_h = (cell_h - self.title_px - 2) / k
             self._strip_rects.append(
                 [
                     QRectF(
                         rect.left() + 1,
-                        rect.top() + TITLE_PX + j * inner_h,
+                        rect.top() + self.title_px + j * inner_h,
                         cell_w - 2,
                         inner_h - 1,
                     )
@@ -338,13 +351,18 @@ class LiveGrid(QWidget):
         painter.setPen(self._pen(cell.colour))
         painter.drawRect(rect.adjusted(0, 0, -1, -1))
         painter.setPen(QColor(theme.TEXT_DIM if cell.dim else theme.TEXT))
-        state_w = self._metrics.horizontalAdvance(cell.state) if cell.state else 0
+        painter.setFont(self._title_font)
+        metrics = self._title_metrics
+        state_w = metrics.horizontalAdvance(cell.state) if cell.state else 0
         title_w = rect.width() - state_w - 12
-        title = self._metrics.elidedText(cell.title, Qt.TextElideMode.ElideRight, title_w)
-        painter.drawText(QPointF(rect.left() + 4, rect.top() + 11), title)
+        title = metrics.elidedText(cell.title, Qt.TextElideMode.ElideRight, title_w)
+        painter.drawText(QPointF(rect.left() + 4, rect.top() + self._title_base), title)
         if cell.state:
             painter.setPen(QColor(cell.colour))
-            painter.drawText(QPointF(rect.right() - state_w - 3, rect.top() + 11), cell.state)
+            painter.drawText(
+                QPointF(rect.right() - state_w - 3, rect.top() + self._title_base), cell.state
+            )
+        painter.setFont(self._font)
         for strip, srect in zip(cell.strips, self._strip_rects[index], strict=True):
             painter.fillRect(srect, QColor(theme.BACKGROUND))
             if strip.limit is not None and strip.y_top > 0 and math.isfinite(strip.limit):
@@ -390,7 +408,7 @@ class LiveGrid(QWidget):
             col = self.bins.column_of(t) - first_id
             if 0 <= col < self._plot_w:
                 x = rect.left() + 1.5 + col
-                painter.drawLine(QPointF(x, rect.top() + TITLE_PX), QPointF(x, rect.bottom()))
+                painter.drawLine(QPointF(x, rect.top() + self.title_px), QPointF(x, rect.bottom()))
 
     def _paint_time_labels(self, painter: QPainter, exposed: QRect, first_id: int) -> None:
         last_row_top = self._rects[-1].top()

@@ -22,6 +22,7 @@ from opsconsole.ui.panels.budgets import BudgetsPanel
 from opsconsole.ui.panels.clusters import ClustersPanel
 from opsconsole.ui.panels.health import ConsoleHealthPanel
 from opsconsole.ui.panels.investigation import InvestigationPanel
+from opsconsole.ui.panels.overview import FleetOverviewPanel
 from opsconsole.ui.panels.services import ServicesPanel
 from opsconsole.ui.panels.signals import GoldenSignalsPanel
 from opsconsole.ui.panels.timeline import TimelinePanel
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.alerts = AlertsPanel(ctx)
         self.budgets = BudgetsPanel(ctx)
         self.investigation = InvestigationPanel(ctx)
+        self.overview = FleetOverviewPanel(ctx)
         # Without a durable store (tests, self-test) the timeline lives in memory.
         self.timeline_store = timeline if timeline is not None else TimelineStore(None)
         self.timeline = TimelinePanel(ctx, self.timeline_store)
@@ -97,11 +99,14 @@ class MainWindow(QMainWindow):
             self.health,
             self.budgets,
             self.investigation,
+            self.overview,
         ]
         self.docks: dict[str, QDockWidget] = {}
         for panel in self.panels:
             self._dock(panel)
         self._default_arrangement()
+        # Opening a service from the overview brings its golden signals forward.
+        self.overview.opened.connect(lambda *_: self.bring_forward("golden_signals"))
         self.last_action = QLabel("")
         self.last_action.setObjectName("last_action")
         self.statusBar().addPermanentWidget(self.last_action)
@@ -160,8 +165,11 @@ class MainWindow(QMainWindow):
         # The investigation's findings also take the charts' room; hidden until the first run.
         self.tabifyDockWidget(d["golden_signals"], d["investigation"])
         d["investigation"].setVisible(self.investigation.service != "")
+        # The fleet overview shares the services list's room; the list stays in front.
+        self.tabifyDockWidget(d["services"], d["overview"])
         d["golden_signals"].raise_()
         d["timeline"].raise_()
+        d["services"].raise_()
         self._sizes_pending = True
 
     def _default_sizes(self) -> None:
@@ -274,6 +282,12 @@ class MainWindow(QMainWindow):
         if new:
             self.bring_alerts_forward()
 
+    def bring_forward(self, panel_id: str) -> None:
+        """Show a panel's dock in front of its tab group, leaving the keys where they are."""
+        dock = self.docks[panel_id]
+        dock.show()
+        dock.raise_()
+
     def bring_alerts_forward(self) -> None:
         """A new page: the alerts dock comes to the front if a tab or a close hid it.
 
@@ -324,7 +338,7 @@ class MainWindow(QMainWindow):
                         cid,
                         f"Focus {panel.title}",
                         lambda p=panel: self.focus_panel(p),
-                        keys=(f"Alt+{i}",),
+                        keys=(f"Alt+{i % 10}",) if i <= 10 else (),  # Alt+0: the tenth
                         tier=DangerTier.SAFE,
                     )
                 )

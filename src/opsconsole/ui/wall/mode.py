@@ -98,6 +98,7 @@ class WallMode(QObject):
         self._last_alarm: dict[str, tuple[str, float]] = {}
         self._alarms: dict[str, Callable[[], str | None]] = {
             "services": lambda: services_alarm(self.ctx.store),
+            "overview": lambda: services_alarm(self.ctx.store),
             "signals": self._signals_alarm,
             "breakers": lambda: breakers_alarm(self.ctx.store),
             "clusters": lambda: clusters_alarm(self.ctx.store),

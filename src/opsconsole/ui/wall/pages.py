@@ -13,12 +13,22 @@ from opsconsole.ui.panels.alerts import AlertsPanel
 from opsconsole.ui.panels.signals import GoldenSignalsPanel
 from opsconsole.ui.wall.boards import BreakersBoard, ClustersBoard, ServicesBoard
 from opsconsole.ui.wall.budgets import BudgetsBoard
+from opsconsole.ui.wall.overview import OverviewWall
 from opsconsole.ui.wall.theme import WALL_TEXT, WallTheme
 
 # The playlist, in order; `--layout`-style subsets keep this order.
-PAGES: tuple[str, ...] = ("services", "signals", "breakers", "clusters", "alerts", "budgets")
+PAGES: tuple[str, ...] = (
+    "services",
+    "overview",
+    "signals",
+    "breakers",
+    "clusters",
+    "alerts",
+    "budgets",
+)
 PAGE_TITLES: dict[str, str] = {
     "services": "Services",
+    "overview": "Fleet overview",
     "signals": "Golden signals",
     "breakers": "Circuit breakers",
     "clusters": "Database clusters",
@@ -37,6 +47,8 @@ def make_page(ctx: UiContext, page: str, t: WallTheme) -> QWidget:
         return ClustersBoard(ctx, t)
     if page == "budgets":
         return BudgetsBoard(ctx, t)
+    if page == "overview":
+        return OverviewWall(ctx, t)
     if page == "signals":
         signals = GoldenSignalsPanel(ctx)
         style_signals_for_wall(signals, t)
