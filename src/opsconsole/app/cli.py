@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from opsconsole import __version__
 from opsconsole.app.demoprocess import CHILD_FLAG, DemoProcess
+from opsconsole.app.earlysignals import remember_stop_signals
 from opsconsole.backends.secrets import install_log_redaction
 
 log = logging.getLogger("opsconsole")
@@ -200,10 +201,14 @@ def main(argv: list[str] | None = None) -> int:
                 "instead of opening the window; QT_QPA_PLATFORM=offscreen forces the window"
             )
             args.text = True
-    # The demo backend first, before Qt is imported: its start runs on the other core.
     demo = None
-    if plan.demo and not plan.first_run and not args.text:
-        demo = DemoProcess.launch(verbose=args.verbose)
+    if not args.text:
+        # Until the window's loop takes the signals over, Ctrl-C and SIGTERM are remembered
+        # for it: the start ends in order (exit 0, the demo backend stopped), not with -15.
+        remember_stop_signals()
+        # The demo backend first, before Qt is imported: its start runs on the other core.
+        if plan.demo and not plan.first_run:
+            demo = DemoProcess.launch(verbose=args.verbose)
     try:
         if args.text:
             from opsconsole.app.textmode import run_text_mode

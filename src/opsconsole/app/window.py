@@ -19,6 +19,7 @@ from opsconsole.app.backends import (
     token_from,
 )
 from opsconsole.app.demoprocess import DemoProcess
+from opsconsole.app.earlysignals import stop_signal_came
 from opsconsole.app.selftest import process_age_s, self_test
 from opsconsole.core.audit import AUDIT_FILE
 from opsconsole.core.commands import CommandError
@@ -226,3 +227,5 @@ def _install_signal_handlers(closed: asyncio.Event) -> None:
             # No wake-up pipe on this loop (Windows) or not the main thread (tests).
             with contextlib.suppress(ValueError):
                 signal.signal(sig, lambda *_: loop.call_soon_threadsafe(closed.set))
+    if stop_signal_came():  # while Qt and the panels were still being imported
+        closed.set()
