@@ -19,6 +19,7 @@ from opsconsole.core.protocol import encode
 from opsconsole.core.store import Store
 from repaint import bench_repaint  # bench/repaint.py: run as a script, bench/ is on sys.path
 from slo import bench_slo  # bench/slo.py: SLO maths of one refresh, 200 services
+from startup import bench_startup  # bench/startup.py: launch to first live data vs bare window
 
 
 def metrics_frames(n_frames: int, n_services: int, start_seq: int = 1) -> list[bytes]:
@@ -130,7 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)
-    for scenario in (bench_ingest, bench_sse_chunk, bench_slo, bench_investigate, bench_repaint):
+    for scenario in (
+        bench_ingest,
+        bench_sse_chunk,
+        bench_slo,
+        bench_investigate,
+        bench_repaint,
+        bench_startup,
+    ):
         result = scenario(args.runs)
         # A scenario may give several lines (e.g. the repaint one: smooth and noise).
         for line in result if isinstance(result, list) else [result]:
