@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -12,7 +13,7 @@ from opsconsole.core.models import ConnectionState
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.livegrid import LiveGrid
 from opsconsole.ui.overviewfeed import OverviewFeed, ServiceKey, service_keys
-from opsconsole.ui.panel import Panel
+from opsconsole.ui.panel import TIME_POLL_S, Panel
 
 #: A cell's width at least (columns come from the width) and its fixed height: positions do
 #: not move as data comes, and past the height the panel scrolls.
@@ -74,6 +75,22 @@ class FleetOverviewPanel(Panel):
     def wants_tick(self) -> bool:  # type: ignore[override]
         # A stale backend's "STALE 12 s" counts up, and its curves move left, without news.
         return self._any_stale
+
+    def in_sight(self) -> bool:
+        """Shown and not behind another dock's tab (a tabbed-away dock still says visible)."""
+        # The grid's region: the panel's own is all covered by its children.
+        return self.isVisible() and not self.grid.visibleRegion().isEmpty()
+
+    def needs_refresh(self) -> bool:
+        return (self.dirty or self.wants_tick) and self.in_sight()
+
+    def next_tick(self, now: float) -> float:
+        # Out of sight, news only marks it dirty; the dock coming forward marks it again.
+        if not self.in_sight():
+            return math.inf
+        if self.dirty:
+            return now
+        return now + TIME_POLL_S if self.wants_tick else math.inf
 
     def set_window(self, window_s: float) -> None:
         self.feed.window_s = window_s
