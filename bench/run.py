@@ -17,6 +17,7 @@ from opsconsole.backends.sse import SseParser
 from opsconsole.core.models import METRIC_FIELDS
 from opsconsole.core.protocol import encode
 from opsconsole.core.store import Store
+from overview import bench_overview  # bench/overview.py: 200 services, panel and wall page
 from repaint import bench_repaint  # bench/repaint.py: run as a script, bench/ is on sys.path
 from slo import bench_slo  # bench/slo.py: SLO maths of one refresh, 200 services
 from startup import bench_startup  # bench/startup.py: launch to first live data vs bare window
@@ -137,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_slo,
         bench_investigate,
         bench_repaint,
+        bench_overview,
         bench_startup,
     ):
         result = scenario(args.runs)
