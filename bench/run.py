@@ -20,6 +20,7 @@ from opsconsole.core.store import Store
 from overview import bench_overview  # bench/overview.py: 200 services, panel and wall page
 from repaint import bench_repaint  # bench/repaint.py: run as a script, bench/ is on sys.path
 from slo import bench_slo  # bench/slo.py: SLO maths of one refresh, 200 services
+from soak import bench_soak_rss  # bench/soak.py: the last `make soak` figures, not re-run
 from startup import bench_startup  # bench/startup.py: launch to first live data vs bare window
 
 
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_repaint,
         bench_overview,
         bench_startup,
+        bench_soak_rss,
     ):
         result = scenario(args.runs)
         # A scenario may give several lines (e.g. the repaint one: smooth and noise).

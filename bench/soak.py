@@ -107,10 +107,12 @@ def summarize(samples: list[Sample], warmup_s: float, tag: str, args: dict[str, 
     return out
 
 
-def start_sim(services: int, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+def start_sim(
+    services: int, tick_s: float, env: dict[str, str], log: Path
+) -> tuple[subprocess.Popen, str]:
     """The reference backend on a free loopback port; its first stdout line is its URL."""
     command = [str(Path(sys.executable).parent / "opsconsole-sim"), "--port", "0"]
-    command += ["--services", str(services), "--log-level", "WARNING"]
+    command += ["--services", str(services), "--tick", str(tick_s), "--log-level", "WARNING"]
     sim = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -140,7 +142,9 @@ def run_soak(args: argparse.Namespace) -> int:
     # The console's files (settings, audit log, timeline) go to a throwaway folder.
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         base_env[var] = str(home / var.lower())
-    sim, url = start_sim(args.services, base_env | parse_env(args.sim_env), home / "sim.log")
+    sim, url = start_sim(
+        args.services, args.tick, base_env | parse_env(args.sim_env), home / "sim.log"
+    )
     console_env = base_env | {"QT_QPA_PLATFORM": "offscreen"} | parse_env(args.console_env)
     console = subprocess.Popen(
         [sys.executable, __file__, "--as-console", str(heap_path), "--", "--url", url],
@@ -181,6 +185,7 @@ def run_soak(args: argparse.Namespace) -> int:
     settings = {
         "minutes": args.minutes,
         "services": args.services,
+        "tick_s": args.tick,
         "interval_s": args.interval,
         "console_env": args.console_env,
         "sim_env": args.sim_env,
@@ -228,6 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=60.0, help="length of the run (default 60)")
     p.add_argument("--warmup-minutes", type=float, default=5.0, help="not counted in the growth")
     p.add_argument("--services", type=int, default=200)
+    p.add_argument(
+        "--tick",
+        type=float,
+        default=1.0,
+        help="sample period; shorter finds data-driven growth sooner",
+    )
     p.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--tag", help="names the CSV and JSON in .soak/ (default: full or Nmin)")
     p.add_argument("--console-env", action="append", default=[], metavar="K=V")
