@@ -10,19 +10,18 @@ convention (saturation ratios, database members).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
-from prometheus_client.registry import Collector
 
 from opsconsole.sim.world import LATENCY_HISTOGRAM_MS, World
+
+# prometheus_client is imported on the first scrape: most runs (`opsconsole --demo`) are never
+# scraped, and the backend's start is on the console's way to its first frame.
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.core import Metric
 
 # resilience4j-micrometer's state names: one gauge per state, 1 for the current one.
 CIRCUIT_STATES = ("closed", "open", "half_open", "forced_open", "disabled")
@@ -32,7 +31,9 @@ CIRCUIT_STATES = ("closed", "open", "half_open", "forced_open", "disabled")
 MIN_CALLS_FOR_FAILURE_RATE = 10
 
 
-class WorldCollector(Collector):
+class WorldCollector:
+    """A prometheus_client collector (by its `collect`; the registry asks nothing else)."""
+
     def __init__(self, world: World) -> None:
         self.world = world
 
@@ -42,6 +43,12 @@ class WorldCollector(Collector):
         yield from self._databases()
 
     def _golden_signals(self) -> Iterator[Metric]:
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+
         w = self.world
         requests = CounterMetricFamily(
             "http_requests", "HTTP requests served, by status code", labels=["service", "code"]
@@ -75,6 +82,8 @@ class WorldCollector(Collector):
         yield from (requests, latency, cpu, memory)
 
     def _breakers(self) -> Iterator[Metric]:
+        from prometheus_client.core import GaugeMetricFamily
+
         w = self.world
         state = GaugeMetricFamily(
             "resilience4j_circuitbreaker_state",
@@ -98,6 +107,8 @@ class WorldCollector(Collector):
         yield from (state, failure_rate)
 
     def _databases(self) -> Iterator[Metric]:
+        from prometheus_client.core import GaugeMetricFamily
+
         member_up = GaugeMetricFamily(
             "opsconsole_db_member_healthy",
             "Last health check passed",
@@ -117,13 +128,24 @@ class WorldCollector(Collector):
 
 class PrometheusExport:
     def __init__(self, world: World) -> None:
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(WorldCollector(world))
+        self._world = world
+        self._registry: CollectorRegistry | None = None
+
+    @property
+    def registry(self) -> CollectorRegistry:
+        if self._registry is None:
+            from prometheus_client import CollectorRegistry
+
+            self._registry = CollectorRegistry(auto_describe=False)
+            self._registry.register(WorldCollector(self._world))  # type: ignore[arg-type]
+        return self._registry
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/metrics", self.metrics)]
 
     async def metrics(self, request: web.Request) -> web.Response:
+        from prometheus_client import generate_latest
+
         return web.Response(
             body=generate_latest(self.registry),
             headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
