@@ -19,12 +19,12 @@ from opsconsole.ui.wall.theme import WALL_TEXT, WallTheme
 # The playlist, in order; `--layout`-style subsets keep this order.
 PAGES: tuple[str, ...] = (
     "services",
-    "overview",
     "signals",
     "breakers",
     "clusters",
     "alerts",
     "budgets",
+    "overview",
 )
 PAGE_TITLES: dict[str, str] = {
     "services": "Services",
