@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from idle import bench_idle  # bench/idle.py: the console's CPU with a backend gone quiet
 from investigate import bench_investigate  # bench/investigate.py: one whole investigation
 from opsconsole.backends.session import StreamSession
 from opsconsole.backends.sse import SseParser
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_repaint,
         bench_overview,
         bench_startup,
+        bench_idle,
         bench_soak_rss,
     ):
         result = scenario(args.runs)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QWidget
@@ -10,13 +12,18 @@ from PySide6.QtWidgets import QAbstractItemView, QWidget
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
 
+#: How often a time-driven panel (ages, countdowns) that does not say when it next needs a
+#: refresh is asked again while nothing is owed: ages are shown in whole seconds at most.
+TIME_POLL_S = 0.25
+
 
 class Panel(QWidget):
     """A view over the store. Store signals only mark it dirty; `refresh` does the drawing.
 
     The repaint scheduler calls `refresh(now)` at most ~25 times a second, and only when the
     panel is dirty (or `wants_tick` for age counters) and visible, so a burst of frames costs
-    one redraw and hidden docks cost nothing.
+    one redraw and hidden docks cost nothing. Between news the scheduler sleeps until the
+    earliest `next_tick` of its panels, or for good when none has one: an idle console idles.
     """
 
     #: Unique, stable: used as the dock's objectName so saved layouts find it again.
@@ -30,10 +37,14 @@ class Panel(QWidget):
         self.ctx = ctx
         self._dirty = True
         self._wired = False  # focus proxy and filter hook, set on first show
+        #: Set by the scheduler that refreshes this panel: news wakes it if it sleeps.
+        self.on_dirty: Callable[[], None] | None = None
         self.setObjectName(self.panel_id)
 
     def mark_dirty(self, *_: object) -> None:
         self._dirty = True
+        if self.on_dirty is not None:
+            self.on_dirty()
 
     @property
     def dirty(self) -> bool:
@@ -41,6 +52,24 @@ class Panel(QWidget):
 
     def needs_refresh(self) -> bool:
         return (self._dirty or self.wants_tick) and self.isVisible()
+
+    def next_tick(self, now: float) -> float:
+        """When (scheduler time, like `now`) this panel next needs a refresh if no news comes;
+        inf: only when marked dirty. The scheduler sleeps until the earliest of its panels'.
+
+        Dirty and due: the next frame. A panel whose refreshes are also driven by time (it
+        sets `wants_tick` or overrides `needs_refresh`) is asked again every TIME_POLL_S
+        while it is shown or owed a refresh; it overrides this to say precisely when.
+        """
+        if self._dirty and self.needs_refresh():
+            return now
+        cls = type(self)
+        timed = cls.wants_tick is not Panel.wants_tick or (
+            cls.needs_refresh is not Panel.needs_refresh
+        )
+        if timed and (self._dirty or self.isVisible()):
+            return now + TIME_POLL_S
+        return math.inf
 
     def run_refresh(self, now: float) -> None:
         """Called by the scheduler: clears the dirty flag, then redraws."""

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 from PySide6.QtCore import (
     QModelIndex,
     QPoint,
-    QPointF,
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QColor, QFontMetrics, QPixmap
 from PySide6.QtWidgets import (
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -41,7 +41,16 @@ from opsconsole.ui.flash import FLASH_ALPHA, FLASH_S, blend, flash_strength
 from opsconsole.ui.keyedtable import KeyedTableMixin
 from opsconsole.ui.listview import style_list_view
 from opsconsole.ui.panel import Panel
-from opsconsole.ui.tablemodel import Index, KeyedRowModel, align
+from opsconsole.ui.panels.breakerdraw import (
+    CELL_PADDING,
+    FILTER_ROLE,
+    GLYPH_SIZE,
+    KEY_ROLE,
+    SPARK_ROLE,
+    SparklineDelegate,
+    state_glyph,
+)
+from opsconsole.ui.tablemodel import Index, KeyedRowModel, align, row_runs
 
 __all__ = [
     "SPARK_POINTS",
@@ -55,58 +64,28 @@ __all__ = [
 ]
 
 FONT_POINTS = 10
-CELL_PADDING = 4
-GLYPH_SIZE = 12
 TICK_FAST_S = 0.1  # countdowns show tenths of a second
 TICK_SLOW_S = 0.5  # ages show whole seconds
 SPARK_WIDTH = 80
 
 
-# ------------------------------------------------------------------ glyphs
-
-
-def state_glyph(state: str, colour: str, size: int = GLYPH_SIZE) -> QPixmap:
-    """A shape per state, so the state reads without its colour: ● closed, ◐ half open,
-    ⛔ open (round), ■ with a bar forced open (square), ○ disabled."""
-    pix = QPixmap(size, size)
-    pix.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pix)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    fill = QColor(colour)
-    r = size - 2
-    bar_pen = QPen(QColor(theme.BACKGROUND), 2)
-    if state == "closed":
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(fill)
-        p.drawEllipse(1, 1, r, r)
-    elif state == "half_open":
-        p.setPen(QPen(fill, 1.5))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawEllipse(1, 1, r, r)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(fill)
-        p.drawPie(1, 1, r, r, 90 * 16, 180 * 16)
-    elif state in ("open", "forced_open"):
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(fill)
-        if state == "open":
-            p.drawEllipse(1, 1, r, r)
-        else:
-            p.drawRoundedRect(1, 1, r, r, 2, 2)
-        p.setPen(bar_pen)
-        p.drawLine(QPointF(3.5, size / 2), QPointF(size - 3.5, size / 2))
-    else:  # disabled or unknown
-        p.setPen(QPen(fill, 1.5))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawEllipse(2, 2, r - 2, r - 2)
-    p.end()
-    return pix
-
-
 # ------------------------------------------------------------------ model
 
-SPARK_ROLE = Qt.ItemDataRole.UserRole + 1  # (((x, y), ...), colour) for the sparkline
-FILTER_ROLE = Qt.ItemDataRole.UserRole + 2  # the text "/" searches: name and state
+
+def changed_columns(old: RowView, new: RowView, columns: Sequence[str]) -> list[int]:
+    """Indexes of the columns whose cells show something different in `new` (all of them when
+    something every cell shows changed: the greying of a stale row, the tooltip)."""
+    if old.stale != new.stale or old.tooltip != new.tooltip or old.backend != new.backend:
+        return list(range(len(columns)))
+    out = []
+    for i, key in enumerate(columns):
+        if old.texts.get(key) != new.texts.get(key):
+            out.append(i)
+        elif key == "state" and (old.health != new.health or old.state != new.state):
+            out.append(i)  # its colour and glyph
+        elif key == "spark" and (old.spark != new.spark or old.health != new.health):
+            out.append(i)  # its line and colour
+    return out
 
 
 class BreakersModel(KeyedRowModel):
@@ -149,6 +128,8 @@ class BreakersModel(KeyedRowModel):
             return row.spark, theme.STATE_COLOURS[row.health]
         if role == FILTER_ROLE:
             return row.filter_text
+        if role == KEY_ROLE:
+            return row.key
         return None
 
     def _glyph(self, row: RowView) -> QPixmap:
@@ -157,6 +138,32 @@ class BreakersModel(KeyedRowModel):
         if pix is None:
             pix = self._glyphs[key] = state_glyph(row.state, theme.STATE_COLOURS[row.health])
         return pix
+
+    # ------------------------------------------------------------ updates
+
+    def update_rows(self, rows: Sequence[RowView]) -> None:
+        """New views of listed rows: dataChanged only for the cells whose content changed, so an
+        age that ticks repaints its own cell, never the row's sparkline (or a re-sort if the
+        order moved, as the keyed model does)."""
+        keys = [c.key for c in self._columns]
+        cells: dict[tuple[int, int], list[int]] = {}  # column run → rows
+        reorder = False
+        for view in rows:
+            i = self._pos[view.key]
+            old = self._rows[i]
+            if old == view:
+                continue
+            reorder = reorder or old.sort_key != view.sort_key
+            self._rows[i] = view
+            for run in row_runs(changed_columns(old, view, keys)):
+                cells.setdefault(run, []).append(i)
+        if reorder and not self.hold_order:
+            self._resort()
+            return
+        self.order_owed = self.order_owed or reorder
+        for (first_col, last_col), touched in cells.items():
+            for first, last in row_runs(sorted(touched)):
+                self.dataChanged.emit(self.index(first, first_col), self.index(last, last_col))
 
     # ------------------------------------------------------------ flash
 
@@ -172,30 +179,6 @@ class BreakersModel(KeyedRowModel):
         moved = {k for k in moved if strengths.get(k, 0.0) != self._flash.get(k, 0.0)}
         self._flash = {k: v for k, v in strengths.items() if v > 0.0}
         self.emit_rows([self._pos[k] for k in moved])
-
-
-class SparklineDelegate(QStyledItemDelegate):
-    """Draws the error-rate step line with one QPainter polyline: no chart item per row."""
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        super().paint(painter, option, index)  # background, selection, flash
-        spark = index.data(SPARK_ROLE)
-        if not spark or not spark[0]:
-            return
-        shape, colour = spark
-        rect = option.rect.adjusted(CELL_PADDING, 4, -CELL_PADDING, -4)
-        if rect.width() < 4 or rect.height() < 4:
-            return
-        w, h = rect.width(), rect.height()
-        x0, y0 = rect.left(), rect.bottom()
-        line = QPolygonF([QPointF(x0 + x * w, y0 - y * h) for x, y in shape])
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor(theme.BORDER), 1))
-        painter.drawLine(QPointF(x0, y0), QPointF(x0 + w, y0))  # the zero line
-        painter.setPen(QPen(QColor(colour), 1.5))
-        painter.drawPolyline(line)
-        painter.restore()
 
 
 BREAKER_COMMANDS: tuple[str, ...] = ("breaker.force_open", "breaker.close", "breaker.reset")
@@ -253,6 +236,15 @@ class BreakersPanel(KeyedTableMixin, Panel):
         # Ages, countdowns and flashes move without new data; each sets when it next needs a
         # frame, so an idle panel costs one comparison per scheduler tick.
         return self.ctx.clock() >= self._next_due
+
+    def next_tick(self, now: float) -> float:
+        # Exactly when the next age, countdown or flash step is due, so the scheduler can
+        # sleep in between (the panel's clock may be a test's: only its interval is used).
+        if not self.isVisible():
+            return math.inf
+        if self.dirty:
+            return now
+        return now + max(0.0, self._next_due - self.ctx.clock())
 
     # ------------------------------------------------------------ store signals
 
