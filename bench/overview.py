@@ -2,8 +2,8 @@
 
 A frame: one new second of data for all 200 services applied to the store, the view's
 refresh, then Qt's events processed until it has painted. Floor, same run: QPainter alone
-stroking as many already decimated polylines as the view shows, of the same point counts,
-into a 1920×1080 image (as `Floor` in bench/repaint.py).
+stroking copies of the polylines the view shows (the same points) into a 1920×1080 image.
+Smooth (slow random walks) and white-noise data, a line each.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import time
 from typing import Any
 
 import numpy as np
-import pyqtgraph.functions as pgfn
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
 
@@ -27,7 +26,6 @@ from opsconsole.core.models import METRIC_FIELDS, ConnectionState, LinkStatus, S
 from opsconsole.core.store import Store
 from opsconsole.ui.context import Selection, UiContext
 from opsconsole.ui.livegrid import LiveGrid
-from opsconsole.ui.overviewfeed import PER_CELL
 from opsconsole.ui.panels.overview import FleetOverviewPanel
 from opsconsole.ui.wall.overview import OverviewWall
 from opsconsole.ui.wall.theme import WallTheme
@@ -46,7 +44,9 @@ ALL_AT_1080P = (120, 56)
 class Fleet:
     """A store with 200 services and an hour of 1 Hz history; `second()` adds the next one."""
 
-    def __init__(self) -> None:
+    def __init__(self, noisy: bool = True) -> None:
+        self.noisy = noisy
+        self.walk = np.zeros((N_SERVICES, len(METRIC_FIELDS)))
         self.store = Store(capacity=HISTORY_S)
         self.names = tuple(f"svc-{i:03d}" for i in range(N_SERVICES))
         services = tuple(Service(name=n) for n in self.names)
@@ -60,7 +60,12 @@ class Fleet:
 
     def second(self) -> None:
         self.t += 1.0
-        noise = 1 + 0.2 * self.rng.standard_normal((N_SERVICES, len(METRIC_FIELDS)))
+        step = self.rng.standard_normal((N_SERVICES, len(METRIC_FIELDS)))
+        if self.noisy:  # white noise: every pixel column a tall stroke (the worst case)
+            noise = 1 + 0.2 * step
+        else:  # a slow random walk around the base, as monitoring series mostly are
+            self.walk = 0.98 * self.walk + 0.03 * step
+            noise = 1 + self.walk
         ts = np.full(N_SERVICES, self.t)
         values = np.abs(self.base * noise)
         self.store.apply(MetricsBatch("bench", self.names, ts, values, METRIC_FIELDS))
@@ -78,25 +83,20 @@ def visible_polylines(grid: LiveGrid) -> list[int]:
 
 
 class Floor:
-    """QPainter alone: the view's polylines, of the same point counts, into a 1920×1080 image."""
+    """QPainter alone: copies of the view's visible polylines (same points) into an image."""
 
-    def __init__(self, counts: list[int], rng: np.random.Generator) -> None:
+    def __init__(self, grid: LiveGrid) -> None:
         self.image = QImage(WIDTH, HEIGHT, QImage.Format.Format_ARGB32_Premultiplied)
         self.pen = QPen(QColor("#3fb950"), 0)
-        self.polys: list[QPolygonF] = []
-        cols = max(1, int(np.sqrt(len(counts) / PER_CELL * WIDTH / HEIGHT)))
-        cell_w = WIDTH / cols
-        rows = max(1, -(-len(counts) // (cols * PER_CELL)))
-        strip_h = HEIGHT / rows / PER_CELL
-        for k, n in enumerate(counts):
-            cell, strip = divmod(k, PER_CELL)
-            r, c = divmod(cell, cols)
-            poly = pgfn.create_qpolygonf(max(n, 2))
-            view = pgfn.ndarray_from_qpolygonf(poly)
-            view[:, 0] = c * cell_w + np.linspace(0, cell_w - 4, view.shape[0])
-            top = (r * PER_CELL + strip) * strip_h
-            view[:, 1] = top + strip_h * (0.5 + 0.2 * rng.standard_normal(view.shape[0]))
-            self.polys.append(poly)
+        seen = grid.visibleRegion().boundingRect()
+        self.polys: list[QPolygonF] = [
+            poly
+            for i, cell in enumerate(grid.cells)
+            if grid.cell_rect(i).intersects(seen)
+            for strip in cell.strips
+            for lines in strip.lines
+            for poly in lines.copies()
+        ]
 
     def draw(self) -> None:
         self.image.fill(QColor("#0d1117"))
@@ -146,11 +146,16 @@ def _summary(runs: list[list[float]]) -> dict[str, float]:
     }
 
 
-def bench_overview(runs: int) -> dict[str, object]:
+def bench_overview(runs: int) -> list[dict[str, object]]:
+    """Smooth and white-noise data, each a line of its own."""
+    return [bench_fleet(runs, noisy=False), bench_fleet(runs, noisy=True)]
+
+
+def bench_fleet(runs: int, noisy: bool) -> dict[str, object]:
     """The panel and the wall page over 200 services, each against its own floor."""
     started = time.perf_counter()
     qapp = app()
-    fleet = Fleet()
+    fleet = Fleet(noisy)
     ctx = UiContext(fleet.store, Selection())
     panel = FleetOverviewPanel(ctx)
     panel.resize(WIDTH, HEIGHT)
@@ -168,8 +173,7 @@ def bench_overview(runs: int) -> dict[str, object]:
     for _view, refresh, _grid in views.values():
         refresh()
     qapp.processEvents()
-    rng = np.random.default_rng(5)
-    floors = {name: Floor(visible_polylines(grid), rng) for name, (_v, _r, grid) in views.items()}
+    floors = {name: Floor(grid) for name, (_v, _r, grid) in views.items()}
     results: dict[str, dict[str, list[list[float]]]] = {
         name: {"view": [], "floor": []} for name in views
     }
@@ -180,12 +184,15 @@ def bench_overview(runs: int) -> dict[str, object]:
             results[name]["floor"].append(time_floor(floors[name]))
             results[name]["view"].append(time_view(fleet, view, refresh, grid))
     out: dict[str, object] = {
-        "scenario": "overview_200_services",
+        "scenario": "overview_200_services" + ("_noise" if noisy else ""),
         "what": (
-            f"{N_SERVICES} services x 4 signals (p99, rps, errors, CPU), 1 h of 1 Hz history,"
+            f"{N_SERVICES} services x 4 signals (p99, rps, errors, CPU), 1 h of 1 Hz history"
+            + (" (white noise)" if noisy else " (slow random walks)")
+            + ","
             f" 15 min window, {WIDTH}x{HEIGHT}; frame = one new second for every service +"
             " refresh + Qt events until painted (wall ms, offscreen raster). Floor: QPainter"
-            " alone stroking the view's visible polylines (same count and points) into an image."
+            " alone stroking copies of the view's visible polylines (the same points) into an"
+            " image."
         ),
         "runs": n,
         "frames_per_run": FRAMES,
@@ -220,4 +227,5 @@ def bench_overview(runs: int) -> dict[str, object]:
 if __name__ == "__main__":
     import json
 
-    print(json.dumps(bench_overview(int(sys.argv[1]) if len(sys.argv) > 1 else 3)), flush=True)
+    for line in bench_overview(int(sys.argv[1]) if len(sys.argv) > 1 else 3):
+        print(json.dumps(line), flush=True)

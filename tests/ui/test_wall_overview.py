@@ -65,7 +65,15 @@ def test_a_4k_wall_shows_every_service_at_once(qapp, qtbot) -> None:
     rect = page.grid.cell_rect(0)
     assert rect.width() >= MIN_CELL[0] and rect.height() >= MIN_CELL[1]
     assert all(c.strips[0].limit == 500.0 for c in page.grid.cells)
-    assert all(c.state == "OK" for c in page.grid.cells[:48])
+    # Health is judged a few dozen services per refresh; the page stays dirty until all are.
+    for _ in range(20):
+        if not page.dirty:
+            break
+        page.run_refresh(0.0)
+    assert page.feed.pending == 0
+    # Every service judged (10 % noise around healthy values: a rare one may warn).
+    states = [c.state for c in page.grid.cells]
+    assert "" not in states and states.count("OK") >= 190
 
 
 def test_a_1080p_wall_pages_through_the_services_and_says_which_page(qapp, qtbot) -> None:

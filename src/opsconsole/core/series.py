@@ -334,6 +334,37 @@ class SeriesBank:
         self._version[row] += 1
         return int(ts.size)
 
+    def row_of(self, service: str) -> int:
+        """The service's row in the bank's matrices, -1 while it has none."""
+        return self._index.get(service, -1)
+
+    def versions(self, rows: np.ndarray) -> np.ndarray:
+        """Each row's version (bumped by every change), -1 for row -1."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return np.where(rows >= 0, self._version[np.maximum(rows, 0)], -1)
+
+    def newest(
+        self, rows: np.ndarray, counts: np.ndarray, fields: tuple[str, ...]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The newest `counts[i]` samples of each row `rows[i]`, oldest first, in one gather.
+
+        Returns (i, times, values): `i` the position in `rows` each sample belongs to, and
+        `values` one row per field of `fields`. A count larger than what a row holds gives
+        what it holds. What a view of many services (the fleet overview) reads per refresh
+        instead of a Python call per service.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        counts = np.minimum(np.asarray(counts, dtype=np.int64), self._len[rows])
+        counts = np.maximum(counts, 0)
+        total = int(counts.sum())
+        which = np.repeat(np.arange(rows.size), counts)
+        starts = np.cumsum(counts) - counts
+        back = counts[which] - 1 - (np.arange(total) - starts[which])
+        r = rows[which]
+        idx = self._head[r] - 1 - back + self.capacity
+        k = np.array([self.fields.index(f) for f in fields], dtype=np.int64)
+        return which, self._ts[r, idx], self._values[k[:, None], r[None, :], idx[None, :]]
+
     @property
     def dropped(self) -> int:
         return int(self._dropped.sum())

@@ -111,6 +111,8 @@ class LiveGrid(QWidget):
         self._bg: QPixmap | None = None
         self._bg_stale: set[int] = set()
         self._dirty: set[int] = set()
+        #: Dirty cells that were out of sight at `refresh()`: built by the paint that shows them.
+        self._pending: set[int] = set()
         self._texts: dict[str, QStaticText] = {}
         self._font = theme.mono_font(FONT_PT)
         self._metrics = QFontMetrics(self._font)
@@ -165,10 +167,22 @@ class LiveGrid(QWidget):
 
     def refresh(self) -> int:
         """Rebuild the polygons of dirty cells and ask Qt to repaint them; returns how many."""
-        dirty = sorted(i for i in self._dirty if i < len(self.cells))
-        self._dirty.clear()
-        if not dirty or self._plot_w <= 0:
+        if self._plot_w <= 0:
             return 0
+        seen = self.visibleRegion().boundingRect()
+        dirty: list[int] = []
+        for i in sorted(self._dirty):
+            if i >= len(self.cells):
+                continue
+            if self._rects[i].intersects(seen):
+                dirty.append(i)
+            else:
+                # Out of sight (scrolled away): built when a paint exposes it.
+                self._pending.add(i)
+        self._dirty.clear()
+        if not dirty:
+            return 0
+        self._pending.difference_update(dirty)
         self._build(dirty)
         if len(dirty) == len(self.cells):
             self.update()
@@ -236,6 +250,7 @@ class LiveGrid(QWidget):
             self._last_id = self.bins.column_of(self.end_t) if math.isfinite(self.end_t) else 0
         self._bg = None
         self._dirty.update(range(n))
+        self._pending.clear()
         self.update()
 
     def resizeEvent(self, ev: QResizeEvent) -> None:
@@ -286,12 +301,12 @@ class LiveGrid(QWidget):
         # edge, never over the next cell.
         y = np.clip(bottom - y * scale, top - 1.0, bottom + 1.0)
         columns = np.repeat(np.arange(self._plot_w, dtype=np.float64), 2) + 0.5
-        one_run = np.zeros(1, dtype=np.int64)
+        simple, firsts, lasts = block.simple.tolist(), block.first.tolist(), block.last.tolist()
         for n, (strip, k, left) in enumerate(owners):
             lines = strip.lines[k]
-            if block.simple[n]:
-                a, b = 2 * int(block.first[n]), 2 * int(block.last[n]) + 2
-                lines.set(columns[a:b] + left, y[n, a:b], one_run)
+            if simple[n]:
+                a, b = 2 * firsts[n], 2 * lasts[n] + 2
+                lines.set_one(columns[a:b] + left, y[n, a:b])
                 continue
             runs = self.bins.runs(rows[n], first_id, self._last_id)
             if len(runs) == 0:
@@ -380,6 +395,12 @@ class LiveGrid(QWidget):
         exposed = ev.rect()
         painter.drawPixmap(QRectF(exposed), self._background(), self._device_rect(exposed))
         first_id = self._last_id - self._plot_w + 1
+        if self._pending:
+            rects = self._rects
+            due = [i for i in self._pending if i < len(rects) and rects[i].intersects(exposed)]
+            if due:
+                self._pending.difference_update(due)
+                self._build(sorted(due))
         for i, cell in enumerate(self.cells):
             rect = self._rects[i]
             if not rect.intersects(exposed):

@@ -23,9 +23,10 @@ ServiceKey = tuple[str, str]
 
 NO_TRAFFIC = "no traffic"
 #: Health judgements per refresh at most. Judging one service costs about 50 µs (medians,
-#: breach times): 200 at once would take a whole frame. The rest wait for the next refresh,
-#: oldest judgement first, so at 25 refreshes a second a colour is at most a few frames late.
-JUDGE_PER_REFRESH = 48
+#: breach times): 200 at once would take most of a frame. The rest wait for the next
+#: refreshes (the owner stays dirty while `pending`), oldest judgement first: at 25 refreshes
+#: a second, 200 services changed at once are all judged again within about 0.35 s.
+JUDGE_PER_REFRESH = 24
 #: A Y axis shrinks only when its data fell below this share of the top: no breathing.
 SHRINK_BELOW = 0.4
 #: Headroom over the largest of the data and the limit.
@@ -57,6 +58,7 @@ STRIPS: tuple[SignalStrip, ...] = (
     SignalStrip("cpu", "CPU %", 100.0, 1.0, "cpu"),
 )
 PER_CELL = len(STRIPS)
+FIELDS = tuple(s.field for s in STRIPS)
 
 
 def service_keys(store: Store) -> list[ServiceKey]:
@@ -98,8 +100,14 @@ class OverviewFeed:
         grid.set_window(window_s)
         self.keys: list[ServiceKey] = []
         self._generation = -1
-        self._fed_version: list[int] = []
-        self._fed_until: list[float] = []
+        #: Per shown service, the series version fed into the bins (-2: never).
+        self._fed_version = np.zeros(0, dtype=np.int64)
+        #: Per backend, the positions in `keys` of its services.
+        self._positions: dict[str, np.ndarray] = {}
+        self._rows_cache: dict[str, tuple[object, int, np.ndarray]] = {}
+        #: Cells whose words, colours, scales or markers may have changed since last shown.
+        self._style_due: set[int] = set()
+        self._backend_marks: dict[str, tuple[bool, int]] = {}
         self._judged_version: list[int] = []
         self._judged_stale: list[bool] = []
         self._judged_at: list[int] = []
@@ -107,12 +115,16 @@ class OverviewFeed:
         self._verdicts: list[tuple[str, Health]] = []
         self._styles: list[_Style | None] = []
         self._tops: np.ndarray = np.zeros((0, PER_CELL))
+        #: The Y tops each cell shows now (what `_grow_tops` compares new peaks with).
+        self._shown_tops: np.ndarray = np.zeros((0, PER_CELL))
         self._markers: list[tuple[float, ...]] = []
         self._markers_due = True
         self._step: float | None = None
         self._related: dict[str, dict[str, frozenset[str]]] = {}
         self._related_of: dict[str, dict[str, Service]] = {}
         self.judged = 0  # health judgements made, for tests and the bench
+        #: Judgements left for the next refreshes: the owner stays dirty while any are.
+        self.pending = 0
         store.event_added.connect(self._events_changed)
         store.snapshot_loaded.connect(self._events_changed)
 
@@ -132,8 +144,7 @@ class OverviewFeed:
         grid = self.grid
         if grid.generation != self._generation:
             self._generation = grid.generation
-            self._fed_version = [-1] * len(self.keys)
-            self._fed_until = [-math.inf] * len(self.keys)
+            self._fed_version = np.full(len(self.keys), -2, dtype=np.int64)
         end = self._end_time()
         if math.isfinite(end):
             grid.set_end(end)
@@ -142,6 +153,7 @@ class OverviewFeed:
         if self._markers_due:
             self._markers_due = False
             self._update_markers(end)
+            self._style_due.update(range(len(self.keys)))
         self._restyle()
         return grid.refresh()
 
@@ -163,14 +175,21 @@ class OverviewFeed:
             )
             for i, key in enumerate(keys)
         ]
-        self._fed_version = [-1] * n
-        self._fed_until = [-math.inf] * n
+        self._fed_version = np.full(n, -2, dtype=np.int64)
+        positions: dict[str, list[int]] = {}
+        for i, (backend, _name) in enumerate(keys):
+            positions.setdefault(backend, []).append(i)
+        self._positions = {b: np.array(p, dtype=np.int64) for b, p in positions.items()}
+        self._rows_cache = {}
+        self._style_due = set(range(n))
+        self._backend_marks = {}
         self._judged_version = [-2] * n
         self._judged_stale = [False] * n
         self._judged_at = [-1] * n
         self._verdicts = [("", Health.UNKNOWN)] * n
         self._styles = [None] * n
         self._tops = np.zeros((n, PER_CELL))
+        self._shown_tops = np.zeros((n, PER_CELL))
         self._markers = [()] * n
         self._markers_due = True
         self._step = self._step_s()
@@ -215,28 +234,38 @@ class OverviewFeed:
         return end
 
     def _feed(self, end: float) -> None:
-        """One `bins.add` with the new samples of every service whose series changed."""
+        """One `bins.add` with the new samples of every service whose series changed.
+
+        Read per backend in one gather from its bank (`SeriesBank.newest`), not per service:
+        at 200 services a Python call each was most of a refresh.
+        """
         start = end - self.window_s if math.isfinite(end) else -math.inf
         rows: list[np.ndarray] = []
         times: list[np.ndarray] = []
         values: list[np.ndarray] = []
-        backends = self.store.backends
-        for i, (backend, name) in enumerate(self.keys):
-            state = backends.get(backend)
-            series = None if state is None else state.series.get(name)
-            if series is None or series.version == self._fed_version[i]:
+        for backend, positions in self._positions.items():
+            state = self.store.backends.get(backend)
+            if state is None:
                 continue
-            self._fed_version[i] = series.version
-            ts = series.times()
-            first = int(np.searchsorted(ts, max(start, self._fed_until[i]), side="right"))
-            if first >= ts.size:
+            bank = state.series
+            bank_rows = self._bank_rows(backend, positions)
+            versions = bank.versions(bank_rows)
+            fed = self._fed_version[positions]
+            due = (versions != fed) & (bank_rows >= 0)
+            if not due.any():
                 continue
-            t = ts[first:]
-            self._fed_until[i] = float(t[-1])
+            at = positions[due]
+            # Never fed (or fed into bins since rebuilt): the whole ring; else what is new.
+            counts = np.where(fed[due] < 0, bank.capacity, versions[due] - fed[due])
+            self._fed_version[at] = versions[due]
+            which, ts, vals = bank.newest(bank_rows[due], counts, FIELDS)
+            keep = ts >= start
+            cell = at[which[keep]]
+            t = ts[keep]
             for k, strip in enumerate(STRIPS):
-                v = series.values(strip.field)[first:]
-                rows.append(np.full(t.size, PER_CELL * i + k, dtype=np.int64))
+                rows.append(PER_CELL * cell + k)
                 times.append(t)
+                v = vals[k][keep].astype(np.float64)
                 values.append(v * strip.scale if strip.scale != 1.0 else v)
         if not rows:
             return
@@ -244,6 +273,16 @@ class OverviewFeed:
         changed = grid.bins.add(np.concatenate(rows), np.concatenate(times), np.concatenate(values))
         grid.mark_rows(changed)
         self._grow_tops(changed)
+
+    def _bank_rows(self, backend: str, positions: np.ndarray) -> np.ndarray:
+        """The bank rows of `backend`'s shown services (-1: no data yet), kept until it grows."""
+        bank = self.store.backends[backend].series
+        cached = self._rows_cache.get(backend)
+        if cached is not None and cached[0] is bank and cached[1] == len(bank):
+            return cached[2]
+        found = np.array([bank.row_of(self.keys[i][1]) for i in positions], dtype=np.int64)
+        self._rows_cache[backend] = (bank, len(bank), found)
+        return found
 
     def _grow_tops(self, changed: np.ndarray) -> None:
         """Y tops of the strips whose data changed, from the columns in the window."""
@@ -259,7 +298,14 @@ class OverviewFeed:
             warnings.simplefilter("ignore", RuntimeWarning)
             peaks = np.nanmax(hi, axis=1)
         cells, strips = np.divmod(changed, PER_CELL)
-        self._tops[cells, strips] = np.where(np.isfinite(peaks), peaks, 0.0)
+        peaks = np.where(np.isfinite(peaks), peaks, 0.0)
+        self._tops[cells, strips] = peaks
+        # Restyled only where the scale may have to move: data over the top grows it at once,
+        # data far below may shrink it (`_top_of` decides, with the limit line).
+        shown = self._shown_tops[cells, strips]
+        wanted = peaks * HEADROOM
+        moved = (wanted > shown) | (wanted < shown * SHRINK_BELOW)
+        self._style_due.update(cells[moved].tolist())
 
     # ------------------------------------------------------------------ words and colours
 
@@ -284,6 +330,7 @@ class OverviewFeed:
         # The longest-waiting first: an index order would starve the last services.
         self._round += 1
         due.sort(key=lambda i: self._judged_at[i])
+        self.pending = max(0, len(due) - JUDGE_PER_REFRESH)
         for i in due[:JUDGE_PER_REFRESH]:
             self._judged_at[i] = self._round
             backend, name = self.keys[i]
@@ -293,6 +340,7 @@ class OverviewFeed:
             thresholds = service.thresholds if service is not None else Thresholds()
             self._judged_stale[i] = False
             self._judged_version[i] = -1 if series is None else series.version
+            self._style_due.add(i)
             self.judged += 1
             if series is None or len(series) == 0:
                 self._verdicts[i] = (HEALTH_WORDS[Health.UNKNOWN], Health.UNKNOWN)
@@ -344,7 +392,23 @@ class OverviewFeed:
         backends = self.store.backends
         many = len({b for b, _ in self.keys}) > 1
         ages: dict[str, str | None] = {}
-        for i, (backend, name) in enumerate(self.keys):
+        due = self._style_due
+        for backend, positions in self._positions.items():
+            state = backends.get(backend)
+            if state is None:
+                continue
+            stale = state.link.state is not ConnectionState.LIVE
+            # A stale backend's age counts up on every cell; a change of link, thresholds
+            # or names touches every cell of the backend.
+            marks = (stale, id(state.services))
+            if stale or self._backend_marks.get(backend) != marks:
+                self._backend_marks[backend] = marks
+                due.update(positions.tolist())
+        self._style_due = set()
+        for i in sorted(due):
+            if i >= len(self.keys):
+                continue
+            backend, name = self.keys[i]
             state = backends.get(backend)
             if state is None:
                 continue
@@ -371,6 +435,7 @@ class OverviewFeed:
             cell.markers = style.markers
             for strip, top, limit in zip(cell.strips, tops, limits, strict=True):
                 strip.y_top, strip.limit = top, limit
+            self._shown_tops[i] = tops
             if old is not None and old.tops != tops:
                 grid.mark_rows(np.arange(PER_CELL * i, PER_CELL * (i + 1)))  # new Y scale
             grid.restyle(i)

@@ -28,20 +28,36 @@ class Polylines:
     def points(self) -> int:
         return sum(len(p) for p in self._polys[: self.count])
 
+    def copies(self) -> list[QPolygonF]:
+        """Copies of the runs in use (for a benchmark's floor: the same points, alone)."""
+        return [QPolygonF(p) for p in self._polys[: self.count]]
+
     def clear(self) -> None:
         self.count = 0
 
     def set(self, x: np.ndarray, y: np.ndarray, starts: np.ndarray) -> None:
         """Points (x[i], y[i]) in pixels, split into runs beginning at each index of `starts`."""
         n = int(x.size)
-        bounds = np.r_[starts, n] if n else np.empty(0, dtype=np.int64)
-        runs = max(0, bounds.size - 1)
-        for i in range(runs):
-            a, b = int(bounds[i]), int(bounds[i + 1])
+        if n == 0:
+            self.count = 0
+            return
+        if starts.size <= 1:
+            self.set_one(x, y)
+            return
+        bounds = [*starts.tolist(), n]
+        for i in range(len(bounds) - 1):
+            a, b = bounds[i], bounds[i + 1]
             view = self._view(i, b - a)
             view[:, 0] = x[a:b]
             view[:, 1] = y[a:b]
-        self.count = runs
+        self.count = len(bounds) - 1
+
+    def set_one(self, x: np.ndarray, y: np.ndarray) -> None:
+        """One unbroken run (the common case, without building run bounds)."""
+        view = self._view(0, int(x.size))
+        view[:, 0] = x
+        view[:, 1] = y
+        self.count = 1
 
     def _view(self, i: int, size: int) -> np.ndarray:
         if i == len(self._polys):

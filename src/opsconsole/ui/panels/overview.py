@@ -107,6 +107,8 @@ class FleetOverviewPanel(Panel):
             for state in store.backends.values()
         )
         self.rebuilt = self.feed.update(service_keys(store))
+        if self.feed.pending:
+            self.mark_dirty()  # health judgements left: the next tick does them
 
     def _fit_columns(self, width: int) -> None:
         columns = max(1, width // CELL_MIN_W)

@@ -119,6 +119,8 @@ class OverviewWall(Panel):
         self.page = min(self.page, self.pages - 1)
         start = self.page * self.per_page
         self.feed.update(keys[start : start + self.per_page])
+        if self.feed.pending:
+            self.mark_dirty()  # health judgements left: the next tick does them
         self._say_page(start, len(keys))
 
     def _plan(self, n: int) -> None:
