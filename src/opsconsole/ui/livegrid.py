@@ -107,6 +107,13 @@ class LiveGrid(QWidget):
         self._strip_rects: list[list[QRectF]] = []
         self._plot_w = 0
         self._cell_of_row = np.full(1, -1, dtype=np.int64)
+        self._span = np.zeros(1, dtype=np.int64)
+        self._c_row = np.zeros(0, dtype=np.int64)
+        self._c_top = np.zeros(0)
+        self._c_height = np.zeros(0)
+        self._c_strip: list[Strip] = []
+        self._c_lines: list[Polylines] = []
+        self._c_x: list[np.ndarray] = []
         self._last_id = 0
         self._bg: QPixmap | None = None
         self._bg_stale: set[int] = set()
@@ -240,6 +247,7 @@ class LiveGrid(QWidget):
                 ]
             )
         self._plot_w = max(1, cell_w - 2)
+        self._flatten()
         key = (max(rows, 1), self.window_s, self._plot_w, self._gap_step_s)
         if key != self._bins_key:
             # New column width or curves: the owner feeds every sample again (generation).
@@ -252,6 +260,37 @@ class LiveGrid(QWidget):
         self._dirty.update(range(n))
         self._pending.clear()
         self.update()
+
+    def _flatten(self) -> None:
+        """Every curve's row, strip, pixel box and polygons as flat arrays, cell by cell, so a
+        build is array work plus one short Python step per curve."""
+        span = [0]
+        row, top, height = [], [], []
+        self._c_strip: list[Strip] = []
+        self._c_lines: list[Polylines] = []
+        self._c_x: list[np.ndarray] = []
+        columns = np.repeat(np.arange(self._plot_w, dtype=np.float64), 2) + 0.5
+        x_by_left: dict[float, np.ndarray] = {}
+        for cell, rects in zip(self.cells, self._strip_rects, strict=True):
+            for strip, rect in zip(cell.strips, rects, strict=True):
+                while len(strip.lines) < len(strip.rows):
+                    strip.lines.append(Polylines())
+                left = rect.left()
+                xs = x_by_left.get(left)
+                if xs is None:
+                    xs = x_by_left[left] = columns + left
+                for k, r in enumerate(strip.rows):
+                    row.append(r)
+                    top.append(rect.top())
+                    height.append(rect.height())
+                    self._c_strip.append(strip)
+                    self._c_lines.append(strip.lines[k])
+                    self._c_x.append(xs)
+            span.append(len(row))
+        self._span = np.asarray(span, dtype=np.int64)
+        self._c_row = np.asarray(row, dtype=np.int64)
+        self._c_top = np.asarray(top, dtype=np.float64)
+        self._c_height = np.asarray(height, dtype=np.float64)
 
     def resizeEvent(self, ev: QResizeEvent) -> None:
         super().resizeEvent(ev)
@@ -271,44 +310,43 @@ class LiveGrid(QWidget):
         depends on the absolute id, so it does not flip as the window scrolls.
         """
         first_id = self._last_id - self._plot_w + 1
-        rows: list[int] = []
-        tops: list[float] = []
-        heights: list[float] = []
-        scales: list[float] = []
-        owners: list[tuple[Strip, int, float]] = []
-        for i in dirty:
-            for strip, rect in zip(self.cells[i].strips, self._strip_rects[i], strict=True):
-                while len(strip.lines) < len(strip.rows):
-                    strip.lines.append(Polylines())
-                scale = rect.height() / strip.y_top if strip.y_top > 0 else 0.0
-                for k, row in enumerate(strip.rows):
-                    rows.append(row)
-                    tops.append(rect.top())
-                    heights.append(rect.height())
-                    scales.append(scale)
-                    owners.append((strip, k, rect.left()))
-        if not rows:
+        span = self._span
+        if len(dirty) == len(self.cells):
+            idx = np.arange(int(span[-1]))
+        else:
+            d = np.asarray(dirty, dtype=np.int64)
+            starts, counts = span[d], span[d + 1] - span[d]
+            idx = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(
+                int(counts.sum())
+            )
+        if idx.size == 0:
             return
-        block = self.bins.block(np.asarray(rows), first_id, self._last_id)
+        curves = idx.tolist()
+        strips = self._c_strip
+        y_top = np.fromiter((strips[c].y_top for c in curves), dtype=np.float64, count=idx.size)
+        rows = self._c_row[idx]
+        top = self._c_top[idx][:, None]
+        height = self._c_height[idx][:, None]
+        bottom = top + height
+        with np.errstate(divide="ignore"):
+            scale = np.where(y_top > 0, height[:, 0] / y_top, 0.0)[:, None]
+        block = self.bins.block(rows, first_id, self._last_id)
         up = ((first_id + np.arange(self._plot_w)) % 2 == 0)[None, :]
-        top = np.asarray(tops)[:, None]
-        scale = np.asarray(scales)[:, None]
-        bottom = top + np.asarray(heights)[:, None]
-        y = np.empty((len(rows), 2 * self._plot_w))
+        y = np.empty((idx.size, 2 * self._plot_w))
         y[:, 0::2] = np.where(up, block.lo, block.hi)
         y[:, 1::2] = np.where(up, block.hi, block.lo)
         # Clamped one pixel past the strip: a value above the axis top is drawn along the
         # edge, never over the next cell.
         y = np.clip(bottom - y * scale, top - 1.0, bottom + 1.0)
-        columns = np.repeat(np.arange(self._plot_w, dtype=np.float64), 2) + 0.5
         simple, firsts, lasts = block.simple.tolist(), block.first.tolist(), block.last.tolist()
-        for n, (strip, k, left) in enumerate(owners):
-            lines = strip.lines[k]
+        xs_of, lines_of = self._c_x, self._c_lines
+        for n, c in enumerate(curves):
+            lines = lines_of[c]
             if simple[n]:
                 a, b = 2 * firsts[n], 2 * lasts[n] + 2
-                lines.set_one(columns[a:b] + left, y[n, a:b])
+                lines.set_one(xs_of[c][a:b], y[n, a:b])
                 continue
-            runs = self.bins.runs(rows[n], first_id, self._last_id)
+            runs = self.bins.runs(int(rows[n]), first_id, self._last_id)
             if len(runs) == 0:
                 lines.clear()
                 continue
@@ -317,8 +355,11 @@ class LiveGrid(QWidget):
             ys[0::2] = np.where(odd, runs.hi, runs.lo)
             ys[1::2] = np.where(odd, runs.lo, runs.hi)
             ys = np.clip(bottom[n, 0] - ys * scale[n, 0], top[n, 0] - 1.0, bottom[n, 0] + 1.0)
-            xs = np.repeat(left + 0.5 + (runs.ids - first_id).astype(np.float64), 2)
-            lines.set(xs, ys, 2 * runs.starts)
+            lines.set(
+                xs_of[c][2 * (runs.ids - first_id)[:, None] + np.arange(2)].ravel(),
+                ys,
+                2 * runs.starts,
+            )
 
     # ------------------------------------------------------------------ painting
 
