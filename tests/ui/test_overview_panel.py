@@ -168,13 +168,18 @@ def test_a_stale_backend_dims_its_cells_and_says_stale_with_a_growing_age(fleet:
     fleet.now += 12.0
     fleet.refresh()
     assert fleet.panel.wants_tick, "the age counts up without news"
-    stale = re.compile(r"^STALE (\d+) s$")
+    stale = re.compile(r"^STALE (\d+) s · no new data from b")
     ages = []
     for _ in range(3):
         cells = fleet.panel.grid.cells
-        assert all(c.dim and stale.match(c.state) for c in cells), [c.state for c in cells]
+        assert all(c.dim and c.state == "STALE" for c in cells), [c.state for c in cells]
         assert all(c.colour == theme.STATE_COLOURS[Health.UNKNOWN] for c in cells)
-        ages.append(int(stale.match(cells[0].state)[1]))
+        # The age, the same for every cell of the backend, is said once over the grid.
+        line = fleet.panel.stale_line
+        assert not line.isHidden()
+        match = stale.match(line.text())
+        assert match, line.text()
+        ages.append(int(match[1]))
         fleet.now += 1.0
         fleet.refresh()
     assert ages == [12, 13, 14], "the age only grows while nothing arrives"
@@ -183,6 +188,7 @@ def test_a_stale_backend_dims_its_cells_and_says_stale_with_a_growing_age(fleet:
     fleet.second(ts=fleet.ts + 15.0)
     fleet.refresh()
     assert all(not c.dim and c.state == "OK" for c in fleet.panel.grid.cells)
+    assert fleet.panel.stale_line.isHidden()
 
 
 def test_click_and_enter_open_the_service(fleet: Fleet, qtbot) -> None:

@@ -22,6 +22,7 @@ from opsconsole.ui.livegrid import Cell, LiveGrid, Strip
 ServiceKey = tuple[str, str]
 
 NO_TRAFFIC = "no traffic"
+STALE_WORD = "STALE"
 #: Health judgements per refresh at most. Judging one service costs about 50 µs (medians,
 #: breach times): 200 at once would take most of a frame. The rest wait for the next
 #: refreshes (the owner stays dirty while `pending`), oldest judgement first: at 25 refreshes
@@ -391,17 +392,15 @@ class OverviewFeed:
         grid = self.grid
         backends = self.store.backends
         many = len({b for b, _ in self.keys}) > 1
-        ages: dict[str, str | None] = {}
         due = self._style_due
         for backend, positions in self._positions.items():
             state = backends.get(backend)
             if state is None:
                 continue
             stale = state.link.state is not ConnectionState.LIVE
-            # A stale backend's age counts up on every cell; a change of link, thresholds
-            # or names touches every cell of the backend.
+            # A change of link, thresholds or names touches every cell of the backend.
             marks = (stale, id(state.services))
-            if stale or self._backend_marks.get(backend) != marks:
+            if self._backend_marks.get(backend) != marks:
                 self._backend_marks[backend] = marks
                 due.update(positions.tolist())
         self._style_due = set()
@@ -414,9 +413,10 @@ class OverviewFeed:
                 continue
             stale = state.link.state is not ConnectionState.LIVE
             if stale:
-                if backend not in ages:
-                    ages[backend] = stale_text(self.store.data_age(backend))
-                word, colour = ages[backend] or "", theme.STATE_COLOURS[Health.UNKNOWN]
+                # The word only: the age is the same for every cell of the backend and is said
+                # once, over the grid (`stale_words`), so a ticking age repaints one label and
+                # not every cell's title each second.
+                word, colour = STALE_WORD, theme.STATE_COLOURS[Health.UNKNOWN]
             else:
                 word, level = self._verdicts[i]
                 colour = theme.STATE_COLOURS[level]
@@ -439,6 +439,18 @@ class OverviewFeed:
             if old is not None and old.tops != tops:
                 grid.mark_rows(np.arange(PER_CELL * i, PER_CELL * (i + 1)))  # new Y scale
             grid.restyle(i)
+
+    def stale_words(self) -> str:
+        """What the grid's line says of the shown backends that are not live: "STALE 12 s"
+        (the store's data age, which only grows while nothing arrives) and which backend."""
+        parts = []
+        for backend in self._positions:
+            state = self.store.backends.get(backend)
+            if state is None or state.link.state is ConnectionState.LIVE:
+                continue
+            age = stale_text(self.store.data_age(backend)) or STALE_WORD
+            parts.append(f"{age} · no new data from {backend}; its cells show what it sent last")
+        return "   ".join(parts)
 
     def _top_of(self, i: int, limits: tuple[float | None, ...]) -> tuple[float, ...]:
         old = self._styles[i]

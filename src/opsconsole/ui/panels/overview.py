@@ -14,6 +14,7 @@ from opsconsole.ui.context import UiContext
 from opsconsole.ui.livegrid import LiveGrid
 from opsconsole.ui.overviewfeed import OverviewFeed, ServiceKey, service_keys
 from opsconsole.ui.panel import TIME_POLL_S, Panel
+from opsconsole.ui.staleline import show_stale_words, stale_label
 
 #: A cell's width at least (columns come from the width) and its fixed height: positions do
 #: not move as data comes, and past the height the panel scrolls.
@@ -55,6 +56,8 @@ class FleetOverviewPanel(Panel):
         self.scroll.setWidget(self.grid)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.stale_line = stale_label(self)
+        layout.addWidget(self.stale_line)
         layout.addWidget(self.scroll)
         self.setFocusProxy(self.grid)
         self.feed = OverviewFeed(ctx.store, self.grid, DEFAULT_WINDOW_S)
@@ -107,6 +110,7 @@ class FleetOverviewPanel(Panel):
             for state in store.backends.values()
         )
         self.rebuilt = self.feed.update(service_keys(store))
+        show_stale_words(self.stale_line, self.feed.stale_words())
         if self.feed.pending:
             self.mark_dirty()  # health judgements left: the next tick does them
 

@@ -13,6 +13,7 @@ from opsconsole.ui.context import UiContext
 from opsconsole.ui.livegrid import LiveGrid
 from opsconsole.ui.overviewfeed import OverviewFeed, ServiceKey, service_keys
 from opsconsole.ui.panel import Panel
+from opsconsole.ui.staleline import show_stale_words, stale_label
 from opsconsole.ui.wall.theme import WALL_TEXT, WallTheme
 
 #: The smallest cell a wall still reads from across the room: four strips and a title.
@@ -81,6 +82,9 @@ class OverviewWall(Panel):
         layout.setContentsMargins(t.gap, 0, t.gap, t.gap)
         layout.setSpacing(t.gap // 2)
         layout.addWidget(self.pager)
+        self.stale_line = stale_label(self)
+        self.stale_line.setFont(t.font(t.base_px))
+        layout.addWidget(self.stale_line)
         layout.addWidget(self.grid, 1)
         self.feed = OverviewFeed(ctx.store, self.grid)
         self._turn = QTimer(self)
@@ -119,6 +123,7 @@ class OverviewWall(Panel):
         self.page = min(self.page, self.pages - 1)
         start = self.page * self.per_page
         self.feed.update(keys[start : start + self.per_page])
+        show_stale_words(self.stale_line, self.feed.stale_words())
         if self.feed.pending:
             self.mark_dirty()  # health judgements left: the next tick does them
         self._say_page(start, len(keys))
