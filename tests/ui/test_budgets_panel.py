@@ -21,6 +21,7 @@ from opsconsole.core.models import ConnectionState, Event, LinkStatus
 from opsconsole.core.slo.model import WINDOW_SECONDS, Counts, Deploy, Slo, SloObservation, SloWindow
 from opsconsole.ui import theme
 from opsconsole.ui.panels.budgets import BudgetsPanel
+from opsconsole.ui.panels.burndown import BurnDownPlot
 from tests.support.panels import PanelHarness
 from tests.support.shots import save_shot
 from tests.support.waiting import wait_until
@@ -228,3 +229,20 @@ def test_the_console_loads_the_selected_slos_hourly_counts(qloop, qtbot, tmp_pat
 
     qloop.run(scenario(), timeout=40)
     console.close()
+
+
+def test_the_burn_down_plot_is_made_when_the_detail_is_first_seen(qapp, qtbot) -> None:
+    # The tab starts behind the charts: its plot waits until the detail shows.
+    harness = PanelHarness(qapp, qtbot)
+    try:
+        panel = BudgetsPanel(harness.ctx)
+        assert panel.detail.findChildren(BurnDownPlot) == []
+        harness.show(panel, (1100, 760))
+        plots = panel.detail.findChildren(BurnDownPlot)
+        assert plots == [panel.detail.plot]
+        # Between the title and the source line, taking the room the tier table leaves.
+        qtbot.waitUntil(lambda: panel.detail.plot.height() > 100)
+        assert panel.detail.plot.y() > panel.detail.title.y()
+        assert panel.detail.plot.y() < panel.detail.source.y()
+    finally:
+        harness.close()

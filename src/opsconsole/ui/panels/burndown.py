@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -203,23 +203,37 @@ class BudgetDetail(QWidget):
         self.source = ElidedLabel(self)
         self.source.setObjectName("budget_detail_source")
         self.source.setStyleSheet(f"color: {theme.TEXT_DIM}; padding: 0 6px;")
-        self.plot = BurnDownPlot(self)
         self.tiers = TierTable(self)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.title)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.source)
-        layout.addWidget(self.tiers)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(2)
+        self._layout.addWidget(self.title)
+        self._layout.addWidget(self.source)
+        self._layout.addWidget(self.tiers)
+        # Built on first show or use: the budgets tab starts behind the charts, and its plot
+        # (a PlotItem with 24 labelled marker lines) cost ~20 ms of every start.
+        self._plot: BurnDownPlot | None = None
         self.key: tuple[str, str] | None = None
         self.show_nothing("select an SLO to see its burn-down and tiers")
+
+    @property
+    def plot(self) -> BurnDownPlot:
+        """The burn-down plot, made (between the title and the source line) when first needed."""
+        if self._plot is None:
+            self._plot = BurnDownPlot(self)
+            self._layout.insertWidget(1, self._plot, 1)
+        return self._plot
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.plot  # noqa: B018 (seen now: the plot takes its room before the first paint)
+        super().showEvent(event)
 
     def show_nothing(self, words: str) -> None:
         self.key = None
         self.title.set_full_text(words)
         self.source.set_full_text("")
-        self.plot.clear_line()
+        if self._plot is not None:  # an unmade plot shows nothing already
+            self._plot.clear_line()
         self.tiers.show_rows(())
 
     def show_slo(
