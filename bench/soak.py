@@ -146,8 +146,9 @@ def run_soak(args: argparse.Namespace) -> int:
         args.services, args.tick, base_env | parse_env(args.sim_env), home / "sim.log"
     )
     console_env = base_env | {"QT_QPA_PLATFORM": "offscreen"} | parse_env(args.console_env)
+    command = [sys.executable, __file__, "--as-console", str(heap_path), "--", "--url", url]
     console = subprocess.Popen(
-        [sys.executable, __file__, "--as-console", str(heap_path), "--", "--url", url],
+        [*command, *args.console_arg],
         stdout=subprocess.DEVNULL,
         stderr=(home / "console.log").open("w"),
         env=console_env,
@@ -188,6 +189,7 @@ def run_soak(args: argparse.Namespace) -> int:
         "tick_s": args.tick,
         "interval_s": args.interval,
         "console_env": args.console_env,
+        "console_args": args.console_arg,
         "sim_env": args.sim_env,
     }
     result = summarize(samples, args.warmup_minutes * 60, tag, settings)
@@ -242,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--tag", help="names the CSV and JSON in .soak/ (default: full or Nmin)")
     p.add_argument("--console-env", action="append", default=[], metavar="K=V")
+    p.add_argument("--console-arg", action="append", default=[], help="e.g. --console-arg=--wall")
     p.add_argument("--sim-env", action="append", default=[], metavar="K=V")
     p.add_argument("--keep", action="store_true", help="keep the logs and the console's files")
     return run_soak(p.parse_args(argv))
