@@ -102,7 +102,12 @@ def test_a_cell_per_service_in_a_stable_order_with_its_limit_lines(qapp, qtbot) 
     f.refresh()
     assert f.panel.cell_keys() == [("b", "api-gateway"), ("b", "orders")], "by name, not worst"
     orders = f.cell("orders")
-    assert [s.label for s in orders.strips] == ["p99 ms", "rps", "err %", "CPU %"]
+    # Each strip names its signal and its scale (the top the limit line sits under).
+    labels = [s.label for s in orders.strips]
+    assert [label.rsplit(" ", 1)[0] for label in labels] == ["p99 ms", "rps", "err %", "CPU %"]
+    assert all(
+        label.endswith(f" 0–{s.y_top:g}") for label, s in zip(labels, orders.strips, strict=True)
+    )
     assert [s.limit for s in orders.strips] == pytest.approx([300.0, None, 2.0, 70.0])
     gateway = f.cell("api-gateway")
     assert [s.limit for s in gateway.strips] == pytest.approx([500.0, None, 1.0, 80.0])

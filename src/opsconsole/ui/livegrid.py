@@ -59,6 +59,8 @@ class Cell:
     title: str
     strips: list[Strip]
     colour: str = theme.STATE_COLOURS[theme.Health.UNKNOWN]
+    #: Shown instead of `title` when that does not fit (e.g. the service's id).
+    short_title: str = ""
     state: str = ""
     dim: bool = False
     markers: tuple[float, ...] = ()
@@ -411,7 +413,12 @@ class LiveGrid(QWidget):
         metrics = self._title_metrics
         state_w = metrics.horizontalAdvance(cell.state) if cell.state else 0
         title_w = rect.width() - state_w - 12
-        title = metrics.elidedText(cell.title, Qt.TextElideMode.ElideRight, title_w)
+        title = cell.title
+        if cell.short_title and metrics.horizontalAdvance(title) > title_w:
+            title = cell.short_title
+        # Elided in the middle: "Synthetic 012" and "Synthetic 013" must not both read
+        # "Synthetic…" on a wall; the end of a name tells them apart.
+        title = metrics.elidedText(title, Qt.TextElideMode.ElideMiddle, title_w)
         painter.drawText(QPointF(rect.left() + 4, rect.top() + self._title_base), title)
         if cell.state:
             painter.setPen(QColor(cell.colour))

@@ -432,9 +432,12 @@ class OverviewFeed:
             self._styles[i] = style
             cell = grid.cells[i]
             cell.title, cell.state, cell.colour, cell.dim = title, word, colour, stale
+            cell.short_title = name if name != title else ""
             cell.markers = style.markers
-            for strip, top, limit in zip(cell.strips, tops, limits, strict=True):
+            for strip, spec, top, limit in zip(cell.strips, STRIPS, tops, limits, strict=True):
                 strip.y_top, strip.limit = top, limit
+                # The strip's scale, so a reader knows what its height stands for.
+                strip.label = f"{spec.label} 0–{top:g}"
             self._shown_tops[i] = tops
             if old is not None and old.tops != tops:
                 grid.mark_rows(np.arange(PER_CELL * i, PER_CELL * (i + 1)))  # new Y scale
