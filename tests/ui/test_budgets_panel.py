@@ -19,9 +19,11 @@ from opsconsole.core.events import (
 from opsconsole.core.health import Health
 from opsconsole.core.models import ConnectionState, Event, LinkStatus
 from opsconsole.core.slo.model import WINDOW_SECONDS, Counts, Deploy, Slo, SloObservation, SloWindow
+from opsconsole.core.store import Store
 from opsconsole.ui import theme
 from opsconsole.ui.panels.budgets import BudgetsPanel
-from opsconsole.ui.panels.burndown import BurnDownPlot
+from opsconsole.ui.panels.burndown import PLOT_MIN_HEIGHT, BurnDownPlot
+from tests.support.console import make_console, show
 from tests.support.panels import PanelHarness
 from tests.support.shots import save_shot
 from tests.support.waiting import wait_until
@@ -231,18 +233,34 @@ def test_the_console_loads_the_selected_slos_hourly_counts(qloop, qtbot, tmp_pat
     console.close()
 
 
-def test_the_burn_down_plot_is_made_when_the_detail_is_first_seen(qapp, qtbot) -> None:
-    # The tab starts behind the charts: its plot waits until the detail shows.
-    harness = PanelHarness(qapp, qtbot)
+def test_behind_the_charts_tab_the_panel_waits_until_it_comes_forward(
+    qapp, qtbot, tmp_path
+) -> None:
+    # At start the tab is behind the charts: no rows built, no burn-down plot made (a tabbed
+    # away dock still says visible), until the operator brings it forward.
+    store = Store(capacity=600)
+    console, _keys = make_console(tmp_path, {}, store)
+    window = console.window
     try:
-        panel = BudgetsPanel(harness.ctx)
+        show(qtbot, window)
+        panel = window.budgets
+        store.apply(ConnectionChanged("sim", LinkStatus(ConnectionState.LIVE)))
+        store.apply(SlosObserved("sim", (observation("orders", 0.02, 64_800, time.time()),)))
+        ticks = window.scheduler.ticks
+        qtbot.waitUntil(lambda: window.scheduler.ticks >= ticks + 3)
+        assert not panel.in_sight()
+        assert panel.model.rowCount() == 0
         assert panel.detail.findChildren(BurnDownPlot) == []
-        harness.show(panel, (1100, 760))
-        plots = panel.detail.findChildren(BurnDownPlot)
-        assert plots == [panel.detail.plot]
-        # Between the title and the source line, taking the room the tier table leaves.
-        qtbot.waitUntil(lambda: panel.detail.plot.height() > 100)
-        assert panel.detail.plot.y() > panel.detail.title.y()
-        assert panel.detail.plot.y() < panel.detail.source.y()
+
+        window.bring_forward("budgets")
+        qtbot.waitUntil(lambda: panel.detail.key == ("sim", "orders"))
+        assert panel.in_sight()
+        assert panel.detail.findChildren(BurnDownPlot) == [panel.detail.plot]
+        assert len(panel.detail.plot.curve.getData()[0]) > 0
+        # Between the title and the source line, at least as tall as it asks.
+        qtbot.waitUntil(lambda: panel.detail.plot.height() >= PLOT_MIN_HEIGHT)
+        assert panel.detail.title.y() < panel.detail.plot.y() < panel.detail.source.y()
     finally:
-        harness.close()
+        window.scheduler.stop()
+        window.close()
+        console.close()

@@ -23,6 +23,7 @@ from opsconsole.sim.embedded import EmbeddedSim
 from opsconsole.ui import theme
 from opsconsole.ui.charts import nice_ceiling, peak_decimate
 from opsconsole.ui.context import Selection, UiContext
+from opsconsole.ui.panels.eventmarkers import MARKER_POOL
 from opsconsole.ui.panels.signals import CURVES, DEFAULT_WINDOW_S, GoldenSignalsPanel
 from opsconsole.ui.repaint import RepaintScheduler
 from tests.support.shots import save_image
@@ -775,6 +776,38 @@ def test_markers_only_for_the_service_and_its_dependencies(live: Live, qloop) ->
     assert scenario_event("search").ts not in panel.marker_lines()
     lo, hi = x_range(panel)
     assert lo <= scenario_event("search").ts <= hi  # in view, yet not drawn: unrelated
+
+
+def test_marker_items_are_made_as_events_need_them_up_to_the_pool(qtbot) -> None:
+    t0 = 1_800_000_000.0
+    store = fed_store(600, slice(0, 0), t0=t0, services=(Service(name="svc"),))
+    panel = panel_on(store, qtbot, size=(1000, 700))
+    panel.set_window(900.0)
+    panel.run_refresh(time.monotonic())
+
+    def items() -> list[object]:
+        chart_items = panel.chart.scene().items()
+        return [i for i in chart_items if isinstance(i, pg.InfiniteLine) and i.zValue() == 4]
+
+    assert items() == [] and panel.marker_labels == []  # no event, no marker item
+    seq = iter(range(1, 10_000))
+
+    def event(ts: float, message: str) -> None:
+        ev = Event(ts=ts, kind="deploy", message=message, service="svc", seq=next(seq))
+        store.apply(EventOccurred("b", ev))
+
+    event(t0 + 300, "deploy v1")
+    panel.run_refresh(time.monotonic())
+    assert panel.marker_lines() == [t0 + 300]
+    assert len(items()) == len(panel.plots)  # one line on each plot
+    assert [lb.text for lb in panel.marker_labels] == ["deploy v1"]
+
+    for k in range(80):  # more events than the pool holds: the newest kept, no more items
+        event(t0 + 10 + 7 * k, f"deploy n{k}")
+    panel.run_refresh(time.monotonic())
+    assert len(panel.marker_lines()) == MARKER_POOL
+    assert len(items()) == MARKER_POOL * len(panel.plots)
+    assert 0 < len(panel.marker_labels) <= MARKER_POOL
 
 
 def test_close_markers_are_grouped_and_labels_never_overlap(qtbot) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -210,11 +210,13 @@ class BudgetDetail(QWidget):
         self._layout.addWidget(self.title)
         self._layout.addWidget(self.source)
         self._layout.addWidget(self.tiers)
-        # Built on first show or use: the budgets tab starts behind the charts, and its plot
-        # (a PlotItem with 24 labelled marker lines) cost ~20 ms of every start.
+        # Made on first use (the panel's first refresh in sight): the budgets tab starts
+        # behind the charts, and its plot (a PlotItem with 24 labelled marker lines) cost
+        # ~20 ms of every start.
         self._plot: BurnDownPlot | None = None
         self.key: tuple[str, str] | None = None
-        self.show_nothing("select an SLO to see its burn-down and tiers")
+        self.title.set_full_text("select an SLO to see its burn-down and tiers")
+        self.tiers.show_rows(())
 
     @property
     def plot(self) -> BurnDownPlot:
@@ -224,16 +226,11 @@ class BudgetDetail(QWidget):
             self._layout.insertWidget(1, self._plot, 1)
         return self._plot
 
-    def showEvent(self, event: QShowEvent) -> None:
-        self.plot  # noqa: B018 (seen now: the plot takes its room before the first paint)
-        super().showEvent(event)
-
     def show_nothing(self, words: str) -> None:
         self.key = None
         self.title.set_full_text(words)
         self.source.set_full_text("")
-        if self._plot is not None:  # an unmade plot shows nothing already
-            self._plot.clear_line()
+        self.plot.clear_line()
         self.tiers.show_rows(())
 
     def show_slo(

@@ -56,28 +56,36 @@ def events_in_view(
 
 
 class EventMarkers:
-    """Fixed pools, moved and relabelled as events come and go: vertical lines on every
-    plot, and labels (one per group of events) at the top of the first plot."""
+    """Pools, moved and relabelled as events come and go: vertical lines on every plot, and
+    labels (one per group of events) at the top of the first plot.
+
+    The pools grow on demand up to MARKER_POOL and never shrink: made up front they were 128
+    pyqtgraph lines and 32 labels, ~20 ms of every start for a chart that may show no event.
+    """
 
     def __init__(self, plots: Sequence[pg.PlotItem], top_view: pg.ViewBox, font: QFont) -> None:
+        self._plots = list(plots)
         self._top_view = top_view
-        self.lines: list[list[pg.InfiniteLine]] = []
-        marker_pen = dashed_pen(theme.EVENT_MARKER)
-        for plot in plots:
-            lines = []
-            for _ in range(MARKER_POOL):
-                line = pg.InfiniteLine(pos=0.0, angle=90, pen=marker_pen, movable=False)
-                line.setZValue(4)
-                line.hide()
-                plot.addItem(line, ignoreBounds=True)
-                lines.append(line)
-            self.lines.append(lines)
-        self.labels = [
-            PixelLabel(top_view, font, theme.TEXT, LABEL_FILL) for _ in range(MARKER_POOL)
-        ]
+        self._font = font
+        self._marker_pen = dashed_pen(theme.EVENT_MARKER)
+        # Lists kept for good (callers may hold them); grown in place by `_grow`.
+        self.lines: list[list[pg.InfiniteLine]] = [[] for _ in self._plots]
+        self.labels: list[PixelLabel] = []
         self._label_metrics = QFontMetricsF(font)
         self._layout: tuple[object, ...] = ()
         self._texts: list[tuple[float, str]] = []
+
+    def _grow(self, lines: int, labels: int) -> None:
+        """At least `lines` lines on every plot and `labels` labels (each at most the pool)."""
+        for plot, pool in zip(self._plots, self.lines, strict=True):
+            while len(pool) < min(lines, MARKER_POOL):
+                line = pg.InfiniteLine(pos=0.0, angle=90, pen=self._marker_pen, movable=False)
+                line.setZValue(4)
+                line.hide()
+                plot.addItem(line, ignoreBounds=True)
+                pool.append(line)
+        while len(self.labels) < min(labels, MARKER_POOL):
+            self.labels.append(PixelLabel(self._top_view, self._font, theme.TEXT, LABEL_FILL))
 
     def labelled(self) -> list[tuple[float, str]]:
         """The labels on screen now: (time of the group's newest event, label)."""
@@ -107,6 +115,7 @@ class EventMarkers:
         if layout == self._layout:
             return
         self._layout = layout
+        self._grow(len(shown), len(groups))
         groups_of = {i: g for g in groups for i in g.members}
         for lines in self.lines:
             for slot, line in enumerate(lines):
