@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +69,26 @@ def service_keys(store: Store) -> list[ServiceKey]:
         for backend in sorted(store.backends)
         for name in sorted(store.backends[backend].services)
     ]
+
+
+def watch_store(store: Store, slot: Callable[..., None]) -> None:
+    """Connect `slot` to every store signal that changes what an overview shows."""
+    for signal in (
+        store.services_changed,
+        store.snapshot_loaded,
+        store.metrics_appended,
+        store.connection_changed,
+        store.event_added,
+    ):
+        signal.connect(slot)
+
+
+def any_stale(store: Store) -> bool:
+    """A backend with services is not live: its STALE age counts up without news."""
+    return any(
+        state.link.state is not ConnectionState.LIVE and state.services
+        for state in store.backends.values()
+    )
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,15 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
-from opsconsole.core.models import ConnectionState
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.livegrid import LiveGrid
-from opsconsole.ui.overviewfeed import OverviewFeed, ServiceKey, service_keys
+from opsconsole.ui.overviewfeed import (
+    OverviewFeed,
+    ServiceKey,
+    any_stale,
+    service_keys,
+    watch_store,
+)
 from opsconsole.ui.panel import TIME_POLL_S, Panel
 from opsconsole.ui.staleline import show_stale_words, stale_label
 
@@ -63,15 +68,7 @@ class FleetOverviewPanel(Panel):
         self.feed = OverviewFeed(ctx.store, self.grid, DEFAULT_WINDOW_S)
         self.rebuilt = 0  # cells rebuilt by the last refresh (LiveGrid.refresh's answer)
         self._any_stale = False
-        store = ctx.store
-        for signal in (
-            store.services_changed,
-            store.snapshot_loaded,
-            store.metrics_appended,
-            store.connection_changed,
-            store.event_added,
-        ):
-            signal.connect(self.mark_dirty)
+        watch_store(ctx.store, self.mark_dirty)
         self.grid.cell_activated.connect(self._open)
 
     @property
@@ -105,10 +102,7 @@ class FleetOverviewPanel(Panel):
 
     def refresh(self, now: float) -> None:
         store = self.ctx.store
-        self._any_stale = any(
-            state.link.state is not ConnectionState.LIVE and state.services
-            for state in store.backends.values()
-        )
+        self._any_stale = any_stale(store)
         self.rebuilt = self.feed.update(service_keys(store))
         show_stale_words(self.stale_line, self.feed.stale_words())
         if self.feed.pending:

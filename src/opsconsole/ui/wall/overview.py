@@ -8,10 +8,15 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from opsconsole.core.models import ConnectionState
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.livegrid import LiveGrid
-from opsconsole.ui.overviewfeed import OverviewFeed, ServiceKey, service_keys
+from opsconsole.ui.overviewfeed import (
+    OverviewFeed,
+    ServiceKey,
+    any_stale,
+    service_keys,
+    watch_store,
+)
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.staleline import show_stale_words, stale_label
 from opsconsole.ui.wall.theme import WALL_TEXT, WallTheme
@@ -90,15 +95,7 @@ class OverviewWall(Panel):
         self._turn = QTimer(self)
         self._turn.setInterval(round(page_s * 1000))
         self._turn.timeout.connect(self.next_page)
-        store = ctx.store
-        for signal in (
-            store.services_changed,
-            store.snapshot_loaded,
-            store.metrics_appended,
-            store.connection_changed,
-            store.event_added,
-        ):
-            signal.connect(self.mark_dirty)
+        watch_store(ctx.store, self.mark_dirty)
 
     @property
     def wants_tick(self) -> bool:  # type: ignore[override]
@@ -114,10 +111,7 @@ class OverviewWall(Panel):
 
     def refresh(self, now: float) -> None:
         store = self.ctx.store
-        self._any_stale = any(
-            state.link.state is not ConnectionState.LIVE and state.services
-            for state in store.backends.values()
-        )
+        self._any_stale = any_stale(store)
         keys = service_keys(store)
         self._plan(len(keys))
         self.page = min(self.page, self.pages - 1)
