@@ -861,3 +861,27 @@ def test_close_markers_are_grouped_and_labels_never_overlap(qtbot) -> None:
     assert all(plot_rect.contains(r) for r in rects)  # none cut off at an edge
     counted = sum(int(text.rsplit("×", 1)[1]) if "×" in text else 1 for _, text in panel.markers())
     assert counted == 66  # every event in view is in exactly one label
+
+
+def test_the_consoles_first_data_is_drawn_without_waiting_for_a_tick(qtbot) -> None:
+    # No scheduler at all: until the first data is painted, news draws when the loop is free.
+    t0 = 1_800_000_000.0
+    store = fed_store(30, slice(0, 0), t0=t0)
+    ctx = UiContext(store, Selection())
+    panel = GoldenSignalsPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.refresh_count == 0
+    ctx.selection.select("b", "svc")  # as the services panel's first refresh does
+    qtbot.waitUntil(lambda: ctx.stats.first_data_painted_at is not None)
+    assert panel.refresh_count == 1 and panel.chart.has_data
+
+    # From then on news waits for the scheduler's frame, as every other panel's does.
+    row = np.full((1, len(METRIC_FIELDS)), 1.0)
+    store.apply(MetricsBatch("b", ("svc",), np.array([t0 + 30.0]), row, METRIC_FIELDS))
+    assert panel.dirty
+    QApplication.processEvents()
+    QApplication.processEvents()
+    assert panel.refresh_count == 1 and panel.dirty

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 
 import pyqtgraph as pg
@@ -53,6 +54,18 @@ def events_in_view(
                 break
     chosen.sort(key=lambda e: e.ts)
     return chosen
+
+
+def newest_server_event_ts(store: Store, backend: str) -> float:
+    """Time of the newest event the backend itself stamped (-inf if none).
+
+    Console-made events (seq None, e.g. "lost the link") carry the local clock, which may
+    be minutes off the server's: they must not move the window.
+    """
+    for b, ev in reversed(store.events):
+        if b == backend and ev.seq is not None:
+            return ev.ts
+    return -math.inf
 
 
 class EventMarkers:

@@ -63,7 +63,12 @@ from opsconsole.ui.charts import (
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.elided import ElidedLabel
 from opsconsole.ui.panel import Panel
-from opsconsole.ui.panels.eventmarkers import MARKER_FONT_PT, EventMarkers, events_in_view
+from opsconsole.ui.panels.eventmarkers import (
+    MARKER_FONT_PT,
+    EventMarkers,
+    events_in_view,
+    newest_server_event_ts,
+)
 from opsconsole.ui.panels.readout import sample_text
 
 __all__ = ["CURVES", "DEFAULT_WINDOW_S", "GoldenSignalsPanel"]
@@ -125,9 +130,11 @@ class GoldenSignalsPanel(Panel):
         # What the last refresh plotted, for the read-out: the live edge, the usual step and
         # the holes in time (copies: the ring moves on under them).
         self._live_end = 0.0
+        self._x_newest = math.nan  # the newest data time the X range was last set for
         self._step = math.nan
         self._gap_starts = np.empty(0)
         self._gap_ends = np.empty(0)
+        self._first_data_pending = False
         # Click focus, so Esc reaches the panel after a drag on the chart.
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self._build()
@@ -368,6 +375,18 @@ class GoldenSignalsPanel(Panel):
         sel = self.ctx.selection
         if backend == sel.backend and sel.service in services:
             self.mark_dirty()
+            self._first_data_now()
+
+    def _first_data_now(self) -> None:
+        # Until the console's first data is painted, draw when the loop is free rather than
+        # at the scheduler's next tick (up to 2 frames, 80 ms, with the services panel's).
+        if self.ctx.stats.first_data_painted_at is None and not self._first_data_pending:
+            self._first_data_pending = True
+            QTimer.singleShot(0, self._first_data_due)
+
+    def _first_data_due(self) -> None:
+        self._first_data_pending = False
+        self.catch_up()  # only if still owed and shown
 
     def _on_event(self, backend: str, event: Event) -> None:
         if backend == self.ctx.selection.backend:
@@ -382,6 +401,7 @@ class GoldenSignalsPanel(Panel):
         self._update_heading()
         self.hide_readout()
         self.mark_dirty()
+        self._first_data_now()
 
     def _reset_selection_state(self) -> None:
         self._data_key: tuple[object, ...] | None = None
@@ -427,10 +447,11 @@ class GoldenSignalsPanel(Panel):
         # The window ends at the server's "now" as best we know it: the newest server time
         # seen (a sample, or an event that came after it) plus the time since anything
         # arrived. Live, that is the newest sample; stale, the gap grows.
-        live_end = max(float(times[-1]), self._newest_server_event_ts(backend)) + age
+        newest = max(float(times[-1]), newest_server_event_ts(self.ctx.store, backend))
+        live_end = newest + age
         self._update_span(series, times)
         if self.zoom is None:
-            start, end = live_end - self.shown_span_s, live_end
+            start, end = self._stepped_x(newest, live_end - self.shown_span_s, live_end)
         else:
             start, end = self.zoom
         self._live_end = live_end
@@ -444,19 +465,19 @@ class GoldenSignalsPanel(Panel):
         self.event_markers.update(events, start, end)
         self._update_stale(state.link.state, age)
         self._update_note()
-        self._x_owner.setXRange(start, end, padding=0.0)
-        settle(self.plots)
+        if [start, end] != self._x_owner.viewRange()[0]:
+            self._x_owner.setXRange(start, end, padding=0.0)
+            settle(self.plots)
+        self._x_newest = newest
 
-    def _newest_server_event_ts(self, backend: str) -> float:
-        """Time of the newest event the backend itself stamped (-inf if none).
-
-        Console-made events (seq None, e.g. "lost the link") carry the local clock, which may
-        be minutes off the server's: they must not move the window.
-        """
-        for b, ev in reversed(self.ctx.store.events):
-            if b == backend and ev.seq is not None:
-                return ev.ts
-        return -math.inf
+    def _stepped_x(self, newest: float, start: float, end: float) -> tuple[float, float]:
+        """The live window: moved with each new sample, but while only the age grows (stale)
+        once it has shifted a whole pixel, since each move repaints every plot."""
+        (s0, e0), span = self._x_owner.viewRange()[0], end - start
+        px = span / max(self._x_owner.getViewBox().width(), 1.0)
+        if newest == self._x_newest and abs(e0 - s0 - span) < 1e-9 * span and end - e0 < px:
+            return s0, e0
+        return start, end
 
     def _update_span(self, series: BankSeries, times: np.ndarray) -> None:
         """The span the chart can honestly show: the window asked for, or what the ring holds.
