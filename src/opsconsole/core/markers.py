@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from opsconsole.core.models import DbCluster, Event, Service
+from opsconsole.core.store import Store
 
 # Event data keys that name what the event is about (the sim and the Ops API use these).
 _SUBJECT_KEYS = ("circuit", "target", "member", "candidate", "cluster", "service")
@@ -124,3 +125,51 @@ def group_markers(
         MarkerGroup(tuple(members), row, right)
         for members, (row, right) in zip(groups, placed, strict=True)
     ]
+
+
+#: Events looked at per update of many services' markers at most, newest first.
+MARKER_SCAN_MAX = 500
+
+
+class ServiceMarkerTimes:
+    """The times of the events each of many services' charts marks (its own, its
+    dependencies', the backend's), with each service's related names kept until the backend's
+    services change."""
+
+    def __init__(self) -> None:
+        self._related: dict[str, dict[str, frozenset[str]]] = {}
+        self._related_of: dict[str, Mapping[str, Service]] = {}
+
+    def times(
+        self, store: Store, keys: Sequence[tuple[str, str]], start: float, end: float
+    ) -> list[tuple[float, ...]]:
+        """For each (backend, service) of `keys`, its marked event times in [start, end]."""
+        by_backend: dict[str, list[tuple[float, frozenset[str]]]] = {}
+        for scanned, (backend, ev) in enumerate(reversed(store.events)):
+            if scanned >= MARKER_SCAN_MAX or (ev.seq is not None and ev.ts < start):
+                break
+            state = store.backends.get(backend)
+            if state is None or not start <= ev.ts <= end:
+                continue
+            by_backend.setdefault(backend, []).append((ev.ts, event_subjects(ev, state.clusters)))
+        out: list[tuple[float, ...]] = []
+        for backend, name in keys:
+            events = by_backend.get(backend)
+            if not events:
+                out.append(())
+                continue
+            related = self._related_names(store, backend, name)
+            out.append(
+                tuple(sorted(t for t, subj in events if not subj or not subj.isdisjoint(related)))
+            )
+        return out
+
+    def _related_names(self, store: Store, backend: str, name: str) -> frozenset[str]:
+        services = store.backends[backend].services
+        if self._related_of.get(backend) is not services:
+            self._related_of[backend] = services
+            self._related[backend] = {}
+        cache = self._related[backend]
+        if name not in cache:
+            cache[name] = related_names(services, name)
+        return cache[name]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from opsconsole.core.health import Health, evaluate_series, no_traffic
-from opsconsole.core.markers import event_subjects, related_names
+from opsconsole.core.markers import ServiceMarkerTimes
 from opsconsole.core.models import ConnectionState, Service, Thresholds
 from opsconsole.core.store import BackendState, Store
 from opsconsole.core.words import HEALTH_WORDS, stale_text
@@ -32,8 +32,6 @@ JUDGE_PER_REFRESH = 24
 SHRINK_BELOW = 0.4
 #: Headroom over the largest of the data and the limit.
 HEADROOM = 1.1
-#: Events looked at per marker update at most, newest first.
-MARKER_SCAN_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -141,8 +139,7 @@ class OverviewFeed:
         self._markers: list[tuple[float, ...]] = []
         self._markers_due = True
         self._step: float | None = None
-        self._related: dict[str, dict[str, frozenset[str]]] = {}
-        self._related_of: dict[str, dict[str, Service]] = {}
+        self._marker_times = ServiceMarkerTimes()
         self.judged = 0  # health judgements made, for tests and the bench
         #: Judgements left for the next refreshes: the owner stays dirty while any are.
         self.pending = 0
@@ -373,39 +370,8 @@ class OverviewFeed:
             self._verdicts[i] = (HEALTH_WORDS[level], level)
 
     def _update_markers(self, end: float) -> None:
-        """Event times per service (its own, its dependencies', the backend's), in the window."""
         start = end - self.window_s if math.isfinite(end) else -math.inf
-        by_backend: dict[str, list[tuple[float, frozenset[str]]]] = {}
-        scanned = 0
-        for backend, ev in reversed(self.store.events):
-            scanned += 1
-            if scanned > MARKER_SCAN_MAX or (ev.seq is not None and ev.ts < start):
-                break
-            state = self.store.backends.get(backend)
-            if state is None or not start <= ev.ts <= end:
-                continue
-            by_backend.setdefault(backend, []).append((ev.ts, event_subjects(ev, state.clusters)))
-        for i, (backend, name) in enumerate(self.keys):
-            events = by_backend.get(backend)
-            if not events:
-                self._markers[i] = ()
-                continue
-            related = self._related_names(backend, name)
-            self._markers[i] = tuple(
-                sorted(
-                    t for t, subjects in events if not subjects or not subjects.isdisjoint(related)
-                )
-            )
-
-    def _related_names(self, backend: str, name: str) -> frozenset[str]:
-        services = self.store.backends[backend].services
-        if self._related_of.get(backend) is not services:
-            self._related_of[backend] = services
-            self._related[backend] = {}
-        cache = self._related[backend]
-        if name not in cache:
-            cache[name] = related_names(services, name)
-        return cache[name]
+        self._markers = self._marker_times.times(self.store, self.keys, start, end)
 
     def _restyle(self) -> None:
         """Titles, words, colours, limits and Y tops: `restyle(i)` only where one changed."""
