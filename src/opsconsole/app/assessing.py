@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
 
 from opsconsole.core.commands import Command, CommandError
-from opsconsole.core.deploydecision import DeployDecision, decide
 from opsconsole.core.timeline import TimelineEntry, TimelineStore
-from opsconsole.ui.assess import AssessmentCard
 from opsconsole.ui.context import UiContext
+
+# The decision and its card are imported on the first `:assess`: every start registers the
+# command, few run it (~5 ms of imports).
+if TYPE_CHECKING:
+    from opsconsole.core.deploydecision import DeployDecision
+    from opsconsole.ui.assess import AssessmentCard
 
 COMMAND_ID = "slo.assess"
 
@@ -54,6 +59,9 @@ def register_assess(
         )
 
     def run(backend: str, service: str) -> AssessmentCard:
+        from opsconsole.core.deploydecision import decide
+        from opsconsole.ui.assess import AssessmentCard
+
         state = ctx.store.backends.get(backend)
         if state is None:
             raise CommandError(f"no backend named {backend!r}")

@@ -12,26 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opsconsole.app.auditcli import redact
 from opsconsole.core.audit import AUDIT_FILE, read_records
 from opsconsole.core.incident import INCIDENTS_FILE, Incident, IncidentStore
 from opsconsole.core.paths import data_dir
-from opsconsole.core.postmortem import (
-    PostmortemFacts,
-    document_html,
-    document_markdown,
-    draft,
-    gather_facts,
-    incident_impact,
-    incident_times,
-)
 from opsconsole.core.timeline import TimelineEntry, TimelineStore
 from opsconsole.core.timeline.store import TIMELINE_FILE
 
+# The draft's own modules (core.postmortem, the audit CLI's redaction) are imported when a
+# draft is written: the console registers the command at every start (~10 ms of imports).
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow
 
     from opsconsole.app.postmortemplot import Marker
+    from opsconsole.core.postmortem import PostmortemFacts
     from opsconsole.ui.context import UiContext
 
 COMMAND_ID = "incident.postmortem"
@@ -73,6 +66,8 @@ def read_audit(path: Path) -> tuple[list[dict[str, Any] | None], bool]:
 
 
 def _masked(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    from opsconsole.app.auditcli import redact
+
     if record is None:
         return None
     return {
@@ -97,6 +92,13 @@ def write_postmortem(
 ) -> Written:
     """The charts (one PNG per affected service), then the Markdown and HTML that show them."""
     from opsconsole.app.postmortemplot import chart_window, render_signals
+    from opsconsole.core.postmortem import (
+        document_html,
+        document_markdown,
+        draft,
+        gather_facts,
+        incident_impact,
+    )
 
     entries, timeline_read = timeline
     records, audit_read = audit
@@ -129,6 +131,7 @@ def write_postmortem(
 def chart_markers(facts: PostmortemFacts) -> list[Marker]:
     """The start, each operator action's outcome, the recovery and the close."""
     from opsconsole.app.postmortemplot import Marker
+    from opsconsole.core.postmortem import incident_times
 
     markers = [Marker(facts.start, "start", "start")]
     markers.extend(
