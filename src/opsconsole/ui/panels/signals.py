@@ -57,7 +57,6 @@ from opsconsole.ui.charts import (
     live_curve,
     nice_ceiling,
     peak_decimate,
-    settle,
     threshold_line,
 )
 from opsconsole.ui.context import UiContext
@@ -70,6 +69,7 @@ from opsconsole.ui.panels.eventmarkers import (
     newest_server_event_ts,
 )
 from opsconsole.ui.panels.readout import sample_text
+from opsconsole.ui.xwindow import LiveXWindow
 
 __all__ = ["CURVES", "DEFAULT_WINDOW_S", "GoldenSignalsPanel"]
 
@@ -130,7 +130,6 @@ class GoldenSignalsPanel(Panel):
         # What the last refresh plotted, for the read-out: the live edge, the usual step and
         # the holes in time (copies: the ring moves on under them).
         self._live_end = 0.0
-        self._x_newest = math.nan  # the newest data time the X range was last set for
         self._step = math.nan
         self._gap_starts = np.empty(0)
         self._gap_ends = np.empty(0)
@@ -223,6 +222,7 @@ class GoldenSignalsPanel(Panel):
         self._x_owner = self.plots[-1]
         for plot in self.plots[:-1]:
             plot.setXLink(self._x_owner)
+        self.x_window = LiveXWindow(self._x_owner, self.plots)
         self.plots[SATURATION].setYRange(0.0, 100.0, padding=0.0)
 
         for key, plot_i, label, below in (
@@ -451,7 +451,7 @@ class GoldenSignalsPanel(Panel):
         live_end = newest + age
         self._update_span(series, times)
         if self.zoom is None:
-            start, end = self._stepped_x(newest, live_end - self.shown_span_s, live_end)
+            start, end = self.x_window.live(newest, live_end - self.shown_span_s, live_end)
         else:
             start, end = self.zoom
         self._live_end = live_end
@@ -465,19 +465,7 @@ class GoldenSignalsPanel(Panel):
         self.event_markers.update(events, start, end)
         self._update_stale(state.link.state, age)
         self._update_note()
-        if [start, end] != self._x_owner.viewRange()[0]:
-            self._x_owner.setXRange(start, end, padding=0.0)
-            settle(self.plots)
-        self._x_newest = newest
-
-    def _stepped_x(self, newest: float, start: float, end: float) -> tuple[float, float]:
-        """The live window: moved with each new sample, but while only the age grows (stale)
-        once it has shifted a whole pixel, since each move repaints every plot."""
-        (s0, e0), span = self._x_owner.viewRange()[0], end - start
-        px = span / max(self._x_owner.getViewBox().width(), 1.0)
-        if newest == self._x_newest and abs(e0 - s0 - span) < 1e-9 * span and end - e0 < px:
-            return s0, e0
-        return start, end
+        self.x_window.apply(start, end)
 
     def _update_span(self, series: BankSeries, times: np.ndarray) -> None:
         """The span the chart can honestly show: the window asked for, or what the ring holds.
