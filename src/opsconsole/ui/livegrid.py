@@ -328,6 +328,13 @@ class LiveGrid(QWidget):
                     painter.setPen(self._pen(theme.THRESHOLD, dashed=True))
                     painter.drawLine(QPointF(srect.left(), y), QPointF(srect.right(), y))
             if strip.label and srect.height() >= 10:
+                # On its own patch of background: a limit line near the top must not run
+                # through the words.
+                w = self._metrics.horizontalAdvance(strip.label) + 4
+                painter.fillRect(
+                    QRectF(srect.left(), srect.top(), w, min(11.0, srect.height())),
+                    QColor(theme.BACKGROUND),
+                )
                 painter.setPen(QColor(theme.TEXT_DIM))
                 painter.drawText(QPointF(srect.left() + 2, srect.top() + 9), strip.label)
 
