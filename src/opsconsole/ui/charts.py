@@ -198,7 +198,7 @@ class ZoomViewBox(pg.ViewBox):
     MIN_DRAG_PX = 4.0
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(enableMenu=False)  # live plots have no context menu
         band = QGraphicsRectItem(0, 0, 1, 1)
         band.setPen(pg.mkPen(theme.ACCENT, width=1))
         band.setBrush(pg.mkBrush(88, 166, 255, 40))
@@ -254,7 +254,9 @@ def add_live_plot(
     if time_labels:
         axes["bottom"] = TimeAxisItem()
     extra: dict[str, object] = {"viewBox": ZoomViewBox()} if zoomable else {}
-    plot = chart.addPlot(row=row, col=col, axisItems=axes, **extra)
+    # No view box menu made at all (the menus are disabled below anyway): pyqtgraph builds
+    # a ViewBoxMenu with its axis forms for each plot, a few ms of every start per plot.
+    plot = chart.addPlot(row=row, col=col, axisItems=axes, enableMenu=False, **extra)
     if not time_labels:
         plot.hideAxis("bottom")
     for name in ("top", "right", "bottom"):
