@@ -251,7 +251,10 @@ class Store:
 
     def _apply_slos(self, ev: SlosObserved) -> None:
         state = self.backend(ev.backend)
-        state.slos = {obs.service: obs for obs in ev.observations}
+        slos = {obs.service: obs for obs in ev.observations}
+        if slos == state.slos:
+            return  # a poll that brought the same observations (`as_of` included): no news
+        state.slos = slos
         self.slo_changed.emit(ev.backend)
 
     def _apply_deploys(self, ev: DeploysSeen) -> None:

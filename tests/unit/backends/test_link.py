@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
@@ -397,6 +398,11 @@ async def test_late_data_is_never_live(real_time_sim, store, client_factory):
         await wait_until(lambda: live(client), 5, "LIVE")
         proxy.delay_s = 5.0
         await wait_until(lambda: "arriving late" in client.status.detail, 12, "late data said")
+        said = client.status
+        # While it stays late, the link says so once: no new status each watchdog tick (each
+        # would redraw every panel showing the link); the age shown grows from the store.
+        announced: list[LinkStatus] = []
+        store.connection_changed.connect(lambda _b, status: announced.append(status))
         end = time.monotonic() + 4.0
         while time.monotonic() < end:
             age = client.session.data_age(time.time())
@@ -404,6 +410,11 @@ async def test_late_data_is_never_live(real_time_sim, store, client_factory):
             assert client.status.state is not ConnectionState.LIVE, (client.status, age)
             assert store.data_age("sim") > 3.0  # the age shown is the samples', not arrival's
             await asyncio.sleep(0.1)  # the probe's sampling period
+        # (The 5 s latency may also cost the link itself: a reconnect is news, a new age is not.)
+        told = [said, *announced]
+        stale = ConnectionState.STALE
+        repeats = [b for a, b in itertools.pairwise(told) if a.state is b.state is stale]
+        assert repeats == [], told
         proxy.delay_s = 0.0
         proxy.reset_all()  # a fresh link without the queued latency
         await wait_until(lambda: live(client), 10, "LIVE once the latency is gone")

@@ -60,6 +60,22 @@ def test_a_new_slo_set_replaces_the_old_one(store: Store, rec: Recorder) -> None
     assert rec.of("slo_changed") == [("sim",), ("sim",)]
 
 
+def test_a_poll_bringing_the_same_observations_announces_nothing(
+    store: Store, rec: Recorder
+) -> None:
+    """Equal by value (new objects from a new poll): no news, and the kept objects stay, so
+    what was computed from them stays valid. A later `as_of` alone is news: figures use it."""
+    store.apply(SlosObserved("sim", (observation("orders"), observation("search"))))
+    kept = store.backend("sim").slos["orders"]
+    store.apply(SlosObserved("sim", (observation("orders"), observation("search"))))
+    assert rec.of("slo_changed") == [("sim",)]
+    assert store.backend("sim").slos["orders"] is kept
+    later = SloObservation(kept.slo, TS + 10, kept.windows)
+    store.apply(SlosObserved("sim", (later, observation("search"))))
+    assert rec.of("slo_changed") == [("sim",), ("sim",)]
+    assert store.backend("sim").slos["orders"].as_of == TS + 10
+
+
 def test_slos_of_two_backends_stay_apart(store: Store) -> None:
     store.apply(SlosObserved("sim", (observation("orders"),)))
     store.apply(SlosObserved("prom", (observation("search"),)))

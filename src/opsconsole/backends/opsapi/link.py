@@ -33,6 +33,8 @@ Sink = Callable[[StoreEvent], None]
 
 # While a backend does not answer at all, it is probed this often during the backoff wait.
 PROBE_EVERY_S = 0.25
+# The STALE link's detail while frames arrive but their samples are old (the age is not in it).
+LATE_DATA = "data arriving late"
 
 
 class _ResyncNeeded(Exception):
@@ -389,4 +391,7 @@ class OpsApiClient(OpsApiRest):
         age = self.session.data_age(self._wall())
         if age is None or age < self.timings.stale_after_s:
             return None
-        return f"data {age:.0f} s old, arriving late"
+        # Constant while the state lasts: an age in it would announce a new link status every
+        # watchdog tick and redraw every panel that shows the link. The status bar and the
+        # panels say the growing age from the store's data age.
+        return LATE_DATA

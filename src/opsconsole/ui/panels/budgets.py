@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from opsconsole.core.health import Health
 from opsconsole.core.rows.slodetail import (
+    TierRow,
     burn_down_from_points,
     burn_down_from_windows,
     deploy_markers,
@@ -37,6 +38,8 @@ FONT_POINTS = 10
 CELL_PADDING = 4
 # Deploy ages are shown in whole units ("2 h ago"): a refresh every few seconds keeps them.
 TICK_S = 5.0
+# A stale backend's rows and tiers say its data's age in whole seconds ("STALE 12 s").
+STALE_TICK_S = 1.0
 
 FILTER_ROLE = Qt.ItemDataRole.UserRole + 2  # the text "/" searches
 
@@ -118,7 +121,12 @@ class BudgetsPanel(KeyedTableMixin, Panel):
 
         self._structure: tuple[bool, tuple[Key, ...]] | None = None
         self._points: dict[Key, tuple[np.ndarray, float]] = {}
+        # What the detail was drawn from, by value: an SLO poll that brings the same counts
+        # (only a later `as_of`) redraws nothing; `_tiers_shown`: the tier table's rows.
         self._detail_shown: tuple[object, ...] | None = None
+        self._plot_as_of = 0.0
+        self._plot_span = 0.0  # seconds across the burn-down as last drawn (0: no line)
+        self._tiers_shown: tuple[TierRow, ...] = ()
         self._next_due = 0.0
 
         store = ctx.store
@@ -145,7 +153,10 @@ class BudgetsPanel(KeyedTableMixin, Panel):
     def next_tick(self, now: float) -> float:
         if not self.in_sight():
             return math.inf  # news only marks it dirty; coming forward marks it again
-        return super().next_tick(now)
+        if self.dirty:
+            return now
+        # Its own due time (on the context's clock), not the base class's 4 Hz poll.
+        return now + max(0.0, self._next_due - self.ctx.clock())
 
     # ------------------------------------------------------------ refresh
 
@@ -165,7 +176,8 @@ class BudgetsPanel(KeyedTableMixin, Panel):
         else:
             self.model.update_rows(rows)
         self._show_detail()
-        self._next_due = now + TICK_S if rows else float("inf")
+        tick = STALE_TICK_S if any(r.stale for r in rows) else TICK_S
+        self._next_due = now + tick if rows else float("inf")
 
     def _size_columns(self) -> None:
         """Widths from the widest possible text, so nothing clips when values grow."""
@@ -225,11 +237,25 @@ class BudgetsPanel(KeyedTableMixin, Panel):
         row = self.model.row_view(self.model.row_of(*key))
         events = (len(store.events), id(newest_event))
         stale = row.texts["tier"] if row.stale else None  # "STALE 12 s", ticking
-        shown = (key, id(obs), id(points), len(state.deploys), events, stale)
-        if shown == self._detail_shown:
+        figures = self.rows.figures(key, obs)
+        slo = obs.slo
+        title = (
+            f"{obs.service} on {key[0]} · {slo.indicator} {slo.objective * 100:g} % over the "
+            f"{slo.window.words} · {figures.budget.words}"
+        )
+        health = Health.UNKNOWN if row.stale else row.health.get("remaining", Health.UNKNOWN)
+        tiers = tier_rows(figures, stale=stale)
+        shown = (key, slo, obs.windows, obs.ratios_only, id(points), len(state.deploys), events)
+        shown += (title, health)
+        if shown == self._detail_shown and not self._plot_moved(obs.as_of):
+            # The same counts (a poll, or only the age moved): at most the tier texts change.
+            if tiers != self._tiers_shown:
+                self._tiers_shown = tiers
+                self.detail.tiers.show_rows(tiers)
             return
         self._detail_shown = shown
-        figures = self.rows.figures(key, obs)
+        self._plot_as_of = obs.as_of
+        self._tiers_shown = tiers
         if points is not None:
             view = burn_down_from_points(obs, points[0], points[1])
         else:
@@ -239,14 +265,16 @@ class BudgetsPanel(KeyedTableMixin, Panel):
             markers = deploy_markers(state.deploys, obs.service, view.start, view.end)
             markers += incident_markers(store.events, key[0], obs.service, view.start, view.end)
             markers.sort(key=lambda m: m.ts)
-        slo = obs.slo
-        title = (
-            f"{obs.service} on {key[0]} · {slo.indicator} {slo.objective * 100:g} % over the "
-            f"{slo.window.words} · {figures.budget.words}"
-        )
-        health = Health.UNKNOWN if row.stale else row.health.get("remaining", Health.UNKNOWN)
-        tiers = tier_rows(figures, stale=stale)
+        self._plot_span = 0.0 if view is None else view.end - view.start
         self.detail.show_slo(key, title, view, markers, tiers, health)
+
+    def _plot_moved(self, as_of: float) -> bool:
+        """Whether a later `as_of` moves the burn-down's end by a pixel or more (a 30 d window
+        over 600 px is 72 min a pixel): until then a redraw would draw the same line."""
+        if self._plot_span <= 0:
+            return False  # no line drawn: only new counts change the detail
+        width = max(self.detail.plot.width(), 1)
+        return abs(as_of - self._plot_as_of) * width >= self._plot_span
 
 
 def _make_view(model: QSortFilterProxyModel, parent: QWidget) -> QTableView:

@@ -165,6 +165,8 @@ class TierTable(QTableWidget):
         self.mono = theme.mono_font(10)
 
     def show_rows(self, rows: Sequence[TierRow]) -> None:
+        if len(rows) == self.rowCount() and self._update_cells(rows):
+            return
         self.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, col in enumerate(TIER_COLUMNS):
@@ -184,6 +186,25 @@ class TierTable(QTableWidget):
         row_height = self.verticalHeader().defaultSectionSize()
         header = self.horizontalHeader().sizeHint().height()
         self.setFixedHeight(max(len(rows), 4) * row_height + header + 4)
+
+    def _update_cells(self, rows: Sequence[TierRow]) -> bool:
+        """Same rows, new words (a STALE age ticking): only the cells whose text, hover or
+        colour changed are set, not 32 new items each relaid out. False: no items yet."""
+        for r, row in enumerate(rows):
+            for c, col in enumerate(TIER_COLUMNS):
+                item = self.item(r, c)
+                if item is None:
+                    return False
+                if item.text() != row.texts[col.key]:
+                    item.setText(row.texts[col.key])
+                tip = row.tooltips.get(col.key) or ""
+                if item.toolTip() != tip:
+                    item.setToolTip(tip)
+                if col.key == "state":
+                    colour = QColor(theme.STATE_COLOURS[row.health])
+                    if item.foreground().color() != colour:
+                        item.setForeground(colour)
+        return True
 
     def text(self, row: int, key: str) -> str:
         col = next(i for i, c in enumerate(TIER_COLUMNS) if c.key == key)
