@@ -6,10 +6,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from opsconsole.app.slocollect import budget_points
 from opsconsole.backends.opsapi import OpsApiRest
-from opsconsole.ui.panels.budgets import BudgetsPanel
+
+if TYPE_CHECKING:  # the panel's module brings pyqtgraph: made after the first data is shown
+    from opsconsole.ui.panels.budgets import BudgetsPanel
 
 log = logging.getLogger(__name__)
 

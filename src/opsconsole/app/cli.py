@@ -13,6 +13,7 @@ from collections.abc import Callable
 from opsconsole import __version__
 from opsconsole.app.demoprocess import CHILD_FLAG, DemoProcess
 from opsconsole.app.earlysignals import remember_stop_signals
+from opsconsole.app.starttrace import mark
 from opsconsole.backends.secrets import install_log_redaction
 
 log = logging.getLogger("opsconsole")
@@ -146,6 +147,7 @@ def skip_httpx_command_line() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    mark("main entered")
     skip_httpx_command_line()
     if argv[:1] == [CHILD_FLAG]:  # a frozen console re-entered as its own demo backend
         from opsconsole.sim.child import main as demo_backend_main
@@ -179,6 +181,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot and not args.self_test:
         print("opsconsole: --screenshot needs --self-test", file=sys.stderr)
         return 2
+    launched: list[DemoProcess] = []
+    try:
+        if args.demo and not args.text and (args.self_test or _display_available()):
+            # Its backend first, before the config's and Qt's imports: its start runs on the
+            # other core meanwhile. Every way out below stops it (the `finally`).
+            remember_stop_signals()
+            launched.append(DemoProcess.launch(verbose=args.verbose))
+            mark("demo backend launched")
+        return _start(args, launched)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        for demo in launched:
+            demo.stop()  # reaped on every way out; a no-op after the orderly stop
+
+
+def _start(args: argparse.Namespace, launched: list[DemoProcess]) -> int:
+    """The console after its arguments: the config, then window or text mode.
+
+    `launched` holds the demo backend's process when `main` launched it already (--demo);
+    one launched here for a config's demo goes there too: the caller stops it on every way out.
+    """
     configure_logging(args.verbose)
     # The file first: a broken config is the one thing to say, before any other notice.
     from opsconsole.app.backends import plan_from_args
@@ -201,24 +225,18 @@ def main(argv: list[str] | None = None) -> int:
                 "instead of opening the window; QT_QPA_PLATFORM=offscreen forces the window"
             )
             args.text = True
-    demo = None
     if not args.text:
         # Until the window's loop takes the signals over, Ctrl-C and SIGTERM are remembered
         # for it: the start ends in order (exit 0, the demo backend stopped), not with -15.
         remember_stop_signals()
         # The demo backend first, before Qt is imported: its start runs on the other core.
-        if plan.demo and not plan.first_run:
-            demo = DemoProcess.launch(verbose=args.verbose)
-    try:
-        if args.text:
-            from opsconsole.app.textmode import run_text_mode
+        if plan.demo and not plan.first_run and not launched:
+            launched.append(DemoProcess.launch(verbose=args.verbose))
+            mark("demo backend launched")
+    if args.text:
+        from opsconsole.app.textmode import run_text_mode
 
-            return asyncio.run(run_text_mode(args, plan))
-        from opsconsole.app.window import run_window
+        return asyncio.run(run_text_mode(args, plan))
+    from opsconsole.app.window import run_window
 
-        return run_window(args, plan, demo)
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        if demo is not None:
-            demo.stop()  # reaped on every way out; a no-op after the orderly stop
+    return run_window(args, plan, launched[0] if launched else None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from opsconsole.app.investigator import InvestigationRun, Investigator, UnknownService
 from opsconsole.core.commands import Command, CommandError
@@ -12,6 +13,9 @@ from opsconsole.core.investigate import Finding
 from opsconsole.core.timeline import TimelineEntry, TimelineStore
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.mainwindow import MainWindow
+
+if TYPE_CHECKING:
+    from opsconsole.ui.panels.investigation import InvestigationPanel
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +50,14 @@ class Investigations:
     ) -> None:
         self.ctx, self.window, self.investigator = ctx, window, investigator
         self.timeline, self.on_entry = timeline, on_entry
-        self.panel = window.investigation
         self.running: dict[str, asyncio.Task[InvestigationRun]] = {}
         self._shown_run = 0  # the run the panel shows; older runs still finish and are logged
         self._runs = 0
+
+    @property
+    def panel(self) -> InvestigationPanel:
+        # Read on use: the window may make it after the first data is on screen.
+        return self.window.investigation
 
     def run(self, service: str, backend: str | None = None) -> asyncio.Task[InvestigationRun]:
         """Start investigating `service` (all backends that know it); refusals in words."""

@@ -79,6 +79,7 @@ async def self_test(
     # Wall clock, so a launcher can time it from its own start (bench/startup.py).
     report["first_data_at"] = round(time.time() - painted_ago_s, 4)
     if args.screenshot:
+        window.finish_build()  # the picture shows every panel, the charts' included
         # Let every panel catch up with a few frames before the picture is taken.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(5.0):

@@ -21,6 +21,7 @@ from opsconsole.app.backends import (
 from opsconsole.app.demoprocess import DemoProcess
 from opsconsole.app.earlysignals import stop_signal_came
 from opsconsole.app.selftest import process_age_s, self_test
+from opsconsole.app.starttrace import follow_panels, follow_store, mark
 from opsconsole.core.audit import AUDIT_FILE
 from opsconsole.core.commands import CommandError
 from opsconsole.core.incident import INCIDENTS_FILE
@@ -39,6 +40,8 @@ log = logging.getLogger("opsconsole")
 
 # The demo backend's imports and world take well under a second; a loaded box, a few.
 DEMO_START_TIMEOUT_S = 20.0
+# Without data by then (a backend slow to answer), the charts' panels are made anyway.
+DEFERRED_PANELS_AFTER_MS = 1000
 
 
 def run_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | None = None) -> int:
@@ -53,6 +56,7 @@ def run_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | None = 
     from opsconsole.ui.icon import app_icon
     from opsconsole.ui.theme import apply_theme
 
+    mark("Qt imported")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("opsconsole")
     app.setOrganizationName("opsconsole")
@@ -63,12 +67,14 @@ def run_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | None = 
     # stop the loop the moment the last window closes, with that shutdown still pending: every
     # quit then ended in "Event loop stopped before Future completed" and exit status 1.
     app.setQuitOnLastWindowClosed(False)
+    mark("QApplication made")
     # qasync.run is asyncio.run with a policy whose loops are QEventLoops for `app`.
     return qasync.run(main_window(args, plan, demo))
 
 
 async def main_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | None = None) -> int:
     """Start everything, wait for the window to close (or the self-test), shut down in order."""
+    from PySide6.QtCore import QTimer
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QWidget
 
@@ -77,6 +83,7 @@ async def main_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | 
     from opsconsole.ui.geometry import fit_to_screen
     from opsconsole.ui.layout import LayoutStore
 
+    mark("window modules imported")
     # Ctrl-C and SIGTERM from the first moment on: an orderly stop, exit status 0.
     closed = asyncio.Event()
     _install_signal_handlers(closed)
@@ -94,6 +101,7 @@ async def main_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | 
         embedded_start = asyncio.ensure_future(_demo_address(demo))
     store = Store()
     ctx = UiContext(store, Selection(), demo=plan.demo)
+    follow_store(store, ctx.stats)
     # Filled once the backends' addresses are known; the pipeline looks clients up per action.
     clients: dict[str, BackendClient] = {}
     # A self-test must neither disturb nor depend on the operator's layout and timeline
@@ -107,8 +115,13 @@ async def main_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | 
         incidents_path=None if args.self_test else data_dir() / INCIDENTS_FILE,
         layouts=layouts,
         keymap_path=plan.config_path or config_dir() / CONFIG_FILE,
+        # The charts' panels (and pyqtgraph's import) after the first live data is on screen;
+        # the wall shows its own pages, made when it is entered.
+        defer_charts=not args.wall,
     )
     window = console.window
+    mark("window built")
+    follow_panels(window)
     window.closed.connect(closed.set)
     guard = guard_quit(console)
     # Also under the wall: leaving it shows the window. The offscreen platform (self-test,
@@ -129,10 +142,15 @@ async def main_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | 
         log.warning("--layout: %s; starting with the default layout", exc)
         window.show()
     startup_s = process_age_s()
+    mark("window shown")
     window.start()
+    # The waiting panels are made once the first data is painted, or after a while without.
+    ctx.stats.on_first_data(window.finish_build_soon)
+    QTimer.singleShot(DEFERRED_PANELS_AFTER_MS, window.finish_build_soon)
     running = await start_backends(
         plan, store.apply, clients, embedded=embedded_start, url_token=token_from(args)
     )
+    mark("links started")
     for warning in running.warnings:
         window.statusBar().showMessage(warning, 60_000)
     try:
@@ -206,7 +224,9 @@ async def _first_run(plan: Plan) -> Plan | None:
 async def _demo_address(demo: DemoProcess) -> DemoProcess:
     """The demo backend once it listens; stopped and `TimeoutError` if it never says where."""
     try:
-        return await asyncio.wait_for(asyncio.to_thread(demo.wait_url), DEMO_START_TIMEOUT_S)
+        ready = await asyncio.wait_for(asyncio.to_thread(demo.wait_url), DEMO_START_TIMEOUT_S)
+        mark("demo backend's URL read")
+        return ready
     except BaseException:
         await asyncio.to_thread(demo.stop)
         raise

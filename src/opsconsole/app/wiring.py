@@ -130,9 +130,10 @@ def build_console(
     outcome_timeout_s: float = 30.0,
     keymap_path: Path | None = None,
     incidents_path: Path | None = None,
+    defer_charts: bool = False,
 ) -> Console:
     timeline = TimelineStore(timeline_path)
-    window = MainWindow(ctx, layouts, timeline=timeline)
+    window = MainWindow(ctx, layouts, timeline=timeline, defer_charts=defer_charts)
     recorder = TimelineRecorder(ctx.store, timeline, on_entry=window.timeline_entry_added)
 
     def audit_notice(text: str) -> None:
@@ -167,7 +168,6 @@ def build_console(
     )
     register_action_commands(ctx.commands, runner)
     register_assess(ctx, window, timeline, window.timeline_entry_added)
-    burndown = BurndownFeed(window.budgets, clients)
     if ctx.demo:
         _register_demo_commands(ctx, clients, window)
     walls = WallSwitch(window, runner)
@@ -197,7 +197,7 @@ def build_console(
     for problem in problems:
         log.warning("keys: %s", problem)
     keyboard = install_keyboard(window, bindings, problems=problems, layouts=window.layout_names)
-    return Console(
+    console = Console(
         ctx,
         window,
         runner,
@@ -207,11 +207,16 @@ def build_console(
         clients,
         keyboard,
         walls,
-        burndown,
         incidents=incidents.store,
         incident_recorder=incidents.recorder,
         close_incidents=incidents.close,
     )
+    # The budgets panel may be made after the first data is on screen (`defer_charts`).
+    window.when_built(
+        "budgets",
+        lambda panel: setattr(console, "burndown", BurndownFeed(panel, clients)),  # type: ignore[arg-type]
+    )
+    return console
 
 
 def _register_credentials(

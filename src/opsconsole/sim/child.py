@@ -27,6 +27,16 @@ if TYPE_CHECKING:
 PR_SET_PDEATHSIG = 1
 
 
+def trace(step: str) -> None:
+    """The console's start trace (opsconsole.app.starttrace), on its clock, when it asks."""
+    origin = os.environ.get("OPSCONSOLE_TRACE_ORIGIN")
+    if origin and os.environ.get("OPSCONSOLE_TRACE_START", "") not in ("", "0"):
+        import time
+
+        ms = (time.time() - float(origin)) * 1000
+        print(f"start-trace +{ms:7.1f} demo backend: {step}", file=sys.stderr, flush=True)
+
+
 def die_with_parent(parent_pid: int | None) -> None:
     """Ask Linux for SIGTERM when the parent dies; exit now if it already has."""
     if sys.platform.startswith("linux"):
@@ -65,6 +75,7 @@ async def serve_until_parent_goes(host: str, port: int) -> int:
 
     from opsconsole.sim.server import SimConfig, SimServer
 
+    trace("imports done")
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -79,6 +90,7 @@ async def serve_until_parent_goes(host: str, port: int) -> int:
             )
             return 1
         print(url, flush=True)
+        trace("listening, URL said")
         # From now on stdout is stderr: the parent reads one line and never again.
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
         await stop.wait()
@@ -91,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     # First, before the imports that take time: a Ctrl-C typed while this process starts must
     # not end it with a traceback (the console stops it in order).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    trace("main entered")
     import argparse
     import asyncio
     import logging

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
@@ -14,22 +17,25 @@ from opsconsole.core.runner import Problem
 from opsconsole.core.timeline import TimelineStore
 from opsconsole.ui.confirm import ask
 from opsconsole.ui.context import UiContext
+from opsconsole.ui.firstvalues import FirstValuesStamp
 from opsconsole.ui.layout import LayoutStore
 from opsconsole.ui.panel import Panel
 from opsconsole.ui.panels.alerts import AlertsPanel
 from opsconsole.ui.panels.breakers import BreakersPanel
-from opsconsole.ui.panels.budgets import BudgetsPanel
 from opsconsole.ui.panels.clusters import ClustersPanel
 from opsconsole.ui.panels.health import ConsoleHealthPanel
-from opsconsole.ui.panels.investigation import InvestigationPanel
-from opsconsole.ui.panels.overview import FleetOverviewPanel
 from opsconsole.ui.panels.services import ServicesPanel
-from opsconsole.ui.panels.signals import GoldenSignalsPanel
 from opsconsole.ui.panels.timeline import TimelinePanel
 from opsconsole.ui.probes import LoopLagProbe
 from opsconsole.ui.repaint import RepaintScheduler
 from opsconsole.ui.statusbar import BackendStatusBar
 from opsconsole.ui.theme import STATE_COLOURS
+
+if TYPE_CHECKING:  # imported when built (see DEFERRED_PANELS)
+    from opsconsole.ui.panels.budgets import BudgetsPanel
+    from opsconsole.ui.panels.investigation import InvestigationPanel
+    from opsconsole.ui.panels.overview import FleetOverviewPanel
+    from opsconsole.ui.panels.signals import GoldenSignalsPanel
 
 DOCK_FEATURES = (
     QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -39,6 +45,24 @@ DOCK_FEATURES = (
 
 # As long as the keyboard layer's notices: long enough to read after looking up.
 PROBLEM_SHOWN_MS = 15_000
+
+#: Every panel's id and title, in the order of the View menu and of Alt+1..Alt+0.
+PANEL_ORDER = (
+    ("services", "Services"),
+    ("golden_signals", "Golden signals"),
+    ("breakers", "Circuit breakers"),
+    ("clusters", "Database clusters"),
+    ("alerts", "Alerts"),
+    ("timeline", "Timeline"),
+    ("console_health", "Console health"),
+    ("budgets", "Error budgets"),
+    ("investigation", "Investigation"),
+    ("overview", "Fleet overview"),
+)
+#: The panels whose modules bring pyqtgraph (a third of a second of imports on a 2-core box)
+#: or that are costly to build (four plots): with `defer_charts` their docks start with a
+#: placeholder and are filled after the first live data is on screen (`finish_build_soon`).
+DEFERRED_PANELS = ("golden_signals", "budgets", "investigation", "overview")
 
 
 class MainWindow(QMainWindow):
@@ -53,6 +77,7 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
         *,
         timeline: TimelineStore | None = None,
+        defer_charts: bool = False,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -77,36 +102,39 @@ class MainWindow(QMainWindow):
         self.scheduler = RepaintScheduler(ctx.stats, parent=self)
         self.lag_probe = LoopLagProbe(ctx.stats, parent=self)
         self.services = ServicesPanel(ctx)
-        self.signals = GoldenSignalsPanel(ctx)
         self.health = ConsoleHealthPanel(ctx, probe=self.lag_probe)
         self.breakers = BreakersPanel(ctx)
         self.clusters = ClustersPanel(ctx)
         self.alerts = AlertsPanel(ctx)
-        self.budgets = BudgetsPanel(ctx)
-        self.investigation = InvestigationPanel(ctx)
-        self.overview = FleetOverviewPanel(ctx)
         # Without a durable store (tests, self-test) the timeline lives in memory.
         self.timeline_store = timeline if timeline is not None else TimelineStore(None)
         self.timeline = TimelinePanel(ctx, self.timeline_store)
         self.status = BackendStatusBar(ctx)
-        self.panels: list[Panel] = [
-            self.services,
-            self.signals,
-            self.breakers,
-            self.clusters,
-            self.alerts,
-            self.timeline,
-            self.health,
-            self.budgets,
-            self.investigation,
-            self.overview,
-        ]
+        self._by_id: dict[str, Panel] = {
+            p.panel_id: p
+            for p in (
+                self.services,
+                self.breakers,
+                self.clusters,
+                self.alerts,
+                self.timeline,
+                self.health,
+            )
+        }
+        self._when_built: dict[str, list[Callable[[Panel], None]]] = {}
+        self._build_step = QTimer(self, singleShot=True, interval=0, timeout=self._build_next)
+        if not defer_charts:
+            for panel_id in DEFERRED_PANELS:
+                self._by_id[panel_id] = self._make_panel(panel_id)
+        self.panels: list[Panel] = [self._by_id[i] for i, _ in PANEL_ORDER if i in self._by_id]
         self.docks: dict[str, QDockWidget] = {}
-        for panel in self.panels:
-            self._dock(panel)
+        for panel_id, title in PANEL_ORDER:
+            panel = self._by_id.get(panel_id)
+            self._dock(panel) if panel is not None else self._placeholder_dock(panel_id, title)
         self._default_arrangement()
-        # Opening a service from the overview brings its golden signals forward.
-        self.overview.opened.connect(lambda *_: self.bring_forward("golden_signals"))
+        for panel in self.panels:
+            self._panel_added(panel)
+        self.first_values = FirstValuesStamp(self.services, ctx.stats)
         self.last_action = QLabel("")
         self.last_action.setObjectName("last_action")
         self.statusBar().addPermanentWidget(self.last_action)
@@ -140,6 +168,112 @@ class MainWindow(QMainWindow):
         self.docks[panel.panel_id] = dock
         return dock
 
+    def _placeholder_dock(self, panel_id: str, title: str) -> QDockWidget:
+        """A deferred panel's dock, there from the start (arrangement, saved layouts)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{panel_id}")
+        waiting = QLabel("Starting…")
+        waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        dock.setWidget(waiting)
+        dock.setFeatures(DOCK_FEATURES)
+        self.docks[panel_id] = dock
+        return dock
+
+    # ------------------------------------------------------------ deferred panels
+
+    def _make_panel(self, panel_id: str) -> Panel:
+        ctx = self.ctx
+        if panel_id == "golden_signals":
+            from opsconsole.ui.panels.signals import GoldenSignalsPanel
+
+            return GoldenSignalsPanel(ctx)
+        if panel_id == "budgets":
+            from opsconsole.ui.panels.budgets import BudgetsPanel
+
+            return BudgetsPanel(ctx)
+        if panel_id == "investigation":
+            from opsconsole.ui.panels.investigation import InvestigationPanel
+
+            return InvestigationPanel(ctx)
+        from opsconsole.ui.panels.overview import FleetOverviewPanel
+
+        overview = FleetOverviewPanel(ctx)
+        # Opening a service from the overview brings its golden signals forward.
+        overview.opened.connect(lambda *_: self.bring_forward("golden_signals"))
+        return overview
+
+    def _panel_added(self, panel: Panel) -> None:
+        for then in self._when_built.pop(panel.panel_id, []):
+            then(panel)
+
+    def _build(self, panel_id: str) -> Panel:
+        """A deferred panel, made now into its waiting dock if it is not made yet."""
+        panel = self._by_id.get(panel_id)
+        if panel is not None:
+            return panel
+        panel = self._by_id[panel_id] = self._make_panel(panel_id)
+        dock = self.docks[panel_id]
+        waiting = dock.widget()
+        dock.setWidget(panel)
+        if waiting is not None:
+            waiting.deleteLater()
+        dock.visibilityChanged.connect(lambda visible, p=panel: visible and p.mark_dirty())
+        self.panels = [self._by_id[i] for i, _ in PANEL_ORDER if i in self._by_id]
+        self.scheduler.add([panel])
+        self._panel_added(panel)
+        return panel
+
+    @property
+    def complete(self) -> bool:
+        """Every panel is made (False while deferred ones wait, see `finish_build_soon`)."""
+        return all(i in self._by_id for i in DEFERRED_PANELS)
+
+    def finish_build(self) -> None:
+        """Make every panel still waiting, now."""
+        for panel_id in DEFERRED_PANELS:
+            self._build(panel_id)
+
+    def finish_build_soon(self) -> None:
+        """Make the waiting panels one per turn of the loop, so input and data go between."""
+        if not self.complete:
+            self._build_step.start()
+
+    def _build_next(self) -> None:
+        waiting = [i for i in DEFERRED_PANELS if i not in self._by_id]
+        if waiting:
+            self._build(waiting[0])
+        if len(waiting) > 1:
+            self._build_step.start()
+
+    def when_built(self, panel_id: str, then: Callable[[Panel], None]) -> None:
+        """Call `then(panel)` once the panel exists (at once if it does)."""
+        panel = self._by_id.get(panel_id)
+        if panel is not None:
+            then(panel)
+        else:
+            self._when_built.setdefault(panel_id, []).append(then)
+
+    def panel(self, panel_id: str) -> Panel:
+        """The panel by id, made now if it was still waiting."""
+        return self._by_id.get(panel_id) or self._build(panel_id)
+
+    # Reading a deferred panel makes it: callers never see a placeholder.
+    @property
+    def signals(self) -> GoldenSignalsPanel:
+        return self.panel("golden_signals")  # type: ignore[return-value]
+
+    @property
+    def budgets(self) -> BudgetsPanel:
+        return self.panel("budgets")  # type: ignore[return-value]
+
+    @property
+    def investigation(self) -> InvestigationPanel:
+        return self.panel("investigation")  # type: ignore[return-value]
+
+    @property
+    def overview(self) -> FleetOverviewPanel:
+        return self.panel("overview")  # type: ignore[return-value]
+
     def _default_arrangement(self) -> None:
         """Services, clusters and the timeline left; alerts, charts and breakers right.
 
@@ -164,7 +298,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["golden_signals"], d["budgets"])
         # The investigation's findings also take the charts' room; hidden until the first run.
         self.tabifyDockWidget(d["golden_signals"], d["investigation"])
-        d["investigation"].setVisible(self.investigation.service != "")
+        investigation = self._by_id.get("investigation")
+        d["investigation"].setVisible(investigation is not None and investigation.service != "")
         # The fleet overview shares the services list's room; the list stays in front.
         self.tabifyDockWidget(d["services"], d["overview"])
         d["golden_signals"].raise_()
@@ -330,14 +465,14 @@ class MainWindow(QMainWindow):
         ):
             if command.id not in reg:
                 reg.register(command)
-        for i, panel in enumerate(self.panels, start=1):
-            cid = f"panel.focus.{panel.panel_id}"
+        for i, (panel_id, title) in enumerate(PANEL_ORDER, start=1):
+            cid = f"panel.focus.{panel_id}"
             if cid not in reg:
                 reg.register(
                     Command(
                         cid,
-                        f"Focus {panel.title}",
-                        lambda p=panel: self.focus_panel(p),
+                        f"Focus {title}",
+                        lambda p=panel_id: self.focus_panel(self.panel(p)),
                         keys=(f"Alt+{i % 10}",) if i <= 10 else (),  # Alt+0: the tenth
                         tier=DangerTier.SAFE,
                     )
@@ -360,8 +495,8 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self._action("app.quit"))
         view = bar.addMenu("&View")
-        for panel in self.panels:
-            view.addAction(self._action(f"panel.focus.{panel.panel_id}"))
+        for panel_id, _title in PANEL_ORDER:
+            view.addAction(self._action(f"panel.focus.{panel_id}"))
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
