@@ -237,6 +237,9 @@ def _start(args: argparse.Namespace, launched: list[DemoProcess]) -> int:
         from opsconsole.app.textmode import run_text_mode
 
         return asyncio.run(run_text_mode(args, plan))
+    from opsconsole.app.malloctune import fix_mmap_threshold
+
+    fix_mmap_threshold()  # before Qt's first image; app/malloctune.py says why
     from opsconsole.app.window import run_window
 
     return run_window(args, plan, launched[0] if launched else None)
