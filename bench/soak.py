@@ -65,12 +65,11 @@ def last_heap_blocks(path: Path) -> int:
     return int(lines[-1]) if lines else 0
 
 
-def slope_mb_per_h(ts: list[float], kb: list[int]) -> float:
-    """Least-squares growth of `kb` over `ts` seconds, in MB per hour."""
+def slope_per_h(ts: list[float], values: list[int]) -> float:
+    """Least-squares growth of `values` over `ts` seconds, per hour."""
     if len(ts) < 2:
         return float("nan")
-    slope_kb_per_s = float(np.polyfit(np.asarray(ts), np.asarray(kb, dtype=float), 1)[0])
-    return slope_kb_per_s * 3600 / 1024
+    return float(np.polyfit(np.asarray(ts), np.asarray(values, dtype=float), 1)[0]) * 3600
 
 
 def summarize(samples: list[Sample], warmup_s: float, tag: str, args: dict[str, object]) -> dict:
@@ -88,7 +87,7 @@ def summarize(samples: list[Sample], warmup_s: float, tag: str, args: dict[str, 
     }
     for who in ("console", "sim"):
         rss = [getattr(s, f"{who}_rss_kb") for s in after]
-        growth = slope_mb_per_h(ts, rss)
+        growth = slope_per_h(ts, rss) / 1024  # kB (KiB) to MB (MiB)
         out[f"{who}_rss_mb_at_warmup"] = round(rss[0] / 1024, 1)
         out[f"{who}_rss_mb_at_end"] = round(rss[-1] / 1024, 1)
         out[f"{who}_growth_mb_per_h"] = round(growth, 2)
@@ -102,7 +101,7 @@ def summarize(samples: list[Sample], warmup_s: float, tag: str, args: dict[str, 
     # pymalloc blocks only (objects up to 512 bytes): a cheap, honest sign of a Python leak.
     out["console_py_blocks_at_warmup"] = blocks[0]
     out["console_py_blocks_at_end"] = blocks[-1]
-    out["console_py_blocks_growth_per_h"] = round(slope_mb_per_h(ts, blocks) * 1024)
+    out["console_py_blocks_growth_per_h"] = round(slope_per_h(ts, blocks))
     out["pass"] = bool(out["console_pass"] and out["sim_pass"])
     return out
 
