@@ -6,6 +6,7 @@ import math
 import time
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QWidget
 
@@ -13,8 +14,15 @@ from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
 
 #: How often a time-driven panel (ages, countdowns) that does not say when it next needs a
-#: refresh is asked again while nothing is owed: ages are shown in whole seconds at most.
-TIME_POLL_S = 0.25
+#: refresh is asked again while nothing is owed: ages are shown in whole seconds at most, so
+#: one shows at most half a second late. Every such panel is asked on the same grid of this
+#: period (`poll_time`), so they wake the loop, refresh and paint together, not in turns.
+TIME_POLL_S = 0.5
+
+
+def poll_time(now: float, period: float = TIME_POLL_S) -> float:
+    """The next point after `now` of the grid all time-driven panels share."""
+    return (math.floor(now / period) + 1) * period
 
 
 class Panel(QWidget):
@@ -51,15 +59,30 @@ class Panel(QWidget):
         return self._dirty
 
     def needs_refresh(self) -> bool:
-        return (self._dirty or self.wants_tick) and self.isVisible()
+        return (self._dirty or self.wants_tick) and self.in_sight()
+
+    def in_sight(self) -> bool:
+        """Shown and not all behind another dock's tab (a tabbed-away dock still says visible;
+        coming forward marks it dirty). Its children are asked too: opaque ones cover it."""
+        if not self.isVisible():
+            return False
+        if self.width() <= 0 or self.height() <= 0 or not self.visibleRegion().isEmpty():
+            return True  # (not laid out yet: refreshed as before, never left owing)
+        return any(
+            not child.visibleRegion().isEmpty()
+            for child in self.findChildren(
+                QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly
+            )
+        )
 
     def next_tick(self, now: float) -> float:
         """When (scheduler time, like `now`) this panel next needs a refresh if no news comes;
         inf: only when marked dirty. The scheduler sleeps until the earliest of its panels'.
 
         Dirty and due: the next frame. A panel whose refreshes are also driven by time (it
-        sets `wants_tick` or overrides `needs_refresh`) is asked again every TIME_POLL_S
-        while it is shown or owed a refresh; it overrides this to say precisely when.
+        sets `wants_tick` or overrides `needs_refresh`) is asked again at the next point of
+        the shared TIME_POLL_S grid while it is in sight or owed a refresh; it overrides this
+        to say precisely when.
         """
         if self._dirty and self.needs_refresh():
             return now
@@ -67,8 +90,8 @@ class Panel(QWidget):
         timed = cls.wants_tick is not Panel.wants_tick or (
             cls.needs_refresh is not Panel.needs_refresh
         )
-        if timed and (self._dirty or self.isVisible()):
-            return now + TIME_POLL_S
+        if timed and (self._dirty or self.in_sight()):
+            return poll_time(now)
         return math.inf
 
     def run_refresh(self, now: float) -> None:

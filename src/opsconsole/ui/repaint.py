@@ -7,15 +7,17 @@ import math
 import time
 from collections.abc import Iterable
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 
 from opsconsole.ui.context import ConsoleStats
-from opsconsole.ui.panel import Panel
+from opsconsole.ui.panel import TIME_POLL_S, Panel
 
 FRAME_HISTORY = 300
 # The longest the scheduler sleeps while a panel has a time to be refreshed at: a clock
 # that jumps, or a panel's own clock that is not the scheduler's, costs at most this.
 MAX_SLEEP_S = 1.0
+# A wake this far away or more is time-driven (an age), not news or an animation: on the grid.
+GRID_FROM_S = 0.08
 
 
 class RepaintScheduler(QObject):
@@ -33,9 +35,12 @@ class RepaintScheduler(QObject):
         self._frame_ms = max(1, round(1000 / hz))
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
+        # Never early (a coarse timer may fire 5 % early): a grid tick finds its panels due.
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self.tick)
         self._running = False
         self._at_frame_rate = False  # armed one frame away: a wake has nothing to add
+        self._grid_at: float | None = None  # the grid point the timer is armed for, if any
         self.ticks = 0
         self.sleeps = 0  # times the timer stopped with nothing owed (idle), for tests
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
@@ -100,6 +105,10 @@ class RepaintScheduler(QObject):
             return 0
         start = time.perf_counter()
         now = time.monotonic()
+        if self._grid_at is not None and 0.0 <= now - self._grid_at < TIME_POLL_S / 2:
+            # Woken for a grid point: panels count their next due time from it, so it falls
+            # on a grid point again instead of drifting by the timer's lateness each time.
+            now = self._grid_at
         for panel in due:
             panel.run_refresh(now)
         elapsed = (time.perf_counter() - start) * 1000
@@ -124,6 +133,12 @@ class RepaintScheduler(QObject):
             self._timer.stop()
             self.sleeps += 1
             return
+        self._grid_at = None
+        if next_at - now >= GRID_FROM_S:
+            # Time-driven refreshes (ages in whole seconds) are put on the grid all panels
+            # share, so they wake the loop, refresh and paint together, not each in turn: at
+            # most TIME_POLL_S late. A frame away (news, a flash) keeps its time.
+            next_at = self._grid_at = math.ceil(next_at / TIME_POLL_S) * TIME_POLL_S
         self._arm_ms(round(min(max(0.0, next_at - now), MAX_SLEEP_S) * 1000))
 
     def _arm_ms(self, ms: int) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import math
+import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
@@ -17,8 +19,10 @@ from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.panel import Panel
 
-# Ages are shown to 0.1 s; refreshing faster than this only burns CPU on an idle console.
+# Ages are shown to 0.1 s at best; refreshing faster than this only burns CPU.
 AGE_REFRESH_S = 0.2
+# A refresh lands this long after the moment its words change (clocks read a moment apart).
+AFTER_CHANGE_S = 0.005
 
 # The operator's words for each link state, and the state colour that goes with them.
 LINK_WORDS: dict[ConnectionState, tuple[str, Health]] = {
@@ -39,6 +43,22 @@ TRANSPORT_WORDS: dict[Transport, str] = {
     Transport.PATRONI: "Patroni",
 }
 INSECURE_WORD = "INSECURE"
+# The states whose words carry the data's age ("data 0.4 s", "STALE 12 s", "last data 5 s ago").
+LIVE_AGE_STATES = (ConnectionState.LIVE, ConnectionState.STALE, ConnectionState.RECONNECTING)
+
+
+def next_age_change(age: float, precise: bool) -> float:
+    """Seconds until `age_text(age, precise)` next reads differently: tenths under 10 s when
+    precise, then whole seconds, minutes from an hour, hours from a day."""
+    if precise and age < 10:
+        step = 0.1
+    elif age < 3600:
+        step = 1.0
+    elif age < 86_400:
+        step = 60.0
+    else:
+        step = 3600.0
+    return step - age % step
 
 
 @dataclass(frozen=True)
@@ -135,13 +155,13 @@ class BackendStatusBar(Panel):
 
     panel_id = "backend_status"
     title = "Backends"
-    wants_tick = True  # data ages and reconnect countdowns move without new events
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self._items: dict[str, _LinkLabel] = {}
-        self._last_refresh = -1e9
-        self._force = True
+        # Data ages and reconnect countdowns move without news: when (scheduler clock) the
+        # words next change, e.g. the next whole second of a STALE age; inf: only news.
+        self._due = math.inf
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.setSpacing(16)
@@ -165,16 +185,16 @@ class BackendStatusBar(Panel):
         store.metrics_appended.connect(self.mark_dirty)
         store.backend_described.connect(self.mark_dirty)
 
-    def run_refresh(self, now: float) -> None:
-        # Remember whether a store signal asked for this refresh: those are never rate-limited.
-        self._force = self._force or self.dirty
-        super().run_refresh(now)
+    def needs_refresh(self) -> bool:
+        # The scheduler's clock, as `now` in `refresh` and `next_tick`.
+        return self.isVisible() and (self.dirty or time.monotonic() >= self._due)
+
+    def next_tick(self, now: float) -> float:
+        if not self.isVisible():
+            return math.inf
+        return now if self.dirty else self._due
 
     def refresh(self, now: float) -> None:
-        if not self._force and now - self._last_refresh < AGE_REFRESH_S:
-            return
-        self._force = False
-        self._last_refresh = now
         self.demo_badge.setVisible(self.ctx.demo)
         backends = self.ctx.store.backends
         for name in [n for n in self._items if n not in backends]:
@@ -187,6 +207,20 @@ class BackendStatusBar(Panel):
                 self._layout.addWidget(label)
             text, tooltip = self._describe(name)
             label.show_link(text, tooltip)
+        changes = (self._next_change(name) for name in backends)
+        self._due = now + max(AGE_REFRESH_S, min(changes, default=math.inf) + AFTER_CHANGE_S)
+
+    def _next_change(self, name: str) -> float:
+        """Seconds until this backend's words can change with no news (inf: not before news)."""
+        link = self.ctx.store.backend(name).link
+        age = self.ctx.store.data_age(name)
+        state = link.state
+        counting = state is ConnectionState.RECONNECTING and link.retry_in_s is not None
+        if counting and self.ctx.clock() - link.since < (link.retry_in_s or 0.0):
+            return AGE_REFRESH_S  # "RECONNECTING in 1.3 s" counts down in tenths
+        if age is None or state not in LIVE_AGE_STATES:
+            return math.inf
+        return next_age_change(age, precise=state is ConnectionState.LIVE)
 
     def _describe(self, name: str) -> tuple[LinkText, str]:
         state = self.ctx.store.backend(name)
