@@ -66,7 +66,7 @@ def test_a_4k_wall_shows_every_service_at_once(qapp, qtbot) -> None:
     assert rect.width() >= MIN_CELL[0] and rect.height() >= MIN_CELL[1]
     assert all(c.strips[0].limit == 500.0 for c in page.grid.cells)
     # Health is judged a few dozen services per refresh; the page stays dirty until all are.
-    for _ in range(20):
+    for _ in range(60):
         if not page.dirty:
             break
         page.run_refresh(0.0)
