@@ -9,18 +9,27 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent, MouseDragEvent
 from PySide6.QtCore import QEvent, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPaintEvent, QPen, QResizeEvent
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
     QGraphicsSimpleTextItem,
-    QLabel,
     QWidget,
 )
 
 from opsconsole.core.health import Health
 from opsconsole.ui import theme
 from opsconsole.ui.context import ConsoleStats
+from opsconsole.ui.steadylabel import SteadyLabel
 
 #: Fixed width of every left axis: a width that follows the tick text would re-lay out the
 #: whole chart whenever "90" becomes "110", which is both a jolt for the eye and a layout pass.
@@ -97,6 +106,42 @@ def style_axis(axis: pg.AxisItem) -> None:
     )
 
 
+class ChartBanner(SteadyLabel):
+    """A big message over the plots (STALE 12 s) on a solid background of its own.
+
+    Opaque (WA_OpaquePaintEvent, the background filled here): a new text repaints the banner
+    alone. See-through, as it was, each text that ticked once a second also repainted the
+    plots' scene under it.
+    """
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("chartBanner")
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setStyleSheet(  # no selector: it is measured on a twin too (SteadyLabel)
+            f"color: {theme.TEXT}; background: {theme.BACKGROUND};"
+            f" border: 2px solid {theme.STATE_COLOURS[Health.UNKNOWN]};"
+            " border-radius: 6px; padding: 10px 22px;"
+        )
+        self._fill = QColor(theme.BACKGROUND)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Here, after polishing: the stylesheet's polish clears the flag on a label with a
+        # border radius or padding.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        super().showEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        # Opaque widgets get no background painted for them: the chart's own colour, then the
+        # stylesheet's border and the text over it.
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self._fill)
+        painter.end()
+        super().paintEvent(event)
+
+
 class ChartWidget(pg.GraphicsLayoutWidget):
     """The view all plots of a panel live in; counts its paints into the console's stats.
 
@@ -109,7 +154,7 @@ class ChartWidget(pg.GraphicsLayoutWidget):
 
     def __init__(self, stats: ConsoleStats | None = None, parent: QWidget | None = None) -> None:
         # Before super(): pyqtgraph's constructor already calls resizeEvent.
-        self._banner: QLabel | None = None
+        self._banner: ChartBanner | None = None
         super().__init__(parent)
         self._stats = stats
         self.has_data = False
@@ -128,19 +173,11 @@ class ChartWidget(pg.GraphicsLayoutWidget):
         """Show (or update) a big centred message over the plots, e.g. STALE."""
         banner = self._banner
         if banner is None:
-            banner = self._banner = QLabel(self)
-            banner.setObjectName("chartBanner")
-            banner.setTextFormat(Qt.TextFormat.RichText)
-            banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            banner.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            banner.setStyleSheet(
-                f"#chartBanner {{ color: {theme.TEXT}; background: rgba(13, 17, 23, 215);"
-                f" border: 2px solid {theme.STATE_COLOURS[Health.UNKNOWN]};"
-                " border-radius: 6px; padding: 10px 22px; }"
-            )
+            banner = self._banner = ChartBanner(self)
         if banner.text() != rich_text:
-            banner.setText(rich_text)
-            banner.adjustSize()
+            # As wide as the widest words since it appeared: "STALE 12 s" after "STALE 11 s"
+            # changes no geometry, so only the banner repaints.
+            banner.set_steady_text(rich_text, max(self.width() - 16, 40))
             self._place_banner()
         if banner.isHidden():
             self._place_banner()
@@ -150,6 +187,7 @@ class ChartWidget(pg.GraphicsLayoutWidget):
     def hide_banner(self) -> None:
         if self._banner is not None and not self._banner.isHidden():
             self._banner.hide()
+            self._banner.forget_size()  # the next message is sized for itself
 
     @property
     def banner_visible(self) -> bool:
@@ -159,9 +197,10 @@ class ChartWidget(pg.GraphicsLayoutWidget):
         banner = self._banner
         if banner is None:
             return
-        w = min(banner.sizeHint().width(), max(self.width() - 16, 40))
-        h = banner.sizeHint().height()
-        banner.setGeometry((self.width() - w) // 2, max((self.height() - h) // 2, 0), w, h)
+        x = (self.width() - banner.width()) // 2
+        y = max((self.height() - banner.height()) // 2, 0)
+        if banner.pos().toTuple() != (x, y):
+            banner.move(x, y)
 
     def resizeEvent(self, ev: QResizeEvent | None) -> None:
         super().resizeEvent(ev)

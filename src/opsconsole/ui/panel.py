@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QAbstractItemView, QWidget
+from PySide6.QtGui import QPainter, QPaintEvent, QShowEvent
+from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QStyle, QStyleOption, QWidget
 
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
@@ -107,12 +107,33 @@ class Panel(QWidget):
         if self.needs_refresh():
             self.run_refresh(time.monotonic())
 
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if not self.testAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent):
+            return
+        # What the stylesheet gives a widget for a background (the palette's first, in case
+        # no stylesheet is applied); Qt clips the painter to the region being repainted.
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window())
+        option = QStyleOption()
+        option.initFrom(self)
+        self.style().drawPrimitive(QStyle.PrimitiveElement.PE_Widget, option, painter, self)
+        painter.end()
+
     def main_list(self) -> QAbstractItemView | None:
         """The list the panel's keys belong to (`self.view` by convention), if it has one."""
         view = getattr(self, "view", None)
         return view if isinstance(view, QAbstractItemView) else None
 
     def showEvent(self, event: QShowEvent) -> None:
+        # Docked, the panel paints its own background: Qt then repaints nothing under it when a
+        # child's text changes. Otherwise (the stylesheet leaves item views' viewports and
+        # labels see-through) each age that ticks repainted the dock's title bar (its icons
+        # loaded anew every time) and the main window's background under the changed cell.
+        # Elsewhere (the status bar, the wall) a panel stays see-through, as its parent's
+        # colour shows through it there.
+        self.setAttribute(
+            Qt.WidgetAttribute.WA_OpaquePaintEvent, isinstance(self.parentWidget(), QDockWidget)
+        )
         # On show, not in __init__: the subclass has built its widgets by then, and a hidden
         # dock raised by Alt+N is shown before it takes the focus. From then on focusing the
         # panel puts the keys in its list, so `/`, the arrows and Enter work there, whether or

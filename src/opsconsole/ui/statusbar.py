@@ -18,6 +18,7 @@ from opsconsole.core.words import stale_text
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.panel import Panel
+from opsconsole.ui.steadylabel import SteadyLabel
 
 # Ages are shown to 0.1 s at best; refreshing faster than this only burns CPU.
 AGE_REFRESH_S = 0.2
@@ -133,8 +134,13 @@ def describe_link(
     return LinkText(backend, word, health, rest, insecure)
 
 
-class _LinkLabel(QLabel):
-    """One backend's item; it never shrinks, so the status bar does not jitter as ages tick."""
+class _LinkLabel(SteadyLabel):
+    """One backend's item; it never shrinks, so the status bar does not jitter as ages tick.
+
+    Of fixed size (SteadyLabel: grown for wider words, never shrunk), so a new age repaints
+    this label alone; a label free to change size re-laid out the status bar and the main
+    window at every new text, and repainted the whole status bar a second time.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -145,9 +151,8 @@ class _LinkLabel(QLabel):
         if text.plain == self.plain:
             return
         self.plain = text.plain
-        self.setText(text.rich)
+        self.set_steady_text(text.rich)
         self.setToolTip(tooltip)
-        self.setMinimumWidth(max(self.minimumWidth(), self.sizeHint().width()))
 
 
 class BackendStatusBar(Panel):

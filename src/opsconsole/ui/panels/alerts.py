@@ -30,7 +30,7 @@ from opsconsole.core.alertsummary import (
     unknown_alerts,
 )
 from opsconsole.core.health import Health
-from opsconsole.core.models import Alert
+from opsconsole.core.models import Alert, ConnectionState
 
 # Row building lives in core; these names are imported from here by the wall and the tests.
 from opsconsole.core.rows.alerts import (
@@ -52,15 +52,17 @@ from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar
 from opsconsole.ui.keyedtable import KeyedTableMixin
 from opsconsole.ui.listview import style_list_view
-from opsconsole.ui.panel import Panel
+from opsconsole.ui.panel import Panel, poll_time
 from opsconsole.ui.rowinvestigate import RowInvestigate
+from opsconsole.ui.statusbar import AFTER_CHANGE_S, next_age_change
+from opsconsole.ui.steadylabel import SteadyHolder
 from opsconsole.ui.tablemodel import Index, KeyedRowModel
 
 __all__ = ["AlertsModel", "AlertsPanel", "build_row", "format_value", "headline", "open_link"]
 
 FONT_POINTS = 10
 CELL_PADDING = 4
-# Ages are shown in whole seconds: one refresh a second is all a counter needs.
+# A LIVE backend's breaches (judged over time from its samples) are looked at this often.
 AGE_TICK_S = 1.0
 # Fitted to its width (a wall: nobody scrolls it), these columns go first, in this order.
 FIT_DROP_ORDER = ("summary", "rule", "acked", "severity")
@@ -190,7 +192,9 @@ class AlertsPanel(KeyedTableMixin, Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.summary)
+        # In a holder: the headline's age ticks once a second while a backend is stale, and
+        # must not re-lay out the window each time.
+        layout.addWidget(SteadyHolder(self.summary, self))
         layout.addWidget(self.filter)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.commands.bar)
@@ -208,7 +212,8 @@ class AlertsPanel(KeyedTableMixin, Panel):
 
         self._alerts: dict[Key, Alert] = {}
         self._structure: tuple[bool, tuple[Key, ...]] | None = None
-        self._last_refresh = -math.inf
+        # When (ctx.clock) the words shown next change with no news; inf: only news.
+        self._due = -math.inf
         self._restoring = False  # True while a model reset puts the current row back
         self._picked: Key | None = None  # the alert whose service was last selected
         self.summary_text = ""
@@ -228,15 +233,35 @@ class AlertsPanel(KeyedTableMixin, Panel):
         self._update_commands()
 
     # Ages count up, a stale backend's data ages, and a service can cross a limit with no
-    # store signal this panel hears: once a second (run_refresh), and only while visible.
-    wants_tick = True
+    # store signal this panel hears: refreshed when the first of its words changes (the next
+    # whole second of an age; a LIVE backend's breaches once a second), only while in sight.
+    @property
+    def wants_tick(self) -> bool:  # type: ignore[override]
+        return self.ctx.clock() >= self._due
 
-    def run_refresh(self, now: float) -> None:
-        # Ticks without news are rate-limited to whole seconds; store signals never are.
-        if not self.dirty and now - self._last_refresh < AGE_TICK_S:
-            return
-        self._last_refresh = now
-        super().run_refresh(now)
+    def next_tick(self, now: float) -> float:
+        if self.dirty:
+            return now if self.needs_refresh() else poll_time(now)
+        if math.isinf(self._due) or not self.in_sight():
+            return math.inf
+        return now + max(0.0, self._due - self.ctx.clock())
+
+    def _next_change(self, unknown: Sequence[UnknownAlerts], ages: list[float]) -> float:
+        """Seconds until the words shown can change with no news: an alert's age (or an
+        acknowledgement's), a stale backend's data age in the headline, a LIVE backend's
+        breach (judged from its samples over time); inf: not before news."""
+        changes = [next_age_change(a, precise=False) for a in ages]
+        changes += [
+            next_age_change(u.data_age_s, precise=False)
+            for u in unknown
+            if u.data_age_s is not None
+        ]
+        if ages or any(
+            s.link.state is ConnectionState.LIVE and s.services
+            for s in self.ctx.store.backends.values()
+        ):
+            changes.append(AGE_TICK_S)
+        return min(changes, default=math.inf)
 
     # ------------------------------------------------------------ refresh
 
@@ -248,6 +273,7 @@ class AlertsPanel(KeyedTableMixin, Panel):
         counts = Counts()
         unknown = unknown_alerts(store)
         unknown_names = {u.backend for u in unknown}
+        ages: list[float] = []
         for name, state in store.backends.items():
             stale = name in unknown_names
             server_now = store.server_now(name, wall)
@@ -256,7 +282,9 @@ class AlertsPanel(KeyedTableMixin, Panel):
                 service = state.services.get(alert.service)
                 rows.append(build_row(name, alert, service, server_now, stale, state.silences))
                 counts.add(alert)
+                ages.append(server_now - alert.since_ts)
         self._alerts = alerts
+        self._due = self.ctx.clock() + self._next_change(unknown, ages) + AFTER_CHANGE_S
         keys = tuple(sorted(r.key for r in rows))
         structure = (len(store.backends) > 1, keys)
         if structure != self._structure:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 
 from PySide6.QtCore import (
     QEvent,
@@ -55,9 +56,10 @@ from opsconsole.core.worst import WorstFollower
 from opsconsole.ui import theme
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.filterbar import FilterBar, matches
-from opsconsole.ui.panel import Panel
+from opsconsole.ui.panel import Panel, poll_time
 from opsconsole.ui.rowinvestigate import RowInvestigate
-from opsconsole.ui.tablemodel import Index, KeyedRowModel, align
+from opsconsole.ui.statusbar import AFTER_CHANGE_S, next_age_change
+from opsconsole.ui.tablemodel import Index, KeyedRowModel, align, row_runs
 
 __all__ = ["SORT_RANK", "ServicesModel", "ServicesPanel", "build_row"]
 
@@ -85,6 +87,26 @@ def _dot(colour: str, size: int = DOT_SIZE) -> QPixmap:
     return pix
 
 
+def changed_cells(old: RowView, new: RowView, keys: Sequence[str]) -> list[int]:
+    """Indexes of the columns whose cells look different in `new`: their text, colour or dot
+    (all of them when the row is greyed or un-greyed). Tooltips are read when shown."""
+    if old.stale != new.stale:
+        return list(range(len(keys)))
+    out = []
+    for i, key in enumerate(keys):
+        if old.texts.get(key) != new.texts.get(key):
+            out.append(i)
+        elif key == "health":
+            if old.health != new.health:
+                out.append(i)  # its colour and dot
+        elif key == "why":
+            if old.why_level != new.why_level:
+                out.append(i)
+        elif old.cells.get(key) != new.cells.get(key):
+            out.append(i)  # a signal's colour
+    return out
+
+
 class ServicesModel(KeyedRowModel):
     """Service rows kept worst-first; while the pointer is on them a re-sort is held back."""
 
@@ -94,6 +116,28 @@ class ServicesModel(KeyedRowModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(COLUMNS, BACKEND_COLUMN, parent, FONT_POINTS)
         self._dots: dict[tuple[Health, bool], QPixmap] = {}
+
+    def update_rows(self, rows: Sequence[RowView]) -> None:
+        """New views of listed rows: dataChanged for the cells that look different only, so a
+        stale backend's age ticking in the Why column repaints those cells, not every row
+        whole (or a re-sort if the order moved, as the keyed model does)."""
+        keys = [c.key for c in self._columns]
+        cells: dict[tuple[int, int], list[int]] = {}  # column run → rows
+        reorder = False
+        for view in rows:
+            i = self._pos[view.key]
+            old = self._rows[i]
+            reorder = reorder or old.sort_key != view.sort_key
+            self._rows[i] = view
+            for run in row_runs(changed_cells(old, view, keys)):
+                cells.setdefault(run, []).append(i)
+        if reorder and not self.hold_order:
+            self._resort()
+            return
+        self.order_owed = self.order_owed or reorder
+        for (first_col, last_col), touched in cells.items():
+            for first, last in row_runs(sorted(touched)):
+                self.dataChanged.emit(self.index(first, first_col), self.index(last, last_col))
 
     # ------------------------------------------------------------ Qt model API
 
@@ -177,7 +221,9 @@ class ServicesPanel(Panel):
         layout.addWidget(self.charts_note)
         self._inputs: dict[tuple[str, str], _RowInputs] = {}
         self._structure: tuple[int, tuple[tuple[str, str], ...]] | None = None
-        self._any_stale = False
+        # When (ctx.clock) a stale backend's age, shown in the Why column, next reads
+        # differently; inf: nothing shown moves with time alone.
+        self._due = math.inf
         self._syncing = False  # True while we move the view's selection ourselves
         self.follower = WorstFollower()
         self.quiet_s = QUIET_S
@@ -215,8 +261,16 @@ class ServicesPanel(Panel):
 
     @property
     def wants_tick(self) -> bool:  # type: ignore[override]
-        # A stale backend's "STALE 12 s" counts up without any new event.
-        return self._any_stale
+        # A stale backend's "STALE 12 s" counts up without any new event: due at the moment
+        # its words change (next_tick tells the scheduler when), not on every grid point.
+        return self.ctx.clock() >= self._due
+
+    def next_tick(self, now: float) -> float:
+        if self.dirty:
+            return now if self.needs_refresh() else poll_time(now)
+        if math.isinf(self._due) or not self.in_sight():
+            return math.inf
+        return now + max(0.0, self._due - self.ctx.clock())
 
     def needs_refresh(self) -> bool:
         if super().needs_refresh():
@@ -238,17 +292,18 @@ class ServicesPanel(Panel):
         keys = tuple((b, s) for b, state in store.backends.items() for s in state.services)
         structure = (len(store.backends), keys)  # the backend count decides the Backend column
         rows: list[RowView] = []
-        any_stale = False
+        next_change = math.inf  # seconds until a shown age reads differently
         rebuild = structure != self._structure
         if rebuild:
             self._inputs.clear()  # every row is rebuilt, and vanished ones are forgotten
         for name, state in store.backends.items():
             stale = state.link.state is not ConnectionState.LIVE
-            any_stale = any_stale or (stale and bool(state.services))
             age = store.data_age(name) if stale else None
             shown_age = "" if age is None else age_text(age, precise=False)
+            if age is not None and state.services:
+                next_change = min(next_change, next_age_change(age, precise=False))
             rows.extend(self._changed_rows(name, state, stale, age, shown_age))
-        self._any_stale = any_stale
+        self._due = self.ctx.clock() + next_change + AFTER_CHANGE_S
         if rebuild:
             self._structure = structure
             self.model.reset_rows(rows, show_backend=len(store.backends) > 1)
@@ -256,8 +311,8 @@ class ServicesPanel(Panel):
             self._follow_selection(self.ctx.selection.backend, self.ctx.selection.service)
         elif rows:
             self.model.update_rows(rows)
-        self._apply_filter()
-        if rebuild or rows:
+        if rebuild or rows:  # (a new needle is applied at once, by filter_changed)
+            self._apply_filter()
             self._follow_worst()
 
     def _apply_filter(self) -> None:
