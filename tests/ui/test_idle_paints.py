@@ -281,3 +281,22 @@ def test_a_stale_age_repaints_only_the_why_cells_and_is_due_on_its_second(ui, qt
     assert model.text(0, "why") == "STALE 13 s"
     assert {c for _, _, first, last in changed for c in range(first, last + 1)} == {why}
     assert {r for first, last, _, _ in changed for r in range(first, last + 1)} == {0, 1}
+
+
+def test_a_stale_age_that_ticks_does_not_judge_the_samples_again(ui, qtbot) -> None:
+    panel = ui.show(ServicesPanel(ui.ctx), (1000, 300))
+    ui.store.apply(SnapshotLoaded("sim", (Service(name="orders"),), (), (), (), ts=1.0))
+    ui.store.apply(ConnectionChanged("sim", LIVE))
+    metrics(ui, "orders", time.time(), latency_p99_ms=80.0, rps=50.0, error_ratio=0.0)
+    stale_for(ui, 12.3)
+    panel.run_refresh(time.monotonic())
+    judged = panel._judged[("sim", "orders")]
+    qtbot.waitUntil(panel.needs_refresh, timeout=2000)
+    panel.run_refresh(time.monotonic())
+    assert panel.model.text(0, "why") == "STALE 13 s"
+    assert panel._judged[("sim", "orders")] is judged, "judged again for a new age alone"
+    # New samples are judged.
+    ui.store.apply(ConnectionChanged("sim", LIVE))
+    metrics(ui, "orders", time.time(), latency_p99_ms=90.0, rps=50.0, error_ratio=0.0)
+    panel.run_refresh(time.monotonic())
+    assert panel._judged[("sim", "orders")] is not judged

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from opsconsole.core.commands import Command
-from opsconsole.core.health import Health, evaluate_series
+from opsconsole.core.health import Health, ServiceEvaluation, evaluate_series
 from opsconsole.core.models import ConnectionState, Service
 
 # Row building lives in core; these names are imported from here by the wall and the tests.
@@ -220,6 +220,8 @@ class ServicesPanel(Panel):
         layout.addWidget(self.view)
         layout.addWidget(self.charts_note)
         self._inputs: dict[tuple[str, str], _RowInputs] = {}
+        # Each row's newest sample and judgement, for the inputs in `_inputs` but the age.
+        self._judged: dict[tuple[str, str], tuple[dict[str, float] | None, ServiceEvaluation]] = {}
         self._structure: tuple[int, tuple[tuple[str, str], ...]] | None = None
         # When (ctx.clock) a stale backend's age, shown in the Why column, next reads
         # differently; inf: nothing shown moves with time alone.
@@ -296,6 +298,7 @@ class ServicesPanel(Panel):
         rebuild = structure != self._structure
         if rebuild:
             self._inputs.clear()  # every row is rebuilt, and vanished ones are forgotten
+            self._judged.clear()
         for name, state in store.backends.items():
             stale = state.link.state is not ConnectionState.LIVE
             age = store.data_age(name) if stale else None
@@ -335,9 +338,16 @@ class ServicesPanel(Panel):
             # `is` on the Service record: a new snapshot brings new records (maybe thresholds).
             if old is not None and old[0] is service and old[1:] == inputs[1:]:
                 continue
+            same_samples = old is not None and old[0] is service and old[1:3] == inputs[1:3]
             self._inputs[key] = inputs
-            latest = None if series is None or len(series) == 0 else series.latest()
-            evaluation = evaluate_series(series, service.thresholds, stale)
+            # Only the age moved (a stale backend's, once a second): the samples, and so their
+            # judgement, are the ones judged last time; they are not judged again.
+            judged = self._judged.get(key) if same_samples else None
+            if judged is None:
+                latest = None if series is None or len(series) == 0 else series.latest()
+                evaluation = evaluate_series(series, service.thresholds, stale)
+                judged = self._judged[key] = (latest, evaluation)
+            latest, evaluation = judged
             out.append(build_row(name, service, latest, age, stale, evaluation=evaluation))
         return out
 
