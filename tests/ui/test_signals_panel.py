@@ -380,9 +380,12 @@ def test_stale_greys_throttles_and_recovers(qtbot) -> None:
     assert panel.stale and panel.chart.banner_visible
     assert panel.stale_text.startswith("STALE ")
     assert panel.curves["rps"].opts["pen"].color().name() != colour
-    # Stale: refreshed without new data so the age counts, but only twice a second.
+    # Stale: refreshed without new data so the age counts, but only when its words next
+    # change (whole seconds), never later than a second from now.
     assert not panel.needs_refresh()
-    now[0] += 0.5
+    due = panel.next_tick(now[0])
+    assert now[0] < due <= now[0] + 1.01
+    now[0] = due
     assert panel.needs_refresh()
 
     # Away to a service with no data (placeholder), the link comes back, and back again:

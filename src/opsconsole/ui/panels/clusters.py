@@ -51,7 +51,7 @@ __all__ = [
 
 FONT_POINTS = 10
 CELL_PADDING = 4
-TICK_S = 0.5  # ages shown in whole seconds
+TICK_S = 1.0  # ages are shown in whole seconds: once a second shows each of them
 
 
 def tone_colour(tone: Health | str | None, plain: str | None) -> str | None:
@@ -219,6 +219,14 @@ class ClustersPanel(Panel):
     def wants_tick(self) -> bool:  # type: ignore[override]
         # Ages in the banner, the change note and STALE grow without new frames.
         return self.ctx.clock() >= self._next_due
+
+    def next_tick(self, now: float) -> float:
+        # Exactly when the ages next need words (not every point of the scheduler's grid).
+        if self.dirty and self.needs_refresh():
+            return now
+        if not self.in_sight():
+            return float("inf")
+        return now + max(0.0, self._next_due - self.ctx.clock())
 
     # ------------------------------------------------------------ store signals
 

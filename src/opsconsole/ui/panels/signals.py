@@ -69,6 +69,7 @@ from opsconsole.ui.panels.eventmarkers import (
     newest_server_event_ts,
 )
 from opsconsole.ui.panels.readout import sample_text
+from opsconsole.ui.statusbar import next_age_change
 from opsconsole.ui.xwindow import LiveXWindow
 
 __all__ = ["CURVES", "DEFAULT_WINDOW_S", "GoldenSignalsPanel"]
@@ -83,9 +84,6 @@ MIN_ZOOM_S = 2.0
 HOVER_INTERVAL_MS = 33
 READOUT_OFFSET_PX = 14
 
-# While stale only the age text and the scrolling window change: twice a second is enough and
-# keeps a wall display showing STALE for hours from burning a core.
-STALE_REFRESH_S = 0.5
 HELD_SLACK = 1.05  # a window at most this much longer than what the ring holds is shown whole
 # The median of an hour of traffic moves slowly; recomputing it every frame would be waste.
 BASELINE_EVERY_S = 5.0
@@ -118,15 +116,13 @@ class GoldenSignalsPanel(Panel):
         self.zoom: tuple[float, float] | None = None
         # A wall display is looked at, not pointed at: no zoom, no read-out there.
         self.interactive = True
-        self.stale = False
-        self.stale_text = ""
-        self.readout_text = ""
+        self.stale, self.stale_text, self.readout_text = False, "", ""
         self.baseline: float = math.nan
         self.curves: dict[str, LiveCurve] = {}
         self.threshold_lines: dict[str, pg.InfiniteLine] = {}
         self._pens = {spec.field: pg.mkPen(theme.SERIES[spec.field], width=1) for spec in CURVES}
         self._stale_pen = pg.mkPen(STALE_PEN_COLOUR, width=1)
-        self._last_refresh = -math.inf
+        self._stale_due = -math.inf
         # What the last refresh plotted, for the read-out: the live edge, the usual step and
         # the holes in time (copies: the ring moves on under them).
         self._live_end = 0.0
@@ -357,10 +353,14 @@ class GoldenSignalsPanel(Panel):
     def needs_refresh(self) -> bool:
         if not self.isVisible():
             return False
-        if self._dirty:
-            return True
-        # Stale: nothing arrives to mark us dirty, yet the age must count up.
-        return self.stale and self.ctx.clock() - self._last_refresh >= STALE_REFRESH_S
+        # Stale: nothing arrives to mark us dirty, yet the age must count up: refreshed when
+        # its words next change (once a second), not on every point of the scheduler's grid.
+        return self._dirty or (self.stale and self.ctx.clock() >= self._stale_due)
+
+    def next_tick(self, now: float) -> float:
+        if not self.isVisible() or not (self._dirty or self.stale):
+            return math.inf
+        return now if self._dirty else now + max(0.0, self._stale_due - self.ctx.clock())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and not self.following:
@@ -427,7 +427,6 @@ class GoldenSignalsPanel(Panel):
 
     def refresh(self, now: float) -> None:
         self.refresh_count += 1
-        self._last_refresh = self.ctx.clock()
         sel = self.ctx.selection
         backend, service = sel.backend, sel.service
         if backend is None or service is None:
@@ -692,6 +691,7 @@ class GoldenSignalsPanel(Panel):
         if not stale:
             return
         self.stale_text = stale_text(age)
+        self._stale_due = self.ctx.clock() + next_age_change(age, precise=False) + 0.005
         colour = theme.STATE_COLOURS[Health.UNKNOWN]
         self.chart.show_banner(
             f'<div style="font-size:26pt; font-weight:bold">{self.stale_text}</div>'
