@@ -152,10 +152,16 @@ class KeyedRowModel(RowTableModel):
     def rows_reset(self) -> None:
         """Hook: the row set was replaced (forget what belonged to rows now gone)."""
 
+    def changed_columns(self, old: Any, new: Any) -> list[int] | None:
+        """Hook: indexes of the columns whose cells look different in `new` (None: the whole
+        row). A panel whose ages tick says which cells, so only those repaint."""
+        return None
+
     def update_rows(self, rows: Sequence[Any]) -> None:
-        """New views for rows already listed: dataChanged where they differ, a re-sort if the
-        order moved (or owed while the order is held)."""
-        touched: list[int] = []
+        """New views for rows already listed: dataChanged where they differ (only the cells
+        `changed_columns` names), a re-sort if the order moved (or owed while it is held)."""
+        cells: dict[tuple[int, int], list[int]] = {}  # column run → rows
+        whole = (0, len(self._columns) - 1)
         reorder = False
         for view in rows:
             i = self._pos[view.key]
@@ -164,13 +170,17 @@ class KeyedRowModel(RowTableModel):
                 continue
             reorder = reorder or old.sort_key != view.sort_key
             self._rows[i] = view
-            touched.append(i)
+            columns = self.changed_columns(old, view)
+            for run in [whole] if columns is None else row_runs(columns):
+                cells.setdefault(run, []).append(i)
         if reorder and not self.hold_order:
             self._resort()
             return
         # Held: the rows keep their places (and the new texts show); the order is owed.
         self.order_owed = self.order_owed or reorder
-        self.emit_rows(touched)
+        for (first_col, last_col), touched in cells.items():
+            for first, last in row_runs(sorted(touched)):
+                self.dataChanged.emit(self.index(first, first_col), self.index(last, last_col))
 
     def release_order(self) -> None:
         """Rows may move again: apply the re-sort that was held back, if any."""

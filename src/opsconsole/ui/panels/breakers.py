@@ -50,7 +50,7 @@ from opsconsole.ui.panels.breakerdraw import (
     SparklineDelegate,
     state_glyph,
 )
-from opsconsole.ui.tablemodel import Index, KeyedRowModel, align, row_runs
+from opsconsole.ui.tablemodel import Index, KeyedRowModel, align
 
 __all__ = [
     "SPARK_POINTS",
@@ -141,29 +141,10 @@ class BreakersModel(KeyedRowModel):
 
     # ------------------------------------------------------------ updates
 
-    def update_rows(self, rows: Sequence[RowView]) -> None:
-        """New views of listed rows: dataChanged only for the cells whose content changed, so an
-        age that ticks repaints its own cell, never the row's sparkline (or a re-sort if the
-        order moved, as the keyed model does)."""
-        keys = [c.key for c in self._columns]
-        cells: dict[tuple[int, int], list[int]] = {}  # column run → rows
-        reorder = False
-        for view in rows:
-            i = self._pos[view.key]
-            old = self._rows[i]
-            if old == view:
-                continue
-            reorder = reorder or old.sort_key != view.sort_key
-            self._rows[i] = view
-            for run in row_runs(changed_columns(old, view, keys)):
-                cells.setdefault(run, []).append(i)
-        if reorder and not self.hold_order:
-            self._resort()
-            return
-        self.order_owed = self.order_owed or reorder
-        for (first_col, last_col), touched in cells.items():
-            for first, last in row_runs(sorted(touched)):
-                self.dataChanged.emit(self.index(first, first_col), self.index(last, last_col))
+    def changed_columns(self, old: RowView, new: RowView) -> list[int]:
+        """The cells whose content changed, so an age that ticks repaints its own cell, never
+        the row's sparkline."""
+        return changed_columns(old, new, [c.key for c in self._columns])
 
     # ------------------------------------------------------------ flash
 

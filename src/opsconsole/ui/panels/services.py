@@ -59,7 +59,7 @@ from opsconsole.ui.filterbar import FilterBar, matches
 from opsconsole.ui.panel import Panel, poll_time
 from opsconsole.ui.rowinvestigate import RowInvestigate
 from opsconsole.ui.statusbar import AFTER_CHANGE_S, next_age_change
-from opsconsole.ui.tablemodel import Index, KeyedRowModel, align, row_runs
+from opsconsole.ui.tablemodel import Index, KeyedRowModel, align
 
 __all__ = ["SORT_RANK", "ServicesModel", "ServicesPanel", "build_row"]
 
@@ -117,27 +117,10 @@ class ServicesModel(KeyedRowModel):
         super().__init__(COLUMNS, BACKEND_COLUMN, parent, FONT_POINTS)
         self._dots: dict[tuple[Health, bool], QPixmap] = {}
 
-    def update_rows(self, rows: Sequence[RowView]) -> None:
-        """New views of listed rows: dataChanged for the cells that look different only, so a
-        stale backend's age ticking in the Why column repaints those cells, not every row
-        whole (or a re-sort if the order moved, as the keyed model does)."""
-        keys = [c.key for c in self._columns]
-        cells: dict[tuple[int, int], list[int]] = {}  # column run → rows
-        reorder = False
-        for view in rows:
-            i = self._pos[view.key]
-            old = self._rows[i]
-            reorder = reorder or old.sort_key != view.sort_key
-            self._rows[i] = view
-            for run in row_runs(changed_cells(old, view, keys)):
-                cells.setdefault(run, []).append(i)
-        if reorder and not self.hold_order:
-            self._resort()
-            return
-        self.order_owed = self.order_owed or reorder
-        for (first_col, last_col), touched in cells.items():
-            for first, last in row_runs(sorted(touched)):
-                self.dataChanged.emit(self.index(first, first_col), self.index(last, last_col))
+    def changed_columns(self, old: RowView, new: RowView) -> list[int]:
+        """The cells that look different, so a stale backend's age ticking in the Why column
+        repaints those cells, not every row whole."""
+        return changed_cells(old, new, [c.key for c in self._columns])
 
     # ------------------------------------------------------------ Qt model API
 
