@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QModelIndex, QObject
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 from opsconsole.core.events import AlertChanged, ConnectionChanged, MetricsBatch, SnapshotLoaded
 from opsconsole.core.models import (
@@ -63,7 +63,12 @@ class EventCounter(QObject):
 def settle(qtbot, counter: EventCounter, painted: QWidget) -> None:
     """Wait until `painted` was painted, then let any later paint or layout pass through."""
     qtbot.waitUntil(lambda: counter.paints[painted] >= 1, timeout=3000)
-    qtbot.wait(50)  # one more turn of the loop: a second paint or a re-layout would land here
+    # Then deliver everything that paint or layout queued (a second paint asked for by
+    # UpdateLater, a re-layout, the repaints they post): what is owed lands here, and nothing
+    # is left to come, so a count taken after this is final without waiting a fixed time.
+    for _ in range(4):
+        QApplication.sendPostedEvents()
+        QApplication.processEvents()
 
 
 @pytest.fixture
