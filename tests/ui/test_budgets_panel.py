@@ -259,7 +259,9 @@ def test_behind_the_charts_tab_the_panel_waits_until_it_comes_forward(
         assert len(panel.detail.plot.curve.getData()[0]) > 0
         # Between the title and the source line, at least as tall as it asks.
         qtbot.waitUntil(lambda: panel.detail.plot.height() >= PLOT_MIN_HEIGHT)
-        assert panel.detail.title.y() < panel.detail.plot.y() < panel.detail.source.y()
+        detail = panel.detail
+        # Placed once the layout has run (it may still be pending right after the first show).
+        qtbot.waitUntil(lambda: detail.title.y() < detail.plot.y() < detail.source.y())
     finally:
         window.scheduler.stop()
         window.close()

@@ -353,11 +353,12 @@ def test_rotation_cycles_pages_and_holds_on_a_critical_one(
             await wait_until(lambda: set(seen) == set(PAGES), 10, "a full rotation")
 
             # Orders goes critical: the rotation stops on the first page that shows it (the
-            # services page, or the signals page when its charts already follow Orders, the
-            # worst service even while all are healthy) and stays there.
+            # services page, the signals page when its charts already follow Orders, the
+            # worst service even while all are healthy, or the fleet overview when the
+            # rotation stands there) and stays there.
             await client.scenario("latency_spike", "orders", duration_s=3600)
             await wait_until(
-                lambda: wall.current_page in ("services", "signals") and wall.holding,
+                lambda: wall.current_page in ("services", "signals", "overview") and wall.holding,
                 15,
                 "the hold",
             )
