@@ -11,6 +11,7 @@ import pytest
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.store import Store
 from opsconsole.sim.server import SimConfig, SimServer
+from tests.support.locust import locust_factory  # noqa: F401 - a fixture for every test
 
 # SimConfig fields for a reference backend whose world runs at real time, sampled 20 times a
 # second: fast enough for tests, slow enough for a 2-core box under load. (tests/unit/sim has
