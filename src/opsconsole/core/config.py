@@ -14,6 +14,8 @@ from typing import Any
 
 from opsconsole.core.configlines import Locator
 from opsconsole.core.durations import duration_literal, parse_duration
+from opsconsole.core.loadtest.spec import LoadTestSpec
+from opsconsole.core.loadtest.specchecks import check_loadtests
 from opsconsole.core.slo.model import Slo, SloWindow
 from opsconsole.core.urls import UrlProblem, check_backend_url
 
@@ -26,7 +28,8 @@ SLO_QUERY_PLACEHOLDERS = ("service_label", "window", "service")
 # A backend's deploy-marker query answers series labelled by service and `version`.
 DEPLOYS_PLACEHOLDERS = ("service_label",)
 
-TOP_LEVEL_KEYS = ("backend", "slo", "keys", "demo")  # `[keys]` belongs to opsconsole.core.keymap
+# `[keys]` belongs to opsconsole.core.keymap, `[[loadtest]]` to opsconsole.core.loadtest.
+TOP_LEVEL_KEYS = ("backend", "slo", "keys", "demo", "loadtest")
 BACKEND_KEYS = (
     "name",
     "kind",
@@ -122,6 +125,7 @@ class Config:
     backends: tuple[BackendConfig, ...]
     demo: bool = False  # `demo = true`: the built-in demo backend, as the first-run choice wrote
     slos: tuple[SloConfig, ...] = ()  # every [[slo]], in file order (also on its backend)
+    loadtests: tuple[LoadTestSpec, ...] = ()  # every [[loadtest]], in file order
 
 
 @dataclass(frozen=True)
@@ -617,6 +621,16 @@ def _parse_config(text: str, path: Path | None) -> Config:
     if "slo" in data:
         slos = _check_slos(data["slo"], raw_backends, problems)
 
+    loadtests: tuple[LoadTestSpec, ...] = ()
+    if "loadtest" in data:
+        loadtests = check_loadtests(
+            data["loadtest"],
+            problems.add,
+            problems.locator.line,
+            backend_names=[b.name for b in backends],
+            skip_keys=SECRET_KEYS,
+        )
+
     if problems.items:
         # In file order, so the list reads top to bottom like the file (stable within a line).
         raise ConfigError(sorted(problems.items, key=lambda p: p.line or 0))
@@ -624,7 +638,9 @@ def _parse_config(text: str, path: Path | None) -> Config:
         replace(b, slos=tuple(s for s in slos if s.backend == b.name)) if slos else b
         for b in backends
     ]
-    return Config(path=path, backends=tuple(backends), demo=demo is True, slos=slos)
+    return Config(
+        path=path, backends=tuple(backends), demo=demo is True, slos=slos, loadtests=loadtests
+    )
 
 
 def load_config(path: Path) -> Config:

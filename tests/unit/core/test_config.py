@@ -245,7 +245,7 @@ def test_unknown_top_level_key_suggests_the_nearest() -> None:
     assert only_problem("zzz = 1\n") == (
         1,
         "zzz",
-        "unknown key 'zzz'; the keys here are: backend, slo, keys, demo",
+        "unknown key 'zzz'; the keys here are: backend, slo, keys, demo, loadtest",
     )
 
 
