@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
-import textwrap
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import numpy as np
@@ -166,86 +162,52 @@ async def test_tool_client_follows_the_spec(k6) -> None:
 
 # ------------------------------------------------------------------ real Locust
 
-LOCUSTFILE = """
-from locust import HttpUser, constant_throughput, task
-
-
-class Reader(HttpUser):
-    wait_time = constant_throughput(10)
-
-    @task
-    def health(self):
-        self.client.get("/api/v1/health")
-"""
-
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def locust_process(tmp_path: Path) -> Iterator[Callable[[str, int], str]]:
-    started: list[subprocess.Popen[bytes]] = []
+async def _wait_for(api: LocustApi, ok: Callable[[ToolStats], bool], what: str) -> ToolStats:
+    async def probe() -> ToolStats | None:
+        stats = await api.status()
+        return stats if ok(stats) else None
 
-    def start(target: str, users: int) -> str:
-        locustfile = tmp_path / "locustfile.py"
-        locustfile.write_text(textwrap.dedent(LOCUSTFILE))
-        port = _free_port()
-        log = (tmp_path / "locust.log").open("wb")
-        args = [sys.executable, "-m", "locust", "-f", str(locustfile), "-H", target]
-        args += ["--web-host", "127.0.0.1", "--web-port", str(port), "--autostart"]
-        args += ["-u", str(users), "-r", str(users), "--loglevel", "WARNING"]
-        started.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for process in started:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    return await wait_until_async(probe, timeout=15, what=what)
 
 
-async def test_real_locust_running_then_stopped(sim_factory, locust_process) -> None:
+async def test_real_locust_running_then_stopped(sim_factory, locust_factory) -> None:
     sim = await sim_factory()
-    url = locust_process(sim.url, users=3)
-    api = LocustApi(url)
-    latest: list[ToolStats] = []
+    run = await locust_factory.astart(sim.url, users=3, user_rps=5.0)
+    api = LocustApi(run.url)
 
-    async def read() -> ToolStats | None:
-        try:
-            stats = await api.status()
-        except BackendError:
-            return None  # Locust still starting: its web UI is not listening yet
-        latest.append(stats)
-        return stats
+    def loading(stats: ToolStats) -> bool:
+        return stats.running and stats.users == 3 and bool(stats.rps) and bool(stats.p95_ms)
 
-    async def loading() -> ToolStats | None:
-        stats = await read()
-        ok = stats and stats.running and stats.users == 3 and stats.rps and stats.p95_ms
-        return stats if ok else None
-
-    running = await wait_until_async(loading, timeout=15, what="Locust running with 3 users")
+    running = await _wait_for(api, loading, "Locust running with 3 users")
     assert running.state == "running" and not running.stopped
     assert running.rps is not None and running.rps > 0
-    assert running.fail_ratio == 0.0  # the reference backend's health answers 200
+    assert running.fail_ratio is not None and 0.0 <= running.fail_ratio <= 1.0
     assert running.p50_ms is not None and 0 < running.p50_ms <= running.p95_ms
     assert running.p99_ms is None  # not among Locust's charted percentiles: unknown, not 0
 
     sent = api.requests_sent
     await api.stop()
-    assert api.requests_sent == sent + 1
+    assert api.requests_sent == sent + 1  # Locust 2.47 takes the POST: no second request
 
-    async def stopped() -> ToolStats | None:
-        stats = await read()
-        return stats if stats and stats.stopped else None
-
-    final = await wait_until_async(stopped, timeout=10, what="Locust reporting stopped")
+    final = await _wait_for(api, lambda s: s.stopped, "Locust reporting stopped")
     assert final.state == "stopped" and not final.running
+    assert (await run.astats())["state"] == "stopped"  # Locust's own word, read directly
+    await api.aclose()
+
+
+async def test_real_locust_whose_requests_all_fail_reads_fail_ratio_one(k6, locust_factory) -> None:
+    # The k6 stand-in has no /shop: every request of the shop's locustfile gets a 404.
+    run = await locust_factory.astart(k6.url, users=2, user_rps=5.0)
+    api = LocustApi(run.url)
+    failing = await _wait_for(api, lambda s: bool(s.rps), "Locust sending requests")
+    assert failing.fail_ratio == pytest.approx(1.0)
     await api.aclose()
 
 
