@@ -234,7 +234,8 @@ class Referee:
         self.transitions.append(Transition(now, "stop", "stop due", "kept running", None))
         for t in self._tracks:
             if t.criterion.key == key:
-                t.held = 0.0
+                t.held = 0.0  # the run starts again now, not at the previous observation
+                t.last_ts = now if t.last_ts is None else max(t.last_ts, now)
                 t.failed_at = None
         self._active_trips.discard(key)
         self.stop_due = None
@@ -251,6 +252,11 @@ class Referee:
     ) -> LoadTestResult:
         """The verdict: "stopped" (exit 3) when `stopped_by` stopped the test, else "failed"
         (exit 1) when a success criterion failed, else "passed" (exit 0)."""
+        unjudged = [
+            f"{s.criterion.label}: no data during the whole test, so it was not judged"
+            for s in self.criteria
+            if s.criterion.kind == "success" and s.worst is None
+        ]
         return build_result(
             self.spec,
             started=self.started if self.started is not None else now,
@@ -261,5 +267,5 @@ class Referee:
             transitions=self.transitions,
             trips=tuple(self.trips.values()),
             budget_consumed=dict(budget_consumed or {}),
-            warnings=tuple(self.warnings_seen),
+            warnings=(*self.warnings_seen, *unjudged),
         )
