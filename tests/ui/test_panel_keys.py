@@ -55,7 +55,8 @@ def test_alt_n_puts_the_keys_in_each_panels_list_even_behind_a_tab(live, qtbot) 
     window = live.window
     # Twice round: the second time every panel starts from another panel's list.
     for _round in range(2):
-        for n, panel in enumerate(window.panels, start=1):
+        # Alt+1..Alt+0 reach the first ten; later ones (Load test) by the View menu or Ctrl+K.
+        for n, panel in enumerate(window.panels[:10], start=1):
             alt(qtbot, n)
             dock = window.docks[panel.panel_id]
             assert dock.isVisible() and panel.isVisible(), panel.panel_id

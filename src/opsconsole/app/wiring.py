@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from opsconsole.app.burndownfeed import BurndownFeed
 from opsconsole.app.incidentrecorder import IncidentRecorder
 from opsconsole.app.incidents import install_incidents
 from opsconsole.app.investigating import register_investigate
+from opsconsole.app.loadtesting import LoadTests, register_loadtest
 from opsconsole.app.postmortem import register_postmortem
 from opsconsole.backends.errors import BackendError
 from opsconsole.backends.opsapi import OpsApiClient
@@ -26,7 +27,9 @@ from opsconsole.core.audit import AuditLog
 from opsconsole.core.commands import Command, CommandError
 from opsconsole.core.incident import Incident, IncidentStore
 from opsconsole.core.keymap import load_keymap
+from opsconsole.core.loadtest.spec import LoadTestSpec
 from opsconsole.core.models import ConnectionState
+from opsconsole.core.paths import data_dir
 from opsconsole.core.timeline import TimelineEntry, TimelineRecorder, TimelineStore
 from opsconsole.ui.context import UiContext
 from opsconsole.ui.keyboard import KeyboardUi, install_keyboard
@@ -58,6 +61,7 @@ class Console:
     incidents: IncidentStore | None = None  # the incident record (app/incidents.py)
     incident_recorder: IncidentRecorder | None = None  # its samples and SLO snapshots
     close_incidents: Callable[[], None] | None = None
+    loadtests: LoadTests | None = None  # `:loadtest` watches (app/loadtesting.py)
 
     def close(self) -> None:
         self.runner.close()  # an outcome still unknown gets its last word in the audit log
@@ -131,6 +135,8 @@ def build_console(
     keymap_path: Path | None = None,
     incidents_path: Path | None = None,
     defer_charts: bool = False,
+    loadtests: Callable[[], Sequence[LoadTestSpec]] = tuple,
+    reports_dir: Callable[[], Path] = lambda: data_dir() / "loadtests",
 ) -> Console:
     timeline = TimelineStore(timeline_path)
     window = MainWindow(ctx, layouts, timeline=timeline, defer_charts=defer_charts)
@@ -182,6 +188,16 @@ def build_console(
         ctx, window, timeline, window.timeline_entry_added, clients, incident_start=incident_start
     )
     register_postmortem(ctx, window, timeline, audit_path, incidents.store)
+    watches = register_loadtest(
+        ctx,
+        window,
+        timeline,
+        window.timeline_entry_added,
+        audit,
+        loadtests,
+        reports_dir,
+        wall=lambda: walls.mode,
+    )
     if "view.wall" not in ctx.commands:
         ctx.commands.register(
             Command(
@@ -197,6 +213,7 @@ def build_console(
     for problem in problems:
         log.warning("keys: %s", problem)
     keyboard = install_keyboard(window, bindings, problems=problems, layouts=window.layout_names)
+    keyboard.command_line.loadtests = watches.names  # `:loadtest watch` completes them
     console = Console(
         ctx,
         window,
@@ -210,6 +227,7 @@ def build_console(
         incidents=incidents.store,
         incident_recorder=incidents.recorder,
         close_incidents=incidents.close,
+        loadtests=watches,
     )
     # The budgets panel may be made after the first data is on screen (`defer_charts`).
     window.when_built(

@@ -24,6 +24,7 @@ class Arg(enum.Enum):
     SILENCE = "silence"
     SERVICE = "service"
     INCIDENT = "incident"  # an incident's number, or "last"
+    LOADTEST = "loadtest"  # a [[loadtest]] name of the config
 
 
 #: Argument slots that name something held by one backend: they also fix `backend=`.
@@ -46,6 +47,7 @@ ARG_WORDS: dict[Arg, str] = {
     Arg.SILENCE: "a silence id",
     Arg.SERVICE: "a service",
     Arg.INCIDENT: "an incident number or last",
+    Arg.LOADTEST: "a load test's name",
 }
 
 #: How an argument is written in a usage line ("failover CLUSTER MEMBER").
@@ -65,10 +67,11 @@ PLACEHOLDERS: dict[Arg, str] = {
     Arg.SILENCE: "SILENCE_ID",
     Arg.SERVICE: "SERVICE",
     Arg.INCIDENT: "INCIDENT",
+    Arg.LOADTEST: "NAME",
 }
 
 #: The handler keyword of an argument, where it differs from the slot's own name.
-KWARG: dict[Arg, str] = {Arg.LAYOUT: "name", Arg.SCENARIO: "name"}
+KWARG: dict[Arg, str] = {Arg.LAYOUT: "name", Arg.SCENARIO: "name", Arg.LOADTEST: "name"}
 
 #: What Tab and the palette offer for a duration; any other duration may be typed.
 DURATIONS: tuple[str, ...] = ("15m", "30m", "1h", "2h", "4h", "8h", "1d")

@@ -123,6 +123,14 @@ OTHER_VERBS: tuple[Verb, ...] = (
         {"incident.open": ("severity", "start"), "incident.star": ("tag",)},
     ),
     Verb("postmortem", "incident.postmortem", (Arg.INCIDENT,), "postmortem [INCIDENT]", 1),
+    Verb(
+        "loadtest",
+        "loadtest.watch",
+        (Arg.OP, Arg.LOADTEST),
+        "loadtest watch NAME | hold | release | report",
+        1,
+        {op: f"loadtest.{op}" for op in ("watch", "hold", "release", "report")},
+    ),
     Verb("quit", "app.quit", (), "quit"),
 )
 #: Other spellings an operator types out of habit (vim's `:q`); actions declare their own.
@@ -421,6 +429,8 @@ def parse(text: str, names: Names, available: Container[str] | None = None) -> I
             kwargs["target"] = value
         elif arg is Arg.INCIDENT:
             kwargs["incident"] = value
+        elif arg is Arg.LOADTEST:
+            kwargs["name"] = _pick_listed(value, names.loadtests, "load test")
         elif arg is Arg.BACKEND:
             kwargs["backend"] = _pick_listed(value, tuple(names.backends), "backend", strict=True)
         elif arg is Arg.DURATION:
@@ -605,6 +615,8 @@ def _plain_candidates(arg: Arg, names: Names) -> list[str]:
         return list(DURATIONS)
     if arg is Arg.SCENARIO:
         return list(names.scenarios)
+    if arg is Arg.LOADTEST:
+        return list(names.loadtests)
     if arg is Arg.BACKEND:
         return list(names.backends)
     if arg is Arg.TARGET:

@@ -67,6 +67,7 @@ class Names:
     backends: Mapping[str, BackendNames] = field(default_factory=dict)
     layouts: tuple[str, ...] = ()  # empty: any layout name is passed on unchecked
     scenarios: tuple[str, ...] = SCENARIOS
+    loadtests: tuple[str, ...] = ()  # the config's [[loadtest]] names
 
     @classmethod
     def from_store(
@@ -75,6 +76,7 @@ class Names:
         *,
         layouts: Iterable[str] = (),
         scenarios: Iterable[str] = SCENARIOS,
+        loadtests: Iterable[str] = (),
     ) -> Names:
         backends = {}
         for name, state in sorted(store.backends.items()):
@@ -97,4 +99,4 @@ class Names:
                 cluster_records=dict(state.clusters),
                 alert_names={a.id: AlertName.of(a) for a in alerts},
             )
-        return cls(backends, tuple(layouts), tuple(scenarios))
+        return cls(backends, tuple(layouts), tuple(scenarios), tuple(loadtests))

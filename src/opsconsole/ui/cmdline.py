@@ -62,6 +62,7 @@ class CommandLine(Overlay):
         self.ctx = ctx
         self.layouts = layouts
         self.scenarios = tuple(scenarios)
+        self.loadtests: Callable[[], Iterable[str]] = lambda: ()  # set by app/loadtesting.py
         self.history: list[str] = []
         self.last_result: Any = None
         self._history_at: int | None = None
@@ -110,7 +111,12 @@ class CommandLine(Overlay):
 
     def names(self) -> Names:
         layouts = tuple(self.layouts()) if self.layouts is not None else ()
-        return Names.from_store(self.ctx.store, layouts=layouts, scenarios=self.scenarios)
+        return Names.from_store(
+            self.ctx.store,
+            layouts=layouts,
+            scenarios=self.scenarios,
+            loadtests=tuple(self.loadtests()),
+        )
 
     def available(self) -> set[str]:
         return {c.id for c in self.ctx.commands}

@@ -34,6 +34,7 @@ from opsconsole.ui.theme import STATE_COLOURS
 if TYPE_CHECKING:  # imported when built (see DEFERRED_PANELS)
     from opsconsole.ui.panels.budgets import BudgetsPanel
     from opsconsole.ui.panels.investigation import InvestigationPanel
+    from opsconsole.ui.panels.loadtest import LoadTestPanel
     from opsconsole.ui.panels.overview import FleetOverviewPanel
     from opsconsole.ui.panels.signals import GoldenSignalsPanel
 
@@ -58,11 +59,12 @@ PANEL_ORDER = (
     ("budgets", "Error budgets"),
     ("investigation", "Investigation"),
     ("overview", "Fleet overview"),
+    ("loadtest", "Load test"),
 )
 #: The panels whose modules bring pyqtgraph (a third of a second of imports on a 2-core box)
 #: or that are costly to build (four plots): with `defer_charts` their docks start with a
 #: placeholder and are filled after the first live data is on screen (`finish_build_soon`).
-DEFERRED_PANELS = ("golden_signals", "budgets", "investigation", "overview")
+DEFERRED_PANELS = ("golden_signals", "budgets", "investigation", "overview", "loadtest")
 
 
 class MainWindow(QMainWindow):
@@ -195,6 +197,10 @@ class MainWindow(QMainWindow):
             from opsconsole.ui.panels.investigation import InvestigationPanel
 
             return InvestigationPanel(ctx)
+        if panel_id == "loadtest":
+            from opsconsole.ui.panels.loadtest import LoadTestPanel
+
+            return LoadTestPanel(ctx)
         from opsconsole.ui.panels.overview import FleetOverviewPanel
 
         overview = FleetOverviewPanel(ctx)
@@ -271,6 +277,10 @@ class MainWindow(QMainWindow):
         return self.panel("investigation")  # type: ignore[return-value]
 
     @property
+    def loadtest(self) -> LoadTestPanel:
+        return self.panel("loadtest")  # type: ignore[return-value]
+
+    @property
     def overview(self) -> FleetOverviewPanel:
         return self.panel("overview")  # type: ignore[return-value]
 
@@ -300,6 +310,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["golden_signals"], d["investigation"])
         investigation = self._by_id.get("investigation")
         d["investigation"].setVisible(investigation is not None and investigation.service != "")
+        # A load test's criteria too; hidden until a watch starts.
+        self.tabifyDockWidget(d["golden_signals"], d["loadtest"])
+        loadtest = self._by_id.get("loadtest")
+        d["loadtest"].setVisible(getattr(loadtest, "view_shown", None) is not None)
         # The fleet overview shares the services list's room; the list stays in front.
         self.tabifyDockWidget(d["services"], d["overview"])
         d["golden_signals"].raise_()

@@ -19,6 +19,7 @@ KINDS: tuple[str, ...] = (
     "info",
     "investigation",  # an `:investigate` run, its findings in the data
     "incident",  # an incident opened, noted, moved or closed
+    "loadtest",  # a load test's watch: criteria changing state, its stop, its verdict
 )
 
 

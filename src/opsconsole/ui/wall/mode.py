@@ -161,7 +161,8 @@ class WallMode(QObject):
 
     def page_alarm(self, page: str) -> str | None:
         """The critical state a page shows (from the live store), or None."""
-        return self._alarms[page]()
+        alarm = self._alarms.get(page)  # a load test page shown before its watch: none
+        return alarm() if alarm is not None else None
 
     def page_widget(self, page: str) -> QWidget:
         view = self._build()
@@ -242,6 +243,18 @@ class WallMode(QObject):
             self.leave()
 
     # ------------------------------------------------------------ pages
+
+    def add_page(self, page: str, widget: QWidget, alarm: Callable[[], str | None]) -> None:
+        """A page that joins the playlist while the wall runs (a load test's watch); `alarm`
+        holds the rotation on it like the other pages' critical states."""
+        self._alarms[page] = alarm
+        if page in self._pages:
+            return
+        view = self._build()
+        self._pages = (*self._pages, page)
+        view.add_page(page, widget)
+        if isinstance(widget, Panel):
+            self.window.scheduler.add([widget])
 
     def next_page(self) -> str:
         """The rotation step: hold on a page showing a critical state, else the next page."""

@@ -13,6 +13,7 @@ from opsconsole.ui.panels.alerts import AlertsPanel
 from opsconsole.ui.panels.signals import GoldenSignalsPanel
 from opsconsole.ui.wall.boards import BreakersBoard, ClustersBoard, ServicesBoard
 from opsconsole.ui.wall.budgets import BudgetsBoard
+from opsconsole.ui.wall.loadtest import LoadTestWall
 from opsconsole.ui.wall.overview import OverviewWall
 from opsconsole.ui.wall.theme import WALL_TEXT, WallTheme
 
@@ -34,6 +35,7 @@ PAGE_TITLES: dict[str, str] = {
     "clusters": "Database clusters",
     "alerts": "Alerts",
     "budgets": "Error budgets",
+    "loadtest": "Load test",  # not in the playlist: joins it while a watch runs (add_page)
 }
 
 
@@ -49,6 +51,8 @@ def make_page(ctx: UiContext, page: str, t: WallTheme) -> QWidget:
         return BudgetsBoard(ctx, t)
     if page == "overview":
         return OverviewWall(ctx, t)
+    if page == "loadtest":
+        return LoadTestWall(ctx, t)  # fed by the watch (app/loadtesting.py)
     if page == "signals":
         signals = GoldenSignalsPanel(ctx)
         style_signals_for_wall(signals, t)
