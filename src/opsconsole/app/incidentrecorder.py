@@ -8,12 +8,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer
 
 from opsconsole.core.incident import Incident, IncidentStore
-from opsconsole.core.incident.record import SAMPLE_FIELDS, Sample, SloSnapshot
-from opsconsole.core.series import BankSeries
+from opsconsole.core.incident.record import Sample, SloSnapshot
+from opsconsole.core.incident.rows import samples_between
 from opsconsole.core.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,22 +28,6 @@ class _Backfill:
     service: str
     after: float
     until: float
-
-
-def samples_between(backend: str, series: BankSeries, after: float, until: float) -> list[Sample]:
-    """The series' own rows with times in (after, until], NaN-only rows left out."""
-    times = series.times()
-    lo = int(np.searchsorted(times, after, side="right"))
-    hi = int(np.searchsorted(times, until, side="right"))
-    if hi <= lo:
-        return []
-    columns = [np.asarray(series.values(f)[lo:hi], dtype=np.float64) for f in SAMPLE_FIELDS]
-    out = []
-    for i, ts in enumerate(times[lo:hi]):
-        values = [float(c[i]) for c in columns]
-        if any(math.isfinite(v) for v in values):
-            out.append(Sample(backend, series.name, float(ts), *values))
-    return out
 
 
 class IncidentRecorder(QObject):
