@@ -111,7 +111,10 @@ class _Checker:
             self.problem(where, key, f'expected a duration such as "1m", got {_type_name(raw)}')
             return None
         try:
-            seconds = parse_duration(str(raw))
+            # A bare number is seconds; a negative one is read, to say it is too small.
+            seconds = float(raw) if _is_number(raw) else parse_duration(str(raw))
+            if not math.isfinite(seconds):
+                raise ValueError(f"{raw!r} is not a duration; write e.g. 15s, 5m, 1h30m")
         except ValueError as exc:
             self.problem(where, key, str(exc))
             return None
