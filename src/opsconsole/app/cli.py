@@ -51,7 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "'opsconsole auth set|delete|status' (backend tokens), "
         "'opsconsole slo report' (a Markdown error budget report), "
         "'opsconsole postmortem INCIDENT|last [--out DIR]' (an incident's post-mortem draft), "
-        "'opsconsole investigate SERVICE [--json]' (the triage checks, headless)",
+        "'opsconsole investigate SERVICE [--json]' (the triage checks, headless), "
+        "'opsconsole loadtest watch|report NAME' (referee a [[loadtest]], headless)",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--demo", action="store_true", help="run against the built-in backend")
@@ -172,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_logging(False)
         return postmortem_main(argv[1:])
+    if argv[:1] == ["loadtest"]:
+        from opsconsole.app.loadtestcli import loadtest_main
+
+        configure_logging(False)
+        return loadtest_main(argv[1:])
     if argv[:1] == ["slo"]:
         from opsconsole.app.sloreport import slo_main
 

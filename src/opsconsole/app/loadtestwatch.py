@@ -24,6 +24,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from psygnal import Signal
 
@@ -91,10 +92,13 @@ class LoadTestWatch:
         mono: Callable[[], float] = time.monotonic,
         period_s: float = 1.0,
         on_transition: Callable[[Transition], None] | None = None,
+        records: Path | None = None,
     ) -> None:
         self.spec, self.store, self.tool, self.audit = spec, store, tool, audit
         self.clock, self.mono, self.period_s = clock, mono, period_s
         self.on_transition = on_transition
+        self.records = records  # where the finished run is kept (None: not kept)
+        self.record_path: Path | None = None
         self.referee = Referee(spec)
         self.result: LoadTestResult | None = None
         self.tool_name = TOOL_NAMES.get(spec.tool, spec.tool)
@@ -376,6 +380,13 @@ class LoadTestWatch:
         self.result = self.referee.finish(
             now, stopped_by, stop_outcome=outcome, budget_consumed=consumed
         )
+        if self.records is not None:
+            from opsconsole.app.loadtestrecords import run_of, save_run
+
+            try:
+                self.record_path = save_run(run_of(self.result, self.store, backend), self.records)
+            except OSError as exc:
+                log.error("load test %s: the run cannot be kept: %s", self.spec.name, exc)
         self._publish("finished")
         self.finished.emit(self.result)
 

@@ -63,9 +63,10 @@ def render_signals(
     markers: Sequence[Marker],
     path: Path,
     tz: tzinfo | None = None,
+    during: str = "the incident",
 ) -> None:
     """p99, error ratio and traffic stacked on one time axis, markers across all three;
-    written as a PNG at `path`."""
+    written as a PNG at `path`. `during` names the window in the title."""
     ensure_gui()
     image = QImage(WIDTH, HEIGHT, QImage.Format.Format_ARGB32)
     image.fill(QColor("white"))
@@ -103,7 +104,7 @@ def render_signals(
     p.drawText(
         QRectF(LEFT, 8, width, 28),
         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-        f"{service}: golden signals during the incident",
+        f"{service}: golden signals during {during}",
     )
     p.setFont(font)
     zone = datetime.fromtimestamp(lo, tz).astimezone(tz).tzname() or "local time"
