@@ -109,10 +109,10 @@ def test_each_criterion_reads_its_state_in_words_and_colour(harness):
 
     p95, rps, errors, cpu = (harness.row(c.key) for c in (P95, RPS, ERRORS, CPU))
     stop = harness.row(STOP.key)
-    assert p95["state"] == "✓ pass" and p95["server"] == "320 ms (≤ 500 ms)"
+    assert p95["state"] == "✓ pass" and p95["server"] == "320 ms"
     assert p95["tool"] == "310 ms"  # the tool's own p95 beside the server's
     # Breaching since T0+30: 45 s in state, 15 s left before the breach counts.
-    assert rps["state"] == "▲ breaching" and rps["server"] == "900 rps (≥ 1,000 rps)"
+    assert rps["state"] == "▲ breaching" and rps["server"] == "900 rps"
     assert rps["tool"] == "980 rps"
     assert rps["in_state"] == "45 s" and rps["counts_in"] == "15 s"
     assert errors["state"] == "✗ failed" and errors["tool"] == "2 %"
@@ -126,7 +126,10 @@ def test_each_criterion_reads_its_state_in_words_and_colour(harness):
     assert harness.colour(RPS.key) == QColor(theme.STATE_COLOURS[Health.WARNING]).name()
     assert harness.colour(ERRORS.key) == QColor(theme.STATE_COLOURS[Health.CRITICAL]).name()
     assert harness.colour(CPU.key) == QColor(theme.STATE_COLOURS[Health.UNKNOWN]).name()
-    assert "checkout · Locust at http://127.0.0.1:8089" in harness.panel.headline.full_text
+    assert harness.panel.headline.full_text == (
+        "checkout · Locust running · 120 users · 1 min 15 s since the start"
+        " · Locust at http://127.0.0.1:8089"
+    )
     assert harness.panel.banner_text() == ""  # nothing is due: no banner
     save_shot(harness.panel, "loadtest-panel-running.png")
 
@@ -243,14 +246,20 @@ def test_the_wall_page_shows_the_countdown_across_the_room(harness, qtbot):
     harness.clock[0] = T0 + 150
     page.show_view(moment)
     page.run_refresh(0.0)
-    assert page.countdown_text() == "Stopping Locust in 7 s — H holds"
-    # Letters a twelfth of the screen high, like the STALE banner.
+    assert page.countdown_text() == "Stopping Locust in 7 s"
+    assert page.reason.full_text == f"{referee.stop_due.words} — H holds"
+    # Letters a twelfth of the screen high, like the STALE banner, and whole.
     assert page.countdown.font().pixelSize() == t.banner_px
+    assert page.countdown.text() == "Stopping Locust in 7 s"
     assert watch_alarm(moment) == f"load test checkout: {referee.stop_due.words}"
     tiles = {tile.key: tile for tile in page.board.tiles}
     assert tiles[ERRORS.key].word == "FAILED" and tiles[ERRORS.key].health is Health.CRITICAL
     assert tiles[P95.key].word == "PASS" and tiles[P95.key].health is Health.HEALTHY
     assert tiles[STOP.key].word == "FAILED"  # the stop condition held for its time
+    assert tiles[STOP.key].title == "stop: error rate"
+    assert tiles[STOP.key].lines[0] == "2 % (> 1 % for 2 min)"
+    assert tiles[RPS.key].title == "throughput"
+    assert tiles[RPS.key].lines[0] == "900 rps (≥ 1,000 rps)"
     save_shot(page, "loadtest-wall-countdown.png")
     running = view_of(referee, tool, T0 + 150)
     page.show_view(running)

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import QTableView, QVBoxLayout, QWidget
 
 from opsconsole.core.durations import age_text
@@ -52,6 +52,7 @@ VERDICT_WORDS = {
     "stopped": "Stopped by a stop condition",
 }
 VERDICT_HEALTH = {"passed": Health.HEALTHY, "failed": Health.CRITICAL, "stopped": Health.WARNING}
+LABEL_MIN_PX = 140
 NO_WATCH = "No load test watched — :loadtest watch NAME"
 NOT_MEASURED = "—"  # the tool does not measure this signal (CPU, memory, the pool)
 
@@ -67,7 +68,7 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("label", "Criterion", "What must hold (success) or what stops the test (stop)"),
     Column("state", "State", "pass, breaching, failed, no data or warming up"),
-    Column("server", "Server (limit)", "The server's value over the criterion's window", True),
+    Column("server", "Server", "The server's value over the criterion's window", True),
     Column("tool", "Tool", "The load tool's own figure, where it measures this signal", True),
     Column("in_state", "In state", "How long the criterion has been in this state", True),
     Column("counts_in", "Counts in", "While breaching: time left before the breach counts", True),
@@ -97,14 +98,13 @@ def state_text(state: str) -> str:
 def criterion_texts(cs: CriterionState, view: WatchView) -> dict[str, str]:
     """What one criterion's row says at this moment of the watch."""
     c = cs.criterion
-    limit = value_text(c.signal, c.limit)
-    sign = ("≤" if c.above_is_bad else "≥") if c.kind == "success" else ">"
     tool_has = c.signal in ("rps", "error_ratio") or c.signal.startswith("latency_")
     tool = tool_figure(c.signal, view.tool_stats)
     return {
         "label": c.label,
         "state": state_text(cs.state),
-        "server": f"{value_text(c.signal, cs.value)} ({sign} {limit})",
+        # The label beside it says the limit ("p95 ≤ 500 ms"): the cell is the value alone.
+        "server": value_text(c.signal, cs.value),
         "tool": value_text(c.signal, tool) if tool_has and tool is not None else NOT_MEASURED,
         "in_state": age_text(view.now - cs.since, precise=False),
         "counts_in": age_text(cs.left_s, precise=False)
@@ -150,11 +150,12 @@ def banner_words(view: WatchView, wall_now: float) -> tuple[str, str, Health] | 
 def header_text(view: WatchView) -> str:
     """The watch in one line: its name, the tool and where it is, the phase, the time."""
     tool = TOOL_NAMES.get(view.tool, view.tool)
-    parts = [f"{view.name} · {tool} at {view.tool_url}", view.phase_words]
+    parts = [view.name, view.phase_words]
     if view.started is not None and view.phase != "finished":
         parts.append(f"{age_text(view.now - view.started, precise=False)} since the start")
     if view.tool_error:
         parts.append(f"{tool} not answering: {view.tool_error}")
+    parts.append(f"{tool} at {view.tool_url}")  # last: the first to be cut on a small screen
     return " · ".join(p for p in parts if p)
 
 
@@ -246,6 +247,7 @@ class LoadTestPanel(Panel):
         layout.addWidget(self.view, 1)
         self.setFocusProxy(self.view)
         self._banner_style = ""
+        self._widths: dict[str, int] = {}  # column → the width its texts have needed
         self.hold_shortcut = QShortcut(QKeySequence(HOLD_KEY), self)
         self.hold_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.hold_shortcut.activated.connect(self.hold_key)
@@ -318,24 +320,31 @@ class LoadTestPanel(Panel):
             rows.append(CriterionRow((cs.criterion.key,), place, cs.state, texts, tooltip))
         if [r.key for r in rows] == [r.key for r in self.model.rows()]:
             self.model.update_rows(rows)
-            return
-        self.model.reset_rows(rows, show_backend=False)
+        else:
+            self.model.reset_rows(rows, show_backend=False)
+            self._widths = {}
         self._size_columns()
 
     def _size_columns(self) -> None:
+        """Each column as wide as its widest text (bold: a failed row) has been: columns grow
+        as ages lengthen and never jump back and forth; the last one takes what is left."""
         header = self.view.horizontalHeader()
-        metrics = self.view.fontMetrics()
-        widest = [
-            max(
-                [metrics.horizontalAdvance(c.header)]
-                + [metrics.horizontalAdvance(r.texts[c.key]) for r in self.model.rows()]
-            )
-            for c in COLUMNS
-        ]
-        # The label takes what it needs up to a third of the panel; the numbers stay whole.
-        widest[0] = min(widest[0], max(120, self.width() // 3))
-        for i, px in enumerate(widest):
-            header.resizeSection(i, px + 16)
+        metrics = QFontMetrics(self.model.bold_font)
+        rows = self.model.rows()
+        for i, c in enumerate(COLUMNS[:-1]):
+            texts = [c.header, *(r.texts[c.key] for r in rows)]
+            px = max(metrics.horizontalAdvance(t) for t in texts) + 16
+            if px > self._widths.get(c.key, 0):
+                self._widths[c.key] = px
+                header.resizeSection(i, px)
+        # On a small screen the label gives way (elided, whole in the tooltip), not the
+        # figures: every column stays in sight without scrolling sideways.
+        last = max(metrics.horizontalAdvance(COLUMNS[-1].header) + 16, header.minimumSectionSize())
+        others = sum(self._widths.get(c.key, 0) for c in COLUMNS[1:-1])
+        room = self.view.viewport().width() - others - last
+        label = max(LABEL_MIN_PX, min(self._widths.get("label", 0), room))
+        if header.sectionSize(0) != label:
+            header.resizeSection(0, label)
 
     # ------------------------------------------------------------ reading, for tests
 

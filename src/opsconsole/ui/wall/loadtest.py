@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from opsconsole.core.durations import age_text
@@ -58,7 +58,13 @@ class CriteriaBoard(TileBoard):
             return
         for cs in view.criteria:
             c = cs.criterion
-            lines = [f"now {value_text(c.signal, cs.value)}"]
+            # Across a room the title must read whole: the signal's words alone ("p95",
+            # "stop: error rate"), the limit on the line with the value.
+            op = ">" if c.kind == "stop" else ("≤" if c.above_is_bad else "≥")
+            words, _, limit = c.label.partition(f" {op} ")
+            limit = limit.removesuffix(" (stop)")
+            title = f"stop: {words}" if c.kind == "stop" else words
+            lines = [f"{value_text(c.signal, cs.value)} ({op} {limit})"]
             if cs.state == "breaching" and cs.left_s is not None:
                 lines.append(f"counts in {age_text(cs.left_s, precise=False)}")
             else:
@@ -67,7 +73,7 @@ class CriteriaBoard(TileBoard):
                 lines.append(f"in violation {age_text(cs.violation_s, precise=False)}")
             yield Tile(
                 key=c.key,
-                title=c.label,
+                title=title,
                 word=cs.state.upper(),
                 health=STATE_HEALTH.get(cs.state, Health.UNKNOWN),
                 lines=tuple(lines),
@@ -152,6 +158,11 @@ class LoadTestWall(Panel):
             self.reason.hide()
         else:
             big, small, health = words
+            # Across a room the count comes first: "Stopping Locust in 7 s" alone on the big
+            # line, its key and reason on the line under it.
+            big, _, key_words = big.partition(" — ")
+            small = " — ".join(w for w in (small, key_words) if w)
+            self._fit(big)
             style = f"background: {theme.STATE_COLOURS[health]}; color: {BANNER_TEXT};"
             if style != self._style:
                 self._style = style
@@ -162,6 +173,18 @@ class LoadTestWall(Panel):
             self.countdown.show()
             self.reason.setVisible(bool(small))
         self.board.run_refresh(now)
+
+    def _fit(self, text: str) -> None:
+        """The big line as large as the STALE banner, smaller only if it would not fit."""
+        t = self.wall_theme
+        room = max(1, self.width() - 2 * t.gap)
+        px = t.banner_px
+        font = t.font(px, bold=True)
+        while px > t.header_px and QFontMetrics(font).horizontalAdvance(text) > room:
+            px = max(t.header_px, int(px * 0.9))
+            font = t.font(px, bold=True)
+        if font != self.countdown.font():
+            self.countdown.setFont(font)
 
     def countdown_text(self) -> str:
         """The big line's words ("" while there is none), for tests."""
