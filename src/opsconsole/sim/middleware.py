@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HEALTH_PATH = "/api/v1/health"
 SIM_PREFIX = "/api/v1/sim/"
+SHOP_PREFIX = "/shop/"  # the reference backend's public shop (sim/shop.py): no token, no key
 ROLE_KEY = web.RequestKey("role", str)
 MAX_KEY_LENGTH = 255
 _canonical = msgspec.json.Encoder(order="sorted")
@@ -104,7 +105,7 @@ def auth_middleware(token: str | None, readonly_token: str | None) -> Middleware
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path == HEALTH_PATH:
+        if request.path == HEALTH_PATH or request.path.startswith(SHOP_PREFIX):
             request[ROLE_KEY] = "anonymous"
             return await handler(request)
         if enabled:
@@ -165,7 +166,7 @@ class Idempotency:
             return await handler(request)
         key = request.headers.get("Idempotency-Key")
         if key is None or not key.strip():
-            if request.path.startswith(SIM_PREFIX):
+            if request.path.startswith((SIM_PREFIX, SHOP_PREFIX)):
                 return await handler(request)
             raise ApiError(
                 "bad_request",

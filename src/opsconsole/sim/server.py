@@ -23,6 +23,7 @@ from opsconsole.sim.framelog import FrameLog
 from opsconsole.sim.hub import Hub
 from opsconsole.sim.middleware import Idempotency, auth_middleware, errors_middleware
 from opsconsole.sim.promexport import PrometheusExport
+from opsconsole.sim.shop import Shop
 from opsconsole.sim.sloapi import SloApi
 from opsconsole.sim.stream import StreamApi
 from opsconsole.sim.world import World
@@ -102,6 +103,7 @@ class SimServer:
             app.add_routes(slo.routes())
         app.add_routes(self._stream.routes())
         app.add_routes(PrometheusExport(self.world).routes())
+        app.add_routes(Shop(self.world, self.config.seed).routes())
         return app
 
     async def start(

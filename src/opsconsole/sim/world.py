@@ -144,6 +144,11 @@ class World:
         self.latest_ts: float | None = None
         self.latest = np.full((n, len(METRIC_FIELDS)), np.nan)
         self._actions: list[tuple[float, Callable[[float], list[Frame]]]] = []
+        # Real requests (the shop API, sim/shop.py): they draw from the last tick's workload,
+        # their rate loads the services, and each tick's draw takes them in before it counts.
+        self.workload: Workload | None = None
+        self.real_rps = np.zeros(n)
+        self.real_requests: Callable[[TickDraw, float], TickDraw] | None = None
 
         # Cumulative counters for the Prometheus exposition.
         self.requests_total = np.zeros(n, dtype=np.int64)
@@ -221,7 +226,7 @@ class World:
                 error_p[i] = max(error_p[i], BAD_VERSION_ERROR_P)
         noise = np.exp(self.rng.normal(0.0, 0.05, n))
         rps = baseline * surge * noise
-        load = rps / self.capacity
+        load = (rps + self.real_rps) / self.capacity
         # Queueing: above ~70 % utilisation every request waits longer.
         median *= 1.0 + 4.0 * np.maximum(0.0, load - 0.7)
 
@@ -251,7 +256,10 @@ class World:
             p_fast_fail=p_fast_fail * scale,
             p_cached=p_cached * scale,
         )
+        self.workload = workload
         draw = draw_tick(self.rng, dt, workload)
+        if self.real_requests is not None:
+            draw = self.real_requests(draw, now)
         count_tick(self.ledger, self._ledger_rng, now, dt * self.config.time_scale, workload, draw)
         metrics, changed_alerts = self._record(now, dt, draw, baseline, load)
         frames.append(metrics)
