@@ -13,6 +13,7 @@ import numpy as np
 
 from idle import bench_idle  # bench/idle.py: the console's CPU with a backend gone quiet
 from investigate import bench_investigate  # bench/investigate.py: one whole investigation
+from loadtest import bench_loadtest  # bench/loadtest.py: 20 load-test criteria, 200 services
 from opsconsole.backends.session import StreamSession
 from opsconsole.backends.sse import SseParser
 from opsconsole.core.models import METRIC_FIELDS
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_ingest,
         bench_sse_chunk,
         bench_slo,
+        bench_loadtest,
         bench_investigate,
         bench_repaint,
         bench_overview,

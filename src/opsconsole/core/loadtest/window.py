@@ -96,45 +96,89 @@ def server_signals_by_window(
         not inside.any() or float(ts[inside].max()) < now_server_ts - fresh_s
     ):
         return out
-    for w in windows:
-        sel = inside & (ts > now_server_ts - w)
-        out[w] = _combine(which[sel], values[:, sel], rows.size)
+    if ts.size == 0:
+        return out
+    sums = _window_sums(which, ts, values, rows.size, now_server_ts, windows)
+    for w, window_sums in zip(windows, sums, strict=True):
+        out[w] = _combine(window_sums)
     return out
 
 
-def _combine(which: np.ndarray, values: np.ndarray, n: int) -> dict[Signal, float | None]:
-    """The signals from the window's samples: `which` names each sample's service (0..n-1)."""
+# Rows of the sums: each field's sum (NaN as 0), each field's sample count, Σ rps·errors and
+# Σ rps over the samples that have both, and how many samples have both.
+_COUNT = len(_FIELDS)
+_WEIGHTED, _WEIGHT, _BOTH = 2 * _COUNT, 2 * _COUNT + 1, 2 * _COUNT + 2
+
+
+def _window_sums(
+    which: np.ndarray,
+    ts: np.ndarray,
+    values: np.ndarray,
+    n: int,
+    now: float,
+    windows: tuple[float, ...],
+) -> list[np.ndarray]:
+    """Per-service sums for each window (shortest first), each (rows, n), in one reduction.
+
+    The samples come grouped by service, oldest first within each, so every window ending at
+    `now` is a contiguous run of each group, and the windows nest: the runs between
+    consecutive window starts are summed once (`np.add.reduceat`) and added up from the
+    newest, instead of summing the widest window's samples once per window.
+    """
+    v = values.astype(np.float64)
+    ok = ~np.isnan(v)
+    v0 = np.where(ok, v, 0.0)
+    both = ok[_RPS] & ok[_ERRORS]
+    rps = np.where(both, v0[_RPS], 0.0)
+    # A zero column at the end: a boundary at the very end is then a valid index.
+    data = np.hstack(
+        (np.vstack((v0, ok, rps * v0[_ERRORS], rps, both)), np.zeros((2 * _COUNT + 3, 1)))
+    )
+    # A key that orders by (service, time), to find every boundary by binary search.
+    base = float(ts.min())
+    span = float(ts.max()) - base + 1.0
+    key = which * span + (ts - base)
+    groups = np.arange(n) * span
+    edges = [now - w for w in reversed(windows)] + [now]  # oldest start first, then the end
+    # Each edge stays inside its own service's key range (an edge before the oldest sample
+    # would otherwise land in the previous service's samples, one after the newest in the next).
+    bounds = np.stack(
+        [
+            np.searchsorted(key, groups + min(max(e - base, -0.5), span - 0.5), side="right")
+            for e in edges
+        ],
+        axis=1,
+    )  # (n, K + 1), non-decreasing along each row and from one row to the next
+    flat = bounds.ravel()
+    segments = np.add.reduceat(data, flat, axis=1).reshape(data.shape[0], n, len(edges))
+    # reduceat gives the element itself for an empty run: zero those; the last run of each
+    # service (after `now`, up to the next service) is not a window's.
+    empty = bounds[:, :-1] == bounds[:, 1:]
+    runs = np.where(empty[None, :, :], 0.0, segments[:, :, :-1])
+    totals = np.cumsum(runs[:, :, ::-1], axis=2)  # newest run first: shortest window first
+    return [totals[:, :, k] for k in range(len(windows))]
+
+
+def _combine(sums: np.ndarray) -> dict[Signal, float | None]:
+    """The signals from one window's per-service sums (rows as in `_window_sums`)."""
     result = _no_data()
-    means: dict[Signal, np.ndarray] = {}
-    for k, field in enumerate(_FIELDS):
-        v = values[k].astype(np.float64)
-        ok = ~np.isnan(v)
-        count = np.bincount(which[ok], minlength=n)
-        total = np.bincount(which[ok], weights=v[ok], minlength=n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means[field] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    counts = sums[_COUNT : 2 * _COUNT]
+    has = counts > 0.5
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(has, sums[:_COUNT] / counts, np.nan)
     for field in _WORST_OF:
-        m = means[field]
-        if not np.isnan(m).all():
-            result[field] = float(np.nanmax(m))
-    rps_means = means["rps"]
-    if not np.isnan(rps_means).all():
-        result["rps"] = float(np.nansum(rps_means))
-    result["error_ratio"] = _error_ratio(values[_RPS], values[_ERRORS])
+        k = _FIELDS.index(field)
+        if has[k].any():
+            result[field] = float(np.nanmax(means[k]))
+    if has[_RPS].any():
+        result["rps"] = float(np.nansum(means[_RPS]))
+    if sums[_BOTH].sum() > 0.5:
+        weight = float(sums[_WEIGHT].sum())
+        # No requests in the window: no error rate to speak of.
+        result["error_ratio"] = None if weight <= 0 else float(sums[_WEIGHTED].sum()) / weight
+    elif has[_ERRORS].any():
+        result["error_ratio"] = float(sums[_ERRORS].sum() / counts[_ERRORS].sum())
     return result
-
-
-def _error_ratio(rps: np.ndarray, errors: np.ndarray) -> float | None:
-    rps = rps.astype(np.float64)
-    errors = errors.astype(np.float64)
-    both = ~np.isnan(rps) & ~np.isnan(errors)
-    if both.any():
-        weight = float(rps[both].sum())
-        if weight <= 0:
-            return None  # no requests in the window: no error rate to speak of
-        return float((rps[both] * errors[both]).sum() / weight)
-    alone = errors[~np.isnan(errors)]
-    return float(alone.mean()) if alone.size else None
 
 
 def latest_values(store: Store, backend: str, services: Iterable[str]) -> Mapping[str, float]:
