@@ -17,7 +17,9 @@ under tests/ has it):
 (`--autostart`) with `users` users, each pacing itself to `user_rps` requests a second
 (tests/support/locustfile.py: three product views per order), so it offers ≈ users × user_rps
 rps. Every Locust started is ended at teardown, even when the test fails: SIGTERM to its
-process group, then SIGKILL. Its log is `run.log_path`; `run.log_tail()` shows the end of it.
+process group, then SIGKILL; a test process killed outright takes its Locusts along within a
+second (the locustfile watches its parent). Its log is `run.log_path`; `run.log_tail()`
+shows the end of it.
 
 This module never imports locust: Locust patches the standard library with gevent when it
 loads, which must not happen in the test process.
@@ -196,6 +198,7 @@ class LocustFactory:
         # from a working folder of ours.
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
         env["SHOP_USER_RPS"] = str(user_rps)
+        env["SHOP_PARENT_PID"] = str(os.getpid())  # it ends itself if this process dies
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 args,

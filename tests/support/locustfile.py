@@ -4,17 +4,34 @@ Loaded only by a Locust subprocess (`tests/support/locust.py`), never imported b
 src/: Locust patches the standard library with gevent when it loads.
 
 Each user paces itself to `SHOP_USER_RPS` requests a second (environment, default 10), so a
-run of N users offers about N × that to the backend: 20 users ≈ 200 rps.
+run of N users offers about N × that to the backend: 20 users ≈ 200 rps. With
+`SHOP_PARENT_PID` set, Locust ends itself once that process is gone (a test run killed before
+its teardown leaves no load running).
 """
 
 from __future__ import annotations
 
 import os
 import random
+from typing import Any
 
-from locust import FastHttpUser, constant_throughput, task
+import gevent
+from locust import FastHttpUser, constant_throughput, events, task
 
 USER_RPS = float(os.environ.get("SHOP_USER_RPS", "10"))
+PARENT_CHECK_S = 1.0
+
+
+def _end_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        gevent.sleep(PARENT_CHECK_S)  # no event tells a child its parent died: look each second
+    os._exit(3)
+
+
+@events.init.add_listener
+def _watch_parent(environment: Any, **_: Any) -> None:
+    if parent := os.environ.get("SHOP_PARENT_PID"):
+        gevent.spawn(_end_with_parent, int(parent))
 
 
 class Shopper(FastHttpUser):
