@@ -7,6 +7,7 @@ import asyncio
 import random
 import statistics
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import numpy as np
@@ -55,7 +56,7 @@ async def current(client: httpx.AsyncClient, service: str, metric: str) -> float
 
 
 @pytest.fixture
-async def shop(start_sim: StartSim) -> tuple[SimServer, httpx.AsyncClient]:
+async def shop(start_sim: StartSim) -> AsyncIterator[tuple[SimServer, httpx.AsyncClient]]:
     server = await start_sim(REAL_TIME)
     async with httpx.AsyncClient(base_url=server.url, timeout=10.0) as client:
         yield server, client
