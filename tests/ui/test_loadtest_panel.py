@@ -10,18 +10,31 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from opsconsole.backends.opsapi import OpsApiClient
+from opsconsole.core.audit import read_records
+from opsconsole.core.durations import age_text
 from opsconsole.core.health import Health
 from opsconsole.core.loadtest.referee import Referee, StopReason
 from opsconsole.core.loadtest.spec import Criterion, LoadTestSpec
 from opsconsole.core.loadtest.toolstats import ToolStats
 from opsconsole.core.loadtest.view import WatchView
+from opsconsole.core.store import Store
 from opsconsole.ui import theme
 from opsconsole.ui.panels.loadtest import LoadTestPanel
 from opsconsole.ui.wall.loadtest import LoadTestWall, watch_alarm
 from opsconsole.ui.wall.theme import WallTheme
-from tests.support.console import command_line, focused, key, make_console, show, type_text
+from tests.support.console import (
+    command_line,
+    focused,
+    key,
+    make_console,
+    show,
+    type_text,
+)
+from tests.support.k6standin import INTERRUPTED, K6StandIn
 from tests.support.panels import PanelHarness
 from tests.support.shots import save_shot
+from tests.support.waiting import wait_until
 
 T0 = 1_765_000_000.0
 OVER = 60.0
@@ -65,7 +78,7 @@ def view_of(referee: Referee, tool: ToolStats | None, now: float, **moment: obje
         "tool": "locust",
         "tool_url": "http://127.0.0.1:8089",
         "phase": "running",
-        "phase_words": "Locust running · 120 users",
+        "phase_words": f"Locust running · 120 users · {age_text(now - T0)}",
         "now": now,
         "started": T0,
         "criteria": referee.criteria,
@@ -127,8 +140,7 @@ def test_each_criterion_reads_its_state_in_words_and_colour(harness):
     assert harness.colour(ERRORS.key) == QColor(theme.STATE_COLOURS[Health.CRITICAL]).name()
     assert harness.colour(CPU.key) == QColor(theme.STATE_COLOURS[Health.UNKNOWN]).name()
     assert harness.panel.headline.full_text == (
-        "checkout · Locust running · 120 users · 1 min 15 s since the start"
-        " · Locust at http://127.0.0.1:8089"
+        "checkout · Locust running · 120 users · 1 min 15 s · Locust at http://127.0.0.1:8089"
     )
     assert harness.panel.banner_text() == ""  # nothing is due: no banner
     save_shot(harness.panel, "loadtest-panel-running.png")
@@ -300,7 +312,135 @@ def test_loadtest_watch_completes_and_refuses_unknown_names(qloop, qtbot, tmp_pa
     console.close()
 
 
-def _store():
-    from opsconsole.core.store import Store
-
+def _store() -> Store:
     return Store()
+
+
+# ---------------------------------------------------------------- through the real command
+
+
+def smoke_spec(url: str) -> LoadTestSpec:
+    """Against the reference backend: p99 passes, a throughput floor no one reaches fails at
+    once, and "CPU above 0 %" holds at once, so the stop countdown starts with the data."""
+    return LoadTestSpec(
+        name="smoke",
+        tool="k6",
+        url=url,
+        services=("orders",),
+        backend="sim",
+        countdown_s=10.0,
+        success=(
+            Criterion("p99_ms", "latency_p99_ms", 100_000, True, 10, 10, "success"),
+            Criterion("min_rps", "rps", 1e9, False, 10, 0, "success"),
+        ),
+        stops=(Criterion("stop:cpu>0/0s", "cpu", 0.0, True, 10, 0, "stop"),),
+    )
+
+
+@pytest.fixture
+def console_live(qtbot, tmp_path, sim_thread):
+    sim = sim_thread()
+    store = Store(capacity=600)
+    client = OpsApiClient("sim", sim.url, store.apply)
+    console, keyboard = make_console(tmp_path, {"sim": client}, store)
+    console.window.resize(1366, 740)
+    show(qtbot, console.window)
+    yield console, keyboard
+    console.close()
+
+
+def test_watch_hold_release_on_the_window_and_the_wall_then_report(
+    console_live, qloop, qtbot, tmp_path
+):
+    """`:loadtest watch` against the reference backend and the k6 stand-in: the criteria live,
+    the countdown, H holds and releases (in the panel and on the wall, where the countdown
+    takes the screen), nothing is sent while held, the end's verdict, the timeline, the audit
+    log and `:loadtest report`."""
+    console, _keyboard = console_live
+    window, client = console.window, console.clients["sim"]
+    tests = console.loadtests
+    k6 = K6StandIn(vus=5)
+    panel = window.loadtest
+    dock = window.docks["loadtest"]
+    assert not dock.isVisible()  # hidden until a watch starts
+
+    def phase() -> str:
+        view = panel.view_shown
+        return view.phase if view is not None else ""
+
+    async def scenario() -> None:
+        url = await k6.start()
+        tests.specs = lambda: (smoke_spec(url),)
+        tests.records, tests.reports = tmp_path / "records", tmp_path / "reports"
+        k6.advance(10)
+        k6.record(200, duration_ms=40)
+        client.start()
+        try:
+            await wait_until(
+                lambda: "orders" in console.ctx.store.backend("sim").series, 20, "orders' data"
+            )
+            command_line(qtbot, window, "loadtest watch smoke")
+            await wait_until(lambda: phase() == "counting down", 15, "the countdown")
+            assert dock.isVisible()
+            await wait_until(
+                lambda: panel.banner_text().startswith("Stopping k6 in "), 5, "the banner"
+            )
+            assert panel.banner_text().endswith(" s — H holds")
+            rows = dict(zip(("p99", "rps", "stop"), panel.texts(), strict=True))
+            assert rows["p99"]["label"] == "p99 ≤ 100,000 ms" and rows["p99"]["state"] == "✓ pass"
+            assert rows["rps"]["state"] == "✗ failed"
+            assert rows["stop"]["label"] == "CPU > 0 % (stop)"
+            assert rows["stop"]["state"] == "✗ failed"
+            assert rows["rps"]["tool"] != "—"  # k6's own throughput beside the server's
+
+            # H in the panel holds; H again releases; nothing is sent meanwhile.
+            window.focus_panel(panel)
+            await wait_until(lambda: focused() is panel.view, 5, "the keys in the panel")
+            key(qtbot, Qt.Key.Key_H)
+            await wait_until(lambda: phase() == "held", 5, "the hold")
+            await wait_until(
+                lambda: panel.banner_text().startswith("Stop held — H releases"), 5, "its words"
+            )
+            key(qtbot, Qt.Key.Key_H)
+            await wait_until(lambda: phase() == "counting down", 5, "the release")
+
+            # On the wall the countdown takes the screen, and H holds there too.
+            mode = console.walls.enter()
+            await wait_until(lambda: mode.current_page == "loadtest", 5, "the wall's page")
+            page = mode.page_widget("loadtest")
+            await wait_until(lambda: page.countdown_text().startswith("Stopping k6 in"), 5, "")
+            assert mode.hold_reason is not None  # the rotation stays on the countdown
+            qtbot.keyClick(mode.view, Qt.Key.Key_H)
+            await wait_until(lambda: phase() == "held", 5, "the hold from the wall")
+            mode.leave()
+            assert k6.stops_asked() == 0  # held: the console sent nothing
+
+            # The tool ends the test on its own while the stop is held.
+            k6.stopped, k6.running, k6.status = True, False, INTERRUPTED
+            await wait_until(lambda: phase() == "finished", 10, "the end")
+            await wait_until(
+                lambda: panel.banner_text() == "Failed: a criterion did not hold (exit code 1)",
+                5,
+                "the verdict",
+            )
+            assert tests.last_result is not None and tests.last_result.exit_code == 1
+            assert k6.stops_asked() == 0
+
+            entries = console.timeline.recent(kinds=("loadtest",))
+            words = [e.message for e in entries]
+            assert any(w.startswith("Load test smoke: throughput ≥ ") for w in words), words
+            assert any(w.startswith("Load test smoke: held — CPU ") for w in words), words
+            assert words[0] == "Load test smoke: failed (exit code 1)"
+            records = [r for _n, r in read_records(console.audit.path) if r is not None]
+            phases = [r["phase"] for r in records if r.get("target") == "smoke"]
+            assert phases == ["hold", "release", "hold"]  # no stop: nothing was sent
+
+            command_line(qtbot, window, "loadtest report")
+            await wait_until(lambda: tests.last_report is not None, 30, "the report")
+            assert tests.last_report.is_file()
+            assert str(tests.last_report) in window.statusBar().currentMessage()
+        finally:
+            await client.aclose()
+            await k6.close()
+
+    qloop.run(scenario(), timeout=90)

@@ -60,11 +60,14 @@ class LoadTests:
         on_entry: Callable[[TimelineEntry], None],
         audit: AuditLog | None,
         specs: Callable[[], Sequence[LoadTestSpec]],
-        reports_dir: Callable[[], Path],
+        reports: Path,
+        records: Path | None = None,
         wall: Callable[[], WallMode | None] = lambda: None,
     ) -> None:
         self.ctx, self.window, self.timeline, self.on_entry = ctx, window, timeline, on_entry
-        self.audit, self.specs, self.reports_dir, self.wall = audit, specs, reports_dir, wall
+        self.audit, self.specs, self.wall = audit, specs, wall
+        self.reports = reports  # where `:loadtest report` writes (a folder per run)
+        self.records = records  # where finished runs are kept (`opsconsole loadtest report`)
         self.running: dict[str, Watching] = {}
         self.shown: str | None = None  # the watch the panel and the wall page show
         self.last_result: LoadTestResult | None = None
@@ -110,6 +113,7 @@ class LoadTests:
             tool_client(spec),
             self.audit,
             on_transition=lambda t, s=spec: self._transition(s, t),
+            records=self.records,
         )
         engine.changed.connect(lambda view, n=name: self._changed(n, view))
         task = asyncio.get_running_loop().create_task(self._run(spec, engine))
@@ -150,9 +154,10 @@ class LoadTests:
             )
         from opsconsole.app.loadtestreport import write_report
 
-        out_dir = self.reports_dir()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = write_report(result, self.ctx.store, out_dir)
+        try:
+            path = write_report(result, self.ctx.store, self.reports)
+        except OSError as exc:
+            raise CommandError(f"the report cannot be written in {self.reports}: {exc}") from None
         self.last_report = path
         self._say(f"Load test report of {result.name} written to {path}")
         return path
@@ -161,10 +166,9 @@ class LoadTests:
 
     async def _run(self, spec: LoadTestSpec, engine: LoadTestWatch) -> LoadTestResult:
         try:
-            result = await engine.run()
+            result = await engine.run()  # closes the tool's client at the end
         finally:
             self.running.pop(spec.name, None)
-            await _close_tool(engine)
         self.last_result = result
         words = f"Load test {spec.name}: {result.verdict} (exit code {result.exit_code})"
         self._entry(spec, words, {"verdict": result.verdict, "exit_code": result.exit_code})
@@ -244,15 +248,6 @@ class LoadTests:
         return words
 
 
-async def _close_tool(engine: LoadTestWatch) -> None:
-    tool = getattr(engine, "tool", None)
-    if tool is not None:
-        try:
-            await tool.aclose()
-        except Exception:  # closing an HTTP client must not hide the watch's own end
-            log.warning("load test: closing the tool's client failed", exc_info=True)
-
-
 def register_loadtest(
     ctx: UiContext,
     window: MainWindow,
@@ -260,12 +255,13 @@ def register_loadtest(
     on_entry: Callable[[TimelineEntry], None],
     audit: AuditLog | None,
     specs: Callable[[], Sequence[LoadTestSpec]],
-    reports_dir: Callable[[], Path],
+    reports: Path,
+    records: Path | None = None,
     wall: Callable[[], WallMode | None] = lambda: None,
 ) -> LoadTests:
     """`loadtest.watch|hold|release|report`: the referee of a load test in the window (and on
     the wall), its transitions on the timeline, its stop audited by the engine."""
-    tests = LoadTests(ctx, window, timeline, on_entry, audit, specs, reports_dir, wall)
+    tests = LoadTests(ctx, window, timeline, on_entry, audit, specs, reports, records, wall)
     for command in (
         # Watching arms an automatic stop of the tool: a change outside the console.
         Command(

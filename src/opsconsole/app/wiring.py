@@ -136,7 +136,8 @@ def build_console(
     incidents_path: Path | None = None,
     defer_charts: bool = False,
     loadtests: Callable[[], Sequence[LoadTestSpec]] = tuple,
-    reports_dir: Callable[[], Path] = lambda: data_dir() / "loadtests",
+    loadtest_records: Path | None = None,
+    loadtest_reports: Path | None = None,
 ) -> Console:
     timeline = TimelineStore(timeline_path)
     window = MainWindow(ctx, layouts, timeline=timeline, defer_charts=defer_charts)
@@ -195,7 +196,8 @@ def build_console(
         window.timeline_entry_added,
         audit,
         loadtests,
-        reports_dir,
+        loadtest_reports or data_dir() / "loadtest-reports",
+        loadtest_records,  # where finished runs are kept (None: not kept)
         wall=lambda: walls.mode,
     )
     if "view.wall" not in ctx.commands:

@@ -150,10 +150,8 @@ def banner_words(view: WatchView, wall_now: float) -> tuple[str, str, Health] | 
 def header_text(view: WatchView) -> str:
     """The watch in one line: its name, the tool and where it is, the phase, the time."""
     tool = TOOL_NAMES.get(view.tool, view.tool)
-    parts = [view.name, view.phase_words]
-    if view.started is not None and view.phase != "finished":
-        parts.append(f"{age_text(view.now - view.started, precise=False)} since the start")
-    if view.tool_error:
+    parts = [view.name, view.phase_words]  # the phase words carry the time since the start
+    if view.tool_error and view.tool_error not in view.phase_words:
         parts.append(f"{tool} not answering: {view.tool_error}")
     parts.append(f"{tool} at {view.tool_url}")  # last: the first to be cut on a small screen
     return " · ".join(p for p in parts if p)
