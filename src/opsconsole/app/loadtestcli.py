@@ -93,9 +93,9 @@ def status_line(view: WatchView) -> str:
     if view.stop_words:
         parts.append(f"stop: {view.stop_words}")
     for c in view.criteria:
-        shown = value_text(c.criterion.signal, c.value)
+        shown = "" if c.value is None else " " + value_text(c.criterion.signal, c.value)
         left = f" ({age_text(c.left_s)} left)" if c.left_s is not None else ""
-        parts.append(f"{c.criterion.label}: {_STATE_WORDS.get(c.state, c.state)} {shown}{left}")
+        parts.append(f"{c.criterion.label}: {_STATE_WORDS.get(c.state, c.state)}{shown}{left}")
     stats = view.tool_stats
     if stats is not None:
         rps = "?" if stats.rps is None else f"{stats.rps:,.0f} rps"

@@ -48,14 +48,18 @@ log = logging.getLogger(__name__)
 
 COMMAND_ID = "loadtest.stop"
 SERVER_WINDOW_S = 60.0  # the "server" figures shown beside the tool's
+#: The traffic a stop is judged by: recent enough that a fall shows within seconds.
+TRAFFIC_WINDOW_S = 5.0
 #: Newer than this or the servers' signals read "no data": a stale link is not a calm system.
 FRESH_S = 5.0
 #: After the test ran, a tool silent this long has ended the watch (its end unseen).
 LOST_AFTER_S = 30.0
 #: How long the stop's outcome is watched: the tool stopped and the traffic fell.
 OUTCOME_TIMEOUT_S = 30.0
-#: The traffic has "fallen" once it is down by half of what the tool said it was sending.
-TRAFFIC_FALL_SHARE = 0.5
+#: The traffic has "fallen" once it is down by this share of what it was when the stop was
+#: sent. The tool's own rate is no measure of it: it counts every endpoint it loads, also
+#: those of services not under test (Locust's product views go to inventory).
+TRAFFIC_FALL_SHARE = 0.10
 TOOL_NAMES = {"locust": "Locust", "k6": "k6"}
 
 
@@ -67,7 +71,6 @@ class _Stop:
     by: str  # "countdown" | "operator"
     sent_mono: float
     rps_before: float | None  # the servers' traffic when it was sent
-    tool_rps_before: float | None
     request_error: str | None = None
     tool_stopped: bool = False
     traffic_fell: bool = False
@@ -112,6 +115,8 @@ class LoadTestWatch:
         self._stop: _Stop | None = None
         self._stop_words: str | None = None
         self._server: dict[str, float | None] = {}
+        self._recent_rps: float | None = None
+        self._test_end: float | None = None  # server time the load ended (stop sent or seen)
         self._transitions_told = 0
         self._wake = asyncio.Event()
         self.view = self._view("waiting")
@@ -192,7 +197,10 @@ class LoadTestWatch:
             backend = self._backend()
             if backend is not None:
                 self._budget_before = budget_left(self.store, backend, self.spec.services)
-        self._judge()
+        over = self._stop is not None or (stats is not None and stats.stopped)
+        if over and self._test_end is None:
+            self._test_end = self._server_now()  # the load is gone: judging ends here
+        self._judge(observe=not over)
         if self._stop is None:
             self._count_down(now_mono)
         else:
@@ -226,10 +234,11 @@ class LoadTestWatch:
         wall = self.clock()
         return wall if backend is None else self.store.server_now(backend, wall)
 
-    def _judge(self) -> None:
+    def _judge(self, *, observe: bool) -> None:
+        """Read the servers' signals; while the test runs, the referee judges them."""
         backend = self._backend()
         now = self._server_now()
-        windows = (*self.spec.windows, SERVER_WINDOW_S)
+        windows = (*self.spec.windows, SERVER_WINDOW_S, TRAFFIC_WINDOW_S)
         state = self.store.backends.get(backend) if backend is not None else None
         if state is None or state.link.state is not ConnectionState.LIVE:
             # Blind: every window is "no data", whatever the store still holds.
@@ -241,6 +250,9 @@ class LoadTestWatch:
             )
             trips = guard_trips(self.store, backend, self.spec.services, self.spec.guards)
         self._server = dict(signals.get(SERVER_WINDOW_S, {}))
+        self._recent_rps = signals.get(TRAFFIC_WINDOW_S, {}).get("rps")
+        if not observe:
+            return
         self.referee.observe(now, signals, self._stats, trips)
         new = self.referee.transitions[self._transitions_told :]
         self._transitions_told = len(self.referee.transitions)
@@ -272,9 +284,8 @@ class LoadTestWatch:
     async def _send_stop(self, reason: StopReason, by: str) -> None:
         if self._stop is not None:
             return  # at most once per test, whoever asks
-        rps = self._server.get("rps")
-        tool_rps = self._stats.rps if self._stats is not None else None
-        self._stop = stop = _Stop(reason, by, self.mono(), rps, tool_rps)
+        rps = self._recent_rps
+        self._stop = stop = _Stop(reason, by, self.mono(), rps)
         stop.words = f"asking {self.tool_name} to stop"
         try:
             self._record("intent", reason=reason.words, by=by)
@@ -301,10 +312,9 @@ class LoadTestWatch:
         stats = self._stats
         if stats is not None and stats.stopped:
             stop.tool_stopped = True
-        rps = self._server.get("rps")
+        rps = self._recent_rps
         if rps is not None and stop.rps_before is not None:
-            fall = TRAFFIC_FALL_SHARE * (stop.tool_rps_before or stop.rps_before)
-            stop.traffic_fell = rps <= stop.rps_before - fall
+            stop.traffic_fell = rps <= stop.rps_before * (1.0 - TRAFFIC_FALL_SHARE)
         elif stop.rps_before is None:
             stop.traffic_fell = True  # nothing was measured before: nothing to compare
         traffic = self._traffic_words(stop, rps)
@@ -366,7 +376,7 @@ class LoadTestWatch:
         return stats is None and lost
 
     def _finish(self) -> None:
-        now = self._server_now()
+        now = self._test_end if self._test_end is not None else self._server_now()
         stop = self._stop
         backend = self._backend()
         consumed: dict[str, float | None] = {}
