@@ -5,13 +5,16 @@ and the wall page's countdown across the room."""
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from opsconsole.app.loadtesting import config_loadtests
 from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.audit import read_records
+from opsconsole.core.commands import CommandError
 from opsconsole.core.durations import age_text
 from opsconsole.core.health import Health
 from opsconsole.core.loadtest.referee import Referee, StopReason
@@ -444,3 +447,25 @@ def test_watch_hold_release_on_the_window_and_the_wall_then_report(
             await k6.close()
 
     qloop.run(scenario(), timeout=90)
+
+
+def test_the_config_file_s_load_tests_are_read_again_when_it_changes(tmp_path):
+    path = tmp_path / "config.toml"
+    table = '[[loadtest]]\nname = "{}"\ntool = "locust"\nurl = "http://127.0.0.1:8089"\n'
+    path.write_text(table.format("checkout") + 'services = ["orders"]\n', encoding="utf-8")
+    specs = config_loadtests(path)
+    assert [s.name for s in specs()] == ["checkout"]
+    path.write_text(
+        table.format("checkout")
+        + 'services = ["orders"]\n'
+        + table.format("browse")
+        + 'services = ["inventory"]\n',
+        encoding="utf-8",
+    )
+    os.utime(path, ns=(1, path.stat().st_mtime_ns + 1_000_000))  # a later save, even if fast
+    assert [s.name for s in specs()] == ["checkout", "browse"]
+    path.write_text(table.format("broken") + "services = []\n", encoding="utf-8")
+    os.utime(path, ns=(1, path.stat().st_mtime_ns + 2_000_000))
+    with pytest.raises(CommandError, match=r"the config file cannot be used: .*services"):
+        specs()
+    assert config_loadtests(tmp_path / "absent.toml")() == ()  # the demo: no load tests

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from opsconsole.core.audit import AuditLog
 from opsconsole.core.commands import Command, CommandError
+from opsconsole.core.config import ConfigError, load_config
 from opsconsole.core.loadtest.spec import LoadTestSpec, value_text
 from opsconsole.core.loadtest.view import WatchView
 from opsconsole.core.timeline import TimelineEntry, TimelineStore
@@ -82,8 +83,8 @@ class LoadTests:
         """The config's [[loadtest]] names (what `:loadtest watch` completes)."""
         try:
             return [s.name for s in self.specs()]
-        except Exception:  # a config broken since the start: completion offers nothing
-            log.exception("load tests: cannot read their names")
+        except CommandError as exc:  # a broken config: completion offers nothing
+            log.warning("load tests: %s", exc)
             return []
 
     # ------------------------------------------------------------ the commands
@@ -246,6 +247,27 @@ class LoadTests:
     def _say(self, words: str) -> str:
         self.window.statusBar().showMessage(words, STATUS_MS)
         return words
+
+
+def config_loadtests(path: Path) -> Callable[[], tuple[LoadTestSpec, ...]]:
+    """The config file's [[loadtest]] tables, read again when the file changes (a test added
+    while the console runs can be watched at once); a broken file is said in words."""
+    seen: dict[str, object] = {}
+
+    def read() -> tuple[LoadTestSpec, ...]:
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            return ()  # no config file (the demo): no load tests
+        if seen.get("stamp") != stamp:
+            try:
+                seen["specs"] = load_config(path).loadtests
+            except ConfigError as exc:
+                raise CommandError(f"the config file cannot be used: {exc}") from None
+            seen["stamp"] = stamp
+        return seen["specs"]  # type: ignore[return-value]
+
+    return read
 
 
 def register_loadtest(

@@ -78,6 +78,8 @@ async def main_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | 
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QWidget
 
+    from opsconsole.app.loadtesting import config_loadtests
+    from opsconsole.app.loadtestrecords import records_dir
     from opsconsole.app.wiring import build_console
     from opsconsole.ui.context import Selection, UiContext
     from opsconsole.ui.geometry import fit_to_screen
@@ -118,6 +120,8 @@ async def main_window(args: argparse.Namespace, plan: Plan, demo: DemoProcess | 
         # The charts' panels (and pyqtgraph's import) after the first live data is on screen;
         # the wall shows its own pages, made when it is entered.
         defer_charts=not args.wall,
+        loadtests=config_loadtests(plan.config_path or config_dir() / CONFIG_FILE),
+        loadtest_records=None if args.self_test else records_dir(),
     )
     window = console.window
     mark("window built")
