@@ -113,6 +113,7 @@ class LoadTestWatch:
         self._deadline: float | None = None  # monotonic end of the countdown
         self._held_left: float | None = None  # the countdown's time kept while held
         self._stop: _Stop | None = None
+        self._stop_task: asyncio.Task[None] | None = None
         self._stop_words: str | None = None
         self._server: dict[str, float | None] = {}
         self._recent_rps: float | None = None
@@ -160,7 +161,8 @@ class LoadTestWatch:
         now = self._server_now()
         reason = self.referee.stop_due or StopReason("operator", "stopped by the operator", now)
         self._deadline = self._held_left = None
-        asyncio.get_running_loop().create_task(self._send_stop(reason, "operator"))
+        self._send_stop(reason, "operator")
+        self._publish(self._phase())
         return f"stopping {self.spec.name}: asking {self.tool_name} to stop"
 
     # ------------------------------------------------------------------ the loop
@@ -277,15 +279,16 @@ class LoadTestWatch:
             )
         if self._deadline is not None and now_mono >= self._deadline:
             self._deadline = None
-            asyncio.get_running_loop().create_task(self._send_stop(due, "countdown"))
+            self._send_stop(due, "countdown")
 
     # ------------------------------------------------------------------ the stop
 
-    async def _send_stop(self, reason: StopReason, by: str) -> None:
+    def _send_stop(self, reason: StopReason, by: str) -> None:
+        """Begin the one stop now (so no moment reads "running" in between): the audit
+        record first, then the request on its own task."""
         if self._stop is not None:
             return  # at most once per test, whoever asks
-        rps = self._recent_rps
-        self._stop = stop = _Stop(reason, by, self.mono(), rps)
+        self._stop = stop = _Stop(reason, by, self.mono(), self._recent_rps)
         stop.words = f"asking {self.tool_name} to stop"
         try:
             self._record("intent", reason=reason.words, by=by)
@@ -293,14 +296,21 @@ class LoadTestWatch:
             stop.outcome = "failed"
             stop.words = f"not sent: the audit log cannot be written ({exc.strerror or exc})"
             log.error("load test %s: stop %s", self.spec.name, stop.words)
-            self._publish(self._phase())
             return
+        # Kept: the loop holds tasks only weakly.
+        self._stop_task = asyncio.get_running_loop().create_task(self._request_stop(stop))
+
+    async def _request_stop(self, stop: _Stop) -> None:
         try:
             await self.tool.stop()
         except BackendError as exc:
             stop.request_error = str(exc)
             stop.words = f"the stop request failed ({exc}); watching whether {self.tool_name} stops"
             log.warning("load test %s: %s", self.spec.name, stop.words)
+        except Exception as exc:  # a defect must not pass for a sent stop, nor end silently
+            stop.request_error = f"{type(exc).__name__}: {exc}"
+            stop.words = f"the stop request failed ({exc}); watching whether {self.tool_name} stops"
+            log.exception("load test %s: the stop request failed", self.spec.name)
         else:
             stop.words = f"stop sent; waiting for {self.tool_name} to report stopped"
         self._wake.set()
