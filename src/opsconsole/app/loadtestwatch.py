@@ -71,6 +71,7 @@ class _Stop:
     by: str  # "countdown" | "operator"
     sent_mono: float
     rps_before: float | None  # the servers' traffic when it was sent
+    sent: bool = False  # the request went out (after its audit record was written)
     request_error: str | None = None
     tool_stopped: bool = False
     traffic_fell: bool = False
@@ -96,11 +97,14 @@ class LoadTestWatch:
         period_s: float = 1.0,
         on_transition: Callable[[Transition], None] | None = None,
         records: Path | None = None,
+        lost_after_s: float = LOST_AFTER_S,
+        outcome_timeout_s: float = OUTCOME_TIMEOUT_S,
     ) -> None:
         self.spec, self.store, self.tool, self.audit = spec, store, tool, audit
         self.clock, self.mono, self.period_s = clock, mono, period_s
         self.on_transition = on_transition
         self.records = records  # where the finished run is kept (None: not kept)
+        self.lost_after_s, self.outcome_timeout_s = lost_after_s, outcome_timeout_s
         self.record_path: Path | None = None
         self.referee = Referee(spec)
         self.result: LoadTestResult | None = None
@@ -156,8 +160,9 @@ class LoadTestWatch:
         """The operator stops the test (confirmed by the caller): the same one stop."""
         if self._started_wall is None:
             raise ValueError(f"{self.spec.name} has not started; there is nothing to stop")
-        if self._stop is not None:
+        if self._stop is not None and self._stop.sent:
             raise ValueError(f"the stop of {self.spec.name} was already sent; {self._stop.words}")
+        self._stop = None  # one that could not be audited was never sent: the operator may ask
         now = self._server_now()
         reason = self.referee.stop_due or StopReason("operator", "stopped by the operator", now)
         self._deadline = self._held_left = None
@@ -171,7 +176,12 @@ class LoadTestWatch:
         """Watch until the test ends; the result is also emitted by `finished`."""
         try:
             while self.result is None:
-                await self._look()
+                try:
+                    await self._look()
+                except Exception:  # a defect must not end the watch silently, nor freeze it
+                    log.exception("load test %s: this look failed", self.spec.name)
+                    self._tool_error = "the watch hit an error (details in the log)"
+                    self._publish(self._phase())
                 if self.result is not None:
                     break
                 self._wake.clear()
@@ -199,7 +209,8 @@ class LoadTestWatch:
             backend = self._backend()
             if backend is not None:
                 self._budget_before = budget_left(self.store, backend, self.spec.services)
-        over = self._stop is not None or (stats is not None and stats.stopped)
+        sent = self._stop is not None and self._stop.sent
+        over = sent or (stats is not None and stats.stopped)
         if over and self._test_end is None:
             self._test_end = self._server_now()  # the load is gone: judging ends here
         self._judge(observe=not over)
@@ -297,6 +308,7 @@ class LoadTestWatch:
             stop.words = f"not sent: the audit log cannot be written ({exc.strerror or exc})"
             log.error("load test %s: stop %s", self.spec.name, stop.words)
             return
+        stop.sent = True
         # Kept: the loop holds tasks only weakly.
         self._stop_task = asyncio.get_running_loop().create_task(self._request_stop(stop))
 
@@ -330,7 +342,7 @@ class LoadTestWatch:
         traffic = self._traffic_words(stop, rps)
         if stop.tool_stopped and stop.traffic_fell:
             self._settle(stop, "succeeded", f"{self.tool_name} reports stopped; {traffic}")
-        elif now_mono - stop.sent_mono >= OUTCOME_TIMEOUT_S:
+        elif now_mono - stop.sent_mono >= self.outcome_timeout_s:
             if stop.tool_stopped:
                 words = f"{self.tool_name} reports stopped, but {traffic} (another load source?)"
                 self._settle(stop, "failed", words)
@@ -382,7 +394,7 @@ class LoadTestWatch:
             return False  # the stop's outcome is still being watched
         if stats is not None and stats.stopped:
             return True
-        lost = self._tool_seen_mono is None or now_mono - self._tool_seen_mono >= LOST_AFTER_S
+        lost = self._tool_seen_mono is None or now_mono - self._tool_seen_mono >= self.lost_after_s
         return stats is None and lost
 
     def _finish(self) -> None:
@@ -417,7 +429,7 @@ class LoadTestWatch:
         return due.words if due is not None else ""
 
     def _phase(self) -> Phase:
-        if self._stop is not None:
+        if self._stop is not None and self._stop.sent:
             return "stopping"
         if self._held_left is not None:
             return "held"
