@@ -83,6 +83,7 @@ def view_of(referee: Referee, tool: ToolStats | None, now: float, **moment: obje
         "phase": "running",
         "phase_words": f"Locust running · 120 users · {age_text(now - T0)}",
         "now": now,
+        "judged_now": now,
         "started": T0,
         "criteria": referee.criteria,
         "tool_stats": tool,

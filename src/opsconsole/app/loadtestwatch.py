@@ -468,6 +468,7 @@ class LoadTestWatch:
             phase=phase,
             phase_words=self._phase_words(phase),
             now=self.clock(),
+            judged_now=self.referee.last_now or self._server_now(),
             started=self._started_wall,
             criteria=self.referee.criteria,
             tool_stats=self._stats,

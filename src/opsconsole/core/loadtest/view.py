@@ -27,6 +27,9 @@ class WatchView:
     phase: Phase
     phase_words: str  # one line in plain words: "Locust running · 120 users · 2 min 10 s"
     now: float  # wall-clock time of this moment
+    #: The same moment on the clock the referee judges by (the backend's): criteria's `since`
+    #: are on it, so time in state is `judged_now - since`, whatever the local clock's skew.
+    judged_now: float = 0.0
     started: float | None = None  # when the tool was first seen running
     criteria: tuple[CriterionState, ...] = ()
     tool_stats: ToolStats | None = None  # None: not (yet) read, or the tool cannot be reached

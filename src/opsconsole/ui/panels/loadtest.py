@@ -106,7 +106,7 @@ def criterion_texts(cs: CriterionState, view: WatchView) -> dict[str, str]:
         # The label beside it says the limit ("p95 ≤ 500 ms"): the cell is the value alone.
         "server": value_text(c.signal, cs.value),
         "tool": value_text(c.signal, tool) if tool_has and tool is not None else NOT_MEASURED,
-        "in_state": age_text(view.now - cs.since, precise=False),
+        "in_state": age_text(max(0.0, view.judged_now - cs.since), precise=False),
         "counts_in": age_text(cs.left_s, precise=False)
         if cs.state == "breaching" and cs.left_s is not None
         else "",

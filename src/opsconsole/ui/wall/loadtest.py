@@ -68,7 +68,7 @@ class CriteriaBoard(TileBoard):
             if cs.state == "breaching" and cs.left_s is not None:
                 lines.append(f"counts in {age_text(cs.left_s, precise=False)}")
             else:
-                lines.append(f"for {age_text(view.now - cs.since, precise=False)}")
+                lines.append(f"for {age_text(max(0.0, view.judged_now - cs.since), precise=False)}")
             if cs.violation_s > 0:
                 lines.append(f"in violation {age_text(cs.violation_s, precise=False)}")
             yield Tile(
