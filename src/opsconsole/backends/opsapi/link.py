@@ -19,6 +19,7 @@ from opsconsole.backends.opsapi.rest import OpsApiRest, describe_error
 from opsconsole.backends.opsapi.slopoll import SLO_EVERY_S, SloPoller
 from opsconsole.backends.opsapi.ssestream import SseStream
 from opsconsole.backends.opsapi.timings import DEFAULT_TIMINGS, ClientStats, LinkTimings
+from opsconsole.backends.opsapi.watchdog import SAME_LOOK_S, WatchdogAlarm, next_look_s
 from opsconsole.backends.opsapi.websocket import WebSocketStream
 from opsconsole.backends.secrets import Secret
 from opsconsole.backends.session import Feed, StreamSession
@@ -104,6 +105,7 @@ class OpsApiClient(OpsApiRest):
         self._refused: dict[Transport, float] = {}
         self._last_frame: float | None = None
         self._link_started = 0.0
+        self.watchdog_alarm = WatchdogAlarm(clock)  # sleeps until the next deadline
         self._link_live = False
         self._logged_kinds: set[str] = set()
         self._logged_defects: set[str] = set()
@@ -310,10 +312,13 @@ class OpsApiClient(OpsApiRest):
             await asyncio.gather(link, watchdog, return_exceptions=True)
 
     async def _watchdog(self, transport: Transport) -> None:
-        """STALE after `stale_after_s` without a frame; the link is replaced at `dead_after_s`."""
+        """STALE after `stale_after_s` without a frame; the link is replaced at `dead_after_s`.
+
+        It sleeps until the next moment a check can turn (no fixed tick: an idle link wakes
+        the loop every two seconds or so, not five times a second)."""
         t = self.timings
         while True:
-            await asyncio.sleep(t.watchdog_tick_s)
+            await self.watchdog_alarm.sleep(self._next_look_s(transport))
             # Counted from the link's start until its first frame: a peer that accepts and
             # then says nothing (on any transport) is as dead as one that stops mid-stream.
             since = self._link_started if self._last_frame is None else self._last_frame
@@ -332,6 +337,21 @@ class OpsApiClient(OpsApiRest):
                 self._set_status(ConnectionState.STALE, f"no data for {silent:.0f} s")
             elif self._link_live and (late := self._late_data()) is not None:
                 self._set_status(ConnectionState.STALE, late)
+
+    def _next_look_s(self, transport: Transport) -> float:
+        now = self._clock()
+        since = self._link_started if self._last_frame is None else self._last_frame
+        reprobe_in = None
+        if transport is not self._transports[0] and self._opened_at is not None:
+            reprobe_in = self._opened_at + self.timings.fallback_reprobe_s - now
+        return next_look_s(
+            self.timings,
+            now - since,
+            self._link_live,
+            self.session.data_age(self._wall()),
+            self.status.state is ConnectionState.STALE,
+            reprobe_in,
+        )
 
     # ------------------------------------------------------------------ what transports call
 
@@ -385,6 +405,11 @@ class OpsApiClient(OpsApiRest):
                 self.transport
             ):
                 self._set_status(ConnectionState.LIVE, self._side_problem)
+            age = self.session.data_age(self._wall())
+            if stale is None and age is not None and age > SAME_LOOK_S:
+                # Data that came already old turns late before the silence limit the
+                # watchdog sleeps until (a little before it: said with the silence).
+                self.watchdog_alarm.bring_forward(self._clock() + self.timings.stale_after_s - age)
 
     def _late_data(self) -> str | None:
         """Why the data is stale although frames arrive, or None while it is fresh."""

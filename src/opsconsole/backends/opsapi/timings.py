@@ -20,7 +20,6 @@ class LinkTimings:
     ping_timeout_s: float = 5.0
     poll_interval_s: float = 1.0
     fallback_reprobe_s: float = REFUSAL_MEMORY_S
-    watchdog_tick_s: float = 0.2
 
 
 DEFAULT_TIMINGS = LinkTimings()
