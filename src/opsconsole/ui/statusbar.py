@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPainter, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from opsconsole.core.clocktext import age_text as format_age
@@ -140,12 +141,29 @@ class _LinkLabel(SteadyLabel):
     Of fixed size (SteadyLabel: grown for wider words, never shrunk), so a new age repaints
     this label alone; a label free to change size re-laid out the status bar and the main
     window at every new text, and repainted the whole status bar a second time.
+
+    Opaque (WA_OpaquePaintEvent; it fills its own background): a new age paints this label
+    only. See-through, each one also repainted the main window, the status bar and the strip
+    under it through the stylesheet, once a second while an age ticks.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTextFormat(Qt.TextFormat.RichText)
         self.plain = ""
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Here, after polishing: the stylesheet's polish may clear the flag.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        super().showEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        # Opaque widgets get no background painted for them: the one the stylesheet gives
+        # every widget (the palette's), then the label's own styled background and text.
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window())
+        painter.end()
+        super().paintEvent(event)
 
     def show_link(self, text: LinkText, tooltip: str) -> None:
         if text.plain == self.plain:
