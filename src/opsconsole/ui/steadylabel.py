@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QSize
-from PySide6.QtGui import QResizeEvent
+import re
+
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+# A digit in the words; tags (and the sizes and colours in them) are kept as they are.
+DIGIT_OR_TAG = re.compile(r"<[^>]*>|[0-9]")
+
+
+def digits_blanked(text: str) -> str:
+    """`text` with each digit of its words read as 0 ("STALE 12 s" → "STALE 00 s")."""
+    return DIGIT_OR_TAG.sub(lambda m: m.group(0) if m.group(0)[0] == "<" else "0", text)
+
+
+def tabular_digits(font: QFont) -> bool:
+    """Every digit as wide as any other in `font` and its bold (most UI fonts): a text whose
+    digits alone changed ("STALE 12 s" → "13 s") needs the same room."""
+    bold = QFont(font)
+    bold.setBold(True)
+    return all(
+        len({QFontMetrics(f).horizontalAdvance(d) for d in "0123456789"}) == 1 for f in (font, bold)
+    )
 
 
 class SteadyLabel(QLabel):
@@ -20,6 +40,15 @@ class SteadyLabel(QLabel):
         super().__init__(parent)
         self._twin: QLabel | None = None
         self._fresh = True  # the next text is sized afresh (may shrink)
+        # What the last measured text looked like with its digits blanked, in which font and
+        # stylesheet, and the room it needed: a text that differs from it by digits only needs
+        # no new measure once two such texts were measured alike (a twin's first measure,
+        # before the stylesheet reached it, may be wrong).
+        self._measured: tuple[str, str, str, int | None, bool] | None = None
+        self._measured_size = QSize()
+        self._confirmed = False
+        self._tabular: dict[str, bool] = {}  # font key → digits all of one width
+        self.measures = 0  # texts measured on the twin (tests)
         self.setFixedSize(0, 0)
 
     def set_steady_text(self, text: str, max_width: int | None = None) -> None:
@@ -29,7 +58,20 @@ class SteadyLabel(QLabel):
         # Rich text is laid out now, not in the paint: laid out there, it asks for a second
         # paint of the whole label (Qt's UpdateLater) at every new text.
         self.sizeHint()
+        font = self.font()
+        key = font.key()
+        # Polished (shown) or not: the stylesheet's polish may change the room a text needs.
+        polished = self.testAttribute(Qt.WidgetAttribute.WA_WState_Polished)
+        measured = (digits_blanked(text), key, self.styleSheet(), max_width, polished)
+        if key not in self._tabular:
+            self._tabular[key] = tabular_digits(font)
+        same_shape = measured == self._measured
+        if not self._fresh and same_shape and self._confirmed and self._tabular[key]:
+            return  # an age that ticked: the same room as the texts measured last
+        self.measures += 1
         need = self.natural_size(text)
+        self._confirmed = same_shape and need == self._measured_size
+        self._measured, self._measured_size = measured, need
         fixed = self.minimumSize()
         width = need.width() if self._fresh else max(need.width(), fixed.width())
         if max_width is not None:
@@ -41,6 +83,8 @@ class SteadyLabel(QLabel):
     def forget_size(self) -> None:
         """The next text is sized for itself (e.g. a banner shown again for new words)."""
         self._fresh = True
+        self._measured = None
+        self._confirmed = False
 
     def natural_size(self, text: str) -> QSize:
         """The size this label would ask for to show `text`, ignoring its fixed size."""
