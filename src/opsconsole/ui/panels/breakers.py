@@ -50,6 +50,7 @@ from opsconsole.ui.panels.breakerdraw import (
     SparklineDelegate,
     state_glyph,
 )
+from opsconsole.ui.statusbar import AFTER_CHANGE_S, next_age_change
 from opsconsole.ui.tablemodel import Index, KeyedRowModel, align
 
 __all__ = [
@@ -65,7 +66,6 @@ __all__ = [
 
 FONT_POINTS = 10
 TICK_FAST_S = 0.1  # countdowns show tenths of a second
-TICK_SLOW_S = 0.5  # ages show whole seconds
 SPARK_WIDTH = 80
 
 
@@ -249,16 +249,22 @@ class BreakersPanel(KeyedTableMixin, Panel):
         wall = self.ctx.wall_clock()
         rows: list[RowView] = []
         any_open = False
+        next_change = math.inf  # seconds until a shown age (STALE, Since) reads differently
         for name, state in store.backends.items():
             stale = state.link.state is not ConnectionState.LIVE
             age = store.data_age(name) if stale else None
             server_now = store.server_now(name, wall)
+            if age is not None and state.circuits:
+                next_change = next_age_change(age, precise=False)
             for circuit in state.circuits.values():
                 key = (name, circuit.name)
                 history = self._history.get(key)
                 spark = history.shape() if history is not None else ()
                 rows.append(build_row(name, circuit, server_now, age, stale, spark))
                 any_open = any_open or (circuit.state == "open" and not stale)
+                if not stale and circuit.last_transition_ts is not None:
+                    since = server_now - circuit.last_transition_ts
+                    next_change = min(next_change, next_age_change(since, precise=False))
         keys = tuple(sorted(r.key for r in rows))
         structure = (len(store.backends) > 1, keys)
         if structure != self._structure:
@@ -275,10 +281,10 @@ class BreakersPanel(KeyedTableMixin, Panel):
             self._next_due = now  # a smooth pulse: every scheduler tick while it lasts
         elif any_open:
             self._next_due = now + TICK_FAST_S
-        elif rows:
-            self._next_due = now + TICK_SLOW_S
         else:
-            self._next_due = float("inf")
+            # At the moment the first age shown reads differently (whole seconds), not on
+            # every point of the scheduler's grid: once a second, not twice.
+            self._next_due = self.ctx.clock() + next_change + AFTER_CHANGE_S
 
     def _flash_strengths(self, now: float) -> dict[Key, float]:
         out: dict[Key, float] = {}
