@@ -198,6 +198,9 @@ class ClustersPanel(Panel):
         self._rows = _Rows()
         self._sized = False
         self._widths: dict[int, int] = {}  # each column's width for the texts last measured
+        # Each member row's cells as last put in its items: a row whose cells are the same
+        # (most of them, while only an age ticks) is not walked again, role by role.
+        self._applied: dict[tuple[str, str, str], dict[str, Cell]] = {}
         self._structure: object = None
         self._collapsed: set[tuple[str, str]] = set()
         self._next_due = 0.0
@@ -317,6 +320,7 @@ class ClustersPanel(Panel):
         current = self.selected_row()
         self.model.removeRows(0, self.model.rowCount())
         self._rows = _Rows()
+        self._applied.clear()  # new items: every cell to set
         root = self.model.invisibleRootItem()
         spans: list[tuple[QStandardItem, QStandardItem | None]] = []
         for (backend, name), (view, members) in shown.items():
@@ -365,8 +369,12 @@ class ClustersPanel(Panel):
                 _set(note, view.note, Qt.ItemDataRole.DisplayRole)
                 _set(note, dim, _FG)
             for member in members:
-                items = self._rows.member[(*key, member)]
+                row_key = (*key, member)
                 cells = view.members[member]
+                if self._applied.get(row_key) == cells:
+                    continue
+                self._applied[row_key] = cells
+                items = self._rows.member[row_key]
                 for item, col in zip(items, COLUMN_KEYS, strict=True):
                     cell = cells[col]
                     _set(item, cell.text, Qt.ItemDataRole.DisplayRole)
