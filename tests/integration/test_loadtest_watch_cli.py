@@ -102,41 +102,28 @@ class Watch:
         return code
 
 
+async def _cli(tmp_path: Path, *args: str) -> asyncio.subprocess.Process:
+    """`opsconsole loadtest ARGS…` as a child with its own data, config and state folders."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "opsconsole",
+        "loadtest",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=_env(tmp_path),
+    )
+
+
 async def _start_watch(tmp_path: Path, config: str) -> Watch:
     path = tmp_path / "loadtest.toml"
     path.write_text(config, encoding="utf-8")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "opsconsole",
-        "loadtest",
-        "watch",
-        "checkout",
-        "--config",
-        str(path),
-        "--wait",
-        "60",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env=_env(tmp_path),
-    )
-    return Watch(proc)
+    return Watch(await _cli(tmp_path, "watch", "checkout", "--config", str(path), "--wait", "60"))
 
 
 async def _report(tmp_path: Path) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "opsconsole",
-        "loadtest",
-        "report",
-        "checkout",
-        "--out",
-        str(tmp_path / "reports"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env=_env(tmp_path),
-    )
+    proc = await _cli(tmp_path, "report", "checkout", "--out", str(tmp_path / "reports"))
     out, _ = await proc.communicate()
     return proc.returncode or 0, out.decode()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
@@ -40,6 +41,17 @@ def make_console(
         layouts=LayoutStore(tmp_path / "layouts.json"),
     )
     return built, built.keyboard
+
+
+def live_console(qtbot, tmp_path: Path, url: str, **client_options: Any):
+    """A console on one reference backend ("sim", its client not started yet) at a 1366×768
+    laptop's work area, shown; the caller closes it (`console.close()`)."""
+    store = Store(capacity=600)
+    client = OpsApiClient("sim", url, store.apply, **client_options)
+    console, keyboard = make_console(tmp_path, {"sim": client}, store)
+    console.window.resize(1366, 740)
+    show(qtbot, console.window)
+    return console, keyboard
 
 
 def show(qtbot, window: QWidget) -> None:

@@ -12,7 +12,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMenu
 
-from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.events import ConnectionChanged
 from opsconsole.core.investigate import (
     Evidence,
@@ -30,8 +29,7 @@ from tests.support.console import (
     back_from_dialog,
     focused,
     key,
-    make_console,
-    show,
+    live_console,
     type_text,
     wait_live,
 )
@@ -233,11 +231,7 @@ TIME_SCALE = 20
 @pytest.fixture
 def console_live(qtbot, tmp_path, sim_thread):
     sim = sim_thread(time_scale=TIME_SCALE)
-    store = Store(capacity=600)
-    client = OpsApiClient("sim", sim.url, store.apply, slo_every_s=0.5)
-    console, keyboard = make_console(tmp_path, {"sim": client}, store)
-    console.window.resize(1366, 740)  # a 1366×768 laptop's work area
-    show(qtbot, console.window)
+    console, keyboard = live_console(qtbot, tmp_path, sim.url, slo_every_s=0.5)
     yield console, keyboard
     console.close()
 

@@ -12,11 +12,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.audit import read_records
 from opsconsole.core.loadtest.spec import Criterion, LoadTestSpec
-from opsconsole.core.store import Store
-from tests.support.console import command_line, make_console, show
+from tests.support.console import command_line, live_console
 from tests.support.waiting import wait_until
 
 
@@ -40,11 +38,7 @@ def checkout_spec(url: str) -> LoadTestSpec:
 @pytest.fixture
 def console_live(qtbot, tmp_path, sim_thread):
     sim = sim_thread()
-    store = Store(capacity=600)
-    client = OpsApiClient("sim", sim.url, store.apply)
-    console, _keyboard = make_console(tmp_path, {"sim": client}, store)
-    console.window.resize(1366, 740)
-    show(qtbot, console.window)
+    console, _keyboard = live_console(qtbot, tmp_path, sim.url)
     yield console, sim
     console.close()
 

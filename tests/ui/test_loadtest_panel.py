@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from opsconsole.app.loadtesting import config_loadtests
-from opsconsole.backends.opsapi import OpsApiClient
 from opsconsole.core.audit import read_records
 from opsconsole.core.commands import CommandError
 from opsconsole.core.durations import age_text
@@ -30,6 +29,7 @@ from tests.support.console import (
     command_line,
     focused,
     key,
+    live_console,
     make_console,
     show,
     type_text,
@@ -343,12 +343,7 @@ def smoke_spec(url: str) -> LoadTestSpec:
 
 @pytest.fixture
 def console_live(qtbot, tmp_path, sim_thread):
-    sim = sim_thread()
-    store = Store(capacity=600)
-    client = OpsApiClient("sim", sim.url, store.apply)
-    console, keyboard = make_console(tmp_path, {"sim": client}, store)
-    console.window.resize(1366, 740)
-    show(qtbot, console.window)
+    console, keyboard = live_console(qtbot, tmp_path, sim_thread().url)
     yield console, keyboard
     console.close()
 

@@ -13,6 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 from opsconsole.core.configlines import Locator
+from opsconsole.core.configwords import type_name as _type_name
+from opsconsole.core.configwords import unknown_key as _unknown_key
 from opsconsole.core.durations import duration_literal, parse_duration
 from opsconsole.core.loadtest.spec import LoadTestSpec
 from opsconsole.core.loadtest.specchecks import check_loadtests
@@ -168,20 +170,6 @@ class _Problems:
 
     def add(self, where: tuple[str | int, ...], key: str, message: str) -> None:
         self.items.append(ConfigProblem(self.path, self.locator.line(*where), key, message))
-
-
-def _unknown_key(key: str, allowed: Iterable[str]) -> str:
-    allowed = tuple(allowed)
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    if close:
-        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
-    return f"unknown key {key!r}; the keys here are: {', '.join(allowed)}"
-
-
-def _type_name(value: object) -> str:
-    names = {bool: "true/false", int: "a number", float: "a number", str: "a string"}
-    names.update({list: "an array", dict: "a table"})
-    return names.get(type(value), type(value).__name__)
 
 
 def _find_secrets(

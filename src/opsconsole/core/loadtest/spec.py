@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Signal = Literal[
     "latency_p50_ms",
@@ -15,16 +15,7 @@ Signal = Literal[
     "memory",
     "db_pool",
 ]
-SIGNALS: tuple[Signal, ...] = (
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "latency_p99_ms",
-    "rps",
-    "error_ratio",
-    "cpu",
-    "memory",
-    "db_pool",
-)
+SIGNALS: tuple[Signal, ...] = get_args(Signal)
 # Signals whose value is a 0..1 ratio (shown as a percentage, limits checked ≤ 1).
 RATIO_SIGNALS: frozenset[Signal] = frozenset({"error_ratio", "cpu", "memory", "db_pool"})
 

@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from opsconsole.core.configwords import type_name as _type_name
+from opsconsole.core.configwords import unknown_key
 from opsconsole.core.durations import duration_literal, parse_duration
 from opsconsole.core.loadtest.spec import (
     DEFAULT_COUNTDOWN_S,
@@ -66,21 +68,6 @@ MAX_RULE_S = 86_400.0  # a window or a hold longer than a day is no load-test ru
 MAX_COUNTDOWN_S = 600.0
 
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}", re.ASCII)
-
-
-def unknown_key(key: str, allowed: Iterable[str]) -> str:
-    """ "unknown key 'p59_ms' (did you mean 'p95_ms'?)", else the list of keys."""
-    allowed = tuple(allowed)
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    if close:
-        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
-    return f"unknown key {key!r}; the keys here are: {', '.join(allowed)}"
-
-
-def _type_name(value: object) -> str:
-    names = {bool: "true/false", int: "a number", float: "a number", str: "a string"}
-    names.update({list: "an array", dict: "a table"})
-    return names.get(type(value), type(value).__name__)
 
 
 def _is_number(value: object) -> bool:

@@ -14,21 +14,16 @@ are skipped; a window without a sample of a signal gives None, "no data", never 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 import numpy as np
 
 from opsconsole.core.loadtest.spec import SIGNALS, Signal
+from opsconsole.core.models import METRIC_FIELDS
 from opsconsole.core.store import Store
 
-_FIELDS: tuple[Signal, ...] = (
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "latency_p99_ms",
-    "rps",
-    "error_ratio",
-    "cpu",
-    "memory",
-)
+# The store's fields, each a signal of the same name (db_pool has no field: no backend has it).
+_FIELDS = cast(tuple[Signal, ...], METRIC_FIELDS)
 _WORST_OF: tuple[Signal, ...] = (
     "latency_p50_ms",
     "latency_p95_ms",
