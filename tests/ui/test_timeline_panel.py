@@ -16,9 +16,10 @@ from opsconsole.core.events import EventOccurred
 from opsconsole.core.models import Event
 from opsconsole.core.store import Store
 from opsconsole.core.timeline import TimelineEntry, TimelineRecorder, TimelineStore
+from opsconsole.core.timeline.entry import KINDS
 from opsconsole.ui import theme
 from opsconsole.ui.context import Selection, UiContext
-from opsconsole.ui.panels.timeline import TimelinePanel, format_time
+from opsconsole.ui.panels.timeline import GLYPHS, KIND_COLOURS, TimelinePanel, format_time
 from tests.support.panels import PanelHarness
 from tests.support.shots import save_shot
 from tests.support.waiting import wait_until
@@ -266,3 +267,9 @@ def test_new_entries_keep_the_reader_in_place(qapp, ui) -> None:
     qapp.processEvents()
     assert panel.rows()[:3] == [r for r in panel.rows() if "new " in r]
     assert panel.rows()[panel.view.rowAt(0)] == shown, "the line being read stayed in view"
+
+
+def test_every_kind_has_its_own_glyph_and_a_colour() -> None:
+    """A kind added to the timeline (loadtest was) reads without colour too: its own glyph."""
+    assert set(KINDS) <= set(GLYPHS) and set(KINDS) <= set(KIND_COLOURS)
+    assert len(set(GLYPHS.values())) == len(GLYPHS)

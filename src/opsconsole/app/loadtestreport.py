@@ -50,7 +50,13 @@ def write_run_report(run: LoadTestRun, out_dir: Path) -> Path:
         name = "signals-" + re.sub(r"[^A-Za-z0-9._-]+", "_", service) + ".png"
         mine = [s for s in samples if s.service == service]
         render_signals(
-            service, mine, window, markers, folder / name, during=f"load test {result.name}"
+            service,
+            mine,
+            window,
+            markers,
+            folder / name,
+            during=f"load test {result.name}",
+            legend="red: test started · amber: stop due · grey: test ended",
         )
         names.append(name)
     path = folder / MARKDOWN_FILE

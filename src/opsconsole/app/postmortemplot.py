@@ -64,6 +64,7 @@ def render_signals(
     path: Path,
     tz: tzinfo | None = None,
     during: str = "the incident",
+    legend: str = "red: start · amber: operator actions · green: recovery · grey: closed",
 ) -> None:
     """p99, error ratio and traffic stacked on one time axis, markers across all three;
     written as a PNG at `path`. `during` names the window in the title."""
@@ -112,8 +113,7 @@ def render_signals(
     p.drawText(
         QRectF(LEFT, HEIGHT - 24, width, 20),
         Qt.AlignmentFlag.AlignLeft,
-        f"{note}times in {zone} · red: start · amber: operator actions · green: recovery · "
-        "grey: closed",
+        f"{note}times in {zone} · {legend}",
     )
     p.end()
     if not image.save(str(path), "PNG"):

@@ -61,6 +61,7 @@ GLYPHS: dict[str, str] = {
     "info": "·",
     "investigation": "?",
     "incident": "⚑",
+    "loadtest": "≋",
 }
 KIND_COLOURS: dict[str, str] = {
     "alert": AMBER,
@@ -74,6 +75,7 @@ KIND_COLOURS: dict[str, str] = {
     "info": GREY,
     "investigation": BLUE,
     "incident": RED,
+    "loadtest": BLUE,
 }
 # Where a change ends decides its colour: the state it moved to.
 _STATE_COLOURS = {
