@@ -20,9 +20,9 @@ import pytest
 from opsconsole.app.loadtestwatch import LoadTestWatch
 from opsconsole.backends.loadtools import tool_client
 from opsconsole.core.audit import AuditLog, read_records
-from opsconsole.core.events import ConnectionChanged, MetricsBatch
+from opsconsole.core.events import CircuitChanged, ConnectionChanged, MetricsBatch, SnapshotLoaded
 from opsconsole.core.loadtest.spec import Criterion, LoadTestSpec
-from opsconsole.core.models import METRIC_FIELDS, ConnectionState, LinkStatus
+from opsconsole.core.models import METRIC_FIELDS, Circuit, ConnectionState, LinkStatus, Service
 from opsconsole.core.store import Store
 from tests.support.k6standin import INTERRUPTED, K6StandIn
 from tests.support.waiting import wait_until
@@ -240,3 +240,30 @@ async def test_hold_keeps_the_test_running_and_release_resumes_the_countdown(
             await task
     phases = [r["phase"] for _n, r in read_records(audit_path) if r is not None]
     assert phases[:3] == ["hold", "release", "intent"], phases
+
+
+async def test_a_breaker_the_services_depend_on_opening_stops_the_test(
+    k6: K6StandIn, feed: Feed, tmp_path: Path
+) -> None:
+    """A guard: no criterion is breached, yet orders' payment breaker opening stops the test."""
+    audit_path = tmp_path / "audit.jsonl"
+    orders = Service(name="orders", depends_on=("payment-service",))
+    feed.store.apply(SnapshotLoaded("sim", (orders,), (), (), (), time.time()))
+    watch = watch_of(k6, feed, AuditLog(audit_path), outcome_timeout_s=20.0)
+    task = asyncio.get_running_loop().create_task(watch.run())
+    try:
+        await wait_until(lambda: watch.view.phase == "running", 10, "the test")
+        assert all(c.state == "pass" for c in watch.view.criteria)
+        feed.store.apply(CircuitChanged("sim", Circuit(state="open", name="payment-service")))
+        await wait_until(lambda: watch.view.phase == "counting down", 10, "the countdown")
+        assert watch.view.stop_reason is not None
+        assert watch.view.stop_reason.words == "the breaker payment-service is open"
+        await wait_until(lambda: k6.stops_asked() == 1, 10, "the stop")
+        k6.stopped, k6.running, k6.status = True, False, INTERRUPTED
+        feed.values["rps"] = 100.0
+        result = await asyncio.wait_for(task, 15)
+    finally:
+        task.cancel()
+    assert result.verdict == "stopped"
+    assert [g.subject for g in result.guard_trips] == ["payment-service"]
+    assert all(c.verdict != "held" for c in result.criteria)  # no criterion stopped it

@@ -42,15 +42,21 @@ def guard_trips(
 
     - budget_page: a page tier of the service's SLO fires (both its windows burn above the
       factor; too little traffic or no data is not firing).
-    - breaker_open: a breaker on either side of the circuit is one of the services and it is
-      open or forced open (half-open is already recovering).
+    - breaker_open: an open or forced-open breaker (half-open is already recovering) that one
+      of the services depends on (its `depends_on` names the circuit, as the Ops API's
+      services do: orders → "payment-service"), or whose name has one of them on either side
+      ("orders->payments").
     - db_lag: a healthy-looking replica lags past its cluster's `max_lag_bytes` (or 1 MiB, the
-      failover manager's own limit); a lag the backend calls unknown is not a trip.
+      failover manager's own limit); a lag the backend calls unknown is not a trip. Only the
+      clusters the services depend on count, when they name any; a backend whose services
+      name no cluster has every cluster watched (better a stop too many than a lagging
+      database nobody linked to the test).
     """
     state = store.backends.get(backend)
     if state is None:
         return ()
     wanted = set(services)
+    depends = {d for s in services if (svc := state.services.get(s)) for d in svc.depends_on}
     trips: list[GuardTrip] = []
     if guards.budget_page:
         for service in services:
@@ -67,11 +73,13 @@ def guard_trips(
     if guards.breaker_open:
         for name in sorted(state.circuits):
             circuit = state.circuits[name]
-            if circuit.state in OPEN_STATES and wanted.intersection(_circuit_sides(name)):
+            ours = name in depends or wanted.intersection(_circuit_sides(name))
+            if circuit.state in OPEN_STATES and ours:
                 how = "forced open" if circuit.state == "forced_open" else "open"
                 trips.append(GuardTrip("breaker_open", name, f"the breaker {name} is {how}"))
     if guards.db_lag:
-        for cluster_name in sorted(state.clusters):
+        named = depends.intersection(state.clusters)
+        for cluster_name in sorted(named or state.clusters):
             cluster = state.clusters[cluster_name]
             limit = cluster.max_lag_bytes or DEFAULT_LAG_LIMIT
             for member in cluster.members:

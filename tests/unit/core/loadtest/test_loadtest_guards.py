@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from opsconsole.core.events import CircuitChanged, ClusterChanged, SlosObserved
+from opsconsole.core.events import CircuitChanged, ClusterChanged, SlosObserved, SnapshotLoaded
 from opsconsole.core.loadtest.budget import budget_consumed, budget_left
 from opsconsole.core.loadtest.guards import guard_trips
 from opsconsole.core.loadtest.spec import Guards
 from opsconsole.core.loadtest.toolstats import ToolStats
-from opsconsole.core.models import Circuit, DbCluster, DbMember
+from opsconsole.core.models import Circuit, DbCluster, DbMember, Service
 from opsconsole.core.slo import Counts, Slo, SloObservation, SloWindow
 from opsconsole.core.store import Store
 from tests.unit.core.loadtest.feeding import BACKEND, T0, Run, spec, stop
@@ -69,6 +69,31 @@ def test_quiet_guards_do_not_trip() -> None:
     store.apply(CircuitChanged(BACKEND, Circuit(state="forced_open", name="payments")))
     (trip,) = guard_trips(store, BACKEND, SERVICES, Guards())
     assert trip.words == "the breaker payments is forced open"
+
+
+def test_breakers_and_clusters_the_services_depend_on_are_theirs() -> None:
+    """The Ops API names a service's breakers and database in its `depends_on`."""
+    store = Store()
+    services = (
+        Service(name="orders", depends_on=("payments", "payment-service", "main")),
+        Service(name="search", depends_on=("search-service", "other")),
+    )
+    other = DbCluster(
+        name="other",
+        state="healthy",
+        read_only=False,
+        primary="o1",
+        members=(DbMember(name="o2", role="replica", healthy=True, lag_bytes=50 * 2**20),),
+    )
+    lagging_main = cluster(lag=5 * 2**20)
+    store.apply(SnapshotLoaded(BACKEND, services, (), (lagging_main, other), (), T0))
+    store.apply(CircuitChanged(BACKEND, Circuit(state="open", name="payment-service")))
+    store.apply(CircuitChanged(BACKEND, Circuit(state="open", name="search-service")))
+    trips = guard_trips(store, BACKEND, ("orders",), Guards())
+    assert [(t.kind, t.subject) for t in trips] == [
+        ("breaker_open", "payment-service"),
+        ("db_lag", "main/pg2"),  # not other/o2: orders does not depend on it
+    ]
 
 
 def test_a_guard_trip_stops_at_once_and_only_when_its_guard_is_on() -> None:
