@@ -1,5 +1,6 @@
-"""The golden-signals chart's live X range while stale: it scrolls by whole pixels, not per
-refresh, never lags the truth by a pixel, and follows a new sample at once."""
+"""The golden-signals chart's live X range while stale: it scrolls in steps (a whole pixel and
+half a per cent of the window at least), not per refresh, never lags the truth by a step, and
+follows a new sample at once."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def feed(store: Store, ts: float) -> None:
     store.apply(MetricsBatch("b", ("svc",), np.array([ts]), values, METRIC_FIELDS))
 
 
-def test_stale_window_moves_by_whole_pixels_and_follows_new_data(qtbot) -> None:
+def test_stale_window_moves_in_steps_and_follows_new_data(qtbot) -> None:
     now = [5000.0]
     store = Store(capacity=3600, clock=lambda: now[0])
     store.apply(SnapshotLoaded("b", (Service(name="svc"),), (), (), (), ts=T0))
@@ -39,6 +40,8 @@ def test_stale_window_moves_by_whole_pixels_and_follows_new_data(qtbot) -> None:
     assert end == T0 + 119  # live: the window ends at the newest sample
     pixel = (end - start) / window.owner.getViewBox().width()
     assert pixel > 1.5  # a 15 min window over a few hundred pixels
+    step = window.stale_step_s(end - start)
+    assert step == max(pixel, 0.005 * (end - start)) == 4.5  # half a per cent of 15 min
 
     store.apply(ConnectionChanged("b", LinkStatus(ConnectionState.STALE)))
     moves, refreshes, shown_ends = window.moves, 0, [end]
@@ -48,12 +51,12 @@ def test_stale_window_moves_by_whole_pixels_and_follows_new_data(qtbot) -> None:
         refreshes += 1
         true_end = T0 + 119 + store.data_age("b")
         shown_end = window.owner.viewRange()[0][1]
-        # Old data scrolls left: the shown end never goes back, and never lags a pixel.
+        # Old data scrolls left: the shown end never goes back, and never lags a step.
         assert shown_ends[-1] <= shown_end <= true_end
-        assert true_end - shown_end < pixel
+        assert true_end - shown_end < step
         shown_ends.append(shown_end)
     moved = window.moves - moves
-    assert 30 / pixel - 1 <= moved <= 30 / pixel + 1, (moved, pixel)
+    assert 30 / step - 1 <= moved <= 30 / step + 1, (moved, step)
     assert moved < refreshes / 2
 
     # A new sample moves the window at once, to the sample (its age is now 0).
