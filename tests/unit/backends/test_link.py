@@ -64,9 +64,11 @@ async def test_live_data_flows_into_the_store(real_time_sim, store, client_facto
         "search",
     } <= set(state.services)
     await wait_until(lambda: series_len(store) >= 10, 5, "ten samples of orders")
-    latest = state.series.get("orders").latest()
-    assert set(latest) == set(METRIC_FIELDS)
-    assert latest["rps"] > 0
+    orders = state.series.get("orders")
+    assert set(orders.latest()) == set(METRIC_FIELDS)
+    # Traffic flows. One 50 ms sample of orders' ~6 requests may count none (a Poisson draw:
+    # CI saw a 0.0), so over ten samples, not the last alone.
+    assert float(np.nanmax(orders.values("rps"))) > 0
     assert "inventory-service" in state.circuits
     assert state.clusters["orders-db"].primary == "primary-db"
     assert state.samples_ingested >= 10 * len(METRIC_FIELDS)
